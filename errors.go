@@ -1,0 +1,175 @@
+package futures
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Every error this package returns matches one of these with
+// errors.Is, through every wrapper, and its message starts with "futures:".
+var (
+	// ErrCancelled is returned by Future.Result and Future.Err for a future
+	// that was cancelled before it ran. Python: CancelledError.
+	ErrCancelled = errors.New("futures: the call was cancelled before it ran")
+
+	// ErrTimeout is matched by the error of a wait that ran out of time:
+	// Future.Result, Map and AsCompleted when their context's deadline passes,
+	// and a call killed by the TaskTimeout option. Such errors also match
+	// context.DeadlineExceeded where a context deadline caused them.
+	// Python: TimeoutError.
+	ErrTimeout = errors.New("futures: timed out")
+
+	// ErrShutdown is the error of a call submitted after Shutdown or Close
+	// was called on its executor. Python: RuntimeError("cannot schedule new
+	// futures after shutdown").
+	ErrShutdown = errors.New("futures: cannot schedule new calls after shutdown; create a new executor")
+
+	// ErrBrokenExecutor is matched by the error of every call an executor
+	// can no longer run: after a worker initializer failed, after a worker
+	// process could not start, or after Shutdown gave up waiting and stopped
+	// the calls still running. The wrapping error carries the cause.
+	// Python: BrokenExecutor, BrokenThreadPool, BrokenProcessPool.
+	ErrBrokenExecutor = errors.New("futures: the executor is broken and cannot run calls; create a new executor")
+
+	// ErrInvalidState is returned by Promise.SetResult and Promise.SetError
+	// when the future is already finished or cancelled.
+	// Python: InvalidStateError.
+	ErrInvalidState = errors.New("futures: the future is already done")
+
+	// ErrNotRegistered is matched by the error of a call whose function
+	// cannot be sent to a worker process because it was not registered with
+	// Register or RegisterName. Python: PicklingError.
+	ErrNotRegistered = errors.New("futures: function is not registered; call futures.Register(fn) in an init function")
+
+	// ErrWorkerExited is matched by *WorkerExitError: the worker process
+	// running the call died before it returned.
+	ErrWorkerExited = errors.New("futures: the worker process exited while running the call")
+
+	// ErrDeadlock is matched by the error Future.Result returns, when it is
+	// called with the context of a call running on an executor, for a future
+	// that can never finish because that same executor has no worker left to
+	// run it.
+	ErrDeadlock = errors.New("futures: deadlock")
+)
+
+// PanicError is the error of a call that panicked. The executor recovered the
+// panic; the worker that ran the call goes on serving other calls.
+//
+// For a process pool, Value is the panic value rendered as text and Stack is
+// the worker process's stack.
+type PanicError struct {
+	// Value is the value passed to panic.
+	Value any
+	// Stack is the stack trace of the goroutine that panicked, as formatted
+	// by runtime/debug.Stack.
+	Stack []byte
+}
+
+// Error returns the panic value and the first line of the advice; the stack is
+// in the Stack field.
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("futures: the call panicked: %v (the stack is in PanicError.Stack)", e.Value)
+}
+
+// Unwrap returns the panic value when it is an error, so that errors.Is and
+// errors.As see through a panic(err).
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// RemoteError is an error returned by a call that ran in a worker process. The
+// error value itself cannot cross the process boundary, so its type name,
+// message and the worker's stack where the call returned are kept as text.
+type RemoteError struct {
+	// Type is the Go type of the original error, such as "*fs.PathError".
+	Type string
+	// Message is the original error's Error() text.
+	Message string
+	// Stack is where the call ran in the worker, when known.
+	Stack string
+}
+
+// Error returns the original message and type.
+func (e *RemoteError) Error() string {
+	return fmt.Sprintf("futures: call in worker process failed: %s (%s)", e.Message, e.Type)
+}
+
+// WorkerExitError is the error of a call whose worker process died while it
+// was running: a crash, os.Exit, a kill signal or the OOM killer. It matches
+// ErrWorkerExited. The executor has already started a replacement worker.
+type WorkerExitError struct {
+	// PID is the process id the worker had.
+	PID int
+	// ExitCode is the worker's exit status, or -1 if a signal killed it.
+	ExitCode int
+	// Signal names the signal that killed the worker ("killed"), or is empty.
+	Signal string
+	// Stderr is the last few KiB the worker wrote to its standard error.
+	Stderr string
+}
+
+// Error says which worker died and how, followed by the end of its stderr.
+func (e *WorkerExitError) Error() string {
+	how := fmt.Sprintf("exit code %d", e.ExitCode)
+	if e.Signal != "" {
+		how = "signal: " + e.Signal
+	}
+	msg := fmt.Sprintf("futures: worker process %d exited (%s) while running the call; the pool started a replacement", e.PID, how)
+	if e.Stderr != "" {
+		msg += "; its stderr ended with:\n" + e.Stderr
+	}
+	return msg
+}
+
+// Is reports whether target is ErrWorkerExited.
+func (e *WorkerExitError) Is(target error) bool { return target == ErrWorkerExited }
+
+// waitError is the error of a wait that stopped because its context ended.
+// It matches the context's error and, besides, sentinel: ErrTimeout when the
+// deadline passed, otherwise what the caller chose for a cancellation.
+type waitError struct {
+	what     string
+	sentinel error
+	cause    error
+}
+
+func (e *waitError) Error() string { return "futures: " + e.what + ": " + e.cause.Error() }
+
+func (e *waitError) Is(target error) bool { return e.sentinel != nil && target == e.sentinel }
+
+func (e *waitError) Unwrap() error { return e.cause }
+
+// stopError describes a wait that stopped because ctx ended. The error
+// matches ctx.Err() and the context's cause, and ErrTimeout if the deadline
+// passed or onCancel (which may be nil) if ctx was cancelled.
+func stopError(what string, ctx context.Context, onCancel error) error {
+	err := ctx.Err()
+	cause := err
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, err) {
+		cause = fmt.Errorf("%w (%w)", err, c)
+	}
+	sentinel := onCancel
+	if errors.Is(err, context.DeadlineExceeded) {
+		sentinel = ErrTimeout
+	}
+	return &waitError{what: what, sentinel: sentinel, cause: cause}
+}
+
+// brokenError is an error matching ErrBrokenExecutor and its cause.
+type brokenError struct {
+	msg   string
+	cause error
+}
+
+func (e *brokenError) Error() string {
+	if e.cause == nil {
+		return e.msg
+	}
+	return e.msg + ": " + e.cause.Error()
+}
+
+func (e *brokenError) Is(target error) bool { return target == ErrBrokenExecutor }
+
+func (e *brokenError) Unwrap() error { return e.cause }

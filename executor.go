@@ -1,0 +1,227 @@
+package futures
+
+import (
+	"context"
+	"errors"
+)
+
+// Executor runs calls and gives back futures: Python's
+// concurrent.futures.Executor. ThreadPool and ProcessPool implement it; so
+// can any other package (a remote executor, a fake in a test): Submit, Go and
+// Map drive an Executor only through these methods and the Task interface.
+type Executor interface {
+	// Execute schedules t to run. It returns nil once t is queued or
+	// running; from then on the executor must eventually either run t (call
+	// t.Start, then t.Run or, for a call run elsewhere, t.Complete) or end it
+	// (t.Cancel or t.Complete with an error), so that its future finishes.
+	//
+	// It returns an error, and must not touch t, if it refuses the call:
+	// ErrShutdown after Shutdown, an ErrBrokenExecutor error when broken, an
+	// ErrNotRegistered error for a function it cannot run. Submit and Go turn
+	// that error into an already failed future; Map yields it once and stops.
+	//
+	// Execute may block while the executor's queue is full; it then returns
+	// an error matching t.Context().Err() if that context ends first.
+	Execute(t Task) error
+
+	// Shutdown stops the executor from accepting calls, then waits for
+	// queued and running calls to finish or for ctx to end, whichever is
+	// first. Python: shutdown(wait=True, cancel_futures=...).
+	//
+	// With CancelPending it first cancels every queued call. If ctx ends
+	// first, it stops the calls still queued or running (their contexts are
+	// cancelled and their futures fail with an error matching
+	// ErrBrokenExecutor) and returns ctx.Err(). Calling it again waits again.
+	Shutdown(ctx context.Context, opts ...ShutdownOption) error
+
+	// Close is Shutdown(context.Background()): it waits for every queued and
+	// running call. It makes an Executor an io.Closer; `go ex.Close()` is
+	// Python's shutdown(wait=False). Calling it again is harmless.
+	Close() error
+}
+
+// BatchExecutor is an Executor that can take several calls at once. Map hands
+// each chunk of Chunksize items to ExecuteBatch when the executor has it: a
+// process pool sends the chunk to a worker in one message, a goroutine pool
+// runs it in one worker. Executors without it get the calls one by one.
+type BatchExecutor interface {
+	Executor
+	// ExecuteBatch schedules every task of ts, as Execute does for one; it
+	// accepts all of them or refuses all of them.
+	ExecuteBatch(ts []Task) error
+}
+
+// Task is one call handed to an Executor: a function, its argument and the
+// future to complete. Submit, Go and Map create tasks; executors run them.
+//
+// An executor that runs calls in this process calls Start, then Run. One that
+// runs them elsewhere reads Func and Arg, calls Start when it hands the call
+// over, and reports the outcome with Complete.
+type Task interface {
+	// Context is the context of whoever made the call: Map's, or
+	// context.Background() for Submit and Go. The call's own context must be
+	// derived from it, and an executor blocked on a full queue stops waiting
+	// when it ends.
+	Context() context.Context
+
+	// Func returns the function to call: a func(context.Context, A) (R,
+	// error) for Submit and Map, a func(context.Context) (R, error) for Go.
+	Func() any
+
+	// Arg returns the argument of the call, and false for a call without one
+	// (from Go).
+	Arg() (any, bool)
+
+	// Start moves the future from Pending to Running and returns true. It
+	// returns false if the future is not pending, most often because it was
+	// cancelled: the executor must then drop the task.
+	Start() bool
+
+	// Run calls the function with ctx in the calling goroutine and completes
+	// the future with what it returns. A panic becomes a *PanicError; a
+	// runtime.Goexit completes the future, then exits the goroutine.
+	Run(ctx context.Context)
+
+	// Cancel cancels the future if it is still pending, as Future.Cancel.
+	Cancel() bool
+
+	// NewResult returns a pointer to a new zero result value (a *R), for an
+	// executor to decode a result computed elsewhere into.
+	NewResult() any
+
+	// Complete finishes the future with err if it is not nil, otherwise with
+	// the value result points to (a *R from NewResult, or nil for the zero
+	// value). It returns false, doing nothing, if the future is done already:
+	// the first outcome wins.
+	Complete(result any, err error) bool
+
+	// Done and Err observe the future, as Future.Done and Future.Err.
+	Awaitable
+}
+
+// ShutdownOption changes what Shutdown does.
+type ShutdownOption struct {
+	cancelPending bool
+}
+
+// CancelPending makes Shutdown cancel every call that has not started before
+// it waits for the running ones. Python: shutdown(cancel_futures=True).
+func CancelPending() ShutdownOption { return ShutdownOption{cancelPending: true} }
+
+// ShutdownConfig is what a list of ShutdownOptions asks for, for executors
+// implemented outside this package.
+type ShutdownConfig struct {
+	// CancelPending is set by the CancelPending option.
+	CancelPending bool
+}
+
+// ReadShutdownOptions returns what opts ask for.
+func ReadShutdownOptions(opts ...ShutdownOption) ShutdownConfig {
+	var c ShutdownConfig
+	for _, o := range opts {
+		c.CancelPending = c.CancelPending || o.cancelPending
+	}
+	return c
+}
+
+// Submit schedules fn(ctx, arg) on ex and returns its future at once: Python's
+// executor.submit(fn, arg). fn receives a context that is cancelled if the
+// executor is shut down with a deadline that passes.
+//
+// Submit does not return an error: if the call cannot be scheduled (ex is
+// shut down or broken, fn or ex is nil, fn cannot be sent to a worker
+// process) the future is already finished with that error. With the QueueSize
+// option, Submit blocks while the queue is full.
+func Submit[A, R any](ex Executor, fn func(context.Context, A) (R, error), arg A) *Future[R] {
+	c := &call[A, R]{fn: fn, arg: arg}
+	if fn == nil {
+		return c.fail(errors.New("futures: Submit: the function is nil"))
+	}
+	return schedule(ex, c, &c.Future)
+}
+
+// Go schedules fn(ctx) on ex and returns its future at once: Python's
+// executor.submit(fn) with a closure. It fails as Submit does; a process pool
+// cannot run closures, so use Submit with a registered function there.
+func Go[R any](ex Executor, fn func(context.Context) (R, error)) *Future[R] {
+	c := &thunk[R]{fn: fn}
+	if fn == nil {
+		return c.fail(errors.New("futures: Go: the function is nil"))
+	}
+	return schedule(ex, c, &c.Future)
+}
+
+func schedule[R any](ex Executor, t Task, f *Future[R]) *Future[R] {
+	if ex == nil {
+		return f.fail(errNilExecutor)
+	}
+	if err := ex.Execute(t); err != nil {
+		return f.fail(err)
+	}
+	return f
+}
+
+var errNilExecutor = errors.New("futures: the Executor is nil; create one with NewThreadPool or NewProcessPool")
+
+// fail finishes a pending future with err and returns it.
+func (f *Future[T]) fail(err error) *Future[T] {
+	var zero T
+	f.complete(Finished, zero, err)
+	return f
+}
+
+// task holds the Task methods that do not depend on the function's shape.
+type task[R any] struct {
+	Future[R]
+	ctx context.Context // nil means context.Background()
+}
+
+func (t *task[R]) Context() context.Context {
+	if t.ctx == nil {
+		return context.Background()
+	}
+	return t.ctx
+}
+
+func (t *task[R]) Start() bool    { return t.start() }
+func (t *task[R]) NewResult() any { return new(R) }
+
+func (t *task[R]) Complete(result any, err error) bool {
+	var v R
+	if err == nil && result != nil {
+		p, ok := result.(*R)
+		if !ok {
+			err = errors.New("futures: Task.Complete: the result is not the *R that NewResult returned")
+		} else {
+			v = *p
+		}
+	}
+	return t.complete(Finished, v, err)
+}
+
+// call is the Task of Submit and Map: fn(ctx, arg).
+type call[A, R any] struct {
+	task[R]
+	fn  func(context.Context, A) (R, error)
+	arg A
+}
+
+func (c *call[A, R]) Func() any        { return c.fn }
+func (c *call[A, R]) Arg() (any, bool) { return c.arg, true }
+
+func (c *call[A, R]) Run(ctx context.Context) {
+	c.run(func() (R, error) { return c.fn(ctx, c.arg) })
+}
+
+// thunk is the Task of Go: fn(ctx).
+type thunk[R any] struct {
+	task[R]
+	fn func(context.Context) (R, error)
+}
+
+func (c *thunk[R]) Func() any        { return c.fn }
+func (c *thunk[R]) Arg() (any, bool) { return nil, false }
+
+func (c *thunk[R]) Run(ctx context.Context) {
+	c.run(func() (R, error) { return c.fn(ctx) })
+}

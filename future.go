@@ -1,0 +1,369 @@
+package futures
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gofutures/futures/internal/ring"
+)
+
+// State is where a Future is in its life: Pending, then Running, then
+// Finished; or Pending, then Cancelled.
+type State int32
+
+const (
+	// Pending: the call is queued and has not started. Only a pending future
+	// can be cancelled.
+	Pending State = iota
+	// Running: the call was handed to a worker and has not returned yet.
+	Running
+	// Cancelled: Cancel stopped the call before it ran. Cancelled futures
+	// are done.
+	Cancelled
+	// Finished: the call returned (a result or an error) or failed to run.
+	// Finished futures are done.
+	Finished
+)
+
+// String returns "pending", "running", "cancelled" or "finished".
+func (s State) String() string {
+	switch s {
+	case Pending:
+		return "pending"
+	case Running:
+		return "running"
+	case Cancelled:
+		return "cancelled"
+	case Finished:
+		return "finished"
+	}
+	return fmt.Sprintf("State(%d)", int32(s))
+}
+
+// Awaitable is what AsCompleted and Wait need of a future: a channel closed
+// when it is done and its error once done. Every *Future[T] is one, whatever
+// its T, so futures of different result types can be waited on together as
+// []Awaitable.
+type Awaitable interface {
+	// Done returns a channel that is closed once the future is done.
+	Done() <-chan struct{}
+	// Err returns the future's error once it is done, nil before that or on
+	// success.
+	Err() error
+}
+
+// closedChan is the Done channel of every future that finished before anyone
+// asked for its channel, so that a future costs no channel unless one waits.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// Future is the eventual result of one call: Python's
+// concurrent.futures.Future, typed. Executors create futures through Submit,
+// Go and Map; NewPromise creates one to complete by hand.
+//
+// All methods are safe for concurrent use. The zero Future is not usable.
+type Future[T any] struct {
+	state atomic.Int32 // a State; written only under mu
+
+	mu        sync.Mutex
+	done      chan struct{}      // created on demand; closedChan once done
+	callbacks []func(*Future[T]) // OnDone callbacks, in order
+	waiters   []waitEntry        // AsCompleted, Wait and Map registrations
+
+	val T     // valid once Finished
+	err error // valid once done
+}
+
+// waitEntry is one registration of a waiter on a future: key is what the
+// waiter gets back when the future is done.
+type waitEntry struct {
+	w   *waiter
+	key int
+}
+
+// waiter collects the keys of registered futures as they finish. Notifying
+// never blocks, however many futures are registered.
+type waiter struct {
+	mu     sync.Mutex
+	keys   ring.Queue[int]
+	signal chan struct{} // has a value when keys may be non-empty
+}
+
+func newWaiter() *waiter { return &waiter{signal: make(chan struct{}, 1)} }
+
+// notify records that the future registered with key is done.
+func (w *waiter) notify(key int) {
+	w.mu.Lock()
+	w.keys.Push(key)
+	w.mu.Unlock()
+	select {
+	case w.signal <- struct{}{}:
+	default:
+	}
+}
+
+// next returns the key of the next future done, waiting for one if needed,
+// or false if ctx ends first.
+func (w *waiter) next(ctx context.Context) (int, bool) {
+	for {
+		w.mu.Lock()
+		key, ok := w.keys.Pop()
+		w.mu.Unlock()
+		if ok {
+			return key, true
+		}
+		select {
+		case <-w.signal:
+		case <-ctx.Done():
+			return 0, false
+		}
+	}
+}
+
+// watchable is implemented by *Future[T] for every T: it lets AsCompleted,
+// Wait and Map learn of completions without a goroutine per future.
+type watchable interface {
+	// watch registers w to get key once the future is done. It returns false,
+	// registering nothing, if the future is done already.
+	watch(w *waiter, key int) bool
+	// unwatch removes the registration of w, if any.
+	unwatch(w *waiter)
+}
+
+func (f *Future[T]) watch(w *waiter, key int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.isDone() {
+		return false
+	}
+	f.waiters = append(f.waiters, waitEntry{w, key})
+	return true
+}
+
+func (f *Future[T]) unwatch(w *waiter) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, e := range f.waiters {
+		if e.w == w {
+			last := len(f.waiters) - 1
+			f.waiters[i] = f.waiters[last]
+			f.waiters[last] = waitEntry{}
+			f.waiters = f.waiters[:last]
+			return
+		}
+	}
+}
+
+func (f *Future[T]) isDone() bool {
+	return State(f.state.Load()) >= Cancelled
+}
+
+// State returns the future's state now. A state other than Pending and
+// Running never changes again. Python: running(), cancelled(), done().
+func (f *Future[T]) State() State { return State(f.state.Load()) }
+
+// Done returns a channel that is closed once the future is finished or
+// cancelled. Python: done(), as a channel to select on.
+func (f *Future[T]) Done() <-chan struct{} {
+	if f.isDone() {
+		return closedChan
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done == nil {
+		f.done = make(chan struct{})
+	}
+	return f.done
+}
+
+// Err returns the future's error without blocking: nil while it is pending or
+// running and on success; an error matching ErrCancelled if it was cancelled;
+// the call's error otherwise. Python: exception(timeout=0), without raising.
+func (f *Future[T]) Err() error {
+	if !f.isDone() {
+		return nil
+	}
+	return f.err
+}
+
+// Result waits until the future is done or ctx ends, whichever is first, and
+// returns the call's result and error. Python: result(timeout).
+//
+// The call's own error is returned as it was, so errors.Is and errors.As see
+// it; a panic in the call is returned as *PanicError. A cancelled future
+// returns an error matching ErrCancelled.
+//
+// If ctx ends first, Result returns an error matching ErrTimeout and
+// context.DeadlineExceeded when its deadline passed, or matching
+// context.Canceled when it was cancelled, and leaves the future as it is: the
+// call goes on.
+//
+// Result never hangs on a deadlock it can see: when ctx is the context a
+// running call received from its executor, and the future can never finish
+// because every worker of that executor is busy waiting, Result returns at
+// once with an error matching ErrDeadlock.
+func (f *Future[T]) Result(ctx context.Context) (T, error) {
+	if !f.isDone() {
+		if err := f.wait(ctx); err != nil {
+			var zero T
+			return zero, err
+		}
+	}
+	return f.val, f.err
+}
+
+// wait blocks until f is done or ctx ends.
+func (f *Future[T]) wait(ctx context.Context) error {
+	done := f.Done()
+	if ctx.Done() == nil {
+		<-done
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	default:
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return stopError("stopped waiting for the result", ctx, nil)
+	}
+}
+
+// Cancel cancels the call if it has not started: the future becomes
+// Cancelled, its waiters wake and its callbacks run in the caller. It returns
+// true if the future is cancelled now (it was pending, or already cancelled)
+// and false if the call is running or finished; a running call is not
+// interrupted. Python: cancel().
+func (f *Future[T]) Cancel() bool {
+	switch State(f.state.Load()) {
+	case Cancelled:
+		return true
+	case Running, Finished:
+		return false
+	}
+	var zero T
+	if f.complete(Cancelled, zero, ErrCancelled) {
+		return true
+	}
+	return f.State() == Cancelled
+}
+
+// OnDone arranges for fn to be called with the future once it is done. If it
+// is done already, fn runs at once in the caller; otherwise it runs exactly
+// once in the goroutine that completes the future, after the callbacks added
+// before it. A panic in fn is recovered and logged through log/slog; the other
+// callbacks still run. A nil fn is ignored. Python: add_done_callback(fn).
+func (f *Future[T]) OnDone(fn func(*Future[T])) {
+	if fn == nil {
+		return
+	}
+	if !f.isDone() {
+		f.mu.Lock()
+		if !f.isDone() {
+			f.callbacks = append(f.callbacks, fn)
+			f.mu.Unlock()
+			return
+		}
+		f.mu.Unlock()
+	}
+	f.runCallback(fn)
+}
+
+// String returns a short description such as "Future[int](finished)".
+func (f *Future[T]) String() string {
+	var zero T
+	return fmt.Sprintf("Future[%T](%v)", zero, f.State())
+}
+
+func (f *Future[T]) runCallback(fn func(*Future[T])) {
+	defer func() {
+		if r := recover(); r != nil {
+			slog.Error("futures: a Future.OnDone callback panicked; the other callbacks still run",
+				"future", f.String(), "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	fn(f)
+}
+
+// start moves a pending future to Running. It returns false if the future is
+// not pending: cancelled, or already running or finished.
+func (f *Future[T]) start() bool {
+	if State(f.state.Load()) != Pending {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if State(f.state.Load()) != Pending {
+		return false
+	}
+	f.state.Store(int32(Running))
+	return true
+}
+
+// complete moves a pending or running future to the final state to (Finished
+// or Cancelled) with the given outcome, then wakes its waiters and runs its
+// callbacks. It returns false, changing nothing, if the future was done
+// already, or if to is Cancelled and the future is no longer pending.
+func (f *Future[T]) complete(to State, v T, err error) bool {
+	f.mu.Lock()
+	from := State(f.state.Load())
+	if from >= Cancelled || (to == Cancelled && from != Pending) {
+		f.mu.Unlock()
+		return false
+	}
+	f.val, f.err = v, err
+	f.state.Store(int32(to))
+	if f.done == nil {
+		f.done = closedChan
+	} else {
+		close(f.done)
+	}
+	callbacks, waiters := f.callbacks, f.waiters
+	f.callbacks, f.waiters = nil, nil
+	f.mu.Unlock()
+
+	for _, e := range waiters {
+		e.w.notify(e.key)
+	}
+	for _, fn := range callbacks {
+		f.runCallback(fn)
+	}
+	return true
+}
+
+// run calls body, which must not be nil, and completes the future with what
+// it returns. A panic in body completes the future with a *PanicError; a
+// runtime.Goexit in body completes it with an error saying so, then lets the
+// goroutine exit.
+func (f *Future[T]) run(body func() (T, error)) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		var zero T
+		if r := recover(); r != nil {
+			f.complete(Finished, zero, &PanicError{Value: r, Stack: debug.Stack()})
+		} else {
+			f.complete(Finished, zero, errGoexit)
+		}
+	}()
+	v, err := body()
+	returned = true
+	f.complete(Finished, v, err)
+}
+
+// errGoexit is the error of a call that called runtime.Goexit, which
+// t.FailNow and t.SkipNow do; the worker goroutine was replaced.
+var errGoexit = errors.New("futures: the call called runtime.Goexit before returning (t.FailNow, t.Fatal and t.SkipNow do that); return an error instead")

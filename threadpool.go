@@ -1,0 +1,471 @@
+package futures
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/pprof"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/gofutures/futures/internal/ring"
+)
+
+// ThreadPool runs calls on a pool of goroutines: Python's ThreadPoolExecutor.
+// Workers start lazily, one for each submission that finds no idle worker, up
+// to MaxWorkers, and then stay up, blocked on the queue, until the pool is
+// shut down. Pending calls wait in an unbounded FIFO queue (bounded by the
+// QueueSize option), so submitting never parks a goroutine per call.
+//
+// A panic in a call is recovered into a *PanicError and a runtime.Goexit ends
+// only that call; the worker is replaced and no future is lost. Create one
+// with NewThreadPool; all methods are safe for concurrent use.
+type ThreadPool struct {
+	name       string
+	maxWorkers int
+	init       func(context.Context) error
+	sem        *semaphore.Weighted // the QueueSize bound; nil when unbounded
+	semSize    int64
+
+	// accepting is cancelled when the pool stops accepting calls (shut down
+	// or broken), to wake submitters blocked on a full queue.
+	accepting     context.Context
+	stopAccepting context.CancelFunc
+	// runCtx is the parent of every call's context; kill cancels it when
+	// Shutdown gives up waiting.
+	runCtx context.Context
+	kill   context.CancelCauseFunc
+
+	mu       sync.Mutex
+	queue    ring.Queue[entry]
+	idle     []*worker            // idle workers, most recently idle last
+	all      map[*worker]struct{} // every live worker
+	nextID   int
+	shutdown bool
+	broken   error
+	exited   chan struct{} // closed once shut down with no worker left
+	isExited bool
+}
+
+// entry is one item of the queue: a single task, or a chunk run in order by
+// one worker.
+type entry struct {
+	one  Task
+	many []Task
+}
+
+func (e entry) len() int {
+	if e.one != nil {
+		return 1
+	}
+	return len(e.many)
+}
+
+// each calls fn for each task of e.
+func (e entry) each(fn func(Task)) {
+	if e.one != nil {
+		fn(e.one)
+	}
+	for _, t := range e.many {
+		fn(t)
+	}
+}
+
+// worker is one goroutine of the pool. Fields are owned by the worker's own
+// goroutine, except cur, which is guarded by the pool's mutex.
+type worker struct {
+	id  int
+	ch  chan entry // hands an entry to the idle worker; closed to stop it
+	cur entry      // what the worker runs now
+	pos int        // index in cur.many of the task running now
+
+	base context.Context // context of calls without one of their own
+
+	// The context of the last call that came with its own (from Map), kept
+	// for the next calls of the same Map.
+	parent context.Context
+	merged context.Context
+	cancel context.CancelCauseFunc
+	stop   func() bool
+}
+
+var poolCount atomic.Int64
+
+// NewThreadPool returns a goroutine pool configured by opts: MaxWorkers,
+// Initializer, Name and QueueSize apply. It starts no goroutine until the
+// first call. It returns an error, and no pool, if an option is invalid or
+// applies only to a ProcessPool. Python: ThreadPoolExecutor(max_workers,
+// thread_name_prefix, initializer).
+func NewThreadPool(opts ...Option) (*ThreadPool, error) {
+	cfg, err := readOptions("ThreadPool", false, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &ThreadPool{
+		name:       cfg.name,
+		maxWorkers: cfg.maxWorkers,
+		init:       cfg.initializer,
+		all:        make(map[*worker]struct{}),
+		exited:     make(chan struct{}),
+	}
+	if p.name == "" {
+		p.name = "ThreadPool-" + strconv.FormatInt(poolCount.Add(1), 10)
+	}
+	if p.maxWorkers == 0 {
+		p.maxWorkers = DefaultThreadWorkers()
+	}
+	if cfg.queueSize > 0 {
+		p.semSize = int64(cfg.queueSize)
+		p.sem = semaphore.NewWeighted(p.semSize)
+	}
+	p.accepting, p.stopAccepting = context.WithCancel(context.Background())
+	p.runCtx, p.kill = context.WithCancelCause(context.Background())
+	return p, nil
+}
+
+// MaxWorkers returns the most goroutines the pool runs at once.
+func (p *ThreadPool) MaxWorkers() int { return p.maxWorkers }
+
+// String returns the pool's name, as set by the Name option.
+func (p *ThreadPool) String() string { return p.name }
+
+// Execute queues t, or hands it to an idle worker, and starts a worker if
+// none is idle and fewer than MaxWorkers are alive. It returns ErrShutdown
+// after Shutdown and an ErrBrokenExecutor error after an Initializer failed.
+// With QueueSize, it blocks while the queue is full. Most code calls Submit,
+// Go or Map instead.
+func (p *ThreadPool) Execute(t Task) error {
+	if t == nil {
+		return errors.New("futures: ThreadPool.Execute: the Task is nil")
+	}
+	return p.enqueue(entry{one: t}, t.Context())
+}
+
+// ExecuteBatch queues ts as one chunk that a single worker runs in order, as
+// Map does with Chunksize. The pool keeps ts; the caller must not change it.
+func (p *ThreadPool) ExecuteBatch(ts []Task) error {
+	for _, t := range ts {
+		if t == nil {
+			return errors.New("futures: ThreadPool.ExecuteBatch: a Task is nil")
+		}
+	}
+	switch len(ts) {
+	case 0:
+		return nil
+	case 1:
+		return p.Execute(ts[0])
+	}
+	return p.enqueue(entry{many: ts}, ts[0].Context())
+}
+
+func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
+	if p.sem != nil {
+		if err := p.acquire(ctx, p.weight(e)); err != nil {
+			return err
+		}
+	}
+	p.mu.Lock()
+	if err := p.refusalLocked(); err != nil {
+		p.mu.Unlock()
+		p.release(e)
+		return err
+	}
+	if n := len(p.idle); n > 0 {
+		w := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		w.cur = e
+		p.mu.Unlock()
+		w.ch <- e
+		p.release(e)
+		return nil
+	}
+	p.queue.Push(e)
+	var w *worker
+	if len(p.all) < p.maxWorkers {
+		w = p.spawnLocked()
+	}
+	p.mu.Unlock()
+	if w != nil {
+		go p.work(w)
+	}
+	return nil
+}
+
+// refusalLocked returns why the pool refuses new calls, or nil.
+func (p *ThreadPool) refusalLocked() error {
+	if p.shutdown {
+		return ErrShutdown
+	}
+	return p.broken
+}
+
+// weight is how much of the QueueSize bound e takes: one per call, capped at
+// the bound so that a chunk larger than the queue can still go in alone.
+func (p *ThreadPool) weight(e entry) int64 { return min(int64(e.len()), p.semSize) }
+
+// acquire waits for room for n calls in the queue.
+func (p *ThreadPool) acquire(ctx context.Context, n int64) error {
+	if p.sem.TryAcquire(n) {
+		return nil
+	}
+	wait := p.accepting
+	if ctx.Done() != nil {
+		c, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(p.accepting, cancel)()
+		wait = c
+	}
+	if err := p.sem.Acquire(wait, n); err != nil {
+		if p.accepting.Err() != nil {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return p.refusalLocked()
+		}
+		return stopError("gave up waiting for room in the ThreadPool's queue", ctx, ErrCancelled)
+	}
+	return nil
+}
+
+// release gives back the queue room e took.
+func (p *ThreadPool) release(e entry) {
+	if p.sem != nil {
+		p.sem.Release(p.weight(e))
+	}
+}
+
+func (p *ThreadPool) spawnLocked() *worker {
+	p.nextID++
+	w := &worker{id: p.nextID, ch: make(chan entry, 1)}
+	p.all[w] = struct{}{}
+	return w
+}
+
+// work is the body of a worker goroutine.
+func (p *ThreadPool) work(w *worker) {
+	clean := false
+	defer func() { p.exit(w, clean) }()
+	labels := pprof.Labels("futures.pool", p.name, "futures.worker", strconv.Itoa(w.id))
+	pprof.Do(p.runCtx, labels, func(ctx context.Context) {
+		w.base = ctx
+		if p.init != nil && !p.initialize(w) {
+			return
+		}
+		p.loop(w)
+	})
+	clean = true
+}
+
+// initialize runs the Initializer in w and breaks the pool if it fails.
+func (p *ThreadPool) initialize(w *worker) (ok bool) {
+	var f Future[struct{}]
+	f.run(func() (struct{}, error) { return struct{}{}, p.init(w.base) })
+	if err := f.Err(); err != nil {
+		p.breakPool(err)
+		return false
+	}
+	return true
+}
+
+// loop runs entries until the pool is shut down or broken and the queue is
+// empty.
+func (p *ThreadPool) loop(w *worker) {
+	p.mu.Lock()
+	for {
+		e, ok := p.queue.Pop()
+		if ok {
+			w.cur = e
+			p.mu.Unlock()
+			p.release(e)
+		} else {
+			w.cur = entry{}
+			if p.shutdown || p.broken != nil {
+				p.mu.Unlock()
+				return
+			}
+			p.idle = append(p.idle, w)
+			p.mu.Unlock()
+			if e, ok = <-w.ch; !ok {
+				return
+			}
+		}
+		if e.one != nil {
+			p.run(w, e.one)
+		} else {
+			for i, t := range e.many {
+				w.pos = i
+				p.run(w, t)
+			}
+		}
+		p.mu.Lock()
+	}
+}
+
+func (p *ThreadPool) run(w *worker, t Task) {
+	if t.Start() {
+		t.Run(p.contextFor(w, t))
+	}
+}
+
+// contextFor returns the context t runs with: the worker's own for calls
+// without a context, else one derived from t's context that is also
+// cancelled when Shutdown gives up.
+func (p *ThreadPool) contextFor(w *worker, t Task) context.Context {
+	tc := t.Context()
+	if tc.Done() == nil {
+		return w.base
+	}
+	if tc != w.parent {
+		w.forget()
+		w.parent = tc
+		w.merged, w.cancel = context.WithCancelCause(tc)
+		cancel, run := w.cancel, p.runCtx
+		w.stop = context.AfterFunc(run, func() { cancel(context.Cause(run)) })
+	}
+	return w.merged
+}
+
+// forget drops the worker's cached call context.
+func (w *worker) forget() {
+	if w.stop != nil {
+		w.stop()
+		w.cancel(nil)
+		w.parent, w.merged, w.cancel, w.stop = nil, nil, nil, nil
+	}
+}
+
+// exit accounts for a worker goroutine that ends. A worker that did not end
+// cleanly left through runtime.Goexit in a call: the rest of its chunk goes
+// back to the queue and, if calls are queued, a replacement starts.
+func (p *ThreadPool) exit(w *worker, clean bool) {
+	w.forget()
+	p.mu.Lock()
+	var orphans []entry
+	if !clean && w.cur.many != nil && w.pos+1 < len(w.cur.many) {
+		rest := entry{many: w.cur.many[w.pos+1:]}
+		if p.broken != nil {
+			orphans = append(orphans, rest)
+		} else {
+			p.queue.Push(rest)
+		}
+	}
+	w.cur = entry{}
+	delete(p.all, w)
+	var next *worker
+	if !clean && p.broken == nil && p.queue.Len() > 0 {
+		next = p.spawnLocked()
+	}
+	p.checkExitedLocked()
+	broken := p.broken
+	p.mu.Unlock()
+	if next != nil {
+		go p.work(next)
+	}
+	for _, e := range orphans {
+		e.each(func(t Task) { t.Complete(nil, broken) })
+	}
+}
+
+func (p *ThreadPool) checkExitedLocked() {
+	if p.shutdown && len(p.all) == 0 && !p.isExited {
+		p.isExited = true
+		close(p.exited)
+	}
+}
+
+// breakPool marks the pool broken by an Initializer's error: queued calls
+// fail, idle workers exit and later calls are refused.
+func (p *ThreadPool) breakPool(cause error) {
+	p.mu.Lock()
+	if p.broken != nil {
+		p.mu.Unlock()
+		return
+	}
+	p.broken = &brokenError{msg: fmt.Sprintf("futures: an Initializer of ThreadPool %q failed; the pool cannot run calls", p.name), cause: cause}
+	queued := p.queue.Drain()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	p.stopAccepting()
+	for _, w := range idle {
+		close(w.ch)
+	}
+	p.fail(queued, p.broken)
+}
+
+// fail ends every call of es with err.
+func (p *ThreadPool) fail(es []entry, err error) {
+	for _, e := range es {
+		p.release(e)
+		e.each(func(t Task) { t.Complete(nil, err) })
+	}
+}
+
+// Shutdown stops the pool from accepting calls (they then fail with
+// ErrShutdown), then waits until every queued and running call has finished
+// and every worker goroutine has exited, or until ctx ends. Python:
+// shutdown(wait=True, cancel_futures).
+//
+// With CancelPending, queued calls are cancelled first. If ctx ends first,
+// Shutdown fails every call still queued with an error matching
+// ErrBrokenExecutor, cancels the context of every running call and fails its
+// future likewise (the goroutine itself ends when the call returns), and
+// returns ctx.Err(). It may be called any number of times.
+func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
+	if ctx == nil {
+		return errors.New("futures: ThreadPool.Shutdown: the context is nil; use context.Background()")
+	}
+	cfg := ReadShutdownOptions(opts...)
+	p.mu.Lock()
+	p.shutdown = true
+	var cancelled []entry
+	if cfg.CancelPending {
+		cancelled = p.queue.Drain()
+	}
+	idle := p.idle
+	p.idle = nil
+	p.checkExitedLocked()
+	p.mu.Unlock()
+	p.stopAccepting()
+	for _, w := range idle {
+		close(w.ch)
+	}
+	for _, e := range cancelled {
+		p.release(e)
+		e.each(func(t Task) { t.Cancel() })
+	}
+	select {
+	case <-p.exited:
+		return nil
+	case <-ctx.Done():
+	}
+	p.abandon(ctx)
+	return ctx.Err()
+}
+
+// abandon ends every queued and running call because Shutdown's ctx ended.
+func (p *ThreadPool) abandon(ctx context.Context) {
+	p.mu.Lock()
+	queued := p.queue.Drain()
+	running := make([]entry, 0, len(p.all))
+	for w := range p.all {
+		running = append(running, w.cur)
+	}
+	p.mu.Unlock()
+	cause := ctx.Err()
+	p.kill(&brokenError{msg: "futures: Shutdown gave up waiting", cause: cause})
+	p.fail(queued, &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause})
+	stopped := &brokenError{msg: "futures: Shutdown gave up waiting for the call and cancelled its context", cause: cause}
+	for _, e := range running {
+		e.each(func(t Task) { t.Complete(nil, stopped) })
+	}
+}
+
+// Close shuts the pool down and waits for every queued and running call: it
+// is Shutdown(context.Background()). It always returns nil, and may be
+// called any number of times. Python: shutdown(wait=True), or leaving a
+// with block.
+func (p *ThreadPool) Close() error { return p.Shutdown(context.Background()) }
