@@ -38,8 +38,9 @@ func Chunksize(n int) MapOption {
 
 // Buffer sets how many chunks Map keeps in flight at most: it reads the input
 // only as results are consumed, so an endless input takes constant memory.
-// The default is four times the executor's worker count (from its
-// MaxWorkers() method; runtime.GOMAXPROCS(0) if it has none). n < 1 makes Map
+// The default is four chunks per worker of the executor (from its
+// MaxWorkers() method; runtime.GOMAXPROCS(0) if it has none), or what its
+// MapBuffer(chunksize int) int method returns, if it has one. n < 1 makes Map
 // yield one error and no results. Python 3.14: buffersize.
 func Buffer(n int) MapOption {
 	return MapOption{func(c *mapConfig) {
@@ -160,10 +161,7 @@ func newMapRun[A, R any](ctx context.Context, ex Executor, fn func(context.Conte
 		return nil, errors.New("futures: Map: the input sequence is nil")
 	}
 	if c.buffer == 0 {
-		c.buffer = 4 * runtime.GOMAXPROCS(0)
-		if s, ok := ex.(interface{ MaxWorkers() int }); ok && s.MaxWorkers() > 0 {
-			c.buffer = 4 * s.MaxWorkers()
-		}
+		c.buffer = defaultBuffer(ex, c.chunksize)
 	}
 	m := &mapRun[A, R]{parent: ctx, ex: ex, size: c.chunksize, unordered: c.unordered}
 	m.window = c.buffer * c.chunksize
@@ -307,4 +305,20 @@ func (m *mapRun[A, R]) close() {
 	for _, c := range left {
 		<-c.Done()
 	}
+}
+
+// defaultBuffer is the Buffer of a Map without that option: what the
+// executor's MapBuffer(chunksize) method says, when it has one (a process
+// pool keeps more small items in flight to batch them), else four chunks per
+// worker, from its MaxWorkers() method or runtime.GOMAXPROCS(0).
+func defaultBuffer(ex Executor, chunksize int) int {
+	if s, ok := ex.(interface{ MapBuffer(chunksize int) int }); ok {
+		if n := s.MapBuffer(chunksize); n > 0 {
+			return n
+		}
+	}
+	if s, ok := ex.(interface{ MaxWorkers() int }); ok && s.MaxWorkers() > 0 {
+		return 4 * s.MaxWorkers()
+	}
+	return 4 * runtime.GOMAXPROCS(0)
 }

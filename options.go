@@ -3,6 +3,7 @@ package futures
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"time"
 )
@@ -26,6 +27,7 @@ type config struct {
 	taskTimeout       time.Duration
 	workerCommand     []string // path, args...; nil: os.Executable()
 	codec             Codec
+	logger            *slog.Logger // nil: silent
 }
 
 // readOptions applies opts for the executor named kind ("ThreadPool" or
@@ -161,6 +163,20 @@ func Encoding(codec Codec) Option {
 			return fmt.Errorf("the codec is nil")
 		}
 		c.codec = codec
+		return nil
+	}}
+}
+
+// Logger makes the pool report worker lifecycle events to l: a worker
+// started, exited (with its exit code or signal), was recycled or killed, an
+// Initializer failed. Each record carries the pool's name as the attribute
+// "pool". The default is silent. A nil l is an error.
+func Logger(l *slog.Logger) Option {
+	return Option{name: "Logger", apply: func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("the logger is nil")
+		}
+		c.logger = l
 		return nil
 	}}
 }
