@@ -232,12 +232,10 @@ func (f *Future[T]) wait(ctx context.Context) error {
 		return nil
 	default:
 	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return stopError("stopped waiting for the result", ctx, nil)
+	if w, ok := ctx.Value(workerKey{}).(*worker); ok {
+		return w.pool.waitInTask(ctx, w, f, done)
 	}
+	return waitDone(ctx, done)
 }
 
 // Cancel cancels the call if it has not started: the future becomes

@@ -48,6 +48,7 @@ type ThreadPool struct {
 	broken   error
 	exited   chan struct{} // closed once shut down with no worker left
 	isExited bool
+	stats    Stats // call counts; Workers is len(all)
 }
 
 // entry is one item of the queue: a single task, or a chunk run in order by
@@ -77,10 +78,21 @@ func (e entry) each(fn func(Task)) {
 // worker is one goroutine of the pool. Fields are owned by the worker's own
 // goroutine, except cur, which is guarded by the pool's mutex.
 type worker struct {
-	id  int
+	pool *ThreadPool
+	id   int
+	gid  uint64 // the worker goroutine's id
 	ch  chan entry // hands an entry to the idle worker; closed to stop it
 	cur entry      // what the worker runs now
 	pos int        // index in cur.many of the task running now
+
+	// Outcomes of the calls run since the worker last took the pool's
+	// mutex, added to the pool's Stats when it does.
+	succeeded, failed, cancelled int64
+
+	// What the running call waits on in Future.Result, and whether without
+	// a deadline; guarded by the pool's mutex (see deadlock.go).
+	waitingOn   any
+	waitForever bool
 
 	base context.Context // context of calls without one of their own
 
@@ -173,17 +185,21 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 		p.release(e)
 		return err
 	}
-	if n := len(p.idle); n > 0 {
-		w := p.idle[n-1]
-		p.idle[n-1] = nil
-		p.idle = p.idle[:n-1]
+	n := int64(e.len())
+	p.stats.Submitted += n
+	if k := len(p.idle); k > 0 {
+		w := p.idle[k-1]
+		p.idle[k-1] = nil
+		p.idle = p.idle[:k-1]
 		w.cur = e
+		p.stats.Running += n
 		p.mu.Unlock()
 		w.ch <- e
 		p.release(e)
 		return nil
 	}
 	p.queue.Push(e)
+	p.stats.Queued += n
 	var w *worker
 	if len(p.all) < p.maxWorkers {
 		w = p.spawnLocked()
@@ -239,7 +255,7 @@ func (p *ThreadPool) release(e entry) {
 
 func (p *ThreadPool) spawnLocked() *worker {
 	p.nextID++
-	w := &worker{id: p.nextID, ch: make(chan entry, 1)}
+	w := &worker{pool: p, id: p.nextID, ch: make(chan entry, 1)}
 	p.all[w] = struct{}{}
 	return w
 }
@@ -250,7 +266,8 @@ func (p *ThreadPool) work(w *worker) {
 	defer func() { p.exit(w, clean) }()
 	labels := pprof.Labels("futures.pool", p.name, "futures.worker", strconv.Itoa(w.id))
 	pprof.Do(p.runCtx, labels, func(ctx context.Context) {
-		w.base = ctx
+		w.gid = goid()
+		w.base = context.WithValue(ctx, workerKey{}, w)
 		if p.init != nil && !p.initialize(w) {
 			return
 		}
@@ -275,9 +292,13 @@ func (p *ThreadPool) initialize(w *worker) (ok bool) {
 func (p *ThreadPool) loop(w *worker) {
 	p.mu.Lock()
 	for {
+		p.tallyLocked(w)
 		e, ok := p.queue.Pop()
 		if ok {
 			w.cur = e
+			n := int64(e.len())
+			p.stats.Queued -= n
+			p.stats.Running += n
 			p.mu.Unlock()
 			p.release(e)
 		} else {
@@ -305,9 +326,45 @@ func (p *ThreadPool) loop(w *worker) {
 }
 
 func (p *ThreadPool) run(w *worker, t Task) {
-	if t.Start() {
-		t.Run(p.contextFor(w, t))
+	if !t.Start() {
+		if errors.Is(t.Err(), ErrCancelled) {
+			w.cancelled++
+		} else {
+			w.failed++ // failed while queued: a forced Shutdown
+		}
+		return
 	}
+	t.Run(p.contextFor(w, t))
+	w.count(t)
+}
+
+// count adds the outcome of a call that ran to w's tally.
+func (w *worker) count(t Task) {
+	if t.Err() == nil {
+		w.succeeded++
+	} else {
+		w.failed++
+	}
+}
+
+// tallyLocked moves w's counts into the pool's Stats, for the entry w.cur
+// it has finished.
+func (p *ThreadPool) tallyLocked(w *worker) {
+	p.stats.Running -= w.succeeded + w.failed + w.cancelled
+	p.stats.Succeeded += w.succeeded
+	p.stats.Failed += w.failed
+	p.stats.Cancelled += w.cancelled
+	w.succeeded, w.failed, w.cancelled = 0, 0, 0
+}
+
+// Stats returns a snapshot of the pool's counters. It takes the pool's
+// mutex briefly; the counts add up (see Stats).
+func (p *ThreadPool) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.stats
+	s.Workers = len(p.all)
+	return s
 }
 
 // contextFor returns the context t runs with: the worker's own for calls
@@ -321,7 +378,9 @@ func (p *ThreadPool) contextFor(w *worker, t Task) context.Context {
 	if tc != w.parent {
 		w.forget()
 		w.parent = tc
-		w.merged, w.cancel = context.WithCancelCause(tc)
+		var merged context.Context
+		merged, w.cancel = context.WithCancelCause(tc)
+		w.merged = context.WithValue(merged, workerKey{}, w)
 		cancel, run := w.cancel, p.runCtx
 		w.stop = context.AfterFunc(run, func() { cancel(context.Cause(run)) })
 	}
@@ -344,11 +403,19 @@ func (p *ThreadPool) exit(w *worker, clean bool) {
 	w.forget()
 	p.mu.Lock()
 	var orphans []entry
+	if !clean {
+		w.failed++ // the call that called runtime.Goexit
+	}
+	p.tallyLocked(w)
 	if !clean && w.cur.many != nil && w.pos+1 < len(w.cur.many) {
 		rest := entry{many: w.cur.many[w.pos+1:]}
+		n := int64(rest.len())
+		p.stats.Running -= n
 		if p.broken != nil {
+			p.stats.Failed += n
 			orphans = append(orphans, rest)
 		} else {
+			p.stats.Queued += n
 			p.queue.Push(rest)
 		}
 	}
@@ -369,6 +436,17 @@ func (p *ThreadPool) exit(w *worker, clean bool) {
 	}
 }
 
+// drainLocked empties the queue and counts its calls into outcome.
+func (p *ThreadPool) drainLocked(outcome *int64) []entry {
+	es := p.queue.Drain()
+	for _, e := range es {
+		n := int64(e.len())
+		p.stats.Queued -= n
+		*outcome += n
+	}
+	return es
+}
+
 func (p *ThreadPool) checkExitedLocked() {
 	if p.shutdown && len(p.all) == 0 && !p.isExited {
 		p.isExited = true
@@ -385,7 +463,7 @@ func (p *ThreadPool) breakPool(cause error) {
 		return
 	}
 	p.broken = &brokenError{msg: fmt.Sprintf("futures: an Initializer of ThreadPool %q failed; the pool cannot run calls", p.name), cause: cause}
-	queued := p.queue.Drain()
+	queued := p.drainLocked(&p.stats.Failed)
 	idle := p.idle
 	p.idle = nil
 	p.mu.Unlock()
@@ -423,7 +501,7 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 	p.shutdown = true
 	var cancelled []entry
 	if cfg.CancelPending {
-		cancelled = p.queue.Drain()
+		cancelled = p.drainLocked(&p.stats.Cancelled)
 	}
 	idle := p.idle
 	p.idle = nil
@@ -449,7 +527,7 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 // abandon ends every queued and running call because Shutdown's ctx ended.
 func (p *ThreadPool) abandon(ctx context.Context) {
 	p.mu.Lock()
-	queued := p.queue.Drain()
+	queued := p.drainLocked(&p.stats.Failed)
 	running := make([]entry, 0, len(p.all))
 	for w := range p.all {
 		running = append(running, w.cur)

@@ -47,6 +47,13 @@ func (q *Queue[T]) Pop() (T, bool) {
 	return v, true
 }
 
+// Each calls fn for every item, oldest first, leaving the queue as it is.
+func (q *Queue[T]) Each(fn func(T)) {
+	for i := 0; i < q.n; i++ {
+		fn(q.buf[(q.head+i)&(len(q.buf)-1)])
+	}
+}
+
 // Drain removes every item and returns them, oldest first.
 func (q *Queue[T]) Drain() []T {
 	out := make([]T, 0, q.n)

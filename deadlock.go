@@ -1,0 +1,212 @@
+package futures
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"reflect"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// Deadlock detection.
+//
+// Every call a ThreadPool runs gets a context that carries its worker. When
+// Future.Result is about to block on such a context, in the worker's own
+// goroutine and with no deadline, the pool records what the worker waits on
+// and checks, under its mutex, whether that wait can ever end:
+//
+//   - a worker is stuck if it waits, with no deadline, on a future that is
+//     stuck;
+//   - a future is stuck if it is running (or queued in a chunk) on a stuck
+//     worker, or if it is queued in the pool while every worker, as many as
+//     MaxWorkers allows, is stuck.
+//
+// The stuck set is the greatest fixpoint of these rules. If the new waiter
+// is in it, Result returns an ErrDeadlock error instead of blocking. A wait
+// with a deadline, a wait in another goroutine, a future done or owned by
+// something else (a promise, another pool) is never stuck, so there are no
+// false alarms; code that never waits inside a call pays nothing.
+
+// workerKey is the context key of the worker running a call.
+type workerKey struct{}
+
+// ownedTask is implemented by the tasks of this package: it gives the future
+// a task completes, to recognise it in the pool.
+type ownedTask interface {
+	future() any
+}
+
+func (t *task[R]) future() any { return &t.Future }
+
+// doneChecker is implemented by *Future[T] for every T.
+type doneChecker interface{ isDone() bool }
+
+// waitInTask waits for done or ctx like Future.wait, for a call running on
+// worker w, unless that wait would be a deadlock. f is the future waited on.
+func (p *ThreadPool) waitInTask(ctx context.Context, w *worker, f any, done <-chan struct{}) error {
+	if goid() != w.gid {
+		return waitDone(ctx, done)
+	}
+	_, deadline := ctx.Deadline()
+	p.mu.Lock()
+	w.waitingOn, w.waitForever = f, !deadline
+	if !deadline {
+		if err := p.deadlockLocked(w); err != nil {
+			w.waitingOn = nil
+			p.mu.Unlock()
+			return err
+		}
+	}
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		w.waitingOn = nil
+		p.mu.Unlock()
+	}()
+	return waitDone(ctx, done)
+}
+
+// waitDone blocks until done is closed or ctx ends.
+func waitDone(ctx context.Context, done <-chan struct{}) error {
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return stopError("stopped waiting for the result", ctx, nil)
+	}
+}
+
+// deadlockLocked returns an ErrDeadlock error if w, which has just started
+// waiting, can never be woken.
+func (p *ThreadPool) deadlockLocked(w *worker) error {
+	// Where each awaited future is: on a worker, in the queue, or elsewhere.
+	runner := make(map[any]*worker)
+	for x := range p.all {
+		x.cur.each(func(t Task) {
+			if o, ok := t.(ownedTask); ok {
+				runner[o.future()] = x
+			}
+		})
+	}
+	queued := make(map[any]Task)
+	for x := range p.all {
+		if x.waitingOn != nil && runner[x.waitingOn] == nil {
+			queued[x.waitingOn] = nil
+		}
+	}
+	p.queue.Each(func(e entry) {
+		e.each(func(t Task) {
+			if o, ok := t.(ownedTask); ok {
+				if _, wanted := queued[o.future()]; wanted {
+					queued[o.future()] = t
+				}
+			}
+		})
+	})
+
+	stuck := make(map[*worker]bool)
+	for x := range p.all {
+		if x.waitingOn != nil && x.waitForever {
+			stuck[x] = true
+		}
+	}
+	full := len(p.all) == p.maxWorkers
+	for changed := true; changed; {
+		changed = false
+		for x := range stuck {
+			target := x.waitingOn
+			ok := false
+			if d, isFuture := target.(doneChecker); !isFuture || !d.isDone() {
+				if r := runner[target]; r != nil {
+					ok = stuck[r]
+				} else if queued[target] != nil {
+					ok = full && len(stuck) == len(p.all)
+				}
+			}
+			if !ok {
+				delete(stuck, x)
+				changed = true
+			}
+		}
+	}
+	if !stuck[w] {
+		return nil
+	}
+	return &deadlockError{chain: p.describeLocked(w, runner, queued)}
+}
+
+// describeLocked names the calls of the wait chain that starts at w.
+func (p *ThreadPool) describeLocked(w *worker, runner map[any]*worker, queued map[any]Task) string {
+	names := []string{callName(w.running())}
+	seen := map[*worker]bool{w: true}
+	for x := w; ; {
+		target := x.waitingOn
+		r := runner[target]
+		if r == nil {
+			return fmt.Sprintf("%s waits on %s, queued in %s, whose %d workers all wait on calls that cannot start",
+				strings.Join(names, ", which waits on "), callName(queued[target]), p.name, len(p.all))
+		}
+		rt := r.running()
+		if o, ok := rt.(ownedTask); !ok || o.future() != target {
+			return fmt.Sprintf("%s waits on a call queued behind %s on the same worker",
+				strings.Join(names, ", which waits on "), callName(rt))
+		}
+		names = append(names, callName(rt))
+		if seen[r] {
+			return strings.Join(names, ", which waits on ") + ": a cycle"
+		}
+		seen[r] = true
+		x = r
+	}
+}
+
+// running returns the task w runs now, or nil.
+func (w *worker) running() Task {
+	var r Task
+	w.cur.each(func(t Task) {
+		if s, ok := t.(interface{ State() State }); ok && s.State() == Running {
+			r = t
+		}
+	})
+	return r
+}
+
+// callName names the function of t for messages, such as "main.waitOnB".
+func callName(t Task) string {
+	if t == nil {
+		return "a call"
+	}
+	v := reflect.ValueOf(t.Func())
+	if v.Kind() != reflect.Func || v.IsNil() {
+		return "a call"
+	}
+	if fn := runtime.FuncForPC(v.Pointer()); fn != nil {
+		return fn.Name()
+	}
+	return "a call"
+}
+
+// deadlockError is the error of a Result that would wait forever.
+type deadlockError struct {
+	chain string
+}
+
+func (e *deadlockError) Error() string {
+	return "futures: deadlock: " + e.chain + "; a call that waits on another call of its own pool holds its worker, so give the pool more workers, wait outside the pool, or use a second pool"
+}
+
+func (e *deadlockError) Is(target error) bool { return target == ErrDeadlock }
+
+// goid returns the id of the calling goroutine.
+func goid() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = bytes.TrimPrefix(b, []byte("goroutine "))
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		b = b[:i]
+	}
+	id, _ := strconv.ParseUint(string(b), 10, 64)
+	return id
+}
