@@ -80,10 +80,10 @@ func (e entry) each(fn func(Task)) {
 type worker struct {
 	pool *ThreadPool
 	id   int
-	gid  uint64 // the worker goroutine's id
-	ch  chan entry // hands an entry to the idle worker; closed to stop it
-	cur entry      // what the worker runs now
-	pos int        // index in cur.many of the task running now
+	gid  uint64     // the worker goroutine's id
+	ch   chan entry // hands an entry to the idle worker; closed to stop it
+	cur  entry      // what the worker runs now
+	pos  int        // index in cur.many of the task running now
 
 	// Outcomes of the calls run since the worker last took the pool's
 	// mutex, added to the pool's Stats when it does.
