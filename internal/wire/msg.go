@@ -1,0 +1,224 @@
+package wire
+
+// Setup is the first frame a pool sends to a new worker.
+type Setup struct {
+	Version     uint64
+	Codec       string // Codec.Name() of the pool's codec
+	Initializer string // registered name, or empty
+	TaskTimeout int64  // nanoseconds; 0 for none
+}
+
+// AppendSetup appends a TSetup frame.
+func AppendSetup(buf []byte, s Setup) []byte {
+	buf, at := Begin(buf, TSetup)
+	buf = AppendUvarint(buf, s.Version)
+	buf = AppendString(buf, s.Codec)
+	buf = AppendString(buf, s.Initializer)
+	buf = AppendUvarint(buf, uint64(s.TaskTimeout))
+	return End(buf, at)
+}
+
+// ParseSetup decodes the body of a TSetup frame.
+func ParseSetup(body []byte) (Setup, error) {
+	d := NewDecoder(body)
+	s := Setup{Version: d.Uvarint(), Codec: d.String(), Initializer: d.String(), TaskTimeout: int64(d.Uvarint())}
+	if s.TaskTimeout < 0 {
+		return s, malformed("negative timeout")
+	}
+	return s, d.Finish()
+}
+
+// Call flags.
+const (
+	FlagArg       = 1 << iota // the call has an argument
+	FlagCancelled             // the call's context is cancelled already
+)
+
+// Call is one call in a TCalls frame.
+type Call struct {
+	ID    uint64
+	Group uint64 // context group; 0: the worker's own context
+	Flags byte
+	Func  string // registered name
+	Arg   []byte // encoded argument, with FlagArg
+}
+
+// CallsBuilder accumulates the records of a TCalls frame.
+type CallsBuilder struct {
+	buf   []byte
+	n     int
+	fn    string // the previous record's function
+}
+
+// Add appends a call record. A function name equal to the previous record's
+// is sent once.
+func (b *CallsBuilder) Add(c *Call) {
+	b.buf = AppendUvarint(b.buf, c.ID)
+	b.buf = AppendUvarint(b.buf, c.Group)
+	b.buf = append(b.buf, c.Flags)
+	if b.n > 0 && c.Func == b.fn {
+		b.buf = append(b.buf, 0)
+	} else {
+		b.buf = AppendUvarint(b.buf, uint64(len(c.Func))+1)
+		b.buf = append(b.buf, c.Func...)
+		b.fn = c.Func
+	}
+	if c.Flags&FlagArg != 0 {
+		b.buf = AppendBytes(b.buf, c.Arg)
+	}
+	b.n++
+}
+
+// Len returns the number of records added.
+func (b *CallsBuilder) Len() int { return b.n }
+
+// AppendTo appends the TCalls frame to buf and empties b.
+func (b *CallsBuilder) AppendTo(buf []byte) []byte {
+	buf, at := Begin(buf, TCalls)
+	buf = AppendUvarint(buf, uint64(b.n))
+	buf = append(buf, b.buf...)
+	b.buf, b.n = b.buf[:0], 0
+	return End(buf, at)
+}
+
+// ParseCalls decodes the body of a TCalls frame, calling fn for each record.
+// c.Arg aliases body. It stops at the first malformed record.
+func ParseCalls(body []byte, fn func(c *Call)) error {
+	d := NewDecoder(body)
+	n := d.Count(4)
+	var c Call
+	for i := 0; i < n && d.Err == nil; i++ {
+		c.ID = d.Uvarint()
+		c.Group = d.Uvarint()
+		c.Flags = d.Byte()
+		switch k := d.Uvarint(); {
+		case d.Err != nil:
+		case k == 0 && i == 0:
+			d.Err = malformed("first call refers to a previous function")
+		case k == 0:
+		case k-1 > uint64(len(d.b)):
+			d.Err = malformed("function name of %d bytes", k-1)
+		default:
+			c.Func = string(d.b[:k-1])
+			d.b = d.b[k-1:]
+		}
+		c.Arg = nil
+		if c.Flags&FlagArg != 0 {
+			c.Arg = d.Bytes()
+		}
+		if d.Err == nil {
+			fn(&c)
+		}
+	}
+	return d.Finish()
+}
+
+// AppendCancel appends a TCancel frame for the given groups.
+func AppendCancel(buf []byte, groups []uint64) []byte {
+	buf, at := Begin(buf, TCancel)
+	buf = AppendUvarint(buf, uint64(len(groups)))
+	for _, g := range groups {
+		buf = AppendUvarint(buf, g)
+	}
+	return End(buf, at)
+}
+
+// ParseCancel decodes the body of a TCancel frame.
+func ParseCancel(body []byte) ([]uint64, error) {
+	d := NewDecoder(body)
+	n := d.Count(1)
+	gs := make([]uint64, 0, n)
+	for i := 0; i < n && d.Err == nil; i++ {
+		gs = append(gs, d.Uvarint())
+	}
+	return gs, d.Finish()
+}
+
+// AppendEmpty appends a frame of type t with no body, such as TAbort.
+func AppendEmpty(buf []byte, t Type) []byte {
+	buf, at := Begin(buf, t)
+	return End(buf, at)
+}
+
+// AppendReady appends a TReady frame.
+func AppendReady(buf []byte, pid int) []byte {
+	buf, at := Begin(buf, TReady)
+	buf = AppendUvarint(buf, uint64(pid))
+	return End(buf, at)
+}
+
+// ParseReady decodes the body of a TReady frame.
+func ParseReady(body []byte) (int, error) {
+	d := NewDecoder(body)
+	pid := d.Uvarint()
+	if d.Err == nil && pid > 1<<31 {
+		return 0, malformed("pid %d", pid)
+	}
+	return int(pid), d.Finish()
+}
+
+// Result kinds.
+const (
+	KindOK      byte = iota // Value holds the encoded result
+	KindError               // the call returned an error: Type, Message, Stack
+	KindPanic               // the call panicked: Message is the value as text, Stack
+	KindFail                // the worker could not make the call: Message
+	KindTimeout             // the call overran TaskTimeout: Message
+	kindEnd
+)
+
+// Result is the outcome of one call.
+type Result struct {
+	ID      uint64
+	Kind    byte
+	Value   []byte // KindOK
+	Type    string // KindError
+	Message string
+	Stack   string
+}
+
+// AppendResult appends r's record (not a frame) to buf.
+func AppendResult(buf []byte, r *Result) []byte {
+	buf = AppendUvarint(buf, r.ID)
+	buf = append(buf, r.Kind)
+	if r.Kind == KindOK {
+		return AppendBytes(buf, r.Value)
+	}
+	buf = AppendString(buf, r.Type)
+	buf = AppendString(buf, r.Message)
+	return AppendString(buf, r.Stack)
+}
+
+// AppendResults appends a frame of type t (TResults or TInitErr) holding n
+// records, already encoded with AppendResult in recs.
+func AppendResults(buf []byte, t Type, n int, recs []byte) []byte {
+	buf, at := Begin(buf, t)
+	buf = AppendUvarint(buf, uint64(n))
+	buf = append(buf, recs...)
+	return End(buf, at)
+}
+
+// ParseResults decodes the body of a TResults or TInitErr frame, calling fn
+// for each record; r.Value aliases body. It stops at the first malformed
+// record or when fn returns false.
+func ParseResults(body []byte, fn func(r *Result) bool) error {
+	d := NewDecoder(body)
+	n := d.Count(3)
+	var r Result
+	for i := 0; i < n && d.Err == nil; i++ {
+		r = Result{ID: d.Uvarint(), Kind: d.Byte()}
+		switch {
+		case d.Err != nil:
+		case r.Kind >= kindEnd:
+			d.Err = malformed("result kind %d", r.Kind)
+		case r.Kind == KindOK:
+			r.Value = d.Bytes()
+		default:
+			r.Type, r.Message, r.Stack = d.String(), d.String(), d.String()
+		}
+		if d.Err == nil && !fn(&r) {
+			return nil
+		}
+	}
+	return d.Finish()
+}

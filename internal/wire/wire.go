@@ -1,0 +1,206 @@
+// Package wire is the protocol between a ProcessPool and its worker
+// processes: length-prefixed frames over a pair of pipes, and the messages
+// they carry. Every decoder here treats its input as untrusted: garbled or
+// truncated input is an error, never a panic, a hang or a huge allocation.
+//
+// A frame is a 4-byte little-endian length n, then n bytes: one type byte and
+// the message. Messages are built from unsigned varints, bytes and
+// length-prefixed byte strings.
+package wire
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Version is the protocol version; parent and worker check that they agree.
+const Version = 1
+
+// MaxFrame is the largest frame accepted, type byte included.
+const MaxFrame = 1 << 30
+
+// Type says what a frame carries.
+type Type byte
+
+// Frame types. P→W frames go from the pool to a worker, W→P the other way.
+const (
+	TSetup   Type = iota + 1 // P→W, first frame: Setup
+	TReady                   // W→P: the worker is ready: Ready
+	TInitErr                 // W→P: setup or the Initializer failed: one Result record
+	TCalls                   // P→W: calls to run, in order: Call records
+	TCancel                  // P→W: cancel the context of groups: count, group ids
+	TAbort                   // P→W: cancel everything and exit now; empty
+	TResults                 // W→P: outcomes, in the order of the calls: Result records
+)
+
+// ErrFrame is matched by every error about malformed input.
+var ErrFrame = errors.New("futures: malformed frame from the other process")
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrFrame, fmt.Sprintf(format, args...))
+}
+
+// Reader reads frames.
+type Reader struct {
+	r   *bufio.Reader
+	hdr [4]byte
+}
+
+// NewReader returns a Reader reading frames from r.
+func NewReader(r io.Reader) *Reader { return &Reader{r: bufio.NewReaderSize(r, 64<<10)} }
+
+// Read returns the next frame's type and body. The body is newly allocated
+// and stays valid. At a clean end of input it returns io.EOF; a frame cut
+// short returns io.ErrUnexpectedEOF.
+func (r *Reader) Read() (Type, []byte, error) {
+	if _, err := io.ReadFull(r.r, r.hdr[:]); err != nil {
+		return 0, nil, err
+	}
+	n := binary.LittleEndian.Uint32(r.hdr[:])
+	if n == 0 || n > MaxFrame {
+		return 0, nil, malformed("frame length %d", n)
+	}
+	t, err := r.r.ReadByte()
+	if err != nil {
+		return 0, nil, unexpected(err)
+	}
+	body, err := readN(r.r, int(n-1))
+	if err != nil {
+		return 0, nil, unexpected(err)
+	}
+	return Type(t), body, nil
+}
+
+// readN reads n bytes, growing the buffer as data arrives so that a lying
+// length costs no more memory than the input really holds.
+func readN(r io.Reader, n int) ([]byte, error) {
+	const step = 1 << 20
+	if n <= step {
+		b := make([]byte, n)
+		_, err := io.ReadFull(r, b)
+		return b, err
+	}
+	b := make([]byte, 0, step)
+	for len(b) < n {
+		k := min(n-len(b), step)
+		if cap(b)-len(b) < k {
+			b = append(b, make([]byte, k)...)[:len(b)]
+		}
+		m, err := io.ReadFull(r, b[len(b):len(b)+k])
+		b = b[:len(b)+m]
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// Begin starts a frame of type t at the end of buf; End finishes it.
+func Begin(buf []byte, t Type) ([]byte, int) {
+	at := len(buf)
+	return append(buf, 0, 0, 0, 0, byte(t)), at
+}
+
+// End writes the length of the frame begun at offset at.
+func End(buf []byte, at int) []byte {
+	binary.LittleEndian.PutUint32(buf[at:], uint32(len(buf)-at-4))
+	return buf
+}
+
+// AppendUvarint appends v.
+func AppendUvarint(buf []byte, v uint64) []byte { return binary.AppendUvarint(buf, v) }
+
+// AppendBytes appends a length-prefixed byte string.
+func AppendBytes(buf, b []byte) []byte {
+	return append(binary.AppendUvarint(buf, uint64(len(b))), b...)
+}
+
+// AppendString appends a length-prefixed string.
+func AppendString(buf []byte, s string) []byte {
+	return append(binary.AppendUvarint(buf, uint64(len(s))), s...)
+}
+
+// Decoder reads the fields of a message body. The first malformed field sets
+// Err; later reads return zero values.
+type Decoder struct {
+	b   []byte
+	Err error
+}
+
+// NewDecoder returns a Decoder over body.
+func NewDecoder(body []byte) *Decoder { return &Decoder{b: body} }
+
+// Uvarint reads an unsigned varint.
+func (d *Decoder) Uvarint() uint64 {
+	if d.Err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.Err = malformed("bad varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// Byte reads one byte.
+func (d *Decoder) Byte() byte {
+	if d.Err != nil {
+		return 0
+	}
+	if len(d.b) == 0 {
+		d.Err = malformed("message cut short")
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+// Bytes reads a length-prefixed byte string; the result aliases the body.
+func (d *Decoder) Bytes() []byte {
+	n := d.Uvarint()
+	if d.Err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.Err = malformed("byte string of %d bytes with %d left", n, len(d.b))
+		return nil
+	}
+	b := d.b[:n:n]
+	d.b = d.b[n:]
+	return b
+}
+
+// String reads a length-prefixed string.
+func (d *Decoder) String() string { return string(d.Bytes()) }
+
+// Count reads a record count and checks it against what is left, each
+// record taking at least min bytes.
+func (d *Decoder) Count(min int) int {
+	n := d.Uvarint()
+	if d.Err == nil && n > uint64(len(d.b)/min) {
+		d.Err = malformed("%d records in %d bytes", n, len(d.b))
+		return 0
+	}
+	return int(n)
+}
+
+// Finish returns Err, or an error if bytes are left over.
+func (d *Decoder) Finish() error {
+	if d.Err == nil && len(d.b) > 0 {
+		d.Err = malformed("%d bytes left over", len(d.b))
+	}
+	return d.Err
+}

@@ -1,0 +1,163 @@
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func sampleFrames() []byte {
+	var buf []byte
+	buf = AppendSetup(buf, Setup{Version: Version, Codec: "gob", Initializer: "pkg.init", TaskTimeout: 5e9})
+	buf = AppendReady(buf, 1234)
+	var b CallsBuilder
+	b.Add(&Call{ID: 1, Group: 0, Flags: FlagArg, Func: "pkg.square", Arg: []byte{1, 2, 3}})
+	b.Add(&Call{ID: 2, Group: 7, Flags: FlagArg | FlagCancelled, Func: "pkg.square", Arg: nil})
+	b.Add(&Call{ID: 3, Func: "pkg.noarg"})
+	buf = b.AppendTo(buf)
+	buf = AppendCancel(buf, []uint64{7, 9})
+	var recs []byte
+	recs = AppendResult(recs, &Result{ID: 1, Kind: KindOK, Value: []byte("v")})
+	recs = AppendResult(recs, &Result{ID: 2, Kind: KindError, Type: "*errors.errorString", Message: "bad", Stack: "s"})
+	recs = AppendResult(recs, &Result{ID: 3, Kind: KindPanic, Message: "boom"})
+	buf = AppendResults(buf, TResults, 3, recs)
+	return AppendEmpty(buf, TAbort)
+}
+
+// parse decodes every frame of data as the receiving side would.
+func parse(data []byte) error {
+	r := NewReader(bytes.NewReader(data))
+	for {
+		t, body, err := r.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch t {
+		case TSetup:
+			_, err = ParseSetup(body)
+		case TReady:
+			_, err = ParseReady(body)
+		case TCalls:
+			err = ParseCalls(body, func(*Call) {})
+		case TCancel:
+			_, err = ParseCancel(body)
+		case TResults, TInitErr:
+			err = ParseResults(body, func(*Result) bool { return true })
+		case TAbort:
+			if len(body) != 0 {
+				err = malformed("abort with a body")
+			}
+		default:
+			err = malformed("frame type %d", t)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	data := sampleFrames()
+	r := NewReader(bytes.NewReader(data))
+	typ, body, err := r.Read()
+	if err != nil || typ != TSetup {
+		t.Fatalf("first frame: %v %v", typ, err)
+	}
+	s, err := ParseSetup(body)
+	if err != nil || s.Codec != "gob" || s.Initializer != "pkg.init" || s.TaskTimeout != 5e9 {
+		t.Fatalf("setup: %+v %v", s, err)
+	}
+	if _, body, _ = r.Read(); true {
+		if pid, err := ParseReady(body); pid != 1234 || err != nil {
+			t.Fatalf("ready: %d %v", pid, err)
+		}
+	}
+	_, body, _ = r.Read()
+	var calls []Call
+	if err := ParseCalls(body, func(c *Call) {
+		cc := *c
+		calls = append(calls, cc)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []Call{
+		{ID: 1, Flags: FlagArg, Func: "pkg.square", Arg: []byte{1, 2, 3}},
+		{ID: 2, Group: 7, Flags: FlagArg | FlagCancelled, Func: "pkg.square", Arg: []byte{}},
+		{ID: 3, Func: "pkg.noarg"},
+	}
+	if len(calls) != len(want) {
+		t.Fatalf("got %d calls", len(calls))
+	}
+	for i := range want {
+		g, w := calls[i], want[i]
+		if g.ID != w.ID || g.Group != w.Group || g.Flags != w.Flags || g.Func != w.Func || !bytes.Equal(g.Arg, w.Arg) {
+			t.Errorf("call %d: got %+v, want %+v", i, g, w)
+		}
+	}
+	_, body, _ = r.Read()
+	if gs, err := ParseCancel(body); err != nil || len(gs) != 2 || gs[1] != 9 {
+		t.Fatalf("cancel: %v %v", gs, err)
+	}
+	_, body, _ = r.Read()
+	var kinds []byte
+	if err := ParseResults(body, func(r *Result) bool { kinds = append(kinds, r.Kind); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(kinds, []byte{KindOK, KindError, KindPanic}) {
+		t.Fatalf("kinds %v", kinds)
+	}
+	if typ, _, err = r.Read(); typ != TAbort || err != nil {
+		t.Fatalf("abort: %v %v", typ, err)
+	}
+	if _, _, err = r.Read(); err != io.EOF {
+		t.Fatalf("end: %v", err)
+	}
+}
+
+func TestMalformed(t *testing.T) {
+	full := sampleFrames()
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"truncated header", full[:2], io.ErrUnexpectedEOF},
+		{"truncated body", full[:10], io.ErrUnexpectedEOF},
+		{"zero length", []byte{0, 0, 0, 0}, ErrFrame},
+		{"huge length", []byte{0xff, 0xff, 0xff, 0xff, 1}, ErrFrame},
+		{"lying length", []byte{0, 0, 0, 0x30, 1, 2, 3}, io.ErrUnexpectedEOF},
+		{"count beyond body", AppendResults(nil, TResults, 1000, []byte{1, 0, 0}), ErrFrame},
+		{"bad result kind", AppendResults(nil, TResults, 1, []byte{1, 99, 0}), ErrFrame},
+		{"leftover bytes", append(AppendReady(nil, 1)[:0:0], 3, 0, 0, 0, byte(TReady), 1, 1), ErrFrame},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := parse(tc.data); !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	if err := parse(full); err != nil {
+		t.Fatalf("well-formed input: %v", err)
+	}
+}
+
+// FuzzFrames feeds garbled and truncated frames to every decoder: each must
+// return an error or succeed, never panic, hang or allocate without bound.
+func FuzzFrames(f *testing.F) {
+	full := sampleFrames()
+	f.Add(full)
+	f.Add(full[:len(full)/2])
+	f.Add([]byte{5, 0, 0, 0, byte(TCalls), 1, 0})
+	f.Add([]byte{0xff, 0xff, 0xff, 0x3f, byte(TResults)})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_ = parse(data)
+	})
+}
