@@ -145,7 +145,7 @@ func (p *ThreadPool) describeLocked(w *worker, runner map[any]*worker, queued ma
 		target := x.waitingOn
 		r := runner[target]
 		if r == nil {
-			return fmt.Sprintf("%s waits on %s, queued in %s, whose %d workers all wait on calls that cannot start",
+			return fmt.Sprintf("%s waits on %s, queued in %s, whose %d worker(s) all wait on calls that cannot start",
 				strings.Join(names, ", which waits on "), callName(queued[target]), p.name, len(p.all))
 		}
 		rt := r.running()
