@@ -18,6 +18,10 @@ import (
 // bubble with synctest.Wait; WaitPending waits until such code has queued its
 // calls. A Manual used in a bubble must be created in it.
 //
+// A call that waits for the result of another call queued on the same Manual
+// waits until the test runs that call from another goroutine: unlike a
+// ThreadPool, a Manual does not report that wait as futures.ErrDeadlock.
+//
 // Create one with NewManual; all methods are safe for concurrent use.
 type Manual struct {
 	calls
