@@ -222,6 +222,11 @@ func printTable(w io.Writer, res results, s sizes) {
 		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
 	}
 	fmt.Fprintln(w, "\nCells: median (min–max) over the repetitions, then ×ratio to futures' median (above 1: futures costs less).")
+	if py := res["sizes"]; py != nil {
+		size := func(k string) string { return count(int(median(py[k]))) }
+		fmt.Fprintf(w, "Python runs fewer trivial calls: %s (threads) and %s (processes) per workload, %s (threads) and %s (processes) round trips, %s pending.\n",
+			size("thread_tasks"), size("process_tasks"), size("thread_rtt"), size("process_rtt"), size("pending"))
+	}
 }
 
 // title is a workload's row label with its size.
