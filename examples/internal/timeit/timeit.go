@@ -19,11 +19,6 @@ func Run(w io.Writer, name string, fn func() error) (time.Duration, error) {
 	start := time.Now()
 	err := fn()
 	elapsed := time.Since(start)
-	fmt.Fprintf(w, "%s => %s\n", name, Millis(elapsed))
+	fmt.Fprintf(w, "%s => %.1f ms\n", name, float64(elapsed)/float64(time.Millisecond))
 	return elapsed, err
-}
-
-// Millis formats d in milliseconds with one decimal: "123.4 ms".
-func Millis(d time.Duration) string {
-	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
 }
