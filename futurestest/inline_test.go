@@ -5,6 +5,8 @@ import (
 	"errors"
 	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -240,5 +242,45 @@ func TestShutdownRefuses(t *testing.T) {
 				t.Fatalf("Shutdown again = %v", err)
 			}
 		})
+	}
+}
+
+// TestInlineConcurrentShutdown submits from several goroutines while Shutdown
+// runs: once Shutdown has returned, no call is running and none starts.
+func TestInlineConcurrentShutdown(t *testing.T) {
+	in := futurestest.NewInline()
+	var running, late atomic.Int64
+	var shut atomic.Bool
+	call := func(context.Context) (int, error) {
+		running.Add(1)
+		defer running.Add(-1)
+		if shut.Load() {
+			late.Add(1)
+		}
+		runtime.Gosched()
+		return 1, nil
+	}
+	var wg sync.WaitGroup
+	started := make(chan struct{}, 4)
+	for range 4 {
+		wg.Go(func() {
+			started <- struct{}{}
+			for futures.Go(in, call).Err() == nil {
+			}
+		})
+	}
+	for range 4 {
+		<-started
+	}
+	if err := in.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown() = %v", err)
+	}
+	shut.Store(true)
+	if n := running.Load(); n != 0 {
+		t.Fatalf("%d calls running after Shutdown returned", n)
+	}
+	wg.Wait()
+	if n := late.Load(); n != 0 {
+		t.Fatalf("%d calls started after Shutdown returned", n)
 	}
 }
