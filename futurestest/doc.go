@@ -21,9 +21,9 @@
 // A futures.ProcessPool starts its workers by running the program again; in a
 // test, the program is the test binary. So the test binary must turn into a
 // worker when it is started as one, before the tests run: call
-// futures.WorkerMain first in TestMain. In the test process it returns at
-// once; in a worker process it serves calls and exits, and the tests never
-// run there.
+// futures.WorkerMain first in the TestMain of every package whose tests start
+// a ProcessPool. In the test process it returns at once; in a worker process
+// it serves calls and exits, and the tests never run there.
 //
 //	func TestMain(m *testing.M) {
 //		futures.WorkerMain()     // a worker serves calls here and exits
