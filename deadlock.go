@@ -32,12 +32,6 @@ import (
 // workerKey is the context key of the worker running a call.
 type workerKey struct{}
 
-// ownedTask is implemented by the tasks of this package: it gives the future
-// a task completes, to recognise it in the pool.
-type ownedTask interface {
-	future() any
-}
-
 func (t *task[R]) future() any { return &t.Future }
 
 // doneChecker is implemented by *Future[T] for every T.
@@ -139,7 +133,7 @@ func (p *ThreadPool) deadlockLocked(w *worker) error {
 
 // describeLocked names the calls of the wait chain that starts at w.
 func (p *ThreadPool) describeLocked(w *worker, runner map[any]*worker, queued map[any]Task) string {
-	names := []string{callName(w.running())}
+	names := []string{callName(w.task)}
 	seen := map[*worker]bool{w: true}
 	for x := w; ; {
 		target := x.waitingOn
@@ -148,7 +142,7 @@ func (p *ThreadPool) describeLocked(w *worker, runner map[any]*worker, queued ma
 			return fmt.Sprintf("%s waits on %s, queued in %s, whose %d worker(s) all wait on calls that cannot start",
 				strings.Join(names, ", which waits on "), callName(queued[target]), p.name, len(p.all))
 		}
-		rt := r.running()
+		rt := r.task // r waits too, so its task is stable
 		if o, ok := rt.(ownedTask); !ok || o.future() != target {
 			return fmt.Sprintf("%s waits on a call queued behind %s on the same worker",
 				strings.Join(names, ", which waits on "), callName(rt))
@@ -160,17 +154,6 @@ func (p *ThreadPool) describeLocked(w *worker, runner map[any]*worker, queued ma
 		seen[r] = true
 		x = r
 	}
-}
-
-// running returns the task w runs now, or nil.
-func (w *worker) running() Task {
-	var r Task
-	w.cur.each(func(t Task) {
-		if s, ok := t.(interface{ State() State }); ok && s.State() == Running {
-			r = t
-		}
-	})
-	return r
 }
 
 // callName names the function of t for messages, such as "main.waitOnB".

@@ -80,6 +80,27 @@ type Future[T any] struct {
 
 	val T     // valid once Finished
 	err error // valid once done
+
+	owner canceller // told when the future is cancelled; set by its executor
+}
+
+// canceller is an executor that counts the calls cancelled in its queue.
+type canceller interface {
+	// noteCancelled is called once when a pending future the executor owns
+	// is cancelled, before its waiters and callbacks learn of it.
+	noteCancelled()
+}
+
+// setOwner makes o the executor told of the future's cancellation. It
+// returns false, changing nothing, if the future is not pending.
+func (f *Future[T]) setOwner(o canceller) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if State(f.state.Load()) != Pending {
+		return false
+	}
+	f.owner = o
+	return true
 }
 
 // waitEntry is one registration of a waiter on a future: key is what the
@@ -327,10 +348,13 @@ func (f *Future[T]) complete(to State, v T, err error) bool {
 	} else {
 		close(f.done)
 	}
-	callbacks, waiters := f.callbacks, f.waiters
-	f.callbacks, f.waiters = nil, nil
+	callbacks, waiters, owner := f.callbacks, f.waiters, f.owner
+	f.callbacks, f.waiters, f.owner = nil, nil, nil
 	f.mu.Unlock()
 
+	if to == Cancelled && owner != nil {
+		owner.noteCancelled()
+	}
 	for _, e := range waiters {
 		e.w.notify(e.key)
 	}
@@ -343,22 +367,29 @@ func (f *Future[T]) complete(to State, v T, err error) bool {
 // run calls body, which must not be nil, and completes the future with what
 // it returns. A panic in body completes the future with a *PanicError; a
 // runtime.Goexit in body completes it with an error saying so, then lets the
-// goroutine exit.
-func (f *Future[T]) run(body func() (T, error)) {
+// goroutine exit. If before is not nil, it is called with the call's error
+// just before the future completes.
+func (f *Future[T]) run(body func() (T, error), before func(error)) {
 	returned := false
 	defer func() {
 		if returned {
 			return
 		}
-		var zero T
+		var err error = errGoexit
 		if r := recover(); r != nil {
-			f.complete(Finished, zero, &PanicError{Value: r, Stack: debug.Stack()})
-		} else {
-			f.complete(Finished, zero, errGoexit)
+			err = &PanicError{Value: r, Stack: debug.Stack()}
 		}
+		if before != nil {
+			before(err)
+		}
+		var zero T
+		f.complete(Finished, zero, err)
 	}()
 	v, err := body()
 	returned = true
+	if before != nil {
+		before(err)
+	}
 	f.complete(Finished, v, err)
 }
 

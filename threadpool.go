@@ -85,9 +85,8 @@ type worker struct {
 	cur  entry      // what the worker runs now
 	pos  int        // index in cur.many of the task running now
 
-	// Outcomes of the calls run since the worker last took the pool's
-	// mutex, added to the pool's Stats when it does.
-	succeeded, failed, cancelled int64
+	task     Task        // the call running now, if any
+	finished func(error) // counts the outcome of task in the pool's Stats
 
 	// What the running call waits on in Future.Result, and whether without
 	// a deadline; guarded by the pool's mutex (see deadlock.go).
@@ -185,21 +184,26 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 		p.release(e)
 		return err
 	}
-	n := int64(e.len())
-	p.stats.Submitted += n
+	e.each(p.admitLocked)
 	if k := len(p.idle); k > 0 {
 		w := p.idle[k-1]
 		p.idle[k-1] = nil
 		p.idle = p.idle[:k-1]
-		w.cur = e
-		p.stats.Running += n
+		run := p.startLocked(e)
+		w.cur = run
 		p.mu.Unlock()
-		w.ch <- e
 		p.release(e)
+		if run.len() == 0 {
+			// Every call was cancelled already; the worker stays idle.
+			p.mu.Lock()
+			p.idle = append(p.idle, w)
+			p.mu.Unlock()
+			return nil
+		}
+		w.ch <- run
 		return nil
 	}
 	p.queue.Push(e)
-	p.stats.Queued += n
 	var w *worker
 	if len(p.all) < p.maxWorkers {
 		w = p.spawnLocked()
@@ -209,6 +213,100 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 		go p.work(w)
 	}
 	return nil
+}
+
+// Counting calls. Stats are kept under the pool's mutex. A call is Queued
+// from Execute until a worker starts it (startLocked) or it leaves the queue
+// unstarted (dropLocked); then Running until finished counts its outcome.
+// The tasks of this package report their own cancellation while queued
+// (noteCancelled), so that Stats are exact the moment Cancel returns.
+
+// admitLocked counts a call accepted by Execute.
+func (p *ThreadPool) admitLocked(t Task) {
+	p.stats.Submitted++
+	if o, ok := t.(ownedTask); ok && !o.setOwner(p) {
+		p.countEndLocked(t.Err()) // cancelled or failed before it got here
+		return
+	}
+	p.stats.Queued++
+}
+
+// noteCancelled counts a queued call of this package that was cancelled.
+func (p *ThreadPool) noteCancelled() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stats.Queued--
+	p.stats.Cancelled++
+}
+
+// countEndLocked counts a call that ended without running.
+func (p *ThreadPool) countEndLocked(err error) {
+	if errors.Is(err, ErrCancelled) {
+		p.stats.Cancelled++
+	} else {
+		p.stats.Failed++
+	}
+}
+
+// startLocked starts the calls of e a worker is about to run, and returns
+// those that started: the others were cancelled (or failed) in the queue.
+func (p *ThreadPool) startLocked(e entry) entry {
+	if e.one != nil {
+		if !p.startOneLocked(e.one) {
+			return entry{}
+		}
+		return e
+	}
+	started := e.many[:0]
+	for _, t := range e.many {
+		if p.startOneLocked(t) {
+			started = append(started, t)
+		}
+	}
+	return entry{many: started}
+}
+
+func (p *ThreadPool) startOneLocked(t Task) bool {
+	if t.Start() {
+		p.stats.Queued--
+		p.stats.Running++
+		return true
+	}
+	p.dropLocked(t, false)
+	return false
+}
+
+// dropLocked counts a call that left the queue without running. ended tells
+// whether the caller ended it just now with Complete.
+func (p *ThreadPool) dropLocked(t Task, ended bool) {
+	if _, ok := t.(ownedTask); ok && !ended {
+		return // counted by noteCancelled, or by admitLocked
+	}
+	p.stats.Queued--
+	p.countEndLocked(t.Err())
+}
+
+// finish counts the outcome of a running call; err is its error.
+func (p *ThreadPool) finish(t Task, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stats.Running--
+	if err == nil && t.Err() == nil {
+		p.stats.Succeeded++
+	} else {
+		p.stats.Failed++
+	}
+}
+
+// Stats returns a snapshot of the pool's counters; the counts add up (see
+// Stats). A call's outcome is counted before its future completes, and a
+// queued call's cancellation before Cancel returns.
+func (p *ThreadPool) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.stats
+	s.Workers = len(p.all)
+	return s
 }
 
 // refusalLocked returns why the pool refuses new calls, or nil.
@@ -256,11 +354,13 @@ func (p *ThreadPool) release(e entry) {
 func (p *ThreadPool) spawnLocked() *worker {
 	p.nextID++
 	w := &worker{pool: p, id: p.nextID, ch: make(chan entry, 1)}
+	w.finished = func(err error) { p.finish(w.task, err) }
 	p.all[w] = struct{}{}
 	return w
 }
 
-// work is the body of a worker goroutine.
+// work is the body of a worker goroutine. A worker that replaces one that
+// left through runtime.Goexit first runs the rest of its chunk, in w.cur.
 func (p *ThreadPool) work(w *worker) {
 	clean := false
 	defer func() { p.exit(w, clean) }()
@@ -271,6 +371,7 @@ func (p *ThreadPool) work(w *worker) {
 		if p.init != nil && !p.initialize(w) {
 			return
 		}
+		p.runEntry(w, w.cur)
 		p.loop(w)
 	})
 	clean = true
@@ -279,7 +380,7 @@ func (p *ThreadPool) work(w *worker) {
 // initialize runs the Initializer in w and breaks the pool if it fails.
 func (p *ThreadPool) initialize(w *worker) (ok bool) {
 	var f Future[struct{}]
-	f.run(func() (struct{}, error) { return struct{}{}, p.init(w.base) })
+	f.run(func() (struct{}, error) { return struct{}{}, p.init(w.base) }, nil)
 	if err := f.Err(); err != nil {
 		p.breakPool(err)
 		return false
@@ -292,15 +393,13 @@ func (p *ThreadPool) initialize(w *worker) (ok bool) {
 func (p *ThreadPool) loop(w *worker) {
 	p.mu.Lock()
 	for {
-		p.tallyLocked(w)
 		e, ok := p.queue.Pop()
 		if ok {
-			w.cur = e
-			n := int64(e.len())
-			p.stats.Queued -= n
-			p.stats.Running += n
+			run := p.startLocked(e)
+			w.cur = run
 			p.mu.Unlock()
 			p.release(e)
+			e = run
 		} else {
 			w.cur = entry{}
 			if p.shutdown || p.broken != nil {
@@ -313,58 +412,38 @@ func (p *ThreadPool) loop(w *worker) {
 				return
 			}
 		}
-		if e.one != nil {
-			p.run(w, e.one)
-		} else {
-			for i, t := range e.many {
-				w.pos = i
-				p.run(w, t)
-			}
-		}
+		p.runEntry(w, e)
 		p.mu.Lock()
 	}
 }
 
-func (p *ThreadPool) run(w *worker, t Task) {
-	if !t.Start() {
-		if errors.Is(t.Err(), ErrCancelled) {
-			w.cancelled++
-		} else {
-			w.failed++ // failed while queued: a forced Shutdown
-		}
+// runEntry runs the started calls of e in order.
+func (p *ThreadPool) runEntry(w *worker, e entry) {
+	if e.one != nil {
+		p.run(w, e.one)
 		return
 	}
-	t.Run(p.contextFor(w, t))
-	w.count(t)
-}
-
-// count adds the outcome of a call that ran to w's tally.
-func (w *worker) count(t Task) {
-	if t.Err() == nil {
-		w.succeeded++
-	} else {
-		w.failed++
+	for i, t := range e.many {
+		w.pos = i
+		p.run(w, t)
 	}
 }
 
-// tallyLocked moves w's counts into the pool's Stats, for the entry w.cur
-// it has finished.
-func (p *ThreadPool) tallyLocked(w *worker) {
-	p.stats.Running -= w.succeeded + w.failed + w.cancelled
-	p.stats.Succeeded += w.succeeded
-	p.stats.Failed += w.failed
-	p.stats.Cancelled += w.cancelled
-	w.succeeded, w.failed, w.cancelled = 0, 0, 0
-}
-
-// Stats returns a snapshot of the pool's counters. It takes the pool's
-// mutex briefly; the counts add up (see Stats).
-func (p *ThreadPool) Stats() Stats {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s := p.stats
-	s.Workers = len(p.all)
-	return s
+// run runs a started call, unless a forced Shutdown ended it already.
+func (p *ThreadPool) run(w *worker, t Task) {
+	if t.Err() != nil {
+		p.finish(t, t.Err())
+		return
+	}
+	w.task = t
+	ctx := p.contextFor(w, t)
+	if o, ok := t.(ownedTask); ok {
+		o.runThen(ctx, w.finished)
+	} else {
+		t.Run(ctx)
+		w.finished(t.Err())
+	}
+	w.task = nil
 }
 
 // contextFor returns the context t runs with: the worker's own for calls
@@ -397,54 +476,27 @@ func (w *worker) forget() {
 }
 
 // exit accounts for a worker goroutine that ends. A worker that did not end
-// cleanly left through runtime.Goexit in a call: the rest of its chunk goes
-// back to the queue and, if calls are queued, a replacement starts.
+// cleanly left through runtime.Goexit in a call: a replacement starts with
+// the rest of its chunk, or if calls are queued.
 func (p *ThreadPool) exit(w *worker, clean bool) {
 	w.forget()
 	p.mu.Lock()
-	var orphans []entry
-	if !clean {
-		w.failed++ // the call that called runtime.Goexit
-	}
-	p.tallyLocked(w)
+	var rest entry
 	if !clean && w.cur.many != nil && w.pos+1 < len(w.cur.many) {
-		rest := entry{many: w.cur.many[w.pos+1:]}
-		n := int64(rest.len())
-		p.stats.Running -= n
-		if p.broken != nil {
-			p.stats.Failed += n
-			orphans = append(orphans, rest)
-		} else {
-			p.stats.Queued += n
-			p.queue.Push(rest)
-		}
+		rest = entry{many: w.cur.many[w.pos+1:]}
 	}
 	w.cur = entry{}
 	delete(p.all, w)
 	var next *worker
-	if !clean && p.broken == nil && p.queue.Len() > 0 {
+	if !clean && (rest.len() > 0 || p.broken == nil && p.queue.Len() > 0) {
 		next = p.spawnLocked()
+		next.cur = rest
 	}
 	p.checkExitedLocked()
-	broken := p.broken
 	p.mu.Unlock()
 	if next != nil {
 		go p.work(next)
 	}
-	for _, e := range orphans {
-		e.each(func(t Task) { t.Complete(nil, broken) })
-	}
-}
-
-// drainLocked empties the queue and counts its calls into outcome.
-func (p *ThreadPool) drainLocked(outcome *int64) []entry {
-	es := p.queue.Drain()
-	for _, e := range es {
-		n := int64(e.len())
-		p.stats.Queued -= n
-		*outcome += n
-	}
-	return es
 }
 
 func (p *ThreadPool) checkExitedLocked() {
@@ -463,7 +515,7 @@ func (p *ThreadPool) breakPool(cause error) {
 		return
 	}
 	p.broken = &brokenError{msg: fmt.Sprintf("futures: an Initializer of ThreadPool %q failed; the pool cannot run calls", p.name), cause: cause}
-	queued := p.drainLocked(&p.stats.Failed)
+	queued := p.queue.Drain()
 	idle := p.idle
 	p.idle = nil
 	p.mu.Unlock()
@@ -471,14 +523,20 @@ func (p *ThreadPool) breakPool(cause error) {
 	for _, w := range idle {
 		close(w.ch)
 	}
-	p.fail(queued, p.broken)
+	p.endQueued(queued, func(t Task) bool { return t.Complete(nil, p.broken) })
 }
 
-// fail ends every call of es with err.
-func (p *ThreadPool) fail(es []entry, err error) {
+// endQueued ends the calls of es, taken out of the queue, with end, which
+// returns whether it ended the call (false: it was done already).
+func (p *ThreadPool) endQueued(es []entry, end func(Task) bool) {
 	for _, e := range es {
 		p.release(e)
-		e.each(func(t Task) { t.Complete(nil, err) })
+		e.each(func(t Task) {
+			ended := end(t)
+			p.mu.Lock()
+			p.dropLocked(t, ended)
+			p.mu.Unlock()
+		})
 	}
 }
 
@@ -501,7 +559,7 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 	p.shutdown = true
 	var cancelled []entry
 	if cfg.CancelPending {
-		cancelled = p.drainLocked(&p.stats.Cancelled)
+		cancelled = p.queue.Drain()
 	}
 	idle := p.idle
 	p.idle = nil
@@ -511,10 +569,8 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 	for _, w := range idle {
 		close(w.ch)
 	}
-	for _, e := range cancelled {
-		p.release(e)
-		e.each(func(t Task) { t.Cancel() })
-	}
+	// A cancellation is counted by noteCancelled, not as ended here.
+	p.endQueued(cancelled, func(t Task) bool { t.Cancel(); return false })
 	select {
 	case <-p.exited:
 		return nil
@@ -527,7 +583,7 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 // abandon ends every queued and running call because Shutdown's ctx ended.
 func (p *ThreadPool) abandon(ctx context.Context) {
 	p.mu.Lock()
-	queued := p.drainLocked(&p.stats.Failed)
+	queued := p.queue.Drain()
 	running := make([]entry, 0, len(p.all))
 	for w := range p.all {
 		running = append(running, w.cur)
@@ -535,7 +591,8 @@ func (p *ThreadPool) abandon(ctx context.Context) {
 	p.mu.Unlock()
 	cause := ctx.Err()
 	p.kill(&brokenError{msg: "futures: Shutdown gave up waiting", cause: cause})
-	p.fail(queued, &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause})
+	notRun := &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause}
+	p.endQueued(queued, func(t Task) bool { return t.Complete(nil, notRun) })
 	stopped := &brokenError{msg: "futures: Shutdown gave up waiting for the call and cancelled its context", cause: cause}
 	for _, e := range running {
 		e.each(func(t Task) { t.Complete(nil, stopped) })

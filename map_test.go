@@ -1,0 +1,276 @@
+package futures_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gofutures/futures"
+)
+
+// collect runs a Map loop to its end.
+func collect[R any](seq iter.Seq2[R, error]) (rs []R, errs []error) {
+	for r, err := range seq {
+		rs = append(rs, r)
+		errs = append(errs, err)
+	}
+	return rs, errs
+}
+
+// counting yields 0, 1, 2, ... forever, counting how many it produced.
+func counting(produced *atomic.Int64) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for i := 0; ; i++ {
+			produced.Add(1)
+			if !yield(i) {
+				return
+			}
+		}
+	}
+}
+
+// sleepy sleeps x milliseconds, or until ctx ends.
+func sleepy(ctx context.Context, x int) (int, error) {
+	select {
+	case <-time.After(time.Duration(x) * time.Millisecond):
+		return x, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func TestMapOrderUnderUnevenDurations(t *testing.T) {
+	in := []int{50, 10, 40, 20, 30, 5, 1}
+	for _, chunk := range []int{1, 2, 3} {
+		t.Run(fmt.Sprint("chunksize ", chunk), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := newPool(t, futures.MaxWorkers(len(in)))
+				rs, errs := collect(futures.Map(context.Background(), p, sleepy, slices.Values(in), futures.Chunksize(chunk)))
+				assert.Equal(t, in, rs)
+				assert.Equal(t, make([]error, len(in)), errs)
+			})
+		})
+	}
+	t.Run("unordered", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := newPool(t, futures.MaxWorkers(len(in)))
+			rs, _ := collect(futures.Map(context.Background(), p, sleepy, slices.Values(in), futures.Unordered()))
+			assert.Equal(t, []int{1, 5, 10, 20, 30, 40, 50}, rs, "completion order")
+		})
+	})
+	t.Run("unordered chunks", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := newPool(t, futures.MaxWorkers(len(in)))
+			rs, _ := collect(futures.Map(context.Background(), p, sleepy, slices.Values(in), futures.Unordered(), futures.Chunksize(2), futures.Buffer(1)))
+			assert.ElementsMatch(t, in, rs)
+		})
+	})
+}
+
+func TestMapGoesOnAfterItemErrors(t *testing.T) {
+	p := newPool(t, futures.MaxWorkers(3))
+	errOdd := errors.New("odd")
+	fn := func(_ context.Context, x int) (int, error) {
+		switch {
+		case x == 4:
+			panic("four")
+		case x == 6:
+			return 0, context.DeadlineExceeded // the call's own deadline error
+		case x%2 == 1:
+			return 0, fmt.Errorf("item %d: %w", x, errOdd)
+		}
+		return x * 10, nil
+	}
+	for _, opts := range [][]futures.MapOption{nil, {futures.Chunksize(3)}, {futures.Buffer(1)}} {
+		rs, errs := collect(futures.Map(context.Background(), p, fn, slices.Values([]int{0, 1, 2, 3, 4, 5, 6, 8}), opts...))
+		require.Len(t, rs, 8, "every item yields")
+		assert.Equal(t, []int{0, 0, 20, 0, 0, 0, 0, 80}, rs)
+		assert.NoError(t, errs[0])
+		assert.ErrorIs(t, errs[1], errOdd)
+		var pe *futures.PanicError
+		assert.ErrorAs(t, errs[4], &pe)
+		assert.ErrorIs(t, errs[6], context.DeadlineExceeded, "the item's own error")
+		assert.NotErrorIs(t, errs[6], futures.ErrTimeout, "not Map's deadline")
+		assert.NoError(t, errs[7])
+	}
+}
+
+func TestMapIsLazyOverEndlessInput(t *testing.T) {
+	p := newPool(t, futures.MaxWorkers(2))
+	var produced atomic.Int64
+	seq := futures.Map(context.Background(), p, double, counting(&produced), futures.Buffer(3))
+	assert.Zero(t, produced.Load(), "nothing is read before the loop starts")
+	n := 0
+	for v, err := range seq {
+		require.NoError(t, err)
+		assert.Equal(t, 2*n, v)
+		n++
+		if n == 100 {
+			break
+		}
+	}
+	assert.LessOrEqual(t, produced.Load(), int64(100+3+1), "input read ahead of the consumer by at most the buffer")
+	assert.Equal(t, int64(0), p.Stats().Running+p.Stats().Queued)
+}
+
+func TestMapStopLeavesNothingBehind(t *testing.T) {
+	for _, how := range []string{"break", "deadline", "cancel", "panic"} {
+		t.Run(how, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := newPool(t, futures.MaxWorkers(3))
+				var started, returned, ctxCancelled atomic.Int64
+				fn := func(ctx context.Context, x int) (int, error) {
+					started.Add(1)
+					defer returned.Add(1)
+					if x == 0 {
+						return 0, nil
+					}
+					<-ctx.Done()
+					ctxCancelled.Add(1)
+					return 0, ctx.Err()
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				var produced atomic.Int64
+				var last error
+				func() {
+					defer func() {
+						if r := recover(); r != nil {
+							assert.Equal(t, "consumer", r)
+						}
+					}()
+					for v, err := range futures.Map(ctx, p, fn, counting(&produced), futures.Buffer(5)) {
+						if err != nil {
+							last = err
+							continue
+						}
+						assert.Zero(t, v)
+						switch how {
+						case "break":
+							return
+						case "cancel":
+							cancel()
+						case "panic":
+							panic("consumer")
+						}
+					}
+				}()
+				assert.Equal(t, started.Load(), returned.Load(), "every call that started has returned")
+				assert.Equal(t, started.Load()-1, ctxCancelled.Load(), "running calls saw their context cancelled")
+				s := p.Stats()
+				assert.Zero(t, s.Running+s.Queued, "nothing queued or running: %+v", s)
+				assert.Equal(t, s.Submitted, s.Succeeded+s.Failed+s.Cancelled)
+				assert.LessOrEqual(t, produced.Load(), int64(6))
+				switch how {
+				case "deadline":
+					assert.ErrorIs(t, last, futures.ErrTimeout)
+					assert.ErrorIs(t, last, context.DeadlineExceeded)
+					assert.Contains(t, last.Error(), "futures: Map stopped")
+				case "cancel":
+					assert.ErrorIs(t, last, futures.ErrCancelled)
+					assert.ErrorIs(t, last, context.Canceled)
+					assert.NotErrorIs(t, last, futures.ErrTimeout)
+				default:
+					assert.NoError(t, last)
+				}
+			})
+		})
+	}
+}
+
+func TestMapDeadlineIsMeasuredFromTheCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPool(t, futures.MaxWorkers(2))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		seq := futures.Map(ctx, p, sleepy, slices.Values([]int{100, 600, 600}))
+		time.Sleep(500 * time.Millisecond) // before the loop starts
+		rs, errs := collect(seq)
+		require.Len(t, rs, 2)
+		assert.NoError(t, errs[0])
+		assert.ErrorIs(t, errs[1], futures.ErrTimeout)
+	})
+}
+
+func TestMapOneErrorForBadInput(t *testing.T) {
+	p := newPool(t)
+	closed, err := futures.NewThreadPool()
+	require.NoError(t, err)
+	require.NoError(t, closed.Close())
+	in := slices.Values([]int{1, 2, 3})
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name string
+		seq  iter.Seq2[int, error]
+		is   error
+		want string
+	}{
+		{"chunksize 0", futures.Map(context.Background(), p, double, in, futures.Chunksize(0)), nil, "Chunksize(0): must be at least 1"},
+		{"buffer -1", futures.Map(context.Background(), p, double, in, futures.Buffer(-1)), nil, "Buffer(-1)"},
+		{"zero option", futures.Map(context.Background(), p, double, in, futures.MapOption{}), nil, "zero MapOption"},
+		{"nil executor", futures.Map(context.Background(), nil, double, in), nil, "Executor is nil"},
+		{"nil function", futures.Map[int, int](context.Background(), p, nil, in), nil, "function is nil"},
+		{"nil input", futures.Map(context.Background(), p, double, nil), nil, "input sequence is nil"},
+		{"nil context", futures.Map(nil, p, double, in), nil, "context is nil"}, //nolint:staticcheck // the point
+		{"shut down", futures.Map(context.Background(), closed, double, in), futures.ErrShutdown, "after shutdown"},
+		{"cancelled before", futures.Map(cancelled, p, double, in), futures.ErrCancelled, "Map stopped"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs, errs := collect(tt.seq)
+			require.Len(t, errs, 1)
+			assert.Zero(t, rs[0])
+			require.Error(t, errs[0])
+			assert.Contains(t, errs[0].Error(), tt.want)
+			assert.Regexp(t, "^futures: ", errs[0].Error())
+			if tt.is != nil {
+				assert.ErrorIs(t, errs[0], tt.is)
+			}
+		})
+	}
+}
+
+type ctxKey struct{}
+
+func TestMapCallsSeeTheMapContextValues(t *testing.T) {
+	p := newPool(t)
+	ctx := context.WithValue(context.Background(), ctxKey{}, "traced")
+	fn := func(ctx context.Context, _ int) (string, error) {
+		s, _ := ctx.Value(ctxKey{}).(string)
+		return s, nil
+	}
+	rs, _ := collect(futures.Map(ctx, p, fn, slices.Values([]int{1, 2})))
+	assert.Equal(t, []string{"traced", "traced"}, rs)
+}
+
+func TestMapLargeInputAllChunkSizes(t *testing.T) {
+	p := newPool(t, futures.MaxWorkers(4))
+	in := make([]int, 5000)
+	for i := range in {
+		in[i] = i
+	}
+	for _, opts := range [][]futures.MapOption{
+		nil, {futures.Chunksize(7)}, {futures.Chunksize(256), futures.Buffer(2)},
+		{futures.Unordered()}, {futures.Unordered(), futures.Chunksize(13)},
+	} {
+		sum := 0
+		n := 0
+		for v, err := range futures.Map(context.Background(), p, double, slices.Values(in), opts...) {
+			require.NoError(t, err)
+			sum += v
+			n++
+		}
+		assert.Equal(t, 5000, n)
+		assert.Equal(t, 5000*4999, sum)
+	}
+}
