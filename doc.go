@@ -1,0 +1,61 @@
+// Package futures runs calls concurrently and gives back typed futures: it is
+// Python's concurrent.futures for Go, with a goroutine pool (ThreadPool) and a
+// pool of worker processes (ProcessPool) behind one Executor interface.
+//
+//	pool, err := futures.NewThreadPool(futures.MaxWorkers(8))
+//	if err != nil {
+//		return err
+//	}
+//	defer pool.Close()
+//
+//	f := futures.Submit(pool, fetch, "https://example.com/a.pdf")
+//	body, err := f.Result(ctx) // waits; ctx's deadline is Python's timeout
+//
+//	for size, err := range futures.Map(ctx, pool, fetchSize, urls) {
+//		// results in input order; an item's error does not stop the loop
+//	}
+//
+// # From Python
+//
+//	ThreadPoolExecutor(max_workers=n)       NewThreadPool(MaxWorkers(n))
+//	ProcessPoolExecutor(max_workers=n)      NewProcessPool(MaxWorkers(n))
+//	executor.submit(fn, arg)                Submit(ex, fn, arg)
+//	executor.submit(lambda: ...)            Go(ex, func(ctx) (R, error) { ... })
+//	executor.map(fn, xs, timeout=t)         Map(ctx with deadline t, ex, fn, xs)
+//	map(..., chunksize=c, buffersize=b)     Map(..., Chunksize(c), Buffer(b))
+//	as_completed(fs, timeout=t)             AsCompleted(ctx, fs...)
+//	wait(fs, return_when=FIRST_EXCEPTION)   Wait(ctx, fs, FirstError)
+//	future.result(timeout=t)                f.Result(ctx)
+//	future.cancel(), done(), running()      f.Cancel(), f.Done(), f.State()
+//	future.add_done_callback(fn)            f.OnDone(fn)
+//	shutdown(wait=True, cancel_futures=True) ex.Shutdown(ctx, CancelPending())
+//	shutdown(wait=False)                    go ex.Close()
+//	with executor: ...                      defer ex.Close()
+//	CancelledError, TimeoutError, ...       ErrCancelled, ErrTimeout, ... (errors.Is)
+//
+// Where Go idiom and Python disagree, Go wins: functions take a
+// context.Context and return an error; timeouts are context deadlines; Map
+// and AsCompleted are range-over-func iterators; submission errors come back
+// as already failed futures. Unlike Python, Map reads its input lazily and
+// goes on after an item's error, a cancelled future is seen by every waiter
+// at once, a worker process that dies fails only its own calls, and a call
+// that waits on a call its own pool can never run gets ErrDeadlock instead of
+// hanging.
+//
+// # Architecture
+//
+// A Future is a small state machine (pending, running, cancelled, finished)
+// with a done channel made only when someone waits, completed once by its
+// executor or through a Promise. An Executor takes Tasks: Submit, Go and Map
+// wrap each call in a Task that carries the function, its argument and its
+// future, and an executor either runs it in process (Task.Run) or ships
+// Task.Func and Task.Arg elsewhere and reports back with Task.Complete, so
+// executors can live outside this package. ThreadPool keeps pending calls in
+// a FIFO ring buffer under one mutex and hands them to idle goroutines
+// directly; workers start lazily up to MaxWorkers and stay up. AsCompleted,
+// Wait and Map register one waiter on the futures they watch instead of a
+// goroutine each. The process machinery (wire protocol, the worker loop,
+// process supervision) lives in internal/; ProcessPool re-executes the
+// program, which calls WorkerMain first thing in main, and exchanges framed
+// messages with each worker over dedicated pipes.
+package futures
