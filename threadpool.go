@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/pprof"
 	"strconv"
 	"sync"
@@ -27,6 +28,7 @@ type ThreadPool struct {
 	name       string
 	maxWorkers int
 	init       func(context.Context) error
+	log        *slog.Logger        // nil: silent
 	sem        *semaphore.Weighted // the QueueSize bound; nil when unbounded
 	semSize    int64
 
@@ -119,6 +121,7 @@ func NewThreadPool(opts ...Option) (*ThreadPool, error) {
 		name:       cfg.name,
 		maxWorkers: cfg.maxWorkers,
 		init:       cfg.initializer,
+		log:        cfg.logger,
 		all:        make(map[*worker]struct{}),
 		exited:     make(chan struct{}),
 	}
@@ -365,6 +368,7 @@ func (p *ThreadPool) work(w *worker) {
 	clean := false
 	defer func() { p.exit(w, clean) }()
 	labels := pprof.Labels("futures.pool", p.name, "futures.worker", strconv.Itoa(w.id))
+	p.logf(slog.LevelDebug, "futures: worker started", w)
 	pprof.Do(p.runCtx, labels, func(ctx context.Context) {
 		w.gid = goid()
 		w.base = context.WithValue(ctx, workerKey{}, w)
@@ -382,6 +386,7 @@ func (p *ThreadPool) initialize(w *worker) (ok bool) {
 	var f Future[struct{}]
 	f.run(func() (struct{}, error) { return struct{}{}, p.init(w.base) }, nil)
 	if err := f.Err(); err != nil {
+		p.logf(slog.LevelError, "futures: worker initializer failed; the pool is broken", w, "error", err)
 		p.breakPool(err)
 		return false
 	}
@@ -480,6 +485,11 @@ func (w *worker) forget() {
 // the rest of its chunk, or if calls are queued.
 func (p *ThreadPool) exit(w *worker, clean bool) {
 	w.forget()
+	if clean {
+		p.logf(slog.LevelDebug, "futures: worker exited", w)
+	} else {
+		p.logf(slog.LevelWarn, "futures: worker exited through runtime.Goexit in a call; starting a replacement", w)
+	}
 	p.mu.Lock()
 	var rest entry
 	if !clean && w.cur.many != nil && w.pos+1 < len(w.cur.many) {
@@ -496,6 +506,13 @@ func (p *ThreadPool) exit(w *worker, clean bool) {
 	p.mu.Unlock()
 	if next != nil {
 		go p.work(next)
+	}
+}
+
+// logf reports a lifecycle event of worker w to the Logger option's logger.
+func (p *ThreadPool) logf(level slog.Level, msg string, w *worker, attrs ...any) {
+	if p.log != nil {
+		p.log.Log(context.Background(), level, msg, append([]any{"pool", p.name, "worker", w.id}, attrs...)...)
 	}
 }
 

@@ -3,6 +3,7 @@ package futures_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -530,4 +531,29 @@ func TestWorkersCarryPprofLabels(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"labelled", "1"}, got)
 	assert.Equal(t, "labelled", p.String())
+}
+
+func TestLoggerReportsWorkerLifecycle(t *testing.T) {
+	var logs logBuffer
+	l := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	errInit := errors.New("init failed")
+	first := true
+	p, err := futures.NewThreadPool(futures.Name("logged"), futures.MaxWorkers(1), futures.Logger(l),
+		futures.Initializer(func(context.Context) error {
+			if first {
+				first = false
+				return nil
+			}
+			return errInit
+		}))
+	require.NoError(t, err)
+	_, err = futures.Go(p, func(context.Context) (int, error) { runtime.Goexit(); return 0, nil }).Result(context.Background())
+	require.Error(t, err)
+	_, err = futures.Submit(p, double, 1).Result(context.Background())
+	require.ErrorIs(t, err, errInit)
+	require.NoError(t, p.Close())
+	out := logs.String()
+	assert.Contains(t, out, `level=DEBUG msg="futures: worker started" pool=logged worker=1`)
+	assert.Contains(t, out, `level=WARN msg="futures: worker exited through runtime.Goexit`)
+	assert.Contains(t, out, `level=ERROR msg="futures: worker initializer failed; the pool is broken" pool=logged worker=2 error="init failed"`)
 }
