@@ -2,8 +2,13 @@ package futures
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/gob"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
 )
 
 // Codec encodes the arguments and results that cross into and out of worker
@@ -50,3 +55,127 @@ type jsonCodec struct{}
 func (jsonCodec) Name() string                       { return "json" }
 func (jsonCodec) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
 func (jsonCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+// Values crossing into and out of worker processes start with a tag byte:
+// tagCodec, followed by the codec's bytes, or a tag for one of the common
+// types below, followed by a compact encoding that skips the codec. The fast
+// path is taken only with Gob and JSON, where it gives the same values back.
+const (
+	tagCodec byte = iota
+	tagInt
+	tagInt64
+	tagUint64
+	tagString
+	tagBytes
+	tagBool
+	tagFloat64 // Gob only: JSON cannot encode NaN and infinities
+	tagEmpty   // struct{}, which Gob refuses
+)
+
+// appendValue appends the tagged encoding of v to dst.
+func appendValue(dst []byte, c Codec, v any) ([]byte, error) {
+	_, isGob := c.(gobCodec)
+	if _, isJSON := c.(jsonCodec); isGob || isJSON {
+		switch x := v.(type) {
+		case int:
+			return binary.AppendVarint(append(dst, tagInt), int64(x)), nil
+		case int64:
+			return binary.AppendVarint(append(dst, tagInt64), x), nil
+		case uint64:
+			return binary.AppendUvarint(append(dst, tagUint64), x), nil
+		case string:
+			return append(append(dst, tagString), x...), nil
+		case []byte:
+			if x != nil {
+				return append(append(dst, tagBytes), x...), nil
+			}
+		case bool:
+			if x {
+				return append(dst, tagBool, 1), nil
+			}
+			return append(dst, tagBool, 0), nil
+		case float64:
+			if isGob {
+				return binary.LittleEndian.AppendUint64(append(dst, tagFloat64), math.Float64bits(x)), nil
+			}
+		case struct{}:
+			return append(dst, tagEmpty), nil
+		}
+	}
+	b, err := c.Marshal(v)
+	if err != nil {
+		return dst, err
+	}
+	return append(append(dst, tagCodec), b...), nil
+}
+
+// decodeValue decodes data, from appendValue, into ptr. A value of a common
+// type decodes into a pointer to that type or to an interface it satisfies.
+func decodeValue(c Codec, data []byte, ptr any) error {
+	if len(data) == 0 {
+		return errors.New("futures: an encoded value is empty")
+	}
+	tag, data := data[0], data[1:]
+	var v any
+	switch tag {
+	case tagCodec:
+		return c.Unmarshal(data, ptr)
+	case tagInt, tagInt64:
+		n, k := binary.Varint(data)
+		if k <= 0 || k != len(data) {
+			return errBadValue
+		}
+		if p, ok := ptr.(*int); ok && tag == tagInt {
+			*p = int(n)
+			return nil
+		}
+		if p, ok := ptr.(*int64); ok && tag == tagInt64 {
+			*p = n
+			return nil
+		}
+		v = n
+		if tag == tagInt {
+			v = int(n)
+		}
+	case tagUint64:
+		n, k := binary.Uvarint(data)
+		if k <= 0 || k != len(data) {
+			return errBadValue
+		}
+		v = n
+	case tagString:
+		if p, ok := ptr.(*string); ok {
+			*p = string(data)
+			return nil
+		}
+		v = string(data)
+	case tagBytes:
+		v = bytes.Clone(data)
+	case tagBool:
+		if len(data) != 1 {
+			return errBadValue
+		}
+		v = data[0] != 0
+	case tagFloat64:
+		if len(data) != 8 {
+			return errBadValue
+		}
+		v = math.Float64frombits(binary.LittleEndian.Uint64(data))
+	case tagEmpty:
+		v = struct{}{}
+	default:
+		return errBadValue
+	}
+	dst := reflect.ValueOf(ptr)
+	if dst.Kind() != reflect.Pointer || dst.IsNil() {
+		return fmt.Errorf("futures: cannot decode a value into %T; pass a non-nil pointer", ptr)
+	}
+	src := reflect.ValueOf(v)
+	if !src.Type().AssignableTo(dst.Elem().Type()) {
+		return fmt.Errorf("futures: the other process sent a %s where this one expects a %s; do both programs register the same function?", src.Type(), dst.Elem().Type())
+	}
+	dst.Elem().Set(src)
+	return nil
+}
+
+var errBadValue = errors.New("futures: an encoded value is malformed")

@@ -45,9 +45,9 @@ type Call struct {
 
 // CallsBuilder accumulates the records of a TCalls frame.
 type CallsBuilder struct {
-	buf   []byte
-	n     int
-	fn    string // the previous record's function
+	buf []byte
+	n   int
+	fn  string // the previous record's function
 }
 
 // Add appends a call record. A function name equal to the previous record's

@@ -1,0 +1,449 @@
+package futures
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofutures/futures/internal/ring"
+	"github.com/gofutures/futures/internal/supervise"
+	"github.com/gofutures/futures/internal/wire"
+)
+
+// How a process learns it is a worker: the pool sets envWorker to the
+// protocol version, envPool to its name, and appends workerArg and the name
+// to the arguments, so that ps shows which pool a worker serves.
+const (
+	envWorker = "GOFUTURES_WORKER"
+	envPool   = "GOFUTURES_POOL"
+	workerArg = "-futures.worker="
+)
+
+// Exit codes of a worker that stops on its own.
+const (
+	exitByHand    = 2 // started without a pool
+	exitSetup     = 3 // setup or the Initializer failed; the pool was told
+	exitProtocol  = 4 // the pool sent something unreadable
+	exitWriteFail = 5 // the pool stopped reading
+)
+
+// WorkerMain turns the process into a ProcessPool worker if a pool started
+// it, and returns at once otherwise. Call it first thing in main, and in
+// TestMain for test binaries: a worker re-executes the program, registers
+// its functions through the package init functions, then runs WorkerMain,
+// which serves calls and exits, never returning.
+//
+// A worker started by hand (with the worker argument but without the pool's
+// pipes) prints what it is and exits with status 2. A worker exits by itself
+// when its pool closes the pipes or its parent process dies. Python has no
+// equivalent: multiprocessing guards the main module with
+// `if __name__ == "__main__"`, which WorkerMain replaces.
+func WorkerMain() {
+	version, isWorker := os.LookupEnv(envWorker)
+	byHand := !isWorker && slices.ContainsFunc(os.Args[1:], func(a string) bool { return strings.HasPrefix(a, workerArg) })
+	if !isWorker && !byHand {
+		return
+	}
+	var in, out *os.File
+	var counter *uint64
+	err := errors.New("started by hand")
+	if isWorker && version == strconv.Itoa(wire.Version) {
+		in, out, counter, err = supervise.Attach()
+	} else if isWorker {
+		err = fmt.Errorf("protocol version %q, want %d (the pool's program and this one are built from different versions of futures)", version, wire.Version)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "futures: this program was started as a worker process of ProcessPool %q, but %v. "+
+			"Workers are started by their pool, which talks to them over pipes; run the program without %s to use it normally.\n",
+			os.Getenv(envPool), err, workerArg)
+		os.Exit(exitByHand)
+	}
+	os.Unsetenv(envWorker) // a pool created by a call is a pool of its own
+	os.Exit(serveWorker(in, out, counter))
+}
+
+// workerProc is the state of a worker process.
+type workerProc struct {
+	codec   Codec
+	out     io.Writer
+	counter *uint64 // shared with the pool: the id of the call started last
+	timeout time.Duration
+	pid     int
+
+	base       context.Context // context of calls without a group
+	cancelBase context.CancelFunc
+	cancelled  context.Context // an already cancelled context
+
+	mu      sync.Mutex
+	ready   *sync.Cond // queue not empty, eof or aborted
+	queue   ring.Queue[*wcall]
+	eof     bool // the pool closed the request pipe
+	aborted bool // the pool asked to stop now
+	failure int  // exit code of a protocol failure, or 0
+	groups  map[uint64]*wgroup
+
+	resMu sync.Mutex
+	recs  []byte // result records not yet written
+	nrecs int
+	wake  chan struct{}
+	done  chan struct{} // closed when the calls are over
+}
+
+// wcall is a call received by a worker.
+type wcall struct {
+	id    uint64
+	name  string
+	fn    *regFunc // nil if not registered here
+	arg   []byte
+	ctx   context.Context
+	group *wgroup
+
+	claimed  atomic.Bool   // the outcome was reported, by the call or its timer
+	timedOut chan struct{} // closed once the timer reported a timeout
+}
+
+// wgroup is the shared context of the calls of one group (one Map).
+type wgroup struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	refs   int
+}
+
+// serveWorker runs the worker protocol and returns the exit code.
+func serveWorker(in io.Reader, out io.Writer, counter *uint64) int {
+	w := &workerProc{out: out, counter: counter, pid: os.Getpid(), groups: map[uint64]*wgroup{},
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	w.ready = sync.NewCond(&w.mu)
+	w.base, w.cancelBase = context.WithCancel(context.Background())
+	c, cancel := context.WithCancel(context.Background())
+	cancel()
+	w.cancelled = c
+
+	rd := wire.NewReader(in)
+	if code := w.setup(rd); code != 0 {
+		return code
+	}
+	writerDone := make(chan struct{})
+	go w.writer(writerDone)
+	go w.read(rd)
+	go w.execute()
+	<-w.done
+	close(w.wake)
+	<-writerDone
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.failure
+}
+
+// setup reads the Setup frame, runs the Initializer and says Ready. It
+// returns a non-zero exit code if the worker cannot serve.
+func (w *workerProc) setup(rd *wire.Reader) int {
+	t, body, err := rd.Read()
+	if err != nil || t != wire.TSetup {
+		fmt.Fprintf(os.Stderr, "futures: worker %d: no setup from the pool (%v)\n", w.pid, err)
+		return exitProtocol
+	}
+	s, err := wire.ParseSetup(body)
+	var init *regFunc
+	switch {
+	case err != nil:
+	case s.Version != wire.Version:
+		err = fmt.Errorf("futures: the pool speaks protocol %d and this worker %d; build both from the same version of futures", s.Version, wire.Version)
+	default:
+		w.codec = codecByName(s.Codec)
+		w.timeout = time.Duration(s.TaskTimeout)
+		if w.codec == nil {
+			err = fmt.Errorf("futures: the worker does not know the codec %q; call futures.RegisterCodec in an init function of the worker's program", s.Codec)
+		} else if s.Initializer != "" {
+			if init = lookupName(s.Initializer); init == nil {
+				err = &notRegisteredError{name: s.Initializer, inChild: true}
+			}
+		}
+	}
+	var r wire.Result
+	if err != nil {
+		r = wire.Result{Kind: wire.KindFail, Message: err.Error()}
+	} else if init != nil {
+		r = w.invoke(&wcall{name: init.name, fn: init, ctx: w.base})
+	}
+	if r.Kind != wire.KindOK {
+		w.write(wire.AppendResults(nil, wire.TInitErr, 1, wire.AppendResult(nil, &r)))
+		return exitSetup
+	}
+	if !w.write(wire.AppendReady(nil, w.pid)) {
+		return exitWriteFail
+	}
+	return 0
+}
+
+func (w *workerProc) write(frame []byte) bool {
+	_, err := w.out.Write(frame)
+	return err == nil
+}
+
+// read receives frames until the pool closes the pipe or sends Abort.
+func (w *workerProc) read(rd *wire.Reader) {
+	var batch []*wcall
+	for {
+		t, body, err := rd.Read()
+		switch {
+		case err == io.EOF:
+			w.stop(false, 0)
+			return
+		case err != nil:
+			fmt.Fprintf(os.Stderr, "futures: worker %d: reading from the pool: %v\n", w.pid, err)
+			w.stop(true, exitProtocol)
+			return
+		case t == wire.TCalls:
+			batch = batch[:0]
+			var last *regFunc
+			err = wire.ParseCalls(body, func(c *wire.Call) {
+				if last == nil || last.name != c.Func {
+					last = lookupName(c.Func)
+				}
+				wc := &wcall{id: c.ID, name: c.Func, fn: last, arg: c.Arg}
+				batch = append(batch, wc)
+				w.bind(wc, c)
+			})
+			w.mu.Lock()
+			for _, c := range batch {
+				w.queue.Push(c)
+			}
+			w.mu.Unlock()
+			w.ready.Signal()
+		case t == wire.TCancel:
+			var gs []uint64
+			gs, err = wire.ParseCancel(body)
+			w.mu.Lock()
+			for _, id := range gs {
+				if g := w.groups[id]; g != nil {
+					g.cancel()
+				}
+			}
+			w.mu.Unlock()
+		case t == wire.TAbort:
+			w.stop(true, 0)
+			return
+		default:
+			err = fmt.Errorf("unexpected frame type %d", t)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "futures: worker %d: reading from the pool: %v\n", w.pid, err)
+			w.stop(true, exitProtocol)
+			return
+		}
+	}
+}
+
+// bind gives wc its context.
+func (w *workerProc) bind(wc *wcall, c *wire.Call) {
+	switch {
+	case c.Flags&wire.FlagCancelled != 0:
+		wc.ctx = w.cancelled
+	case c.Group == 0:
+		wc.ctx = w.base
+	default:
+		w.mu.Lock()
+		g := w.groups[c.Group]
+		if g == nil {
+			g = &wgroup{}
+			g.ctx, g.cancel = context.WithCancel(w.base)
+			w.groups[c.Group] = g
+		}
+		g.refs++
+		w.mu.Unlock()
+		wc.ctx, wc.group = g.ctx, g
+	}
+	if c.Flags&wire.FlagArg == 0 {
+		wc.arg = nil
+	}
+}
+
+// stop ends the serving: with abort, queued calls are dropped and running
+// ones see their context cancelled.
+func (w *workerProc) stop(abort bool, code int) {
+	w.mu.Lock()
+	w.eof = true
+	if abort {
+		w.aborted = true
+		w.queue.Drain()
+	}
+	if w.failure == 0 {
+		w.failure = code
+	}
+	w.mu.Unlock()
+	if abort {
+		w.cancelBase()
+	}
+	w.ready.Broadcast()
+}
+
+// execute runs calls one at a time, in order. If a call ends its goroutine
+// with runtime.Goexit, a new goroutine takes over.
+func (w *workerProc) execute() {
+	var cur *wcall
+	clean := false
+	defer func() {
+		if clean {
+			close(w.done)
+			return
+		}
+		w.report(cur, &wire.Result{ID: cur.id, Kind: wire.KindFail, Message: errGoexit.Error()})
+		w.release(cur)
+		go w.execute()
+	}()
+	for {
+		w.mu.Lock()
+		for w.queue.Len() == 0 && !w.eof {
+			w.ready.Wait()
+		}
+		c, ok := w.queue.Pop()
+		w.mu.Unlock()
+		if !ok {
+			clean = true
+			return
+		}
+		cur = c
+		atomic.StoreUint64(w.counter, c.id)
+		var timer *time.Timer
+		if w.timeout > 0 {
+			c.timedOut = make(chan struct{})
+			timer = time.AfterFunc(w.timeout, func() {
+				w.report(c, &wire.Result{ID: c.id, Kind: wire.KindTimeout, Message: w.timeout.String()})
+				close(c.timedOut)
+			})
+		}
+		r := w.invoke(c)
+		if timer != nil && !timer.Stop() {
+			<-c.timedOut
+		}
+		w.report(c, &r)
+		w.release(c)
+	}
+}
+
+// report sends the outcome of c unless one was sent already.
+func (w *workerProc) report(c *wcall, r *wire.Result) {
+	if !c.claimed.CompareAndSwap(false, true) {
+		return
+	}
+	w.resMu.Lock()
+	w.recs = wire.AppendResult(w.recs, r)
+	w.nrecs++
+	w.resMu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *workerProc) release(c *wcall) {
+	if g := c.group; g != nil {
+		w.mu.Lock()
+		if g.refs--; g.refs == 0 {
+			for id, x := range w.groups {
+				if x == g {
+					delete(w.groups, id)
+					break
+				}
+			}
+			g.cancel()
+		}
+		w.mu.Unlock()
+	}
+}
+
+// writer sends the results reported so far, whenever there are any: results
+// that arrive while a write is under way go together in the next one.
+func (w *workerProc) writer(done chan<- struct{}) {
+	defer close(done)
+	var frame, spare []byte
+	for range w.wake {
+		for {
+			w.resMu.Lock()
+			recs, n := w.recs, w.nrecs
+			if n == 0 {
+				w.resMu.Unlock()
+				break
+			}
+			w.recs, w.nrecs = spare[:0], 0
+			w.resMu.Unlock()
+			frame = wire.AppendResults(frame[:0], wire.TResults, n, recs)
+			spare = recs
+			if !w.write(frame) {
+				w.stop(true, exitWriteFail)
+				return
+			}
+		}
+	}
+}
+
+// invoke calls c's function and returns its outcome.
+func (w *workerProc) invoke(c *wcall) (r wire.Result) {
+	r.ID = c.id
+	if c.fn == nil {
+		return wire.Result{ID: c.id, Kind: wire.KindFail, Type: failNotRegistered, Message: c.name}
+	}
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		if v := recover(); v != nil {
+			r = wire.Result{ID: c.id, Kind: wire.KindPanic, Message: sprintPanic(v), Stack: string(debug.Stack())}
+		}
+	}()
+	in := []reflect.Value{reflect.ValueOf(c.ctx)}
+	if c.fn.argType != nil {
+		p := reflect.New(c.fn.argType)
+		if err := decodeValue(w.codec, c.arg, p.Interface()); err != nil {
+			returned = true
+			return wire.Result{ID: c.id, Kind: wire.KindFail, Type: failCodec,
+				Message: fmt.Sprintf("futures: the worker cannot decode the argument of %s with %s: %v", c.name, w.codec.Name(), err)}
+		}
+		in = append(in, p.Elem())
+	}
+	out := c.fn.fn.Call(in)
+	returned = true
+	if err, _ := out[len(out)-1].Interface().(error); err != nil {
+		return wire.Result{ID: c.id, Kind: wire.KindError, Type: fmt.Sprintf("%T", err), Message: err.Error(),
+			Stack: fmt.Sprintf("%s, in worker process %d", c.name, w.pid)}
+	}
+	r.Kind = wire.KindOK
+	if len(out) == 2 {
+		v, err := appendValue(nil, w.codec, out[0].Interface())
+		if err != nil {
+			return wire.Result{ID: c.id, Kind: wire.KindFail, Type: failCodec,
+				Message: fmt.Sprintf("futures: the worker cannot encode the result of %s with %s: %v; return a type the codec supports", c.name, w.codec.Name(), err)}
+		}
+		r.Value = v
+	}
+	return r
+}
+
+// Kinds of KindFail results, in Result.Type.
+const (
+	failNotRegistered = "not-registered"
+	failCodec         = "codec"
+)
+
+// sprintPanic renders a panic value as text, even if its String method
+// panics too.
+func sprintPanic(v any) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = fmt.Sprintf("%T value (printing it panicked)", v)
+		}
+	}()
+	return fmt.Sprint(v)
+}
