@@ -50,6 +50,11 @@ func (c Condition) String() string {
 // the loop releases everything it registered. Its cost is O(len(fs)).
 func AsCompleted[F Awaitable](ctx context.Context, fs ...F) iter.Seq2[F, error] {
 	return func(yield func(F, error) bool) {
+		if ctx == nil {
+			var zero F
+			yield(zero, errNilContext)
+			return
+		}
 		s := newWatchSet(fs)
 		defer s.close()
 		for _, i := range s.ready {
@@ -75,13 +80,16 @@ func AsCompleted[F Awaitable](ctx context.Context, fs ...F) iter.Seq2[F, error] 
 // Wait waits until the condition when holds for fs, or until ctx ends, and
 // returns the futures done at that point and those not, each list in the
 // order given, a future given more than once listed once, nil futures left
-// out. A when other than the three conditions waits as AllCompleted. Python:
-// wait(fs, timeout, return_when).
+// out. A when other than the three conditions waits as AllCompleted, and a
+// nil ctx as context.Background(). Python: wait(fs, timeout, return_when).
 //
 // Wait never fails: when ctx ends first, notDone holds what is unfinished.
 // It starts no goroutine for futures made by this package and costs
 // O(len(fs)).
 func Wait[F Awaitable](ctx context.Context, fs []F, when Condition) (done, notDone []F) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	s := newWatchSet(fs)
 	defer s.close()
 	met := func(i int) bool {

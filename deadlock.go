@@ -40,7 +40,7 @@ type doneChecker interface{ isDone() bool }
 // waitInTask waits for done or ctx like Future.wait, for a call running on
 // worker w, unless that wait would be a deadlock. f is the future waited on.
 func (p *ThreadPool) waitInTask(ctx context.Context, w *worker, f any, done <-chan struct{}) error {
-	if goid() != w.gid {
+	if goid() != w.gid.Load() {
 		return waitDone(ctx, done)
 	}
 	_, deadline := ctx.Deadline()

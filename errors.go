@@ -53,6 +53,9 @@ var (
 	ErrDeadlock = errors.New("futures: deadlock")
 )
 
+// errNilContext is returned where a nil context.Context was passed.
+var errNilContext = errors.New("futures: the context is nil; use context.Background()")
+
 // PanicError is the error of a call that panicked. The executor recovered the
 // panic; the worker that ran the call goes on serving other calls.
 //

@@ -233,6 +233,10 @@ func (f *Future[T]) Err() error {
 // once with an error matching ErrDeadlock.
 func (f *Future[T]) Result(ctx context.Context) (T, error) {
 	if !f.isDone() {
+		if ctx == nil {
+			var zero T
+			return zero, errNilContext
+		}
 		if err := f.wait(ctx); err != nil {
 			var zero T
 			return zero, err

@@ -152,7 +152,7 @@ func newMapRun[A, R any](ctx context.Context, ex Executor, fn func(context.Conte
 	case len(c.bad) > 0:
 		return nil, fmt.Errorf("futures: Map: %s", c.bad[0])
 	case ctx == nil:
-		return nil, errors.New("futures: Map: the context is nil; use context.Background()")
+		return nil, errNilContext
 	case ex == nil:
 		return nil, errNilExecutor
 	case fn == nil:

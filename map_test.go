@@ -221,7 +221,7 @@ func TestMapOneErrorForBadInput(t *testing.T) {
 		{"nil executor", futures.Map(context.Background(), nil, double, in), nil, "Executor is nil"},
 		{"nil function", futures.Map[int, int](context.Background(), p, nil, in), nil, "function is nil"},
 		{"nil input", futures.Map(context.Background(), p, double, nil), nil, "input sequence is nil"},
-		{"nil context", futures.Map(nil, p, double, in), nil, "context is nil"}, //nolint:staticcheck // the point
+		{"nil context", futures.Map(nil, p, double, in), nil, "context is nil"},
 		{"shut down", futures.Map(context.Background(), closed, double, in), futures.ErrShutdown, "after shutdown"},
 		{"cancelled before", futures.Map(cancelled, p, double, in), futures.ErrCancelled, "Map stopped"},
 	}

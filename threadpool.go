@@ -82,10 +82,10 @@ func (e entry) each(fn func(Task)) {
 type worker struct {
 	pool *ThreadPool
 	id   int
-	gid  uint64     // the worker goroutine's id
-	ch   chan entry // hands an entry to the idle worker; closed to stop it
-	cur  entry      // what the worker runs now
-	pos  int        // index in cur.many of the task running now
+	gid  atomic.Uint64 // the worker goroutine's id
+	ch   chan entry    // hands an entry to the idle worker; closed to stop it
+	cur  entry         // what the worker runs now
+	pos  int           // index in cur.many of the task running now
 
 	task     Task        // the call running now, if any
 	finished func(error) // counts the outcome of task in the pool's Stats
@@ -189,20 +189,18 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 	}
 	e.each(p.admitLocked)
 	if k := len(p.idle); k > 0 {
+		run := p.startLocked(e)
+		if run.len() == 0 { // every call was cancelled already
+			p.mu.Unlock()
+			p.release(e)
+			return nil
+		}
 		w := p.idle[k-1]
 		p.idle[k-1] = nil
 		p.idle = p.idle[:k-1]
-		run := p.startLocked(e)
 		w.cur = run
 		p.mu.Unlock()
 		p.release(e)
-		if run.len() == 0 {
-			// Every call was cancelled already; the worker stays idle.
-			p.mu.Lock()
-			p.idle = append(p.idle, w)
-			p.mu.Unlock()
-			return nil
-		}
 		w.ch <- run
 		return nil
 	}
@@ -370,7 +368,7 @@ func (p *ThreadPool) work(w *worker) {
 	labels := pprof.Labels("futures.pool", p.name, "futures.worker", strconv.Itoa(w.id))
 	p.logf(slog.LevelDebug, "futures: worker started", w)
 	pprof.Do(p.runCtx, labels, func(ctx context.Context) {
-		w.gid = goid()
+		w.gid.Store(goid())
 		w.base = context.WithValue(ctx, workerKey{}, w)
 		if p.init != nil && !p.initialize(w) {
 			return
@@ -567,13 +565,22 @@ func (p *ThreadPool) endQueued(es []entry, end func(Task) bool) {
 // ErrBrokenExecutor, cancels the context of every running call and fails its
 // future likewise (the goroutine itself ends when the call returns), and
 // returns ctx.Err(). It may be called any number of times.
+//
+// Called from one of the pool's own calls, which it could never wait for,
+// Shutdown stops the pool from accepting calls and returns at once an error
+// matching ErrDeadlock (Python raises RuntimeError there).
 func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
 	if ctx == nil {
 		return errors.New("futures: ThreadPool.Shutdown: the context is nil; use context.Background()")
 	}
 	cfg := ReadShutdownOptions(opts...)
+	self := goid()
 	p.mu.Lock()
 	p.shutdown = true
+	inside := false
+	for w := range p.all {
+		inside = inside || w.gid.Load() == self
+	}
 	var cancelled []entry
 	if cfg.CancelPending {
 		cancelled = p.queue.Drain()
@@ -588,6 +595,9 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 	}
 	// A cancellation is counted by noteCancelled, not as ended here.
 	p.endQueued(cancelled, func(t Task) bool { t.Cancel(); return false })
+	if inside {
+		return errShutdownInside
+	}
 	select {
 	case <-p.exited:
 		return nil
@@ -596,6 +606,10 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 	p.abandon(ctx)
 	return ctx.Err()
 }
+
+// errShutdownInside is returned by Shutdown called from one of the pool's own
+// calls, which it cannot wait for.
+var errShutdownInside = fmt.Errorf("%w: Shutdown was called from a call running on the same pool and cannot wait for that call; the pool stopped accepting calls and finishes the others: call Shutdown or Close from outside the pool to wait", ErrDeadlock)
 
 // abandon ends every queued and running call because Shutdown's ctx ended.
 func (p *ThreadPool) abandon(ctx context.Context) {

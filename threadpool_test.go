@@ -137,7 +137,7 @@ func TestSubmitBadInput(t *testing.T) {
 	assert.Error(t, p.Execute(nil))
 	assert.Error(t, p.ExecuteBatch([]futures.Task{nil}))
 	assert.NoError(t, p.ExecuteBatch(nil))
-	assert.Error(t, p.Shutdown(nil)) //nolint:staticcheck // a nil context is the point
+	assert.Error(t, p.Shutdown(nil))
 }
 
 func TestPanicBecomesPanicError(t *testing.T) {
@@ -556,4 +556,34 @@ func TestLoggerReportsWorkerLifecycle(t *testing.T) {
 	assert.Contains(t, out, `level=DEBUG msg="futures: worker started" pool=logged worker=1`)
 	assert.Contains(t, out, `level=WARN msg="futures: worker exited through runtime.Goexit`)
 	assert.Contains(t, out, `level=ERROR msg="futures: worker initializer failed; the pool is broken" pool=logged worker=2 error="init failed"`)
+}
+
+func TestShutdownFromInsideACall(t *testing.T) {
+	p := newPool(t, futures.MaxWorkers(2))
+	other := newGate()
+	busy := futures.Submit(p, other.call, 1)
+	f := futures.Go(p, func(context.Context) (int, error) {
+		return 0, p.Close()
+	})
+	_, err := f.Result(testCtx(t))
+	require.ErrorIs(t, err, futures.ErrDeadlock)
+	assert.Contains(t, err.Error(), "from a call running on the same pool")
+	assert.ErrorIs(t, futures.Submit(p, double, 1).Err(), futures.ErrShutdown)
+	close(other.open)
+	_, err = busy.Result(context.Background())
+	require.NoError(t, err, "the other calls finish")
+	require.NoError(t, p.Close())
+}
+
+func TestNilContexts(t *testing.T) {
+	p := futures.NewPromise[int]()
+	_, err := p.Future().Result(nil)
+	assert.ErrorContains(t, err, "futures: the context is nil")
+	for f, err := range futures.AsCompleted(nil, p.Future()) {
+		assert.Nil(t, f)
+		assert.ErrorContains(t, err, "the context is nil")
+	}
+	require.NoError(t, p.SetResult(1))
+	done, _ := futures.Wait(nil, []*futures.Future[int]{p.Future()}, futures.AllCompleted)
+	assert.Len(t, done, 1)
 }
