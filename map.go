@@ -19,7 +19,27 @@ type mapConfig struct {
 	chunksize int
 	buffer    int // 0: the default
 	unordered bool
+	progress  func(MapProgress)
 	bad       []string // options out of range
+}
+
+// MapProgress is how far a Map loop has got, as reported to the Progress
+// option.
+type MapProgress struct {
+	// Done counts the items yielded so far, with or without an error.
+	Done int
+	// Failed counts the items of Done that yielded an error.
+	Failed int
+	// Total is the number of items in the input once Map has read all of
+	// it, and -1 before that.
+	Total int
+}
+
+// Progress makes Map call fn with its progress each time it yields an
+// item, just before it does, in the goroutine running the loop: a progress
+// bar can be drawn from there without locking. A nil fn is ignored.
+func Progress(fn func(MapProgress)) MapOption {
+	return MapOption{func(c *mapConfig) { c.progress = fn }}
 }
 
 // Chunksize makes Map hand n items per call to a worker: a process pool sends
@@ -93,6 +113,7 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 		}
 		defer m.close()
 		for a := range args {
+			m.read++
 			m.chunk = append(m.chunk, &call[A, R]{task: task[R]{ctx: m.ctx}, fn: fn, arg: a})
 			if len(m.chunk) < m.size {
 				continue
@@ -106,6 +127,7 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 				}
 			}
 		}
+		m.tally.Total = m.read
 		if len(m.chunk) > 0 && !m.send(yield) {
 			return
 		}
@@ -131,6 +153,10 @@ type mapRun[A, R any] struct {
 	inFlight int                     // items sent and not yet yielded
 	order    ring.Queue[*call[A, R]] // ordered: sent items, oldest first
 	head     *call[A, R]             // ordered: the item yielded next, taken from order
+
+	progress func(MapProgress) // nil: not reported
+	tally    MapProgress
+	read     int // items read from the input
 
 	// unordered: sent items by slot, and the waiter they report to.
 	unordered bool
@@ -163,7 +189,8 @@ func newMapRun[A, R any](ctx context.Context, ex Executor, fn func(context.Conte
 	if c.buffer == 0 {
 		c.buffer = defaultBuffer(ex, c.chunksize)
 	}
-	m := &mapRun[A, R]{parent: ctx, ex: ex, size: c.chunksize, unordered: c.unordered}
+	m := &mapRun[A, R]{parent: ctx, ex: ex, size: c.chunksize, unordered: c.unordered, progress: c.progress}
+	m.tally.Total = -1
 	m.window = c.buffer * c.chunksize
 	if c.buffer > 0 && m.window/c.buffer != c.chunksize { // overflow
 		m.window = int(^uint(0) >> 1)
@@ -276,6 +303,13 @@ func (m *mapRun[A, R]) yieldNext(yield func(R, error) bool) bool {
 		m.head = nil
 	}
 	m.inFlight--
+	if m.progress != nil {
+		m.tally.Done++
+		if c.err != nil {
+			m.tally.Failed++
+		}
+		m.progress(m.tally)
+	}
 	return yield(c.val, c.err)
 }
 

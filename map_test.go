@@ -274,3 +274,24 @@ func TestMapLargeInputAllChunkSizes(t *testing.T) {
 		assert.Equal(t, 5000*4999, sum)
 	}
 }
+
+func TestMapProgress(t *testing.T) {
+	p := newPool(t, futures.MaxWorkers(2))
+	var reports []futures.MapProgress
+	fn := func(_ context.Context, x int) (int, error) {
+		if x == 2 {
+			return 0, errors.New("two")
+		}
+		return x, nil
+	}
+	progress := futures.Progress(func(mp futures.MapProgress) { reports = append(reports, mp) })
+	n := 0
+	for range futures.Map(context.Background(), p, fn, slices.Values([]int{1, 2, 3, 4, 5}), progress, futures.Buffer(2)) {
+		n++
+		last := reports[len(reports)-1]
+		assert.Equal(t, n, last.Done, "reported before the item is yielded")
+	}
+	require.Len(t, reports, 5)
+	assert.Equal(t, futures.MapProgress{Done: 5, Failed: 1, Total: 5}, reports[4])
+	assert.Equal(t, -1, reports[0].Total, "unknown while input remains")
+}
