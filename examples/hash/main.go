@@ -1,7 +1,8 @@
 // Command hash runs a CPU-bound workload, PBKDF2-SHA256 key derivation,
-// sequentially and then on a ThreadPool, and prints the times. It is the
-// CPU-bound example of the concurrent.futures walk-through: Python needs
-// processes for it because of the GIL; Go's goroutines use every core.
+// sequentially, on a ProcessPool and on a ThreadPool, and prints the times.
+// It is the CPU-bound example of the concurrent.futures walk-through: Python
+// needs processes for it because of the GIL; Go's goroutines use every core
+// as well, without starting a process.
 //
 //	go run ./examples/hash -n 20 -workers 4
 package main
@@ -19,12 +20,17 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"time"
 
 	"github.com/gofutures/futures"
 	"github.com/gofutures/futures/examples/internal/timeit"
 )
 
+// hashOne crosses into worker processes by name.
+func init() { futures.Register(hashOne) }
+
 func main() {
+	futures.WorkerMain() // in a worker process of the ProcessPool: serve calls, then exit
 	var cfg config
 	flag.IntVar(&cfg.n, "n", 20, "hash_all(n): n calls of hash_one, the k-th deriving k-1 keys")
 	flag.IntVar(&cfg.workers, "workers", runtime.NumCPU(), "workers in each pool")
@@ -82,16 +88,25 @@ func hashAllSequential(ctx context.Context, n int) ([]string, error) {
 	return out, nil
 }
 
-// hashAllOn maps hashOne over 0..n-1 on ex.
-func hashAllOn(ctx context.Context, ex futures.Executor, n int, opts ...futures.MapOption) ([]string, error) {
-	out := make([]string, 0, n)
-	for h, err := range futures.Map(ctx, ex, hashOne, upTo(n), opts...) {
+// onPool returns a run of hash_all(n) that maps hashOne over 0..n-1 on a
+// pool made by newPool, shut down at the end: the pool's start and stop
+// count, as they do in Python's with-block.
+func onPool[P futures.Executor](newPool func(...futures.Option) (P, error), workers int, opts ...futures.MapOption) func(context.Context, int) ([]string, error) {
+	return func(ctx context.Context, n int) ([]string, error) {
+		pool, err := newPool(futures.MaxWorkers(workers))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, h)
+		defer pool.Shutdown(ctx)
+		out := make([]string, 0, n)
+		for h, err := range futures.Map(ctx, pool, hashOne, upTo(n), opts...) {
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, h)
+		}
+		return out, pool.Close()
 	}
-	return out, nil
 }
 
 // upTo yields 0, 1, ..., n-1.
@@ -105,38 +120,45 @@ func upTo(n int) iter.Seq[int] {
 	}
 }
 
-// run times hash_all(cfg.n) sequentially and on a ThreadPool, and fails if
-// the pool's results differ from the sequential ones.
+// run times hash_all(cfg.n) sequentially, on a ProcessPool and on a
+// ThreadPool, and fails if the pools' results differ from the sequential
+// ones.
 func run(ctx context.Context, w io.Writer, cfg config) error {
 	if cfg.n < 1 || cfg.workers < 1 {
 		return errors.New("-n and -workers must be at least 1")
 	}
+	ways := []struct {
+		name    string
+		hashAll func(context.Context, int) ([]string, error)
+	}{
+		{"sequential", hashAllSequential},
+		{fmt.Sprintf("ProcessPool(%d) Map Chunksize(2)", cfg.workers),
+			onPool(futures.NewProcessPool, cfg.workers, futures.Chunksize(2))},
+		{fmt.Sprintf("ThreadPool(%d) Map", cfg.workers), onPool(futures.NewThreadPool, cfg.workers)},
+	}
 	fmt.Fprintf(w, "hash_all(%d): %d calls, %d PBKDF2-SHA256 iterations, %d CPUs\n",
 		cfg.n, cfg.n, iterations(cfg.n), runtime.NumCPU())
+	times := make([]time.Duration, len(ways))
 	var want []string
-	seq, err := timeit.Run(w, "sequential", func() (err error) {
-		want, err = hashAllSequential(ctx, cfg.n)
-		return err
-	})
-	if err != nil {
-		return err
+	for i, way := range ways {
+		var got []string
+		elapsed, err := timeit.Run(w, way.name, func() (err error) {
+			got, err = way.hashAll(ctx, cfg.n)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", way.name, err)
+		}
+		times[i] = elapsed
+		if i == 0 {
+			want = got
+		} else if !slices.Equal(got, want) {
+			return fmt.Errorf("%s: the results %v differ from the sequential ones %v", way.name, got, want)
+		}
 	}
-	threads, err := futures.NewThreadPool(futures.MaxWorkers(cfg.workers))
-	if err != nil {
-		return err
+	fmt.Fprintln(w, "\nevery run computed the same digests")
+	for i, way := range ways[1:] {
+		fmt.Fprintf(w, "%s: %.2fx the sequential speed\n", way.name, float64(times[0])/float64(times[i+1]))
 	}
-	defer threads.Shutdown(ctx)
-	var got []string
-	pooled, err := timeit.Run(w, fmt.Sprintf("ThreadPool(%d) Map", cfg.workers), func() (err error) {
-		got, err = hashAllOn(ctx, threads, cfg.n)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if !slices.Equal(got, want) {
-		return fmt.Errorf("the ThreadPool's results %v differ from the sequential ones %v", got, want)
-	}
-	fmt.Fprintf(w, "ThreadPool: %.2fx the sequential speed; results identical\n", float64(seq)/float64(pooled))
-	return threads.Close()
+	return nil
 }

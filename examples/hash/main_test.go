@@ -3,14 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/gofutures/futures"
 )
 
 func TestMain(m *testing.M) {
+	futures.WorkerMain() // the ProcessPool's workers run this test binary
 	goleak.VerifyTestMain(m)
 }
 
@@ -52,8 +56,9 @@ func TestRun(t *testing.T) {
 	for _, want := range []string{
 		"hash_all(5): 5 calls, 100000 PBKDF2-SHA256 iterations",
 		"sequential => ",
+		"ProcessPool(2) Map Chunksize(2) => ",
 		"ThreadPool(2) Map => ",
-		"results identical",
+		"every run computed the same digests",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -66,5 +71,23 @@ func TestHashOneStopsWhenCancelled(t *testing.T) {
 	cancel()
 	if _, err := hashOne(ctx, 20); err != context.Canceled {
 		t.Errorf("hashOne with a cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+func TestPoolsMatchSequential(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	want, err := hashAllSequential(ctx, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, hashAll := range map[string]func(context.Context, int) ([]string, error){
+		"ProcessPool": onPool(futures.NewProcessPool, 2, futures.Chunksize(2)),
+		"ThreadPool":  onPool(futures.NewThreadPool, 2),
+	} {
+		got, err := hashAll(ctx, 6)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: %v, %v; want %v", name, got, err, want)
+		}
 	}
 }

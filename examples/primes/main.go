@@ -24,7 +24,11 @@ import (
 	"github.com/gofutures/futures/examples/internal/timeit"
 )
 
+// isPrime crosses into worker processes by name.
+func init() { futures.Register(isPrime) }
+
 func main() {
+	futures.WorkerMain() // in a worker process of the ProcessPool: serve calls, then exit
 	var cfg config
 	flag.IntVar(&cfg.workers, "workers", 13, "workers in each pool")
 	flag.BoolVar(&cfg.verbose, "v", false, "print whether each number is prime")
@@ -77,30 +81,25 @@ func sequential(ctx context.Context) ([]bool, error) {
 	return out, nil
 }
 
-// onThreadPool returns a run that checks every number with Map on a new
-// ThreadPool of the given size, shut down at the end: the pool's start and
+// onPool returns a run that checks every number with Map on a new pool of
+// the given size made by newPool, shut down at the end: the pool's start and
 // stop count, as they do in Python's with-block.
-func onThreadPool(workers int, opts ...futures.MapOption) func(context.Context) ([]bool, error) {
+func onPool[P futures.Executor](newPool func(...futures.Option) (P, error), workers int, opts ...futures.MapOption) func(context.Context) ([]bool, error) {
 	return func(ctx context.Context) ([]bool, error) {
-		pool, err := futures.NewThreadPool(futures.MaxWorkers(workers))
+		pool, err := newPool(futures.MaxWorkers(workers))
 		if err != nil {
 			return nil, err
 		}
-		return mapAll(ctx, pool, opts...)
-	}
-}
-
-// mapAll checks every number with Map on ex, then shuts ex down.
-func mapAll(ctx context.Context, ex futures.Executor, opts ...futures.MapOption) ([]bool, error) {
-	defer ex.Shutdown(ctx)
-	out := make([]bool, 0, len(numbers))
-	for prime, err := range futures.Map(ctx, ex, isPrime, slices.Values(numbers), opts...) {
-		if err != nil {
-			return nil, err
+		defer pool.Shutdown(ctx)
+		out := make([]bool, 0, len(numbers))
+		for prime, err := range futures.Map(ctx, pool, isPrime, slices.Values(numbers), opts...) {
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, prime)
 		}
-		out = append(out, prime)
+		return out, pool.Close()
 	}
-	return out, ex.Close()
 }
 
 // run times each way of checking the numbers, checks that they agree, and
@@ -115,8 +114,12 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 		check func(context.Context) ([]bool, error)
 	}{
 		{"sequential", sequential},
-		{fmt.Sprintf("ThreadPool(%d) Map", cfg.workers), onThreadPool(cfg.workers)},
-		{fmt.Sprintf("ThreadPool(%d) Map Chunksize(%d)", cfg.workers, chunk), onThreadPool(cfg.workers, futures.Chunksize(chunk))},
+		{fmt.Sprintf("ThreadPool(%d) Map", cfg.workers), onPool(futures.NewThreadPool, cfg.workers)},
+		{fmt.Sprintf("ProcessPool(%d) Map", cfg.workers), onPool(futures.NewProcessPool, cfg.workers)},
+		{fmt.Sprintf("ThreadPool(%d) Map Chunksize(%d)", cfg.workers, chunk),
+			onPool(futures.NewThreadPool, cfg.workers, futures.Chunksize(chunk))},
+		{fmt.Sprintf("ProcessPool(%d) Map Chunksize(%d)", cfg.workers, chunk),
+			onPool(futures.NewProcessPool, cfg.workers, futures.Chunksize(chunk))},
 	}
 	fmt.Fprintf(w, "is_prime over %d..%d (%d numbers), %d CPUs\n", numbers[0], numbers[len(numbers)-1], len(numbers), runtime.NumCPU())
 	times := make([]time.Duration, len(ways))
@@ -150,17 +153,17 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 	}
 	fmt.Fprintf(w, "\nevery run found the same %d primes\n\n", primes)
 
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "run\ttime\ttime / sequential time")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "run\ttime (ms)\ttime / sequential time\t")
 	best := 0
 	for i, way := range ways {
-		fmt.Fprintf(tw, "%s\t%v\t%.1f\n", way.name, times[i].Round(time.Microsecond), float64(times[i])/float64(times[0]))
+		fmt.Fprintf(tw, "%s\t%.3f\t%.1f\t\n", way.name, float64(times[i])/float64(time.Millisecond), float64(times[i])/float64(times[0]))
 		if times[i] < times[best] {
 			best = i
 		}
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nverdict: %s\n", verdict(ways[best].name, best == 0))
+	fmt.Fprintln(w, "\nverdict:", verdict(ways[best].name, best == 0))
 	return nil
 }
 

@@ -8,9 +8,12 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/gofutures/futures"
 )
 
 func TestMain(m *testing.M) {
+	futures.WorkerMain() // the ProcessPool's workers run this test binary
 	goleak.VerifyTestMain(m)
 }
 
@@ -39,7 +42,8 @@ func TestRun(t *testing.T) {
 	out := buf.String()
 	for _, want := range []string{
 		"is_prime over 19000..19999 (1000 numbers)",
-		"sequential => ", "ThreadPool(13) Map => ", "ThreadPool(13) Map Chunksize(",
+		"sequential => ", "ThreadPool(13) Map => ", "ProcessPool(13) Map => ",
+		"ThreadPool(13) Map Chunksize(", "ProcessPool(13) Map Chunksize(",
 		"19000 is prime: false\n19001 is prime: true\n",
 		"19997 is prime: true\n19998 is prime: false\n19999 is prime: false\n",
 		"every run found the same 104 primes",
