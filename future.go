@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -75,8 +76,7 @@ type Future[T any] struct {
 
 	mu        sync.Mutex
 	done      chan struct{}      // created on demand; closedChan once done
-	callbacks []func(*Future[T]) // OnDone callbacks, in order
-	waiters   []waitEntry        // AsCompleted, Wait and Map registrations
+	listeners []listener[T] // OnDone callbacks and waiters, in order
 
 	val T     // valid once Finished
 	err error // valid once done
@@ -103,9 +103,10 @@ func (f *Future[T]) setOwner(o canceller) bool {
 	return true
 }
 
-// waitEntry is one registration of a waiter on a future: key is what the
-// waiter gets back when the future is done.
-type waitEntry struct {
+// listener is what a future tells when it is done: an OnDone callback, or a
+// waiter registered by AsCompleted, Wait or Map, which gets key back.
+type listener[T any] struct {
+	fn  func(*Future[T])
 	w   *waiter
 	key int
 }
@@ -165,22 +166,14 @@ func (f *Future[T]) watch(w *waiter, key int) bool {
 	if f.isDone() {
 		return false
 	}
-	f.waiters = append(f.waiters, waitEntry{w, key})
+	f.listeners = append(f.listeners, listener[T]{w: w, key: key})
 	return true
 }
 
 func (f *Future[T]) unwatch(w *waiter) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for i, e := range f.waiters {
-		if e.w == w {
-			last := len(f.waiters) - 1
-			f.waiters[i] = f.waiters[last]
-			f.waiters[last] = waitEntry{}
-			f.waiters = f.waiters[:last]
-			return
-		}
-	}
+	f.listeners = slices.DeleteFunc(f.listeners, func(l listener[T]) bool { return l.w == w })
 }
 
 func (f *Future[T]) isDone() bool {
@@ -294,7 +287,7 @@ func (f *Future[T]) OnDone(fn func(*Future[T])) {
 	if !f.isDone() {
 		f.mu.Lock()
 		if !f.isDone() {
-			f.callbacks = append(f.callbacks, fn)
+			f.listeners = append(f.listeners, listener[T]{fn: fn})
 			f.mu.Unlock()
 			return
 		}
@@ -352,18 +345,22 @@ func (f *Future[T]) complete(to State, v T, err error) bool {
 	} else {
 		close(f.done)
 	}
-	callbacks, waiters, owner := f.callbacks, f.waiters, f.owner
-	f.callbacks, f.waiters, f.owner = nil, nil, nil
+	listeners, owner := f.listeners, f.owner
+	f.listeners, f.owner = nil, nil
 	f.mu.Unlock()
 
 	if to == Cancelled && owner != nil {
 		owner.noteCancelled()
 	}
-	for _, e := range waiters {
-		e.w.notify(e.key)
+	for _, l := range listeners {
+		if l.w != nil {
+			l.w.notify(l.key)
+		}
 	}
-	for _, fn := range callbacks {
-		f.runCallback(fn)
+	for _, l := range listeners {
+		if l.fn != nil {
+			f.runCallback(l.fn)
+		}
 	}
 	return true
 }

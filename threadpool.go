@@ -57,14 +57,22 @@ type ThreadPool struct {
 // one worker.
 type entry struct {
 	one  Task
-	many []Task
+	many *[]Task // a pointer keeps queue slots small
+}
+
+// chunk returns the tasks of a chunk entry, or nil.
+func (e entry) chunk() []Task {
+	if e.many == nil {
+		return nil
+	}
+	return *e.many
 }
 
 func (e entry) len() int {
 	if e.one != nil {
 		return 1
 	}
-	return len(e.many)
+	return len(e.chunk())
 }
 
 // each calls fn for each task of e.
@@ -72,7 +80,7 @@ func (e entry) each(fn func(Task)) {
 	if e.one != nil {
 		fn(e.one)
 	}
-	for _, t := range e.many {
+	for _, t := range e.chunk() {
 		fn(t)
 	}
 }
@@ -85,7 +93,7 @@ type worker struct {
 	gid  atomic.Uint64 // the worker goroutine's id
 	ch   chan entry    // hands an entry to the idle worker; closed to stop it
 	cur  entry         // what the worker runs now
-	pos  int           // index in cur.many of the task running now
+	pos  int           // index in cur's chunk of the task running now
 
 	task     Task        // the call running now, if any
 	finished func(error) // counts the outcome of task in the pool's Stats
@@ -172,7 +180,7 @@ func (p *ThreadPool) ExecuteBatch(ts []Task) error {
 	case 1:
 		return p.Execute(ts[0])
 	}
-	return p.enqueue(entry{many: ts}, ts[0].Context())
+	return p.enqueue(entry{many: &ts}, ts[0].Context())
 }
 
 func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
@@ -258,13 +266,13 @@ func (p *ThreadPool) startLocked(e entry) entry {
 		}
 		return e
 	}
-	started := e.many[:0]
-	for _, t := range e.many {
+	started := e.chunk()[:0]
+	for _, t := range e.chunk() {
 		if p.startOneLocked(t) {
 			started = append(started, t)
 		}
 	}
-	return entry{many: started}
+	return entry{many: &started}
 }
 
 func (p *ThreadPool) startOneLocked(t Task) bool {
@@ -426,7 +434,7 @@ func (p *ThreadPool) runEntry(w *worker, e entry) {
 		p.run(w, e.one)
 		return
 	}
-	for i, t := range e.many {
+	for i, t := range e.chunk() {
 		w.pos = i
 		p.run(w, t)
 	}
@@ -490,8 +498,9 @@ func (p *ThreadPool) exit(w *worker, clean bool) {
 	}
 	p.mu.Lock()
 	var rest entry
-	if !clean && w.cur.many != nil && w.pos+1 < len(w.cur.many) {
-		rest = entry{many: w.cur.many[w.pos+1:]}
+	if tasks := w.cur.chunk(); !clean && w.pos+1 < len(tasks) {
+		left := tasks[w.pos+1:]
+		rest = entry{many: &left}
 	}
 	w.cur = entry{}
 	delete(p.all, w)
