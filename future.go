@@ -75,7 +75,7 @@ type Future[T any] struct {
 	state atomic.Int32 // a State; written only under mu
 
 	mu        sync.Mutex
-	done      chan struct{}      // created on demand; closedChan once done
+	done      chan struct{} // created on demand; closedChan once done
 	listeners []listener[T] // OnDone callbacks and waiters, in order
 
 	val T     // valid once Finished
