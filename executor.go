@@ -95,6 +95,10 @@ type Task interface {
 	// the first outcome wins.
 	Complete(result any, err error) bool
 
+	// State returns the state of the future, as Future.State: an executor
+	// can skip a task whose future was cancelled while it waited.
+	State() State
+
 	// Done and Err observe the future, as Future.Done and Future.Err.
 	Awaitable
 }

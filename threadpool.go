@@ -234,7 +234,7 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 func (p *ThreadPool) admitLocked(t Task) {
 	p.stats.Submitted++
 	if o, ok := t.(ownedTask); ok && !o.setOwner(p) {
-		p.countEndLocked(t.Err()) // cancelled or failed before it got here
+		p.countEndLocked(t) // cancelled or failed before it got here
 		return
 	}
 	p.stats.Queued++
@@ -249,8 +249,8 @@ func (p *ThreadPool) noteCancelled() {
 }
 
 // countEndLocked counts a call that ended without running.
-func (p *ThreadPool) countEndLocked(err error) {
-	if errors.Is(err, ErrCancelled) {
+func (p *ThreadPool) countEndLocked(t Task) {
+	if t.State() == Cancelled {
 		p.stats.Cancelled++
 	} else {
 		p.stats.Failed++
@@ -292,7 +292,7 @@ func (p *ThreadPool) dropLocked(t Task, ended bool) {
 		return // counted by noteCancelled, or by admitLocked
 	}
 	p.stats.Queued--
-	p.countEndLocked(t.Err())
+	p.countEndLocked(t)
 }
 
 // finish counts the outcome of a running call; err is its error.
