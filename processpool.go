@@ -203,6 +203,11 @@ func NewProcessPool(opts ...Option) (*ProcessPool, error) {
 	}
 	p.args = append(p.args, workerArg+p.name)
 	p.env = append(os.Environ(), envWorker+"="+strconv.Itoa(wire.Version), envPool+"="+p.name)
+	if _, set := os.LookupEnv("GORACE"); !set {
+		// A program built with -race otherwise sleeps a second at exit,
+		// which Close would wait for in every worker.
+		p.env = append(p.env, "GORACE=atexit_sleep_ms=0")
+	}
 	p.spawner = supervise.NewSpawner()
 	return p, nil
 }
@@ -639,6 +644,9 @@ func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
 func (p *ProcessPool) take(w *proc, recs []wire.Result, pcs []*pcall) ([]*pcall, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if w.abort { // Shutdown gave up and failed these calls already
+		return pcs, nil
+	}
 	now := time.Now()
 	sample := now.Sub(w.busySince) / time.Duration(len(recs))
 	w.est = (w.est + sample) / 2
@@ -740,7 +748,7 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 		fails, failErr = left, p.forced
 	case len(left) > 0:
 		failErr = &WorkerExitError{PID: w.sp.PID, ExitCode: exit.Code, Signal: exit.Signal, Stderr: exit.Stderr}
-		started := w.sp.Started()
+		started := exit.Started
 		for _, pc := range left {
 			if pc.id > started {
 				p.retry.Push(pc)
@@ -865,15 +873,22 @@ func (p *ProcessPool) abandon(ctx context.Context) {
 		p.forced = &brokenError{msg: "futures: Shutdown gave up waiting for the call and stopped its worker process", cause: cause}
 	}
 	queued := p.drainLocked()
+	var running []*pcall
 	for _, w := range p.procs {
 		w.abort = true
+		running = append(running, w.inflight.Drain()...)
 		w.signal()
 	}
+	p.st.Running -= int64(len(running))
+	p.st.Failed += int64(len(running))
 	p.checkExitedLocked()
 	p.mu.Unlock()
 	err := &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause}
 	for _, pc := range queued {
 		pc.t.Complete(nil, err)
+	}
+	for _, pc := range running {
+		pc.t.Complete(nil, p.forced)
 	}
 	for _, sig := range []syscall.Signal{0, syscall.SIGTERM, syscall.SIGKILL} {
 		if sig != 0 {

@@ -58,6 +58,9 @@ type Exit struct {
 	Code   int    // exit status, or -1 if a signal ended it
 	Signal string // the signal's name, or ""
 	Stderr string // the tail of its stderr
+	// Started is the last value the worker stored in the shared counter:
+	// the id of the last call it started.
+	Started uint64
 }
 
 // Spawner starts processes from one OS thread that lives as long as it does:
@@ -183,10 +186,6 @@ func newCounter() (*os.File, []byte, error) {
 	return f, b, nil
 }
 
-// Started returns the last value the worker stored in the shared counter:
-// the id of the last call it started.
-func (p *Process) Started() uint64 { return atomic.LoadUint64(counterWord(p.counter)) }
-
 func counterWord(b []byte) *uint64 { return (*uint64)(unsafe.Pointer(&b[0])) }
 
 // Signal sends sig to the worker's process group.
@@ -198,8 +197,8 @@ func (p *Process) Signal(sig syscall.Signal) error {
 // returns how it ended. Out must be closed first, or drained to its end.
 func (p *Process) Wait() Exit {
 	err := p.cmd.Wait()
+	e := Exit{Code: p.cmd.ProcessState.ExitCode(), Stderr: p.tail.String(), Started: atomic.LoadUint64(counterWord(p.counter))}
 	syscall.Munmap(p.counter)
-	e := Exit{Code: p.cmd.ProcessState.ExitCode(), Stderr: p.tail.String()}
 	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		e.Signal = ws.Signal().String()
 	}
