@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -192,9 +190,10 @@ func scaleWait(top int) chart {
 }
 
 // mapRun maps inc over n items on a fresh pool and returns the time per
-// item and the largest growth of the live heap seen while it ran (marked by
-// the collections that ran meanwhile, and one forced halfway through).
-func mapRun(n int, opts ...futures.MapOption) (nsPerItem, peakHeap float64) {
+// item. With measure set it also collects garbage at each quarter of the
+// input and returns the largest growth of the live heap over the start
+// (the time is then not meaningful).
+func mapRun(n int, measure bool, opts ...futures.MapOption) (nsPerItem, heapGrowth float64) {
 	p, err := futures.NewThreadPool(futures.MaxWorkers(workers))
 	if err != nil {
 		panic(err)
@@ -207,12 +206,8 @@ func mapRun(n int, opts ...futures.MapOption) (nsPerItem, peakHeap float64) {
 			}
 		}
 	}
-	runtime.GC()
 	base := liveHeap()
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	var sampler sync.WaitGroup
-	sampler.Go(func() { peak.Store(sampleHeap(stop)) })
+	peak := base
 	start := time.Now()
 	got := 0
 	for _, err := range futures.Map(context.Background(), p, inc, items, opts...) {
@@ -220,41 +215,23 @@ func mapRun(n int, opts ...futures.MapOption) (nsPerItem, peakHeap float64) {
 			panic(err)
 		}
 		got++
-		if got == n/2 {
-			runtime.GC()
+		if measure && got%(max(n/4, 1)) == 0 {
+			peak = max(peak, liveHeap())
 		}
 	}
 	d := time.Since(start)
-	close(stop)
-	sampler.Wait()
 	if got != n {
 		panic("Map lost items")
 	}
-	return perItem(d, n), float64(peak.Load()) - float64(base)
+	return perItem(d, n), float64(peak) - float64(base)
 }
 
-// liveHeap returns the bytes of the heap's objects marked live by the last
-// collection.
+// liveHeap collects garbage and returns the bytes of live heap objects.
 func liveHeap() uint64 {
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(sample)
-	return sample[0].Value.Uint64()
-}
-
-// sampleHeap returns the largest liveHeap seen, sampled every
-// millisecond until stop is closed.
-func sampleHeap(stop chan struct{}) uint64 {
-	var peak uint64
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for {
-		peak = max(peak, liveHeap())
-		select {
-		case <-stop:
-			return peak
-		case <-tick.C:
-		}
-	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
 
 var mapVariants = []struct {
@@ -272,7 +249,7 @@ func scaleMapTime(top int) chart {
 	for _, v := range mapVariants {
 		s := &series{name: v.name}
 		for _, n := range decades(1000, top) {
-			s.add(float64(n), median3(func() float64 { t, _ := mapRun(n, v.opts...); return t }))
+			s.add(float64(n), median3(func() float64 { t, _ := mapRun(n, false, v.opts...); return t }))
 		}
 		c.lines = append(c.lines, s)
 	}
@@ -280,12 +257,12 @@ func scaleMapTime(top int) chart {
 }
 
 func scaleMapMemory(top int) chart {
-	c := chart{file: "scale-map-memory.png", title: "Map of a trivial function: peak heap growth (flat = constant memory)",
-		xLabel: "items", yLabel: "peak heap growth, KiB"}
+	c := chart{file: "scale-map-memory.png", title: "Map of a trivial function: live heap growth, most of 4 samples (flat = constant memory)",
+		xLabel: "items", yLabel: "live heap growth, KiB"}
 	for _, v := range mapVariants {
 		s := &series{name: v.name}
 		for _, n := range decades(1000, top) {
-			_, peak := mapRun(n, v.opts...)
+			_, peak := mapRun(n, true, v.opts...)
 			s.add(float64(n), peak/1024)
 		}
 		c.lines = append(c.lines, s)
