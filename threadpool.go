@@ -629,14 +629,16 @@ func (p *ThreadPool) abandon(ctx context.Context) {
 		running = append(running, w.cur)
 	}
 	p.mu.Unlock()
+	// Fail the futures first, so that no call ends with its own reaction to
+	// the cancellation instead.
 	cause := ctx.Err()
-	p.kill(&brokenError{msg: "futures: Shutdown gave up waiting", cause: cause})
 	notRun := &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause}
 	p.endQueued(queued, func(t Task) bool { return t.Complete(nil, notRun) })
 	stopped := &brokenError{msg: "futures: Shutdown gave up waiting for the call and cancelled its context", cause: cause}
 	for _, e := range running {
 		e.each(func(t Task) { t.Complete(nil, stopped) })
 	}
+	p.kill(&brokenError{msg: "futures: Shutdown gave up waiting", cause: cause})
 }
 
 // Close shuts the pool down and waits for every queued and running call: it
