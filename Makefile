@@ -1,13 +1,31 @@
 # The commands a user runs. README.md documents each target.
 GO ?= go
+FUZZTIME ?= 20s
 
-.PHONY: test demo vet
+.PHONY: test vet demo stress fuzz bench bench-quick bench-scale
 test: vet
 	$(GO) test -race -count=1 ./...
 
 vet:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: the files above need formatting" && exit 1)
 	$(GO) vet ./...
+	cd bench && $(GO) vet ./...
 
 demo:
 	$(GO) run ./examples/demo
+
+# The long reliability suite at full size (a million calls, ten million Map
+# items, faults injected into worker processes), then every fuzz target for
+# FUZZTIME each.
+stress:
+	$(GO) test -race -tags stress -count=1 -timeout 30m -run 'Reliability' ./...
+	$(MAKE) fuzz
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzOptions$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzCodecRoundTrip$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzFrames$$' -fuzztime $(FUZZTIME) ./internal/wire
+
+# Side-by-side benchmarks against other Go pools and Python (bench/README.md).
+bench bench-quick bench-scale:
+	$(MAKE) -C bench $@
