@@ -38,6 +38,9 @@ type impl struct {
 	// a pending call costs a parked goroutine (a submitter) rather than a
 	// queue slot.
 	parks bool
+	// process tells that calls run in worker processes: only registered
+	// functions, so no fire-and-forget closures.
+	process bool
 	// new makes a runner with at most workers calls running at once. queue
 	// is the most calls the workload will have pending; only the floor uses
 	// it, to size its channel.
@@ -47,6 +50,7 @@ type impl struct {
 // impls lists every implementation, futures first.
 var impls = []impl{
 	{name: "futures", new: newFutures},
+	{name: "futures-proc", process: true, new: newFuturesProc},
 	{name: "floor", new: newFloor},
 	{name: "ants", parks: true, new: newAnts},
 	{name: "pond", new: newPond},
@@ -86,6 +90,13 @@ func bolt(f fn, x int) (*boltFuture, func()) {
 	}
 }
 
+// executorRunner is a runner backed by a futures.Executor, which Map
+// drives directly.
+type executorRunner interface {
+	runner
+	executor() futures.Executor
+}
+
 // futuresRunner is the library under test: a ThreadPool with MaxWorkers.
 type futuresRunner struct{ p *futures.ThreadPool }
 
@@ -110,8 +121,38 @@ func (r futuresRunner) fire(f func()) {
 	})
 }
 
-func (r futuresRunner) submit(f fn, x int) handle { return futureHandle{futures.Submit(r.p, f, x)} }
-func (r futuresRunner) close()                    { r.p.Close() }
+func (r futuresRunner) submit(f fn, x int) handle  { return futureHandle{futures.Submit(r.p, f, x)} }
+func (r futuresRunner) close()                     { r.p.Close() }
+func (r futuresRunner) executor() futures.Executor { return r.p }
+
+// procRunner is the library's ProcessPool: workers are copies of this
+// program, so every function it runs is registered in init.
+type procRunner struct{ p *futures.ProcessPool }
+
+// newFuturesProc returns a ProcessPool with every worker started: workers
+// concurrent naps make it start them all, so that the workloads measure
+// calls, not process start-up (the Python pools are warmed likewise).
+func newFuturesProc(workers, _ int) runner {
+	p, err := futures.NewProcessPool(futures.MaxWorkers(workers))
+	if err != nil {
+		panic(err)
+	}
+	r := procRunner{p}
+	hs := make([]handle, workers)
+	for i := range hs {
+		hs[i] = r.submit(nap, i)
+	}
+	for i, h := range hs {
+		check(h, i)
+	}
+	return r
+}
+
+func (r procRunner) fire(func()) { panic("a ProcessPool runs registered functions, not closures") }
+
+func (r procRunner) submit(f fn, x int) handle  { return futureHandle{futures.Submit(r.p, f, x)} }
+func (r procRunner) close()                     { r.p.Close() }
+func (r procRunner) executor() futures.Executor { return r.p }
 
 // floorRunner is the hand-written floor: workers goroutines reading a
 // buffered chan func() (1024 slots, or room for every pending call).

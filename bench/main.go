@@ -21,6 +21,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gofutures/futures"
 )
 
 // results holds every repetition: results[workload key][implementation].
@@ -34,6 +36,7 @@ func (r results) add(key, impl string, v float64) {
 }
 
 func main() {
+	futures.WorkerMain()
 	quickFlag := flag.Bool("quick", false, "small sizes and few repetitions: a smoke run of every workload")
 	scaleFlag := flag.Bool("scale", false, "measure how costs grow with size and write the plots (PNG) into -out")
 	out := flag.String("out", ".", "directory for the plots of -scale")
@@ -108,6 +111,9 @@ func runGo(res results, s sizes, want func(string) bool) []float64 {
 				seq = append(seq, runHashSequential(s))
 			}
 			for _, im := range impls {
+				if im.process && w.key == "fire" {
+					continue // a ProcessPool runs no closures
+				}
 				runtime.GC()
 				switch w.key {
 				case "pending_rss":
@@ -241,7 +247,7 @@ func title(wl workload, s sizes) string {
 	case "pbkdf2":
 		return fmt.Sprintf("%s (%d)", wl.title, s.Hash)
 	case "sleep":
-		return fmt.Sprintf("sleeping batch, %s × %v on %d workers", count(s.Sleeps), s.Sleep, s.SleepPool)
+		return fmt.Sprintf("sleeping batch, %s × %v on %d workers", count(s.Sleeps), napTime, s.SleepPool)
 	}
 	return wl.title
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gofutures/futures"
 )
 
 // pendingResult is what a pending-memory child process reports.
@@ -30,6 +32,9 @@ type pendingResult struct {
 // busy get a goroutine per call, as their users would need.
 func runPendingChild(im impl, n int) pendingResult {
 	r := im.new(1, n)
+	if im.process {
+		return pendingInProcesses(im, r.(procRunner), n)
+	}
 	gate := make(chan struct{})
 	started := make(chan struct{})
 	blocker := r.submit(func(_ context.Context, x int) (int, error) {
@@ -67,6 +72,35 @@ func runPendingChild(im impl, n int) pendingResult {
 		check(h, i)
 	}
 	r.close()
+	return pendingPer(im, n, submit, heap0, stack0, rss0, heap1, stack1, rss1)
+}
+
+// pendingInProcesses is runPendingChild for a ProcessPool: the call that
+// blocks the worker is block, which returns when a Shutdown that gives up
+// cancels it; the pending calls are cancelled by that Shutdown, unchecked.
+func pendingInProcesses(im impl, r procRunner, n int) pendingResult {
+	r.submit(block, 0)
+	for r.p.Stats().Running == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	hs := make([]handle, n)
+	for i := range hs {
+		hs[i] = nil
+	}
+	heap0, stack0, rss0 := memNow()
+	start := time.Now()
+	for i := range hs {
+		hs[i] = r.submit(inc, i)
+	}
+	submit := time.Since(start)
+	heap1, stack1, rss1 := memNow()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_ = r.p.Shutdown(ctx, futures.CancelPending()) // gives up on block, by design
+	return pendingPer(im, n, submit, heap0, stack0, rss0, heap1, stack1, rss1)
+}
+
+func pendingPer(im impl, n int, submit time.Duration, heap0, stack0, rss0, heap1, stack1, rss1 uint64) pendingResult {
 	per := func(a, b uint64) float64 { return (float64(b) - float64(a)) / float64(n) }
 	return pendingResult{Impl: im.name, N: n, RSSPer: per(rss0, rss1), HeapPer: per(heap0, heap1),
 		StackPer: per(stack0, stack1), SubmitNsPer: perItem(submit, n)}

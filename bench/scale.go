@@ -50,6 +50,7 @@ func runScale(dir string, quick bool) error {
 		scaleMapTime(maxMap),
 		scaleMapMemory(maxMap),
 	}
+	charts = append(charts, scaleProcessPool(quick)...)
 	for _, c := range charts {
 		printChart(c)
 		if err := plotChart(c, filepath.Join(dir, c.file)); err != nil {
@@ -313,4 +314,76 @@ func plotChart(c chart, path string) error {
 		return err
 	}
 	return p.Save(8*vg.Inch, 5*vg.Inch, path)
+}
+
+// scaleProcessPool measures the ProcessPool with 1, 2, 4 and 8 worker
+// processes: trivial calls submitted then collected, a Map of trivial
+// calls, and the speed-up of the CPU-bound hash_all over a sequential loop.
+func scaleProcessPool(quick bool) []chart {
+	calls, hash := 20_000, 16
+	if quick {
+		calls, hash = 1_000, 6
+	}
+	trivial := chart{file: "scale-processpool.png", title: fmt.Sprintf("ProcessPool on %d cores: %d trivial calls", runtime.NumCPU(), calls),
+		xLabel: "worker processes", yLabel: "ns per call"}
+	speedup := chart{file: "scale-processpool-pbkdf2.png", title: fmt.Sprintf("ProcessPool on %d cores: PBKDF2 hash_all(%d), speed-up over a sequential loop", runtime.NumCPU(), hash),
+		xLabel: "worker processes", yLabel: "speed-up"}
+	batch, mapped, sp := &series{name: "submit all, then collect"}, &series{name: "Map, default options"}, &series{name: "ProcessPool"}
+	seq := median3(func() float64 { return runHashSequential(sizes{Hash: hash}) })
+	im, _ := implByName("futures-proc")
+	for _, w := range []int{1, 2, 4, 8} {
+		x := float64(w)
+		batch.add(x, median3(func() float64 {
+			r := im.new(w, 0)
+			defer r.close()
+			hs := make([]handle, calls)
+			start := time.Now()
+			for i := range hs {
+				hs[i] = r.submit(inc, i)
+			}
+			for i, h := range hs {
+				check(h, i)
+			}
+			return perItem(time.Since(start), calls)
+		}))
+		mapped.add(x, median3(func() float64 {
+			r := im.new(w, 0).(procRunner)
+			defer r.close()
+			items := func(yield func(int) bool) {
+				for i := range calls {
+					if !yield(i) {
+						return
+					}
+				}
+			}
+			start := time.Now()
+			n := 0
+			for _, err := range futures.Map(context.Background(), r.p, inc, items) {
+				if err != nil {
+					panic(err)
+				}
+				n++
+			}
+			if n != calls {
+				panic("Map lost items")
+			}
+			return perItem(time.Since(start), calls)
+		}))
+		sp.add(x, seq/median3(func() float64 {
+			r := im.new(w, 0)
+			defer r.close()
+			hs := make([]handle, hash)
+			start := time.Now()
+			for i := range hs {
+				hs[i] = r.submit(hashOne, i)
+			}
+			for i, h := range hs {
+				check(h, i)
+			}
+			return float64(time.Since(start).Microseconds()) / 1000
+		}))
+	}
+	trivial.lines = []*series{batch, mapped}
+	speedup.lines = []*series{sp}
+	return []chart{trivial, speedup}
 }

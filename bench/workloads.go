@@ -15,22 +15,21 @@ import (
 
 // sizes are the workload sizes of one run.
 type sizes struct {
-	Tasks      int           // fire, batch, Map and submitters
-	RoundTrips int           // rtt
-	Pending    int           // pending futures behind a blocked worker
-	Hash       int           // hash_all(Hash): tasks hash_one(0..Hash-1)
-	Sleeps     int           // sleeping batch: this many calls...
-	Sleep      time.Duration // ...of this long each...
-	SleepPool  int           // ...on this many workers
-	Reps       int           // repetitions of each fast workload
-	SlowReps   int           // repetitions of PBKDF2, sleeping and pending
+	Tasks      int // fire, batch, Map and submitters
+	RoundTrips int // rtt
+	Pending    int // pending futures behind a blocked worker
+	Hash       int // hash_all(Hash): tasks hash_one(0..Hash-1)
+	Sleeps     int // sleeping batch: this many calls of napTime...
+	SleepPool  int // ...on this many workers
+	Reps       int // repetitions of each fast workload
+	SlowReps   int // repetitions of PBKDF2, sleeping and pending
 }
 
 var (
-	full = sizes{Tasks: 1_000_000, RoundTrips: 100_000, Pending: 1_000_000, Hash: 20,
-		Sleeps: 10_000, Sleep: 10 * time.Millisecond, SleepPool: 100, Reps: 5, SlowReps: 3}
+	full = sizes{Tasks: 1_000_000, RoundTrips: 50_000, Pending: 1_000_000, Hash: 20,
+		Sleeps: 10_000, SleepPool: 100, Reps: 5, SlowReps: 3}
 	quick = sizes{Tasks: 10_000, RoundTrips: 2_000, Pending: 20_000, Hash: 8,
-		Sleeps: 200, Sleep: 10 * time.Millisecond, SleepPool: 100, Reps: 3, SlowReps: 1}
+		Sleeps: 200, SleepPool: 100, Reps: 3, SlowReps: 1}
 )
 
 // workers is the pool size of the trivial workloads, as in the root
@@ -61,6 +60,9 @@ var workloads = []workload{
 }
 
 func inc(_ context.Context, x int) (int, error) { return x + 1, nil }
+
+// The functions the workloads run in worker processes.
+func init() { futures.Register(inc, hashOne, nap, block) }
 
 // check panics if a handle's result is not inc(x): a harness that measures
 // wrong results measures nothing.
@@ -143,13 +145,13 @@ func runMap(unordered bool) func(im impl, s sizes) float64 {
 		}
 		start := time.Now()
 		sum := 0
-		switch {
-		case im.name == "futures":
+		switch er, ok := r.(executorRunner); {
+		case ok:
 			var opts []futures.MapOption
 			if unordered {
 				opts = append(opts, futures.Unordered())
 			}
-			for v, err := range futures.Map(context.Background(), r.(futuresRunner).p, inc, items, opts...) {
+			for v, err := range futures.Map(context.Background(), er.executor(), inc, items, opts...) {
 				if err != nil {
 					panic(err)
 				}
@@ -261,16 +263,28 @@ func runHashSequential(s sizes) float64 {
 	return float64(time.Since(start).Microseconds()) / 1000
 }
 
-// runSleep submits s.Sleeps calls that sleep s.Sleep on s.SleepPool
+// napTime is how long nap sleeps.
+const napTime = 10 * time.Millisecond
+
+// nap is the I/O-like task: it sleeps napTime.
+func nap(_ context.Context, x int) (int, error) {
+	time.Sleep(napTime)
+	return x + 1, nil
+}
+
+// block is the call that keeps the only worker busy in the pending-memory
+// workload: it returns when its context is cancelled.
+func block(ctx context.Context, x int) (int, error) {
+	<-ctx.Done()
+	return x + 1, nil
+}
+
+// runSleep submits s.Sleeps calls that sleep napTime on s.SleepPool
 // workers, then collects them; it returns the milliseconds it took (the
-// ideal is Sleeps/SleepPool × Sleep).
+// ideal is Sleeps/SleepPool × napTime).
 func runSleep(im impl, s sizes) float64 {
 	r := im.new(s.SleepPool, 0)
 	defer r.close()
-	nap := func(_ context.Context, x int) (int, error) {
-		time.Sleep(s.Sleep)
-		return x + 1, nil
-	}
 	hs := make([]handle, s.Sleeps)
 	start := time.Now()
 	for i := range hs {
