@@ -73,8 +73,16 @@ func WorkerMain() {
 }
 
 // workerProc is the state of a worker process.
+//
+// Two goroutines share the work: while one runs calls, the other reads the
+// request pipe, so that cancellations arrive during a call. The one that
+// reads calls while no call runs runs them itself, and the other takes over
+// the reading: a call waits for no goroutine to wake up. Results are written
+// by whoever runs the last queued call, or, while more calls are queued, by
+// a writer goroutine that sends them in batches.
 type workerProc struct {
 	codec   Codec
+	rd      *wire.Reader
 	out     io.Writer
 	counter *uint64 // shared with the pool: the id of the call started last
 	timeout time.Duration
@@ -85,18 +93,23 @@ type workerProc struct {
 	cancelled  context.Context // an already cancelled context
 
 	mu      sync.Mutex
-	ready   *sync.Cond // queue not empty, eof or aborted
+	changed *sync.Cond // the state below changed
 	queue   ring.Queue[*wcall]
-	eof     bool // the pool closed the request pipe
+	reading bool // a goroutine is reading the request pipe
+	running bool // a goroutine is running calls
+	eof     bool // no more requests: the pipe closed, or Abort
 	aborted bool // the pool asked to stop now
 	failure int  // exit code of a protocol failure, or 0
+	loops   int  // goroutines in loop
 	groups  map[uint64]*wgroup
 
+	wmu   sync.Mutex // held by whoever writes results
+	frame []byte     // guarded by wmu
+	spare []byte     // guarded by wmu
 	resMu sync.Mutex
 	recs  []byte // result records not yet written
 	nrecs int
-	wake  chan struct{}
-	done  chan struct{} // closed when the calls are over
+	wake  chan struct{} // asks the writer goroutine to write
 }
 
 // wcall is a call received by a worker.
@@ -114,6 +127,7 @@ type wcall struct {
 
 // wgroup is the shared context of the calls of one group (one Map).
 type wgroup struct {
+	id     uint64
 	ctx    context.Context
 	cancel context.CancelFunc
 	refs   int
@@ -121,34 +135,42 @@ type wgroup struct {
 
 // serveWorker runs the worker protocol and returns the exit code.
 func serveWorker(in io.Reader, out io.Writer, counter *uint64) int {
-	w := &workerProc{out: out, counter: counter, pid: os.Getpid(), groups: map[uint64]*wgroup{},
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
-	w.ready = sync.NewCond(&w.mu)
+	w := &workerProc{rd: wire.NewReader(in), out: out, counter: counter, pid: os.Getpid(),
+		groups: map[uint64]*wgroup{}, wake: make(chan struct{}, 1)}
+	w.changed = sync.NewCond(&w.mu)
 	w.base, w.cancelBase = context.WithCancel(context.Background())
 	c, cancel := context.WithCancel(context.Background())
 	cancel()
 	w.cancelled = c
 
-	rd := wire.NewReader(in)
-	if code := w.setup(rd); code != 0 {
+	if code := w.setup(); code != 0 {
 		return code
 	}
 	writerDone := make(chan struct{})
-	go w.writer(writerDone)
-	go w.read(rd)
-	go w.execute()
-	<-w.done
+	go func() {
+		defer close(writerDone)
+		for range w.wake {
+			w.flush()
+		}
+	}()
+	w.mu.Lock()
+	w.loops = 2
+	go w.loop()
+	go w.loop()
+	for w.loops > 0 {
+		w.changed.Wait()
+	}
+	code := w.failure
+	w.mu.Unlock()
 	close(w.wake)
 	<-writerDone
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.failure
+	return code
 }
 
 // setup reads the Setup frame, runs the Initializer and says Ready. It
 // returns a non-zero exit code if the worker cannot serve.
-func (w *workerProc) setup(rd *wire.Reader) int {
-	t, body, err := rd.Read()
+func (w *workerProc) setup() int {
+	t, body, err := w.rd.Read()
 	if err != nil || t != wire.TSetup {
 		fmt.Fprintf(os.Stderr, "futures: worker %d: no setup from the pool (%v)\n", w.pid, err)
 		return exitProtocol
@@ -191,57 +213,80 @@ func (w *workerProc) write(frame []byte) bool {
 	return err == nil
 }
 
-// read receives frames until the pool closes the pipe or sends Abort.
-func (w *workerProc) read(rd *wire.Reader) {
-	var batch []*wcall
+// loop is the body of the two serving goroutines: each runs the queued
+// calls if no one does, else reads the pipe if no one does, else waits.
+func (w *workerProc) loop() {
+	w.mu.Lock()
 	for {
-		t, body, err := rd.Read()
 		switch {
-		case err == io.EOF:
-			w.stop(false, 0)
-			return
-		case err != nil:
-			fmt.Fprintf(os.Stderr, "futures: worker %d: reading from the pool: %v\n", w.pid, err)
-			w.stop(true, exitProtocol)
-			return
-		case t == wire.TCalls:
-			batch = batch[:0]
-			var last *regFunc
-			err = wire.ParseCalls(body, func(c *wire.Call) {
-				if last == nil || last.name != c.Func {
-					last = lookupName(c.Func)
-				}
-				wc := &wcall{id: c.ID, name: c.Func, fn: last, arg: c.Arg}
-				batch = append(batch, wc)
-				w.bind(wc, c)
-			})
-			w.mu.Lock()
-			for _, c := range batch {
-				w.queue.Push(c)
-			}
+		case w.queue.Len() > 0 && !w.running && !w.aborted:
+			w.running = true
 			w.mu.Unlock()
-			w.ready.Signal()
-		case t == wire.TCancel:
-			var gs []uint64
-			gs, err = wire.ParseCancel(body)
+			w.runQueue()
 			w.mu.Lock()
-			for _, id := range gs {
-				if g := w.groups[id]; g != nil {
-					g.cancel()
-				}
-			}
+			w.running = false
+			w.changed.Broadcast()
+		case !w.reading && !w.eof:
+			w.reading = true
 			w.mu.Unlock()
-		case t == wire.TAbort:
-			w.stop(true, 0)
+			w.readFrame()
+			w.mu.Lock()
+			w.reading = false
+			w.changed.Broadcast() // the other goroutine takes over the reading
+		case w.eof && !w.reading:
+			w.loops--
+			w.changed.Broadcast()
+			w.mu.Unlock()
 			return
 		default:
-			err = fmt.Errorf("unexpected frame type %d", t)
+			w.changed.Wait()
 		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "futures: worker %d: reading from the pool: %v\n", w.pid, err)
-			w.stop(true, exitProtocol)
-			return
+	}
+}
+
+// readFrame reads and handles one frame from the pool.
+func (w *workerProc) readFrame() {
+	t, body, err := w.rd.Read()
+	switch {
+	case err == io.EOF:
+		w.stop(false, 0)
+		return
+	case err != nil:
+	case t == wire.TCalls:
+		var batch []*wcall
+		var last *regFunc
+		err = wire.ParseCalls(body, func(c *wire.Call) {
+			if last == nil || last.name != c.Func {
+				last = lookupName(c.Func)
+			}
+			wc := &wcall{id: c.ID, name: c.Func, fn: last, arg: c.Arg}
+			batch = append(batch, wc)
+			w.bind(wc, c)
+		})
+		w.mu.Lock()
+		for _, c := range batch {
+			w.queue.Push(c)
 		}
+		w.mu.Unlock()
+	case t == wire.TCancel:
+		var gs []uint64
+		gs, err = wire.ParseCancel(body)
+		w.mu.Lock()
+		for _, id := range gs {
+			if g := w.groups[id]; g != nil {
+				g.cancel()
+			}
+		}
+		w.mu.Unlock()
+	case t == wire.TAbort:
+		w.stop(true, 0)
+		return
+	default:
+		err = fmt.Errorf("unexpected frame type %d", t)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "futures: worker %d: reading from the pool: %v\n", w.pid, err)
+		w.stop(true, exitProtocol)
 	}
 }
 
@@ -256,7 +301,7 @@ func (w *workerProc) bind(wc *wcall, c *wire.Call) {
 		w.mu.Lock()
 		g := w.groups[c.Group]
 		if g == nil {
-			g = &wgroup{}
+			g = &wgroup{id: c.Group}
 			g.ctx, g.cancel = context.WithCancel(w.base)
 			w.groups[c.Group] = g
 		}
@@ -281,58 +326,72 @@ func (w *workerProc) stop(abort bool, code int) {
 	if w.failure == 0 {
 		w.failure = code
 	}
+	w.changed.Broadcast()
 	w.mu.Unlock()
 	if abort {
 		w.cancelBase()
 	}
-	w.ready.Broadcast()
 }
 
-// execute runs calls one at a time, in order. If a call ends its goroutine
-// with runtime.Goexit, a new goroutine takes over.
-func (w *workerProc) execute() {
-	var cur *wcall
-	clean := false
-	defer func() {
-		if clean {
-			close(w.done)
-			return
-		}
-		w.report(cur, &wire.Result{ID: cur.id, Kind: wire.KindFail, Message: errGoexit.Error()})
-		w.release(cur)
-		go w.execute()
-	}()
+// runQueue runs queued calls, in order, until none is left, then writes
+// their results.
+func (w *workerProc) runQueue() {
 	for {
 		w.mu.Lock()
-		for w.queue.Len() == 0 && !w.eof {
-			w.ready.Wait()
-		}
 		c, ok := w.queue.Pop()
+		if w.aborted {
+			ok = false
+		}
+		more := w.queue.Len() > 0
 		w.mu.Unlock()
 		if !ok {
-			clean = true
+			w.flush()
 			return
 		}
-		cur = c
-		atomic.StoreUint64(w.counter, c.id)
-		var timer *time.Timer
-		if w.timeout > 0 {
-			c.timedOut = make(chan struct{})
-			timer = time.AfterFunc(w.timeout, func() {
-				w.report(c, &wire.Result{ID: c.id, Kind: wire.KindTimeout, Message: w.timeout.String()})
-				close(c.timedOut)
-			})
+		w.run(c)
+		if more {
+			w.kick()
 		}
-		r := w.invoke(c)
-		if timer != nil && !timer.Stop() {
-			<-c.timedOut
-		}
-		w.report(c, &r)
-		w.release(c)
 	}
 }
 
-// report sends the outcome of c unless one was sent already.
+// run runs one call and reports its outcome. If the call ends its goroutine
+// with runtime.Goexit, a new goroutine takes over the serving.
+func (w *workerProc) run(c *wcall) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		w.report(c, &wire.Result{ID: c.id, Kind: wire.KindFail, Message: errGoexit.Error()})
+		w.release(c)
+		w.flush()
+		w.mu.Lock()
+		w.running = false
+		w.changed.Broadcast()
+		w.mu.Unlock()
+		go w.loop()
+	}()
+	atomic.StoreUint64(w.counter, c.id)
+	var timer *time.Timer
+	if w.timeout > 0 {
+		c.timedOut = make(chan struct{})
+		timer = time.AfterFunc(w.timeout, func() {
+			w.report(c, &wire.Result{ID: c.id, Kind: wire.KindTimeout, Message: w.timeout.String()})
+			w.kick()
+			close(c.timedOut)
+		})
+	}
+	r := w.invoke(c)
+	if timer != nil && !timer.Stop() {
+		<-c.timedOut
+	}
+	w.report(c, &r)
+	w.release(c)
+	returned = true
+}
+
+// report records the outcome of c unless one was recorded already.
 func (w *workerProc) report(c *wcall, r *wire.Result) {
 	if !c.claimed.CompareAndSwap(false, true) {
 		return
@@ -341,9 +400,32 @@ func (w *workerProc) report(c *wcall, r *wire.Result) {
 	w.recs = wire.AppendResult(w.recs, r)
 	w.nrecs++
 	w.resMu.Unlock()
+}
+
+// kick asks the writer goroutine to write the results recorded so far.
+func (w *workerProc) kick() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
+	}
+}
+
+// flush writes the results recorded so far in one frame.
+func (w *workerProc) flush() {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	w.resMu.Lock()
+	recs, n := w.recs, w.nrecs
+	if n == 0 {
+		w.resMu.Unlock()
+		return
+	}
+	w.recs, w.nrecs = w.spare[:0], 0
+	w.resMu.Unlock()
+	w.frame = wire.AppendResults(w.frame[:0], wire.TResults, n, recs)
+	w.spare = recs
+	if !w.write(w.frame) {
+		w.stop(true, exitWriteFail)
 	}
 }
 
@@ -351,40 +433,10 @@ func (w *workerProc) release(c *wcall) {
 	if g := c.group; g != nil {
 		w.mu.Lock()
 		if g.refs--; g.refs == 0 {
-			for id, x := range w.groups {
-				if x == g {
-					delete(w.groups, id)
-					break
-				}
-			}
+			delete(w.groups, g.id)
 			g.cancel()
 		}
 		w.mu.Unlock()
-	}
-}
-
-// writer sends the results reported so far, whenever there are any: results
-// that arrive while a write is under way go together in the next one.
-func (w *workerProc) writer(done chan<- struct{}) {
-	defer close(done)
-	var frame, spare []byte
-	for range w.wake {
-		for {
-			w.resMu.Lock()
-			recs, n := w.recs, w.nrecs
-			if n == 0 {
-				w.resMu.Unlock()
-				break
-			}
-			w.recs, w.nrecs = spare[:0], 0
-			w.resMu.Unlock()
-			frame = wire.AppendResults(frame[:0], wire.TResults, n, recs)
-			spare = recs
-			if !w.write(frame) {
-				w.stop(true, exitWriteFail)
-				return
-			}
-		}
 	}
 }
 
