@@ -226,8 +226,9 @@ func newMeter(w io.Writer, stats func() futures.Stats, cfg config) *meter {
 	return m
 }
 
-// progress is the Progress callback: it moves the bar. Map calls it in the
-// loop's goroutine; the lock is for the ticker, which reads m.last.
+// progress is the Progress callback: it moves the bar and redraws the Stats
+// line. Map calls it in the loop's goroutine; the lock is for the ticker,
+// which reads m.last.
 func (m *meter) progress(p futures.MapProgress) {
 	m.mu.Lock()
 	failedBefore := m.last.Failed
@@ -239,9 +240,7 @@ func (m *meter) progress(p futures.MapProgress) {
 	if p.Failed != failedBefore {
 		m.bar.Describe(fmt.Sprintf("hashing (%d failed)", p.Failed))
 	}
-	if p.Done == m.total { // the bar draws the Stats line once more as it completes
-		m.bar.AddDetail(m.line(m.stats()))
-	}
+	m.bar.AddDetail(m.line(m.stats())) // first, so that the bar, completing, draws it too
 	m.bar.Set(p.Done)
 }
 
