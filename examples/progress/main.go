@@ -211,6 +211,7 @@ type meter struct {
 	last futures.MapProgress // as last reported
 }
 
+// newMeter returns a meter for a run of cfg on w, with a bar if cfg.terminal.
 func newMeter(w io.Writer, stats func() futures.Stats, cfg config) *meter {
 	m := &meter{w: w, stats: stats, total: cfg.n}
 	if cfg.terminal {
@@ -259,9 +260,7 @@ func (m *meter) tick() {
 		fmt.Fprintln(m.w, m.line(m.stats()))
 		return
 	}
-	if !m.bar.IsFinished() {
-		m.bar.AddDetail(m.line(m.stats()))
-	}
+	m.bar.AddDetail(m.line(m.stats())) // refused once the bar is complete: its last line stays
 }
 
 // tickEvery calls tick every period until the returned function is called;
