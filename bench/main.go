@@ -40,7 +40,7 @@ func main() {
 	quickFlag := flag.Bool("quick", false, "small sizes and few repetitions: a smoke run of every workload")
 	scaleFlag := flag.Bool("scale", false, "measure how costs grow with size and write the plots (PNG) into -out")
 	out := flag.String("out", ".", "directory for the plots of -scale")
-	only := flag.String("only", "", "comma-separated workload keys to run (default: all)")
+	only := flag.String("only", "", "comma-separated workload keys to run (default: all); with -scale: submitters, wait, map, processpool")
 	python := flag.String("python", "python3", "Python interpreter for the python/ scripts; empty to skip them")
 	jsonOut := flag.String("json", "", "also write every repetition as JSON to this file")
 	pendingChild := flag.String("pending-child", "", "internal: measure pending futures of this implementation and exit")
@@ -55,8 +55,15 @@ func main() {
 		fail(json.NewEncoder(os.Stdout).Encode(runPendingChild(im, *n)))
 		return
 	}
+	keys := map[string]bool{}
+	for k := range strings.SplitSeq(*only, ",") {
+		if k != "" {
+			keys[k] = true
+		}
+	}
+	want := func(key string) bool { return len(keys) == 0 || keys[key] }
 	if *scaleFlag {
-		fail(runScale(*out, *quickFlag))
+		fail(runScale(*out, *quickFlag, want))
 		return
 	}
 
@@ -65,13 +72,6 @@ func main() {
 	if *quickFlag {
 		s, mode = quick, "quick"
 	}
-	keys := map[string]bool{}
-	for k := range strings.SplitSeq(*only, ",") {
-		if k != "" {
-			keys[k] = true
-		}
-	}
-	want := func(key string) bool { return len(keys) == 0 || keys[key] }
 
 	started := time.Now()
 	res := results{}

@@ -32,25 +32,30 @@ func (s *series) add(x, y float64) {
 // chart is one plot.
 type chart struct {
 	file, title, xLabel, yLabel string
-	logY                        bool
 	lines                       []*series
 }
 
 // runScale measures how the costs grow with the number of submitters, of
 // futures waited on and of items mapped, prints the figures and writes one
 // PNG per measurement into dir.
-func runScale(dir string, quick bool) error {
+func runScale(dir string, quick bool, want func(string) bool) error {
 	tasks, maxWait, maxMap := 200_000, 1_000_000, 10_000_000
 	if quick {
 		tasks, maxWait, maxMap = 10_000, 10_000, 100_000
 	}
-	charts := []chart{
-		scaleSubmitters(tasks),
-		scaleWait(maxWait),
-		scaleMapTime(maxMap),
-		scaleMapMemory(maxMap),
+	var charts []chart
+	if want("submitters") {
+		charts = append(charts, scaleSubmitters(tasks))
 	}
-	charts = append(charts, scaleProcessPool(quick)...)
+	if want("wait") {
+		charts = append(charts, scaleWait(maxWait))
+	}
+	if want("map") {
+		charts = append(charts, scaleMapTime(maxMap), scaleMapMemory(maxMap))
+	}
+	if want("processpool") {
+		charts = append(charts, scaleProcessPool(quick)...)
+	}
 	for _, c := range charts {
 		printChart(c)
 		if err := plotChart(c, filepath.Join(dir, c.file)); err != nil {
@@ -287,18 +292,19 @@ func printChart(c chart) {
 	fmt.Printf("\nY: %s.\n", c.yLabel)
 }
 
-// plotChart draws c with log-scaled x (and y when c.logY) into a PNG.
+// plotChart draws c into a PNG, x log-scaled and marked at each measured
+// point.
 func plotChart(c chart, path string) error {
 	p := plot.New()
 	p.Title.Text = c.title
 	p.X.Label.Text = c.xLabel
 	p.Y.Label.Text = c.yLabel
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
-	if c.logY {
-		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	var ticks []plot.Tick
+	for _, x := range c.lines[0].xs {
+		ticks = append(ticks, plot.Tick{Value: x, Label: count(int(x))})
 	}
+	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	p.Y.Min = 0
 	p.Legend.Top = true
 	p.Legend.Left = true
@@ -329,7 +335,6 @@ func scaleProcessPool(quick bool) []chart {
 	speedup := chart{file: "scale-processpool-pbkdf2.png", title: fmt.Sprintf("ProcessPool on %d cores: PBKDF2 hash_all(%d), speed-up over a sequential loop", runtime.NumCPU(), hash),
 		xLabel: "worker processes", yLabel: "speed-up"}
 	batch, mapped, sp := &series{name: "submit all, then collect"}, &series{name: "Map, default options"}, &series{name: "ProcessPool"}
-	seq := median3(func() float64 { return runHashSequential(sizes{Hash: hash}) })
 	im, _ := implByName("futures-proc")
 	for _, w := range []int{1, 2, 4, 8} {
 		x := float64(w)
@@ -369,7 +374,10 @@ func scaleProcessPool(quick bool) []chart {
 			}
 			return perItem(time.Since(start), calls)
 		}))
-		sp.add(x, seq/median3(func() float64 {
+		// Each pool run is paired with a sequential run just before it, so
+		// that a change in the machine's load hits both sides of the ratio.
+		sp.add(x, median3(func() float64 {
+			seq := runHashSequential(sizes{Hash: hash})
 			r := im.new(w, 0)
 			defer r.close()
 			hs := make([]handle, hash)
@@ -380,7 +388,7 @@ func scaleProcessPool(quick bool) []chart {
 			for i, h := range hs {
 				check(h, i)
 			}
-			return float64(time.Since(start).Microseconds()) / 1000
+			return seq / (float64(time.Since(start).Microseconds()) / 1000)
 		}))
 	}
 	trivial.lines = []*series{batch, mapped}
