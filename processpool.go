@@ -58,7 +58,8 @@ type ProcessPool struct {
 	forced    error // set when Shutdown gave up: the error of the calls still running
 	exited    chan struct{}
 	isExited  bool
-	stopped   bool // the spawner was stopped
+	stopped   bool    // the spawner was stopped
+	urgent    []*proc // idle workers just given calls, to write to at once
 	st        Stats
 	wg        sync.WaitGroup // the pool's goroutines
 }
@@ -121,6 +122,10 @@ type proc struct {
 	wake      chan struct{}
 	est       time.Duration // time per call, measured; 0 until known
 	busySince time.Time
+
+	wmu    sync.Mutex // held while writing to the worker
+	buf    []byte     // guarded by wmu
+	closed bool       // the request pipe is closed; guarded by wmu
 }
 
 // Pipelining: each worker gets calls for about aheadTarget of work at its
@@ -317,7 +322,7 @@ func (p *ProcessPool) enqueue(u punit, ctx context.Context) error {
 		p.st.Queued += int64(m)
 		p.dispatchLocked()
 	}
-	p.mu.Unlock()
+	p.unlockAndFlush()
 	for _, pc := range bad {
 		pc.t.Complete(nil, pc.err)
 	}
@@ -449,7 +454,8 @@ func (p *ProcessPool) roomLocked(w *proc) int {
 // feedLocked sends w queued calls until it has no room left. A chunk goes
 // whole, even past the window.
 func (p *ProcessPool) feedLocked(w *proc) {
-	if w.inflight.Len() == 0 {
+	idle := w.inflight.Len() == 0
+	if idle {
 		w.busySince = time.Now()
 	}
 	room := p.roomLocked(w)
@@ -498,7 +504,23 @@ func (p *ProcessPool) feedLocked(w *proc) {
 	if freed && p.queueSize > 0 {
 		p.room.Broadcast()
 	}
-	w.signal()
+	if idle {
+		p.urgent = append(p.urgent, w)
+	} else {
+		w.signal()
+	}
+}
+
+// unlockAndFlush unlocks the pool, then writes to the workers that were
+// idle and just got calls, in the calling goroutine: a call to an idle
+// worker waits for no goroutine to wake up.
+func (p *ProcessPool) unlockAndFlush() {
+	urgent := p.urgent
+	p.urgent = nil
+	p.mu.Unlock()
+	for _, w := range urgent {
+		p.flush(w)
+	}
 }
 
 // spawnLocked starts a worker process in the background.
@@ -560,7 +582,7 @@ func (p *ProcessPool) handshake(w *proc, rd *wire.Reader) error {
 		w.ready = true
 		p.starting--
 		p.dispatchLocked()
-		p.mu.Unlock()
+		p.unlockAndFlush()
 		return nil
 	case t == wire.TInitErr:
 		var cause error = errors.New("futures: the worker sent an empty report")
@@ -577,36 +599,53 @@ func (p *ProcessPool) handshake(w *proc, rd *wire.Reader) error {
 	return fmt.Errorf("%w: frame type %d before Ready", wire.ErrFrame, t)
 }
 
-// writer sends w what the pool queued for it, all of it in one write.
+// writer sends w what the pool queued for it whenever woken, until w's
+// request pipe is closed.
 func (p *ProcessPool) writer(w *proc) {
 	defer p.wg.Done()
-	var buf []byte
 	for range w.wake {
-		p.mu.Lock()
-		buf = append(buf[:0], w.setup...)
-		w.setup = nil
-		if w.calls.Len() > 0 {
-			buf = w.calls.AppendTo(buf)
-		}
-		if len(w.cancels) > 0 {
-			buf = wire.AppendCancel(buf, w.cancels)
-			w.cancels = w.cancels[:0]
-		}
-		if w.abort {
-			buf = wire.AppendEmpty(buf, wire.TAbort)
-		}
-		done := w.closing || w.abort || w.dead
-		p.mu.Unlock()
-		if len(buf) > 0 {
-			if _, err := w.sp.In.Write(buf); err != nil {
-				done = true
-			}
-		}
-		if done {
-			w.sp.In.Close()
+		if !p.flush(w) {
 			return
 		}
 	}
+}
+
+// flush writes everything queued for w in one write, and closes w's request
+// pipe once nothing more will come. It returns false once the pipe is
+// closed.
+func (p *ProcessPool) flush(w *proc) bool {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	if w.closed {
+		return false
+	}
+	p.mu.Lock()
+	buf := append(w.buf[:0], w.setup...)
+	w.setup = nil
+	if w.calls.Len() > 0 {
+		buf = w.calls.AppendTo(buf)
+	}
+	if len(w.cancels) > 0 {
+		buf = wire.AppendCancel(buf, w.cancels)
+		w.cancels = w.cancels[:0]
+	}
+	if w.abort {
+		buf = wire.AppendEmpty(buf, wire.TAbort)
+	}
+	done := w.closing || w.abort || w.dead
+	p.mu.Unlock()
+	w.buf = buf
+	if len(buf) > 0 {
+		if _, err := w.sp.In.Write(buf); err != nil {
+			done = true
+		}
+	}
+	if done {
+		w.sp.In.Close()
+		w.closed = true
+		w.signal() // for the writer goroutine to see it
+	}
+	return !done
 }
 
 // serve reads w's results until it exits.
@@ -643,7 +682,7 @@ func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
 // refills w. It kills w when a record says a call overran TaskTimeout.
 func (p *ProcessPool) take(w *proc, recs []wire.Result, pcs []*pcall) ([]*pcall, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlockAndFlush()
 	if w.abort { // Shutdown gave up and failed these calls already
 		return pcs, nil
 	}
@@ -766,7 +805,7 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 	p.dispatchLocked()
 	p.checkExitedLocked()
 	broken := p.broken
-	p.mu.Unlock()
+	p.unlockAndFlush()
 
 	if w.sp != nil {
 		p.log("futures: worker process exited", "pid", w.sp.PID, "code", exit.Code, "signal", exit.Signal)
@@ -847,7 +886,7 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 	p.room.Broadcast()
 	p.dispatchLocked()
 	p.checkExitedLocked()
-	p.mu.Unlock()
+	p.unlockAndFlush()
 	for _, u := range cancelled {
 		for _, pc := range u.calls() {
 			pc.t.Cancel()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"reflect"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -110,6 +109,8 @@ type workerProc struct {
 	recs  []byte // result records not yet written
 	nrecs int
 	wake  chan struct{} // asks the writer goroutine to write
+
+	scratch []byte // the encoded result of the call running now
 }
 
 // wcall is a call received by a worker.
@@ -440,7 +441,8 @@ func (w *workerProc) release(c *wcall) {
 	}
 }
 
-// invoke calls c's function and returns its outcome.
+// invoke calls c's function and returns its outcome. A successful result's
+// Value is in w's scratch buffer, valid until the next call.
 func (w *workerProc) invoke(c *wcall) (r wire.Result) {
 	r.ID = c.id
 	if c.fn == nil {
@@ -455,31 +457,18 @@ func (w *workerProc) invoke(c *wcall) (r wire.Result) {
 			r = wire.Result{ID: c.id, Kind: wire.KindPanic, Message: sprintPanic(v), Stack: string(debug.Stack())}
 		}
 	}()
-	in := []reflect.Value{reflect.ValueOf(c.ctx)}
-	if c.fn.argType != nil {
-		p := reflect.New(c.fn.argType)
-		if err := decodeValue(w.codec, c.arg, p.Interface()); err != nil {
-			returned = true
-			return wire.Result{ID: c.id, Kind: wire.KindFail, Type: failCodec,
-				Message: fmt.Sprintf("futures: the worker cannot decode the argument of %s with %s: %v", c.name, w.codec.Name(), err)}
-		}
-		in = append(in, p.Elem())
-	}
-	out := c.fn.fn.Call(in)
+	res, err, codecErr := c.fn.call(c.ctx, w.codec, c.arg, w.scratch[:0])
 	returned = true
-	if err, _ := out[len(out)-1].Interface().(error); err != nil {
+	switch {
+	case codecErr != nil:
+		return wire.Result{ID: c.id, Kind: wire.KindFail, Type: failCodec,
+			Message: fmt.Sprintf("futures: the worker cannot %v (function %s, codec %s); use types the codec supports", codecErr, shortName(c.name), w.codec.Name())}
+	case err != nil:
 		return wire.Result{ID: c.id, Kind: wire.KindError, Type: fmt.Sprintf("%T", err), Message: err.Error(),
 			Stack: fmt.Sprintf("%s, in worker process %d", c.name, w.pid)}
 	}
-	r.Kind = wire.KindOK
-	if len(out) == 2 {
-		v, err := appendValue(nil, w.codec, out[0].Interface())
-		if err != nil {
-			return wire.Result{ID: c.id, Kind: wire.KindFail, Type: failCodec,
-				Message: fmt.Sprintf("futures: the worker cannot encode the result of %s with %s: %v; return a type the codec supports", c.name, w.codec.Name(), err)}
-		}
-		r.Value = v
-	}
+	w.scratch = res
+	r.Kind, r.Value = wire.KindOK, res
 	return r
 }
 
