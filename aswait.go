@@ -7,6 +7,7 @@ import (
 	"iter"
 	"reflect"
 	"sync"
+	"sync/atomic"
 )
 
 // Condition says when Wait returns.
@@ -149,6 +150,7 @@ type watchSet[F Awaitable] struct {
 func newWatchSet[F Awaitable](in []F) *watchSet[F] {
 	s := &watchSet[F]{fs: unique(in)}
 	s.isDone = make([]bool, len(s.fs))
+	s.ready = make([]int, 0, len(s.fs))
 	s.w = newWaiter()
 	for i, f := range s.fs {
 		if wf, ok := any(f).(watchable); ok {
@@ -213,8 +215,38 @@ func (s *watchSet[F]) close() {
 	}
 }
 
+// claimStamps numbers the calls of unique; uniqueCalls counts those running.
+var claimStamps, uniqueCalls atomic.Uint64
+
 // unique returns fs without nil futures and without repeats, in order.
+// Futures of this package are told apart without a map: each is claimed
+// with a stamp of this call, and a second claim with the same stamp is a
+// repeat. Another call running at the same time could overwrite a stamp, so
+// then the map decides.
 func unique[F Awaitable](fs []F) []F {
+	alone := uniqueCalls.Add(1) == 1
+	defer uniqueCalls.Add(^uint64(0))
+	stamp := claimStamps.Add(1)
+	out := make([]F, 0, len(fs))
+	foreign := false
+	for _, f := range fs {
+		if wf, ok := any(f).(watchable); ok {
+			if wf.claim(stamp) {
+				out = append(out, f)
+			}
+			continue
+		}
+		foreign = true
+		break
+	}
+	if !foreign && alone && claimStamps.Load() == stamp {
+		return out
+	}
+	return uniqueByMap(fs)
+}
+
+// uniqueByMap is unique with a map of the futures seen.
+func uniqueByMap[F Awaitable](fs []F) []F {
 	out := make([]F, 0, len(fs))
 	seen := make(map[any]struct{}, len(fs))
 	for _, f := range fs {

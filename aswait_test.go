@@ -3,6 +3,7 @@ package futures_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -281,4 +282,33 @@ func TestWaitOnPoolFutures(t *testing.T) {
 	assert.Empty(t, notDone)
 	assert.Equal(t, "FirstError", futures.FirstError.String())
 	assert.Equal(t, "Condition(9)", futures.Condition(9).String())
+}
+
+func TestDuplicatesCollapseUnderConcurrentWaits(t *testing.T) {
+	ps, fs := promises(50)
+	for i, p := range ps {
+		require.NoError(t, p.SetResult(i))
+	}
+	in := append(append([]*futures.Future[int]{}, fs...), fs...) // every future twice
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 200 {
+				done, notDone := futures.Wait(context.Background(), in, futures.AllCompleted)
+				if len(done) != 50 || len(notDone) != 0 {
+					t.Errorf("Wait returned %d done, %d not done; want 50, 0", len(done), len(notDone))
+					return
+				}
+				n := 0
+				for range futures.AsCompleted(context.Background(), in...) {
+					n++
+				}
+				if n != 50 {
+					t.Errorf("AsCompleted yielded %d futures, want 50", n)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

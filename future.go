@@ -82,6 +82,8 @@ type Future[T any] struct {
 	err error // valid once done
 
 	owner canceller // told when the future is cancelled; set by its executor
+
+	claimed atomic.Uint64 // the last unique() call that took this future
 }
 
 // canceller is an executor that counts the calls cancelled in its queue.
@@ -158,9 +160,19 @@ type watchable interface {
 	watch(w *waiter, key int) bool
 	// unwatch removes the registration of w, if any.
 	unwatch(w *waiter)
+	// claim returns true the first time it is called with stamp, false
+	// after that and on a nil future.
+	claim(stamp uint64) bool
+}
+
+func (f *Future[T]) claim(stamp uint64) bool {
+	return f != nil && f.claimed.Swap(stamp) != stamp
 }
 
 func (f *Future[T]) watch(w *waiter, key int) bool {
+	if f.isDone() {
+		return false
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.isDone() {
