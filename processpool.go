@@ -241,8 +241,8 @@ func (p *ProcessPool) Execute(t Task) error {
 	if t == nil {
 		return errors.New("futures: ProcessPool.Execute: the Task is nil")
 	}
-	pc, err := p.prepare(t)
-	if err != nil {
+	pc := new(pcall)
+	if _, err := p.prepare(t, pc, nil); err != nil {
 		return err
 	}
 	return p.enqueue(punit{one: pc}, t.Context())
@@ -263,31 +263,37 @@ func (p *ProcessPool) ExecuteBatch(ts []Task) error {
 	case 1:
 		return p.Execute(ts[0])
 	}
+	// One allocation for the calls and one for their arguments.
+	slab := make([]pcall, len(ts))
 	pcs := make([]*pcall, len(ts))
+	var args []byte
 	for i, t := range ts {
-		pc, err := p.prepare(t)
-		if err != nil {
+		var err error
+		if args, err = p.prepare(t, &slab[i], args); err != nil {
 			return err
 		}
-		pcs[i] = pc
+		pcs[i] = &slab[i]
 	}
 	return p.enqueue(punit{many: pcs}, ts[0].Context())
 }
 
-// prepare finds t's function and encodes its argument.
-func (p *ProcessPool) prepare(t Task) (*pcall, error) {
+// prepare fills pc with t's function and its argument, encoded at the end of
+// buf, and returns the grown buf.
+func (p *ProcessPool) prepare(t Task, pc *pcall, buf []byte) ([]byte, error) {
 	rf, err := lookupFunc(t.Func())
 	if err != nil {
-		return nil, err
+		return buf, err
 	}
-	pc := &pcall{t: t, fn: rf}
+	*pc = pcall{t: t, fn: rf}
 	if a, ok := t.Arg(); ok {
 		pc.hasArg = true
-		if pc.arg, err = appendValue(nil, p.codec, a); err != nil {
+		start := len(buf)
+		if buf, err = appendValue(buf, p.codec, a); err != nil {
 			pc.err = fmt.Errorf("futures: cannot encode the argument of %s with %s: %w; pass a type the codec supports", shortName(rf.name), p.codec.Name(), err)
 		}
+		pc.arg = buf[start:len(buf):len(buf)]
 	}
-	return pc, nil
+	return buf, nil
 }
 
 func (p *ProcessPool) enqueue(u punit, ctx context.Context) error {
