@@ -139,8 +139,12 @@ func (p *ThreadPool) describeLocked(w *worker, runner map[any]*worker, queued ma
 		target := x.waitingOn
 		r := runner[target]
 		if r == nil {
-			return fmt.Sprintf("%s waits on %s, queued in %s, whose %d worker(s) all wait on calls that cannot start",
-				strings.Join(names, ", which waits on "), callName(queued[target]), p.name, len(p.all))
+			workers := "whose only worker waits"
+			if len(p.all) > 1 {
+				workers = fmt.Sprintf("whose %d workers all wait", len(p.all))
+			}
+			return fmt.Sprintf("%s waits on %s, queued in %s, %s on calls that cannot start",
+				strings.Join(names, ", which waits on "), callName(queued[target]), p.name, workers)
 		}
 		rt := r.task // r waits too, so its task is stable
 		if o, ok := rt.(ownedTask); !ok || o.future() != target {

@@ -72,7 +72,7 @@ func TestDeadlockWaitingOnOwnQueuedCall(t *testing.T) {
 	_, err := outer.Result(testCtx(t))
 	require.ErrorIs(t, err, futures.ErrDeadlock)
 	assert.Contains(t, err.Error(), "futures_test.double, queued in")
-	assert.Contains(t, err.Error(), "1 worker(s) all wait")
+	assert.Contains(t, err.Error(), "whose only worker waits")
 }
 
 func TestDeadlockEveryWorkerWaitingOnQueuedCalls(t *testing.T) {
