@@ -136,6 +136,12 @@ func ReadShutdownOptions(opts ...ShutdownOption) ShutdownConfig {
 // shut down or broken, fn or ex is nil, fn cannot be sent to a worker
 // process) the future is already finished with that error. With the QueueSize
 // option, Submit blocks while the queue is full.
+//
+// On a ThreadPool, Submit costs about 0.2 µs and one allocation of 128 B per
+// call when calls are submitted in a batch and collected afterwards, and a
+// pending call holds about 150 B; submitting one call and waiting for it
+// takes about 0.5-0.7 µs (bench/README.md has the figures and how they were
+// measured).
 func Submit[A, R any](ex Executor, fn func(context.Context, A) (R, error), arg A) *Future[R] {
 	c := &call[A, R]{fn: fn, arg: arg}
 	if fn == nil {
@@ -146,7 +152,8 @@ func Submit[A, R any](ex Executor, fn func(context.Context, A) (R, error), arg A
 
 // Go schedules fn(ctx) on ex and returns its future at once: Python's
 // executor.submit(fn) with a closure. It fails as Submit does; a process pool
-// cannot run closures, so use Submit with a registered function there.
+// cannot run closures, so use Submit with a registered function there. It
+// costs what Submit costs.
 func Go[R any](ex Executor, fn func(context.Context) (R, error)) *Future[R] {
 	c := &thunk[R]{fn: fn}
 	if fn == nil {
