@@ -113,6 +113,7 @@ type proc struct {
 	closing   bool // no more calls: its request pipe closes once written
 	abort     bool // Shutdown gave up: tell the worker to stop now
 	dead      bool
+	killed    bool // the pool sent it a signal
 	inflight  ring.Queue[*pcall] // sent and not answered, oldest first
 	nextID    uint64
 	sent      int // calls sent, for MaxTasksPerWorker
@@ -141,9 +142,6 @@ const (
 	askGrace  = 200 * time.Millisecond
 	termGrace = 200 * time.Millisecond
 )
-
-var processPoolCount int64
-var processPoolCountMu sync.Mutex
 
 // NewProcessPool returns a pool of worker processes configured by opts:
 // MaxWorkers (default runtime.NumCPU()), Initializer (registered), Name,
@@ -190,10 +188,7 @@ func NewProcessPool(opts ...Option) (*ProcessPool, error) {
 		p.initName = rf.name
 	}
 	if p.name == "" {
-		processPoolCountMu.Lock()
-		processPoolCount++
-		p.name = "ProcessPool-" + strconv.FormatInt(processPoolCount, 10)
-		processPoolCountMu.Unlock()
+		p.name = "ProcessPool-" + strconv.FormatInt(poolCount.Add(1), 10)
 	}
 	if cfg.workerCommand != nil {
 		p.path = cfg.workerCommand[0]
@@ -416,16 +411,21 @@ func (w *proc) signal() {
 func (p *ProcessPool) dispatchLocked() {
 	for p.queue.Len()+p.retry.Len() > 0 {
 		var best *proc
+		open := 0
 		for _, w := range p.procs {
-			if w.ready && !w.closing && !w.dead && p.roomLocked(w) > 0 &&
-				(best == nil || w.inflight.Len() < best.inflight.Len()) {
-				best = w
+			if w.ready && !w.closing && !w.dead && p.roomLocked(w) > 0 {
+				open++
+				if best == nil || w.inflight.Len() < best.inflight.Len() {
+					best = w
+				}
 			}
 		}
 		if best == nil {
 			break
 		}
-		p.feedLocked(best)
+		// The least busy worker gets its share of what is queued, so that
+		// one worker does not take everything while another idles.
+		p.feedLocked(best, (p.queued+p.retry.Len()+open-1)/open)
 	}
 	if p.broken == nil && p.forced == nil {
 		for p.queue.Len()+p.retry.Len() > p.starting && len(p.procs) < p.maxWorkers {
@@ -457,14 +457,14 @@ func (p *ProcessPool) roomLocked(w *proc) int {
 	return room
 }
 
-// feedLocked sends w queued calls until it has no room left. A chunk goes
-// whole, even past the window.
-func (p *ProcessPool) feedLocked(w *proc) {
+// feedLocked sends w queued calls until it has no room left or got share
+// calls. A chunk goes whole, even past the window.
+func (p *ProcessPool) feedLocked(w *proc, share int) {
 	idle := w.inflight.Len() == 0
 	if idle {
 		w.busySince = time.Now()
 	}
-	room := p.roomLocked(w)
+	room := min(p.roomLocked(w), max(share, 1))
 	freed := false
 	for room > 0 {
 		var u punit
@@ -705,8 +705,8 @@ func (p *ProcessPool) take(w *proc, recs []wire.Result, pcs []*pcall) ([]*pcall,
 			return pcs, fmt.Errorf("%w: a result for call %d, which is not the next one", wire.ErrFrame, recs[i].ID)
 		}
 		pcs = append(pcs, pc)
-		if recs[i].Kind == wire.KindTimeout && !w.closing {
-			w.closing = true
+		if recs[i].Kind == wire.KindTimeout && !w.killed {
+			w.closing, w.killed = true, true
 			p.st.WorkerKills++
 			w.sp.Signal(syscall.SIGKILL)
 			p.log("futures: worker process killed: a call overran TaskTimeout", "pid", w.sp.PID, "func", pc.fn.name)
@@ -960,7 +960,8 @@ func (p *ProcessPool) signalAll(sig syscall.Signal) {
 	defer p.mu.Unlock()
 	for _, w := range p.procs {
 		if w.sp != nil && !w.dead {
-			if sig == syscall.SIGKILL || !w.closing {
+			if !w.killed {
+				w.killed = true
 				p.st.WorkerKills++
 			}
 			w.sp.Signal(sig)

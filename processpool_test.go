@@ -442,6 +442,9 @@ func TestProcessPoolForcedShutdown(t *testing.T) {
 			require.NoError(t, p.Close())
 			s := p.Stats()
 			assert.Equal(t, s.Submitted, s.Succeeded+s.Failed+s.Cancelled)
+			if reflectName(fn) == reflectName(procHang) {
+				assert.Equal(t, int64(1), s.WorkerKills, "the worker ignoring SIGTERM was not killed")
+			}
 		})
 	}
 }
@@ -725,4 +728,31 @@ func alive(pid int) bool {
 	}
 	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
 	return len(fields) > 0 && fields[0] != "Z"
+}
+
+func TestProcessPoolQueueSizeBlocksUntilRoomOrContext(t *testing.T) {
+	p := newProcPool(t, futures.MaxWorkers(1), futures.QueueSize(1))
+	fifo, running := runningSignal(t)
+	ctx, cancel := context.WithCancel(bg)
+	blocked := make(chan struct{})
+	go func() {
+		defer close(blocked)
+		for range futures.Map(ctx, p, procBlock, slices.Values([]string{fifo})) {
+		}
+	}()
+	running()
+	queued := futures.Submit(p, procSquare, 4) // the one place in the queue
+	short, stop := context.WithTimeout(bg, 50*time.Millisecond)
+	defer stop()
+	var errs []error
+	for _, err := range futures.Map(short, p, procSquare, count(1)) {
+		errs = append(errs, err)
+	}
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], futures.ErrTimeout)
+	cancel()
+	<-blocked
+	v, err := queued.Result(bg)
+	require.NoError(t, err)
+	assert.Equal(t, 16, v)
 }
