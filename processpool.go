@@ -113,7 +113,7 @@ type proc struct {
 	closing   bool // no more calls: its request pipe closes once written
 	abort     bool // Shutdown gave up: tell the worker to stop now
 	dead      bool
-	killed    bool // the pool sent it a signal
+	killed    bool               // the pool sent it a signal
 	inflight  ring.Queue[*pcall] // sent and not answered, oldest first
 	nextID    uint64
 	sent      int // calls sent, for MaxTasksPerWorker
