@@ -121,7 +121,9 @@ type proc struct {
 	cancels   []uint64
 	setup     []byte
 	wake      chan struct{}
-	est       time.Duration // time per call, measured; 0 until known
+	est       time.Duration // time per call of lastFn, measured; 0 until known
+	window    int           // most calls in flight
+	lastFn    *regFunc      // the function of the call sent last
 	busySince time.Time
 
 	wmu    sync.Mutex // held while writing to the worker
@@ -130,7 +132,8 @@ type proc struct {
 }
 
 // Pipelining: each worker gets calls for about aheadTarget of work at its
-// measured speed, at least one call and at most maxWindow.
+// measured speed, at least one call and at most maxWindow; the window
+// starts at one call for each new function.
 const (
 	aheadTarget = 2 * time.Millisecond
 	maxWindow   = 4096
@@ -444,13 +447,7 @@ func (p *ProcessPool) dispatchLocked() {
 
 // roomLocked returns how many more calls w may take now.
 func (p *ProcessPool) roomLocked(w *proc) int {
-	window := maxWindow
-	if w.est > 0 {
-		window = int(min(aheadTarget/w.est, maxWindow))
-	} else if w.inflight.Len() > 0 {
-		window = 1
-	}
-	room := max(window, 1) - w.inflight.Len()
+	room := max(w.window, 1) - w.inflight.Len()
 	if p.maxTasks > 0 {
 		room = min(room, p.maxTasks-w.sent)
 	}
@@ -464,9 +461,8 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 	if idle {
 		w.busySince = time.Now()
 	}
-	room := min(p.roomLocked(w), max(share, 1))
 	freed := false
-	for room > 0 {
+	for fed := 0; fed < max(share, 1) && p.roomLocked(w) > 0; {
 		var u punit
 		if pc, ok := p.retry.Pop(); ok {
 			u.one = pc
@@ -501,7 +497,12 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 			}
 			w.calls.Add(&c)
 			w.sent++
-			room--
+			fed++
+			if pc.fn != w.lastFn {
+				// A new function: its speed is not known yet, so the
+				// worker gets no more until its first result.
+				w.lastFn, w.est, w.window = pc.fn, 0, 1
+			}
 		}
 	}
 	if p.maxTasks > 0 && w.sent >= p.maxTasks {
@@ -698,6 +699,9 @@ func (p *ProcessPool) take(w *proc, recs []wire.Result, pcs []*pcall) ([]*pcall,
 	if w.est == 0 {
 		w.est = 1
 	}
+	// The window grows at most twofold per reply, so that the quick first
+	// calls of a workload do not open it wide for slow later ones.
+	w.window = min(max(int(min(aheadTarget/w.est, maxWindow)), 1), 2*max(w.window, 1))
 	w.busySince = now
 	for i := range recs {
 		pc, ok := w.inflight.Pop()
