@@ -43,25 +43,26 @@ type ProcessPool struct {
 	args, env  []string
 	spawner    *supervise.Spawner
 
-	mu        sync.Mutex
-	room      *sync.Cond         // signalled when queued calls leave the queue
-	queue     ring.Queue[punit]  // accepted calls not handed to a worker
-	queued    int                // calls in queue
-	retry     ring.Queue[*pcall] // started calls a dead worker never ran; before queue
-	procs     []*proc            // every worker alive or starting
-	starting  int
-	groups    map[context.Context]*pgroup
-	lastGroup *pgroup
-	nextGroup uint64
-	shutdown  bool
-	broken    error // why new calls are refused
-	forced    error // set when Shutdown gave up: the error of the calls still running
-	exited    chan struct{}
-	isExited  bool
-	stopped   bool    // the spawner was stopped
-	urgent    []*proc // idle workers just given calls, to write to at once
-	st        Stats
-	wg        sync.WaitGroup // the pool's goroutines
+	mu         sync.Mutex
+	room       *sync.Cond         // signalled when queued calls leave the queue
+	queue      ring.Queue[punit]  // accepted calls not handed to a worker
+	queued     int                // calls in queue
+	retry      ring.Queue[*pcall] // started calls a dead worker never ran; before queue
+	procs      []*proc            // every worker alive or starting
+	starting   int
+	groups     map[context.Context]*pgroup
+	lastGroup  *pgroup
+	nextGroup  uint64
+	shutdown   bool
+	broken     error // why new calls are refused
+	forced     error // set when Shutdown gave up: the error of the calls still running
+	exited     chan struct{}
+	isExited   bool
+	stopped    bool    // the spawner was stopped
+	urgent     []*proc // idle workers just given calls, to write to at once
+	startKills int     // workers killed in a row before they were ready
+	st         Stats
+	wg         sync.WaitGroup // the pool's goroutines
 }
 
 // punit is what the queue holds: one call, or a chunk that goes to one
@@ -568,10 +569,29 @@ func (p *ProcessPool) run(w *proc) {
 	sp.Out.Close()
 	exit := sp.Wait()
 	if startErr != nil && !errors.Is(startErr, ErrBrokenExecutor) {
-		startErr = &brokenError{msg: fmt.Sprintf("futures: a worker process of ProcessPool %q could not start; check that the program calls futures.WorkerMain() first thing in main", p.name),
-			cause: &WorkerExitError{PID: sp.PID, ExitCode: exit.Code, Signal: exit.Signal, Stderr: exit.Stderr}}
+		if exit.Signal != "" && p.retryStart() {
+			// Killed from outside before it was ready (kill, the OOM
+			// killer): start another, as for a worker killed later.
+			startErr = nil
+		} else {
+			startErr = &brokenError{msg: fmt.Sprintf("futures: a worker process of ProcessPool %q could not start; check that the program calls futures.WorkerMain() first thing in main", p.name),
+				cause: &WorkerExitError{PID: sp.PID, ExitCode: exit.Code, Signal: exit.Signal, Stderr: exit.Stderr}}
+		}
 	}
 	p.reap(w, exit, startErr)
+}
+
+// maxStartRetries is how many workers in a row may be killed before they
+// are ready before the pool gives up and breaks.
+const maxStartRetries = 3
+
+// retryStart reports whether another worker may be started after one was
+// killed before it was ready.
+func (p *ProcessPool) retryStart() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.startKills++
+	return p.startKills <= maxStartRetries
 }
 
 // handshake waits for the worker to say Ready. It returns an error that
@@ -588,6 +608,7 @@ func (p *ProcessPool) handshake(w *proc, rd *wire.Reader) error {
 		p.mu.Lock()
 		w.ready = true
 		p.starting--
+		p.startKills = 0
 		p.dispatchLocked()
 		p.unlockAndFlush()
 		return nil
