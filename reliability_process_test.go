@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -400,4 +401,88 @@ func TestReliabilityProcessProtocolFaults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReliabilityProcessWorkerCannotStart points the pool at programs that
+// are no workers: each call fails with an ErrBrokenExecutor error that
+// carries the cause, and nothing hangs.
+func TestReliabilityProcessWorkerCannotStart(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "not-executable")
+	require.NoError(t, os.WriteFile(plain, []byte("#!/bin/sh\n"), 0o644))
+	for _, tc := range []struct {
+		name    string
+		command []string
+		cause   error  // matched by the error, if set
+		want    string // in the error
+		bug     string // a known bug that makes the call hang
+		msgBug  string // a known bug that leaves want out of the error
+	}{
+		{name: "missing", command: []string{filepath.Join(dir, "missing")}, cause: fs.ErrNotExist},
+		{name: "not executable", command: []string{plain}, cause: fs.ErrPermission},
+		{name: "a directory", command: []string{dir}, cause: fs.ErrPermission},
+		{name: "exits at once", command: []string{"/bin/sh", "-c", "echo no worker here >&2; exit 3"}, cause: futures.ErrWorkerExited, want: "no worker here"},
+		{name: "writes garbage", command: []string{"/bin/sh", "-c", "printf 'garbage garbage' >&4"}, want: "malformed",
+			msgBug: "the handshake's error is replaced by a *WorkerExitError saying the worker exited while running the call (ProcessPool.run)"},
+		{name: "closes the pipe and hangs", command: []string{"/bin/sh", "-c", "exec 4>&-; exec sleep 1000"},
+			bug: "a starting worker that closes its reply pipe is waited for forever (ProcessPool.run calls sp.Wait after handshake fails)"},
+		{name: "hangs without output", command: []string{"/bin/sh", "-c", "exec sleep 1000"},
+			bug: "there is no limit on how long a worker may take to say Ready (ProcessPool.handshake)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.bug != "" {
+				t.Skip("known bug: " + tc.bug)
+			}
+			p := newProcPool(t, futures.MaxWorkers(2), futures.WorkerCommand(tc.command[0], tc.command[1:]...))
+			ctx, cancel := context.WithTimeout(bg, 20*time.Second)
+			defer cancel()
+			_, err := futures.Submit(p, chaosCall, 1).Result(ctx)
+			require.NotErrorIs(t, err, context.DeadlineExceeded, "the call hangs")
+			require.ErrorIs(t, err, futures.ErrBrokenExecutor)
+			if tc.cause != nil {
+				assert.ErrorIs(t, err, tc.cause)
+			}
+			assert.ErrorIs(t, futures.Submit(p, chaosCall, 2).Err(), futures.ErrBrokenExecutor, "the next call")
+			if tc.msgBug != "" && !strings.Contains(err.Error(), tc.want) {
+				t.Skipf("known bug: %s: %v", tc.msgBug, err)
+			}
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+// openFiles returns how many file descriptors the process has open.
+func openFiles(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	return len(fds) - 1 // the directory read itself
+}
+
+// TestReliabilityProcessOutOfFileDescriptors starts a pool with no file
+// descriptor to spare: the call fails with ErrBrokenExecutor and the cause,
+// and the pool leaks none of the descriptors it did open.
+func TestReliabilityProcessOutOfFileDescriptors(t *testing.T) {
+	var old syscall.Rlimit
+	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old))
+	p := newProcPool(t, futures.MaxWorkers(1))
+	before := openFiles(t)
+	for _, spare := range []int{0, 1, 2, 3, 4} {
+		lim := old
+		lim.Cur = uint64(before + spare)
+		require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim))
+		ctx, cancel := context.WithTimeout(bg, 20*time.Second)
+		_, err := futures.Submit(p, chaosCall, 1).Result(ctx)
+		cancel()
+		require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old))
+		require.NotErrorIs(t, err, context.DeadlineExceeded, "%d spare: the call hangs", spare)
+		require.ErrorIs(t, err, futures.ErrBrokenExecutor, "%d spare", spare)
+		assert.ErrorIs(t, err, syscall.EMFILE, "%d spare", spare)
+		if spare == 0 {
+			continue
+		}
+		p = newProcPool(t, futures.MaxWorkers(1))
+	}
+	require.NoError(t, p.Close())
+	assert.Equal(t, before, openFiles(t), "file descriptors leaked")
 }
