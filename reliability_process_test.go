@@ -2,6 +2,7 @@ package futures_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -485,4 +486,141 @@ func TestReliabilityProcessOutOfFileDescriptors(t *testing.T) {
 	}
 	require.NoError(t, p.Close())
 	assert.Equal(t, before, openFiles(t), "file descriptors leaked")
+}
+
+// gobBomb is a value whose gob encoding panics.
+type gobBomb struct{ X int }
+
+func (gobBomb) GobEncode() ([]byte, error) { panic("GobEncode panics") }
+
+func (*gobBomb) GobDecode([]byte) error { return nil }
+
+// derefError is an error whose Error method dereferences its receiver, so
+// that a typed nil one panics when printed.
+type derefError struct{ msg string }
+
+func (e *derefError) Error() string { return e.msg }
+
+func takeChan(_ context.Context, c chan int) (int, error) { return cap(c), nil }
+
+func makeChan(_ context.Context, n int) (chan int, error) { return make(chan int, n), nil }
+
+func echoBytes(_ context.Context, b []byte) ([]byte, error) { return b, nil }
+
+func takeBomb(_ context.Context, b gobBomb) (int, error) { return b.X, nil }
+
+func makeBomb(_ context.Context, x int) (gobBomb, error) { return gobBomb{x}, nil }
+
+func typedNil(_ context.Context, x int) (int, error) {
+	var e *nilPtrError
+	return x, e
+}
+
+func panickyErr(_ context.Context, x int) (int, error) { return x, panickyError{} }
+
+func typedNilDeref(_ context.Context, x string) (string, error) {
+	var e *derefError
+	return x, e
+}
+
+func init() {
+	futures.Register(takeChan, makeChan, echoBytes, takeBomb, makeBomb, typedNil, panickyErr, typedNilDeref)
+}
+
+// TestReliabilityProcessHostileValues sends a ProcessPool values and
+// functions meant to break it: each call fails alone with a clear error (or
+// works), never panics the caller, and the worker keeps serving.
+func TestReliabilityProcessHostileValues(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		submit func(*futures.ProcessPool) futures.Awaitable
+		check  func(t *testing.T, err error)
+		bug    string // a known bug that makes the check fail
+	}{
+		{name: "an argument the codec cannot encode",
+			submit: func(p *futures.ProcessPool) futures.Awaitable { return futures.Submit(p, takeChan, make(chan int)) },
+			check: func(t *testing.T, err error) {
+				assert.ErrorContains(t, err, "futures: cannot encode the argument of futures_test.takeChan with gob")
+			}},
+		{name: "a result the codec cannot encode",
+			submit: func(p *futures.ProcessPool) futures.Awaitable { return futures.Submit(p, makeChan, 1) },
+			check: func(t *testing.T, err error) {
+				assert.ErrorContains(t, err, "futures: the worker cannot encode the result")
+			}},
+		{name: "an argument whose gob encoding panics",
+			submit: func(p *futures.ProcessPool) futures.Awaitable { return futures.Submit(p, takeBomb, gobBomb{1}) },
+			check: func(t *testing.T, err error) {
+				assert.ErrorContains(t, err, "futures: cannot encode the argument")
+			},
+			bug: "a panic in the codec's Marshal reaches the caller of Submit (ProcessPool.prepare → appendValue)"},
+		{name: "a result whose gob encoding panics",
+			submit: func(p *futures.ProcessPool) futures.Awaitable { return futures.Submit(p, makeBomb, 1) },
+			check: func(t *testing.T, err error) {
+				var pe *futures.PanicError
+				assert.ErrorAs(t, err, &pe)
+				assert.ErrorContains(t, err, "GobEncode panics")
+			}},
+		{name: "a typed nil error",
+			submit: func(p *futures.ProcessPool) futures.Awaitable { return futures.Submit(p, typedNil, 1) },
+			check: func(t *testing.T, err error) {
+				var re *futures.RemoteError
+				require.ErrorAs(t, err, &re, "a typed nil error is an error, as in a ThreadPool")
+				assert.Equal(t, "*futures_test.nilPtrError", re.Type)
+				assert.Equal(t, "typed nil", re.Message)
+			}},
+		{name: "an error whose Error method panics",
+			submit: func(p *futures.ProcessPool) futures.Awaitable { return futures.Submit(p, panickyErr, 1) },
+			check: func(t *testing.T, err error) {
+				assert.NotErrorIs(t, err, futures.ErrWorkerExited, "printing the error killed the worker")
+				assert.ErrorContains(t, err, "futures_test.panickyError")
+			},
+			bug: "a returned error whose Error method panics kills the worker (worker.go invoke calls err.Error() after its recover is disarmed)"},
+		{name: "a typed nil error whose Error method panics",
+			submit: func(p *futures.ProcessPool) futures.Awaitable { return futures.Submit(p, typedNilDeref, "x") },
+			check: func(t *testing.T, err error) {
+				assert.NotErrorIs(t, err, futures.ErrWorkerExited, "printing the error killed the worker")
+				assert.ErrorContains(t, err, "*futures_test.derefError")
+			},
+			bug: "a returned error whose Error method panics kills the worker (worker.go invoke calls err.Error() after its recover is disarmed)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.bug != "" {
+				t.Skip("known bug: " + tc.bug)
+			}
+			p := newProcPool(t, futures.MaxWorkers(1))
+			ctx, cancel := context.WithTimeout(bg, 30*time.Second)
+			defer cancel()
+			before := futures.Submit(p, chaosCall, 2)
+			var f futures.Awaitable
+			require.NotPanics(t, func() { f = tc.submit(p) })
+			after := futures.Submit(p, chaosCall, 3)
+			select {
+			case <-f.Done():
+			case <-ctx.Done():
+				t.Fatal("the call hangs")
+			}
+			tc.check(t, f.Err())
+			for i, g := range []*futures.Future[chaosResult]{before, after, futures.Submit(p, chaosCall, 4)} {
+				v, err := g.Result(ctx)
+				require.NoError(t, err, "call %d beside it", i)
+				assert.Equal(t, (i+2)*(i+2), v.Square)
+			}
+			assert.Equal(t, int64(1), p.Stats().WorkerStarts, "the worker did not survive")
+		})
+	}
+	t.Run("a 64 MiB argument and result", func(t *testing.T) {
+		big := make([]byte, size(16<<20, 64<<20))
+		for i := range big {
+			big[i] = byte(i * 7)
+		}
+		p := newProcPool(t, futures.MaxWorkers(1))
+		start := time.Now()
+		got, err := futures.Submit(p, echoBytes, big).Result(bg)
+		require.NoError(t, err)
+		t.Logf("%d MiB there and back in %v", len(big)>>20, time.Since(start).Round(time.Millisecond))
+		assert.True(t, bytes.Equal(big, got), "the result is the argument")
+		v, err := futures.Submit(p, chaosCall, 3).Result(bg)
+		require.NoError(t, err)
+		assert.Equal(t, 9, v.Square)
+	})
 }
