@@ -102,11 +102,22 @@ func appendValue(dst []byte, c Codec, v any) ([]byte, error) {
 			return append(dst, tagEmpty), nil
 		}
 	}
-	b, err := c.Marshal(v)
+	b, err := marshal(c, v)
 	if err != nil {
 		return dst, err
 	}
 	return append(append(dst, tagCodec), b...), nil
+}
+
+// marshal is c.Marshal(v), with a panic in the codec or in the value's own
+// encoding method (GobEncode, MarshalJSON) returned as an error.
+func marshal(c Codec, v any) (b []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("encoding a %T panicked: %v", v, r)
+		}
+	}()
+	return c.Marshal(v)
 }
 
 // decodeValue decodes data, from appendValue, into ptr. A value of a common

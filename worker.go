@@ -464,7 +464,7 @@ func (w *workerProc) invoke(c *wcall) (r wire.Result) {
 		return wire.Result{ID: c.id, Kind: wire.KindFail, Type: failCodec,
 			Message: fmt.Sprintf("futures: the worker cannot %v (function %s, codec %s); use types the codec supports", codecErr, shortName(c.name), w.codec.Name())}
 	case err != nil:
-		return wire.Result{ID: c.id, Kind: wire.KindError, Type: fmt.Sprintf("%T", err), Message: err.Error(),
+		return wire.Result{ID: c.id, Kind: wire.KindError, Type: fmt.Sprintf("%T", err), Message: errorText(err),
 			Stack: fmt.Sprintf("%s, in worker process %d", c.name, w.pid)}
 	}
 	w.scratch = res
@@ -477,6 +477,17 @@ const (
 	failNotRegistered = "not-registered"
 	failCodec         = "codec"
 )
+
+// errorText returns err.Error(), or a description if that panics (an Error
+// method with a bug, a typed nil pointer whose Error reads its receiver).
+func errorText(err error) (s string) {
+	defer func() {
+		if r := recover(); r != nil {
+			s = fmt.Sprintf("%T value (its Error method panicked: %s)", err, sprintPanic(r))
+		}
+	}()
+	return err.Error()
+}
 
 // sprintPanic renders a panic value as text, even if its String method
 // panics too.
