@@ -745,21 +745,22 @@ func (p *ProcessPool) take(w *proc, recs []wire.Result, pcs []*pcall) ([]*pcall,
 
 // finish completes the calls of pcs with the outcomes in recs.
 func (p *ProcessPool) finish(pcs []*pcall, recs []wire.Result) {
+	// Decode first and count, so that the counters are up to date by the
+	// time a future is seen done.
+	vals := make([]any, len(pcs))
+	errs := make([]error, len(pcs))
 	var ok, failed int64
 	for i, pc := range pcs {
-		var err error
 		if r := &recs[i]; r.Kind != wire.KindOK {
-			err = p.remoteErr(r, pc.fn.name)
-			pc.t.Complete(nil, err)
+			errs[i] = p.remoteErr(r, pc.fn.name)
 		} else {
-			v := pc.t.NewResult()
-			if err = decodeValue(p.codec, r.Value, v); err != nil {
-				err = fmt.Errorf("futures: cannot decode the result of %s with %s: %w", shortName(pc.fn.name), p.codec.Name(), err)
-				v = nil
+			vals[i] = pc.t.NewResult()
+			if err := decodeValue(p.codec, r.Value, vals[i]); err != nil {
+				errs[i] = fmt.Errorf("futures: cannot decode the result of %s with %s: %w", shortName(pc.fn.name), p.codec.Name(), err)
+				vals[i] = nil
 			}
-			pc.t.Complete(v, err)
 		}
-		if err == nil {
+		if errs[i] == nil {
 			ok++
 		} else {
 			failed++
@@ -770,6 +771,9 @@ func (p *ProcessPool) finish(pcs []*pcall, recs []wire.Result) {
 	p.st.Succeeded += ok
 	p.st.Failed += failed
 	p.mu.Unlock()
+	for i, pc := range pcs {
+		pc.t.Complete(vals[i], errs[i])
+	}
 }
 
 // remoteErr turns a failure record from a worker into the call's error.
