@@ -115,6 +115,7 @@ type proc struct {
 	abort     bool // Shutdown gave up: tell the worker to stop now
 	dead      bool
 	killed    bool               // the pool sent it a signal
+	overran   uint64             // the call the pool killed it for, if any
 	inflight  ring.Queue[*pcall] // sent and not answered, oldest first
 	nextID    uint64
 	sent      int // calls sent, for MaxTasksPerWorker
@@ -145,6 +146,14 @@ const (
 const (
 	askGrace  = 200 * time.Millisecond
 	termGrace = 200 * time.Millisecond
+)
+
+// exitGrace is how long a worker may take to exit after its reply pipe
+// closed; timeoutGrace is how long past TaskTimeout the pool waits for the
+// worker's own report before it kills the worker itself.
+const (
+	exitGrace    = time.Second
+	timeoutGrace = 250 * time.Millisecond
 )
 
 // NewProcessPool returns a pool of worker processes configured by opts:
@@ -213,6 +222,10 @@ func NewProcessPool(opts ...Option) (*ProcessPool, error) {
 		p.env = append(p.env, "GORACE=atexit_sleep_ms=0")
 	}
 	p.spawner = supervise.NewSpawner()
+	if p.timeout > 0 {
+		p.wg.Add(1)
+		go p.watchTimeouts()
+	}
 	return p, nil
 }
 
@@ -567,7 +580,11 @@ func (p *ProcessPool) run(w *proc) {
 		p.serve(w, rd)
 	}
 	sp.Out.Close()
+	// The reply pipe closes when the worker exits; a worker that closed it
+	// otherwise, or sent garbage, is killed after a grace period.
+	kill := time.AfterFunc(exitGrace, func() { p.kill(w, "it closed its reply pipe without exiting") })
 	exit := sp.Wait()
+	kill.Stop()
 	if startErr != nil && !errors.Is(startErr, ErrBrokenExecutor) {
 		if exit.Signal != "" && p.retryStart() {
 			// Killed from outside before it was ready (kill, the OOM
@@ -579,6 +596,52 @@ func (p *ProcessPool) run(w *proc) {
 		}
 	}
 	p.reap(w, exit, startErr)
+}
+
+// kill sends SIGKILL to w's process group, once.
+func (p *ProcessPool) kill(w *proc, why string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if w.killed || w.sp == nil {
+		return
+	}
+	w.killed = true
+	p.st.WorkerKills++
+	w.sp.Signal(syscall.SIGKILL)
+	p.log("futures: worker process killed", "pid", w.sp.PID, "reason", why)
+}
+
+// watchTimeouts kills the workers whose oldest call has run past TaskTimeout
+// without the worker reporting it (a worker stopped, or stuck where its own
+// timer cannot fire), until the pool has exited.
+func (p *ProcessPool) watchTimeouts() {
+	defer p.wg.Done()
+	limit := p.timeout + timeoutGrace
+	tick := time.NewTicker(max(p.timeout/4, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.exited:
+			return
+		case now := <-tick.C:
+			p.mu.Lock()
+			var late []*proc
+			for _, w := range p.procs {
+				if w.sp != nil && !w.killed && w.inflight.Len() > 0 && now.Sub(w.busySince) > limit {
+					late = append(late, w)
+					w.inflight.Each(func(pc *pcall) {
+						if w.overran == 0 {
+							w.overran = pc.id
+						}
+					})
+				}
+			}
+			p.mu.Unlock()
+			for _, w := range late {
+				p.kill(w, "a call overran TaskTimeout without the worker reporting it")
+			}
+		}
+	}
 }
 
 // maxStartRetries is how many workers in a row may be killed before they
@@ -846,7 +909,11 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 		p.log("futures: worker process exited", "pid", w.sp.PID, "code", exit.Code, "signal", exit.Signal)
 	}
 	for _, pc := range fails {
-		pc.t.Complete(nil, failErr)
+		if pc.id == w.overran {
+			pc.t.Complete(nil, &timeoutError{fn: shortName(pc.fn.name), limit: p.timeout.String()})
+		} else {
+			pc.t.Complete(nil, failErr)
+		}
 	}
 	for _, pc := range dropped {
 		pc.t.Complete(nil, broken)

@@ -158,7 +158,9 @@ func serveWorker(in io.Reader, out io.Writer, counter *uint64) int {
 	w.loops = 2
 	go w.loop()
 	go w.loop()
-	for w.loops > 0 {
+	// Once aborted, the worker exits as soon as no call runs, without
+	// waiting for a goroutine blocked reading the request pipe.
+	for w.loops > 0 && !(w.aborted && !w.running) {
 		w.changed.Wait()
 	}
 	code := w.failure
