@@ -216,8 +216,14 @@ func (s *watchSet[F]) close() {
 	}
 }
 
-// claimStamps numbers the calls of unique; uniqueCalls counts those running.
-var claimStamps, uniqueCalls atomic.Uint64
+// claimStamps numbers the calls of unique. uniqueGuard packs how many calls
+// of unique have started and ended (high 32 bits, wrapping) with how many are
+// running (low 32 bits): one whose value is unchanged from its start to its
+// end, and that ran alone, overlapped with no other.
+var (
+	claimStamps atomic.Uint64
+	uniqueGuard atomic.Uint64
+)
 
 // unique returns fs without nil futures and without repeats, in order.
 // Futures of this package are told apart without a map: each is claimed
@@ -225,8 +231,9 @@ var claimStamps, uniqueCalls atomic.Uint64
 // repeat. Another call running at the same time could overwrite a stamp, so
 // then the map decides.
 func unique[F Awaitable](fs []F) []F {
-	alone := uniqueCalls.Add(1) == 1
-	defer uniqueCalls.Add(^uint64(0))
+	entered := uniqueGuard.Add(1<<32 + 1)
+	defer uniqueGuard.Add(1<<32 - 1)
+	alone := uint32(entered) == 1
 	stamp := claimStamps.Add(1)
 	out := make([]F, 0, len(fs))
 	foreign := false
@@ -240,7 +247,7 @@ func unique[F Awaitable](fs []F) []F {
 		foreign = true
 		break
 	}
-	if !foreign && alone && claimStamps.Load() == stamp {
+	if !foreign && alone && uniqueGuard.Load() == entered {
 		return out
 	}
 	return uniqueByMap(fs)
