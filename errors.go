@@ -111,6 +111,10 @@ type WorkerExitError struct {
 	Signal string
 	// Stderr is the last few KiB the worker wrote to its standard error.
 	Stderr string
+	// Reason says why the pool killed the worker, when it did: it sent a
+	// malformed message, closed its reply pipe without exiting, or took too
+	// long to start. It is empty when the worker died by itself.
+	Reason string
 }
 
 // Error says which worker died and how, followed by the end of its stderr.
@@ -120,6 +124,9 @@ func (e *WorkerExitError) Error() string {
 		how = "signal: " + e.Signal
 	}
 	msg := fmt.Sprintf("futures: worker process %d exited (%s) while running the call; the pool started a replacement", e.PID, how)
+	if e.Reason != "" {
+		msg = fmt.Sprintf("futures: worker process %d was killed by its pool because %s (%s) while running the call; the pool started a replacement", e.PID, e.Reason, how)
+	}
 	if e.Stderr != "" {
 		msg += "; its stderr ended with:\n" + e.Stderr
 	}

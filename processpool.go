@@ -115,6 +115,7 @@ type proc struct {
 	abort     bool // Shutdown gave up: tell the worker to stop now
 	dead      bool
 	killed    bool               // the pool sent it a signal
+	reason    string             // why the pool killed it, for WorkerExitError
 	overran   uint64             // the call the pool killed it for, if any
 	inflight  ring.Queue[*pcall] // sent and not answered, oldest first
 	nextID    uint64
@@ -153,6 +154,7 @@ const (
 // worker's own report before it kills the worker itself.
 const (
 	exitGrace    = time.Second
+	startLimit   = 10 * time.Second // for a worker to say it is ready
 	timeoutGrace = 250 * time.Millisecond
 )
 
@@ -575,7 +577,14 @@ func (p *ProcessPool) run(w *proc) {
 	w.signal()
 
 	rd := wire.NewReader(sp.Out)
+	slow := time.AfterFunc(startLimit, func() {
+		p.kill(w, fmt.Sprintf("it did not say it was ready within %v", startLimit))
+	})
 	startErr := p.handshake(w, rd)
+	slow.Stop()
+	if startErr != nil && startErr != io.EOF && !errors.Is(startErr, ErrBrokenExecutor) {
+		p.kill(w, fmt.Sprintf("it sent a malformed message before it was ready: %v", startErr))
+	}
 	if startErr == nil {
 		p.serve(w, rd)
 	}
@@ -585,14 +594,17 @@ func (p *ProcessPool) run(w *proc) {
 	kill := time.AfterFunc(exitGrace, func() { p.kill(w, "it closed its reply pipe without exiting") })
 	exit := sp.Wait()
 	kill.Stop()
+	p.mu.Lock()
+	reason := w.reason
+	p.mu.Unlock()
 	if startErr != nil && !errors.Is(startErr, ErrBrokenExecutor) {
-		if exit.Signal != "" && p.retryStart() {
+		if exit.Signal != "" && reason == "" && p.retryStart() {
 			// Killed from outside before it was ready (kill, the OOM
 			// killer): start another, as for a worker killed later.
 			startErr = nil
 		} else {
 			startErr = &brokenError{msg: fmt.Sprintf("futures: a worker process of ProcessPool %q could not start; check that the program calls futures.WorkerMain() first thing in main", p.name),
-				cause: &WorkerExitError{PID: sp.PID, ExitCode: exit.Code, Signal: exit.Signal, Stderr: exit.Stderr}}
+				cause: exitError(sp.PID, exit, reason)}
 		}
 	}
 	p.reap(w, exit, startErr)
@@ -606,6 +618,7 @@ func (p *ProcessPool) kill(w *proc, why string) {
 		return
 	}
 	w.killed = true
+	w.reason = why
 	p.st.WorkerKills++
 	w.sp.Signal(syscall.SIGKILL)
 	p.log("futures: worker process killed", "pid", w.sp.PID, "reason", why)
@@ -760,8 +773,7 @@ func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
 		}
 		if err != nil {
 			if err != io.EOF {
-				fmt.Fprintf(os.Stderr, "futures: ProcessPool %q: worker process %d: %v; stopping it\n", p.name, w.sp.PID, err)
-				w.sp.Signal(syscall.SIGKILL)
+				p.kill(w, fmt.Sprintf("it sent a malformed message: %v", err))
 			}
 			return
 		}
@@ -884,7 +896,7 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 	case p.forced != nil:
 		fails, failErr = left, p.forced
 	case len(left) > 0:
-		failErr = &WorkerExitError{PID: w.sp.PID, ExitCode: exit.Code, Signal: exit.Signal, Stderr: exit.Stderr}
+		failErr = exitError(w.sp.PID, exit, w.reason)
 		started := exit.Started
 		for _, pc := range left {
 			if pc.id > started {
@@ -1118,3 +1130,9 @@ func (e *timeoutError) Error() string {
 }
 
 func (e *timeoutError) Is(target error) bool { return target == ErrTimeout }
+
+// exitError describes how the worker with pid ended, for the calls it had;
+// reason is why the pool killed it, if it did.
+func exitError(pid int, exit supervise.Exit, reason string) *WorkerExitError {
+	return &WorkerExitError{PID: pid, ExitCode: exit.Code, Signal: exit.Signal, Stderr: exit.Stderr, Reason: reason}
+}
