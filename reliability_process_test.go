@@ -45,13 +45,10 @@ func chaosCall(_ context.Context, x int) (chaosResult, error) {
 }
 
 // TestReliabilityProcessChaos runs calls on a pool of 4 while a killer
-// SIGKILLs a random serving worker every 50 ms and some calls exit their
-// worker: every future finishes, each with its correct result or a
-// *WorkerExitError, the pool serves afterwards and leaves no process behind.
-//
-// The killer picks among workers that have returned a result, so that it
-// never hits one still starting: TestReliabilityProcessWorkerKilledWhileStarting
-// covers that case.
+// SIGKILLs a random worker (starting or serving) every 50 ms and some calls
+// exit their worker: every future finishes, each with its correct result or
+// a *WorkerExitError, the pool serves afterwards and leaves no process
+// behind.
 func TestReliabilityProcessChaos(t *testing.T) {
 	n := size(1_000, 10_000)
 	p := newProcPool(t, futures.MaxWorkers(4))
@@ -60,8 +57,6 @@ func TestReliabilityProcessChaos(t *testing.T) {
 	fs := make([]*futures.Future[chaosResult], n)
 	index := make(map[*futures.Future[chaosResult]]int, n)
 
-	var mu sync.Mutex
-	serving := map[int]bool{} // workers that returned a result
 	stop := make(chan struct{})
 	var kills int
 	var wg sync.WaitGroup
@@ -74,14 +69,7 @@ func TestReliabilityProcessChaos(t *testing.T) {
 				return
 			case <-tick.C:
 			}
-			mu.Lock()
-			var pids []int
-			for _, pid := range children(t) {
-				if serving[pid] {
-					pids = append(pids, pid)
-				}
-			}
-			mu.Unlock()
+			pids := children(t)
 			if len(pids) > 0 && syscall.Kill(pids[rand.IntN(len(pids))], syscall.SIGKILL) == nil {
 				kills++
 			}
@@ -112,9 +100,6 @@ func TestReliabilityProcessChaos(t *testing.T) {
 		switch {
 		case err == nil && !exits[i] && v.Square == i*i:
 			ok++
-			mu.Lock()
-			serving[v.PID] = true
-			mu.Unlock()
 		case errors.As(err, &we) && !errors.Is(err, futures.ErrBrokenExecutor):
 			exited++
 		default:
