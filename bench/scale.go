@@ -85,6 +85,8 @@ func scaleSubmitters(tasks int) chart {
 	return c
 }
 
+// submitThenCollect has goroutines submit tasks calls in all, in equal
+// shares, each then collecting its own, and returns the cost per call.
 func submitThenCollect(im impl, goroutines, tasks int) float64 {
 	r := im.new(workers, 0)
 	defer r.close()

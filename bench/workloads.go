@@ -204,24 +204,7 @@ const submitters = 64
 // runSubmitters has 64 goroutines each submit their share of s.Tasks calls
 // to one pool, then collect their results.
 func runSubmitters(im impl, s sizes) float64 {
-	r := im.new(workers, 0)
-	defer r.close()
-	per := s.Tasks / submitters
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range submitters {
-		wg.Go(func() {
-			hs := make([]handle, per)
-			for i := range hs {
-				hs[i] = r.submit(inc, i)
-			}
-			for i, h := range hs {
-				check(h, i)
-			}
-		})
-	}
-	wg.Wait()
-	return perItem(time.Since(start), per*submitters)
+	return submitThenCollect(im, submitters, s.Tasks)
 }
 
 // hashOne is the CPU-bound task of the walk-through: PBKDF2-SHA256 with
