@@ -521,8 +521,9 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 			}
 		}
 	}
-	if p.maxTasks > 0 && w.sent >= p.maxTasks {
+	if p.maxTasks > 0 && w.sent >= p.maxTasks && !w.closing {
 		w.closing = true
+		p.log(slog.LevelInfo, "futures: worker process recycled after MaxTasksPerWorker calls", "pid", w.sp.PID, "calls", w.sent)
 	}
 	if freed && p.queueSize > 0 {
 		p.room.Broadcast()
@@ -571,7 +572,7 @@ func (p *ProcessPool) run(w *proc) {
 	w.abort = p.forced != nil
 	p.st.WorkerStarts++
 	p.mu.Unlock()
-	p.log("futures: worker process started", "pid", sp.PID)
+	p.log(slog.LevelInfo, "futures: worker process started", "pid", sp.PID)
 	p.wg.Add(1)
 	go p.writer(w)
 	w.signal()
@@ -621,7 +622,7 @@ func (p *ProcessPool) kill(w *proc, why string) {
 	w.reason = why
 	p.st.WorkerKills++
 	w.sp.Signal(syscall.SIGKILL)
-	p.log("futures: worker process killed", "pid", w.sp.PID, "reason", why)
+	p.log(slog.LevelWarn, "futures: worker process killed", "pid", w.sp.PID, "reason", why)
 }
 
 // watchTimeouts kills the workers whose oldest call has run past TaskTimeout
@@ -697,7 +698,7 @@ func (p *ProcessPool) handshake(w *proc, rd *wire.Reader) error {
 		if err != nil {
 			return err
 		}
-		p.log("futures: worker initialization failed", "pid", w.sp.PID, "err", cause)
+		p.log(slog.LevelError, "futures: worker initialization failed", "pid", w.sp.PID, "err", cause)
 		return &brokenError{msg: fmt.Sprintf("futures: the Initializer of ProcessPool %q failed in a worker process; the pool cannot run calls", p.name), cause: cause}
 	}
 	return fmt.Errorf("%w: frame type %d before Ready", wire.ErrFrame, t)
@@ -809,7 +810,7 @@ func (p *ProcessPool) take(w *proc, recs []wire.Result, pcs []*pcall) ([]*pcall,
 			w.closing, w.killed = true, true
 			p.st.WorkerKills++
 			w.sp.Signal(syscall.SIGKILL)
-			p.log("futures: worker process killed: a call overran TaskTimeout", "pid", w.sp.PID, "func", pc.fn.name)
+			p.log(slog.LevelWarn, "futures: worker process killed: a call overran TaskTimeout", "pid", w.sp.PID, "func", pc.fn.name)
 		}
 	}
 	if !w.closing {
@@ -918,7 +919,11 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 	p.unlockAndFlush()
 
 	if w.sp != nil {
-		p.log("futures: worker process exited", "pid", w.sp.PID, "code", exit.Code, "signal", exit.Signal)
+		level := slog.LevelInfo
+		if exit.Code != 0 || exit.Signal != "" {
+			level = slog.LevelWarn
+		}
+		p.log(level, "futures: worker process exited", "pid", w.sp.PID, "code", exit.Code, "signal", exit.Signal)
 	}
 	for _, pc := range fails {
 		if pc.id == w.overran {
@@ -1073,7 +1078,7 @@ func (p *ProcessPool) signalAll(sig syscall.Signal) {
 				p.st.WorkerKills++
 			}
 			w.sp.Signal(sig)
-			p.log("futures: worker process signalled by Shutdown", "pid", w.sp.PID, "signal", sig.String())
+			p.log(slog.LevelWarn, "futures: worker process signalled by Shutdown", "pid", w.sp.PID, "signal", sig.String())
 		}
 	}
 }
@@ -1113,9 +1118,9 @@ func (p *ProcessPool) Stats() Stats {
 	return s
 }
 
-func (p *ProcessPool) log(msg string, args ...any) {
+func (p *ProcessPool) log(level slog.Level, msg string, args ...any) {
 	if p.logger != nil {
-		p.logger.Info(msg, append([]any{"pool", p.name}, args...)...)
+		p.logger.Log(context.Background(), level, msg, append([]any{"pool", p.name}, args...)...)
 	}
 }
 

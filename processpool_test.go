@@ -586,15 +586,15 @@ func TestProcessPoolStdoutDoesNotDisturbTheProtocol(t *testing.T) {
 func TestProcessPoolLifecycleIsLogged(t *testing.T) {
 	var buf syncBuffer
 	logger := slog.New(slog.NewTextHandler(&buf, nil))
-	p, err := futures.NewProcessPool(futures.MaxWorkers(1), futures.Name("logged"), futures.Logger(logger))
+	p, err := futures.NewProcessPool(futures.MaxWorkers(1), futures.Name("logged"), futures.Logger(logger), futures.MaxTasksPerWorker(1))
 	require.NoError(t, err)
 	_, err = futures.Go(p, procPid).Result(bg)
 	require.NoError(t, err)
 	require.NoError(t, p.Close())
 	out := buf.String()
-	assert.Contains(t, out, "worker process started")
-	assert.Contains(t, out, "worker process exited")
-	assert.Contains(t, out, "pool=logged")
+	assert.Contains(t, out, `level=INFO msg="futures: worker process started" pool=logged`)
+	assert.Contains(t, out, `level=INFO msg="futures: worker process recycled after MaxTasksPerWorker calls" pool=logged`)
+	assert.Contains(t, out, `level=INFO msg="futures: worker process exited" pool=logged`)
 	s := p.Stats()
 	assert.Equal(t, futures.Stats{Submitted: 1, Succeeded: 1, WorkerStarts: 1, WorkerExits: 1}, s)
 }
