@@ -154,7 +154,7 @@ const (
 // worker's own report before it kills the worker itself.
 const (
 	exitGrace    = time.Second
-	startLimit   = 10 * time.Second // for a worker to say it is ready
+	startLimit   = 10 * time.Second // for a worker without Initializer to say it is ready
 	timeoutGrace = 250 * time.Millisecond
 )
 
@@ -578,11 +578,16 @@ func (p *ProcessPool) run(w *proc) {
 	w.signal()
 
 	rd := wire.NewReader(sp.Out)
-	slow := time.AfterFunc(startLimit, func() {
-		p.kill(w, fmt.Sprintf("it did not say it was ready within %v", startLimit))
-	})
+	// A worker says it is ready once its Initializer has run, which may
+	// take as long as it needs; without one, it must answer in startLimit.
+	stopSlow := func() bool { return false }
+	if p.initName == "" {
+		stopSlow = time.AfterFunc(startLimit, func() {
+			p.kill(w, fmt.Sprintf("it did not say it was ready within %v", startLimit))
+		}).Stop
+	}
 	startErr := p.handshake(w, rd)
-	slow.Stop()
+	stopSlow()
 	if startErr != nil && startErr != io.EOF && !errors.Is(startErr, ErrBrokenExecutor) {
 		p.kill(w, fmt.Sprintf("it sent a malformed message before it was ready: %v", startErr))
 	}

@@ -164,26 +164,38 @@ func TestReliabilityProcessWorkerKilledWhileStarting(t *testing.T) {
 	first := running()
 	require.NoError(t, syscall.Kill(first, syscall.SIGKILL))
 
-	// A replacement, if any, runs the Initializer too: let it finish.
+	// A replacement, if any, runs the Initializer too: let it finish. The
+	// killed worker may still hold the pipe open for an instant, so an empty
+	// read is not yet the replacement: read again.
 	replaced := make(chan int, 1)
+	done := make(chan struct{})
 	go func() {
-		fifoFile, err := os.OpenFile(fifo, os.O_RDONLY, 0)
-		if err != nil {
+		for {
+			fifoFile, err := os.OpenFile(fifo, os.O_RDONLY, 0)
+			if err != nil {
+				return
+			}
+			var pid int
+			fmt.Fscan(fifoFile, &pid)
+			fifoFile.Close()
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if pid == 0 || pid == first {
+				continue
+			}
+			if rel, err := os.OpenFile(fifo+".release", os.O_WRONLY, 0); err == nil {
+				rel.Close()
+			}
+			replaced <- pid
 			return
 		}
-		var pid int
-		fmt.Fscan(fifoFile, &pid)
-		fifoFile.Close()
-		if pid == 0 {
-			return
-		}
-		if rel, err := os.OpenFile(fifo+".release", os.O_WRONLY, 0); err == nil {
-			rel.Close()
-		}
-		replaced <- pid
 	}()
 	t.Cleanup(func() {
 		// Unblock the goroutine if no replacement came.
+		close(done)
 		if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
 			w.Close()
 		}
