@@ -348,7 +348,9 @@ func protoFault(_ context.Context, fault string) (int, error) {
 		syscall.Close(out)
 		select {}
 	case "hang":
-		syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+		for { // stopped again if anything continues it
+			syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+		}
 	}
 	return os.Getpid(), nil
 }
