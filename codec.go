@@ -74,34 +74,57 @@ const (
 
 // appendValue appends the tagged encoding of v to dst.
 func appendValue(dst []byte, c Codec, v any) ([]byte, error) {
-	_, isGob := c.(gobCodec)
-	if _, isJSON := c.(jsonCodec); isGob || isJSON {
-		switch x := v.(type) {
-		case int:
-			return binary.AppendVarint(append(dst, tagInt), int64(x)), nil
-		case int64:
-			return binary.AppendVarint(append(dst, tagInt64), x), nil
-		case uint64:
-			return binary.AppendUvarint(append(dst, tagUint64), x), nil
-		case string:
-			return append(append(dst, tagString), x...), nil
-		case []byte:
-			if x != nil {
-				return append(append(dst, tagBytes), x...), nil
-			}
-		case bool:
-			if x {
-				return append(dst, tagBool, 1), nil
-			}
-			return append(dst, tagBool, 0), nil
-		case float64:
-			if isGob {
-				return binary.LittleEndian.AppendUint64(append(dst, tagFloat64), math.Float64bits(x)), nil
-			}
-		case struct{}:
-			return append(dst, tagEmpty), nil
-		}
+	if b, ok := appendFast(dst, c, v); ok {
+		return b, nil
 	}
+	return appendMarshalled(dst, c, v)
+}
+
+// appendArgOf is appendValue for *a, without boxing *a on the fast path.
+func appendArgOf[A any](dst []byte, c Codec, a *A) ([]byte, error) {
+	if b, ok := appendFast(dst, c, any(*a)); ok {
+		return b, nil
+	}
+	return appendMarshalled(dst, c, any(*a))
+}
+
+// appendFast appends v with a tag of its own if it has a common type the
+// codec encodes the same way, and reports whether it did.
+func appendFast(dst []byte, c Codec, v any) ([]byte, bool) {
+	_, isGob := c.(gobCodec)
+	if _, isJSON := c.(jsonCodec); !isGob && !isJSON {
+		return dst, false
+	}
+	switch x := v.(type) {
+	case int:
+		return binary.AppendVarint(append(dst, tagInt), int64(x)), true
+	case int64:
+		return binary.AppendVarint(append(dst, tagInt64), x), true
+	case uint64:
+		return binary.AppendUvarint(append(dst, tagUint64), x), true
+	case string:
+		return append(append(dst, tagString), x...), true
+	case []byte:
+		if x != nil {
+			return append(append(dst, tagBytes), x...), true
+		}
+	case bool:
+		if x {
+			return append(dst, tagBool, 1), true
+		}
+		return append(dst, tagBool, 0), true
+	case float64:
+		if isGob {
+			return binary.LittleEndian.AppendUint64(append(dst, tagFloat64), math.Float64bits(x)), true
+		}
+	case struct{}:
+		return append(dst, tagEmpty), true
+	}
+	return dst, false
+}
+
+// appendMarshalled appends v encoded by the codec, after tagCodec.
+func appendMarshalled(dst []byte, c Codec, v any) ([]byte, error) {
 	b, err := marshal(c, v)
 	if err != nil {
 		return dst, err
@@ -109,8 +132,6 @@ func appendValue(dst []byte, c Codec, v any) ([]byte, error) {
 	return append(append(dst, tagCodec), b...), nil
 }
 
-// marshal is c.Marshal(v), with a panic in the codec or in the value's own
-// encoding method (GobEncode, MarshalJSON) returned as an error.
 func marshal(c Codec, v any) (b []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {

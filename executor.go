@@ -220,6 +220,11 @@ type call[A, R any] struct {
 func (c *call[A, R]) Func() any        { return c.fn }
 func (c *call[A, R]) Arg() (any, bool) { return c.arg, true }
 
+// appendArg appends the encoded argument to dst without boxing it.
+func (c *call[A, R]) appendArg(dst []byte, cd Codec) ([]byte, error) {
+	return appendArgOf(dst, cd, &c.arg)
+}
+
 func (c *call[A, R]) Run(ctx context.Context) { c.runThen(ctx, nil) }
 
 func (c *call[A, R]) runThen(ctx context.Context, before func(error)) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"iter"
 	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/gofutures/futures/internal/ring"
 )
@@ -118,8 +120,7 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 		defer m.close()
 		for a := range args {
 			m.read++
-			m.chunk = append(m.chunk, &call[A, R]{task: task[R]{ctx: m.ctx}, fn: fn, arg: a})
-			if len(m.chunk) < m.size {
+			if m.add(a) < m.size {
 				continue
 			}
 			if !m.send(yield) {
@@ -132,7 +133,7 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 			}
 		}
 		m.tally.Total = m.read
-		if len(m.chunk) > 0 && !m.send(yield) {
+		if m.used > m.chunkStart && !m.send(yield) {
 			return
 		}
 		for m.inFlight > 0 {
@@ -148,26 +149,51 @@ type mapRun[A, R any] struct {
 	parent context.Context
 	ctx    context.Context // the calls' context: parent, cancelled when Map stops
 	cancel context.CancelCauseFunc
+	fn     func(context.Context, A) (R, error)
 	ex     Executor
 	batch  BatchExecutor // ex, if it takes chunks; else nil
 	size   int           // Chunksize
 	window int           // most items in flight: Buffer × Chunksize
 
-	chunk    []*call[A, R]           // items read but not sent yet
+	// Items are allocated in slabs of whole chunks; the chunk not sent yet
+	// is cur[chunkStart:used].
+	cur        []item[A, R]
+	used       int
+	chunkStart int
+	slabLen    int
+
 	inFlight int                     // items sent and not yet yielded
-	order    ring.Queue[*call[A, R]] // ordered: sent items, oldest first
-	head     *call[A, R]             // ordered: the item yielded next, taken from order
+	order    ring.Queue[*item[A, R]] // ordered: sent items, oldest first
+	head     *item[A, R]             // ordered: the item yielded next, taken from order
 
 	progress func(MapProgress) // nil: not reported
 	tally    MapProgress
 	read     int // items read from the input
 
-	// unordered: sent items by slot, and the waiter they report to.
-	unordered bool
-	slots     []*call[A, R]
-	free      []int
-	w         *waiter
+	// unordered: sent items by slot, and the items settled and not yet
+	// yielded: a stack that items push themselves onto, and the part of it
+	// the loop took, oldest first.
+	unordered  bool
+	slots      []*item[A, R]
+	free       []int32
+	settledTop atomic.Pointer[item[A, R]]
+	ready      *item[A, R]
+
+	// The loop sleeps on wake while it waits for the item in waitFor, or
+	// for any item with waitAny (unordered).
+	wake    chan struct{}
+	waitFor atomic.Pointer[item[A, R]]
+	waitAny atomic.Bool
+
+	mu sync.Mutex // guards the Done channels of items
 }
+
+// Map allocates items in slabs of whole chunks of at least slabItems items;
+// a chunk larger than maxSlab items gets slabs of growing size.
+const (
+	slabItems = 32
+	maxSlab   = 1024
+)
 
 func newMapRun[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A) (R, error),
 	args iter.Seq[A], opts []MapOption) (*mapRun[A, R], error) {
@@ -193,19 +219,18 @@ func newMapRun[A, R any](ctx context.Context, ex Executor, fn func(context.Conte
 	if c.buffer == 0 {
 		c.buffer = defaultBuffer(ex, c.chunksize)
 	}
-	m := &mapRun[A, R]{parent: ctx, ex: ex, size: c.chunksize, unordered: c.unordered, progress: c.progress}
+	m := &mapRun[A, R]{parent: ctx, fn: fn, ex: ex, size: c.chunksize, unordered: c.unordered,
+		progress: c.progress, wake: make(chan struct{}, 1)}
 	m.tally.Total = -1
 	m.window = c.buffer * c.chunksize
 	if c.buffer > 0 && m.window/c.buffer != c.chunksize { // overflow
 		m.window = int(^uint(0) >> 1)
 	}
+	m.slabLen = min(c.chunksize*max(1, slabItems/c.chunksize), maxSlab) // whole chunks, if not large
 	if c.chunksize > 1 {
 		m.batch, _ = ex.(BatchExecutor)
 	}
 	m.ctx, m.cancel = context.WithCancelCause(ctx)
-	if m.unordered {
-		m.w = newWaiter()
-	}
 	return m, nil
 }
 
@@ -220,31 +245,57 @@ func (m *mapRun[A, R]) stopped() error {
 // full reports whether the window has no room for another chunk.
 func (m *mapRun[A, R]) full() bool { return m.inFlight+m.size > m.window }
 
+// add adds an item for a to the chunk not sent yet, and returns the chunk's
+// length.
+func (m *mapRun[A, R]) add(a A) int {
+	if m.used == len(m.cur) {
+		m.grow()
+	}
+	it := &m.cur[m.used]
+	it.m, it.arg = m, a
+	m.used++
+	return m.used - m.chunkStart
+}
+
+// grow gives the Map a new slab of items, into which it moves the items of
+// the chunk not sent yet: nothing refers to them yet.
+func (m *mapRun[A, R]) grow() {
+	pending := m.cur[m.chunkStart:m.used]
+	n := m.slabLen
+	if len(pending) > 0 {
+		n = min(max(2*len(pending), slabItems), m.size)
+	}
+	slab := make([]item[A, R], n)
+	for i := range pending {
+		slab[i].m, slab[i].arg = m, pending[i].arg
+	}
+	m.cur, m.used, m.chunkStart = slab, len(pending), 0
+}
+
 // send hands the pending chunk to the executor. If the executor refuses it,
 // send yields the error and returns false.
 func (m *mapRun[A, R]) send(yield func(R, error) bool) bool {
-	chunk := m.chunk
-	m.chunk = nil
+	chunk := m.cur[m.chunkStart:m.used]
+	m.chunkStart = m.used
 	var err error
+	sent := len(chunk)
 	if m.batch != nil && len(chunk) > 1 {
 		ts := make([]Task, len(chunk))
-		for i, c := range chunk {
-			ts[i] = c
+		for i := range chunk {
+			ts[i] = &chunk[i]
 		}
-		if err = m.batch.ExecuteBatch(ts); err == nil {
-			m.track(chunk)
+		if err = m.batch.ExecuteBatch(ts); err != nil {
+			sent = 0
 		}
 	} else {
-		for i, c := range chunk {
-			if err = m.ex.Execute(c); err != nil {
-				m.track(chunk[:i])
+		for i := range chunk {
+			if err = m.ex.Execute(&chunk[i]); err != nil {
+				sent = i
 				break
 			}
 		}
-		if err == nil {
-			m.track(chunk)
-		}
 	}
+	m.track(chunk[:sent])
 	if err != nil {
 		var zero R
 		if m.parent.Err() != nil {
@@ -256,26 +307,93 @@ func (m *mapRun[A, R]) send(yield func(R, error) bool) bool {
 	return true
 }
 
-// track records sent calls as in flight.
-func (m *mapRun[A, R]) track(cs []*call[A, R]) {
-	m.inFlight += len(cs)
-	for _, c := range cs {
+// track records sent items as in flight.
+func (m *mapRun[A, R]) track(items []item[A, R]) {
+	m.inFlight += len(items)
+	for i := range items {
+		it := &items[i]
 		if !m.unordered {
-			m.order.Push(c)
+			m.order.Push(it)
 			continue
 		}
-		var slot int
 		if n := len(m.free); n > 0 {
-			slot = m.free[n-1]
+			it.slot = m.free[n-1]
 			m.free = m.free[:n-1]
-			m.slots[slot] = c
+			m.slots[it.slot] = it
 		} else {
-			slot = len(m.slots)
-			m.slots = append(m.slots, c)
+			it.slot = int32(len(m.slots))
+			m.slots = append(m.slots, it)
 		}
-		if !c.watch(m.w, slot) {
-			m.w.notify(slot)
+	}
+}
+
+// settled is called by an item once it is done, in the goroutine that
+// settled it: it lets the loop know.
+func (m *mapRun[A, R]) settled(it *item[A, R]) {
+	if m.unordered {
+		for {
+			top := m.settledTop.Load()
+			it.next = top
+			if m.settledTop.CompareAndSwap(top, it) {
+				break
+			}
 		}
+	}
+	if it.waited.Load() {
+		m.mu.Lock()
+		it.closeDoneLocked()
+		m.mu.Unlock()
+	}
+	if m.waitFor.Load() == it || m.waitAny.Load() {
+		select {
+		case m.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// nextSettled returns the unordered item that settled first of those not
+// yielded yet, waiting for one if needed, or false if the Map's context
+// ends first.
+func (m *mapRun[A, R]) nextSettled() (*item[A, R], bool) {
+	for {
+		if it := m.ready; it != nil {
+			m.ready, it.next = it.next, nil
+			return it, true
+		}
+		if top := m.settledTop.Swap(nil); top != nil {
+			var rev *item[A, R] // completion order
+			for top != nil {
+				top, top.next, rev = top.next, rev, top
+			}
+			m.ready = rev
+			continue
+		}
+		if !m.sleep(nil, m.parent.Done()) {
+			return nil, false
+		}
+	}
+}
+
+// sleep waits until it is done (for a nil it: until an item settles),
+// unless that happened already, or until stop is closed. It returns false
+// if stop was closed first.
+func (m *mapRun[A, R]) sleep(it *item[A, R], stop <-chan struct{}) bool {
+	if it == nil {
+		m.waitAny.Store(true)
+		defer m.waitAny.Store(false)
+	} else {
+		m.waitFor.Store(it)
+		defer m.waitFor.Store(nil)
+	}
+	if it == nil && m.settledTop.Load() != nil || it != nil && it.isDone() {
+		return true
+	}
+	select {
+	case <-m.wake:
+		return true
+	case <-stop:
+		return false
 	}
 }
 
@@ -283,65 +401,69 @@ func (m *mapRun[A, R]) track(cs []*call[A, R]) {
 // the loop must stop: the consumer broke out, or ctx ended (after yielding
 // that error).
 func (m *mapRun[A, R]) yieldNext(yield func(R, error) bool) bool {
-	var c *call[A, R]
+	var it *item[A, R]
+	ok := true
 	if m.unordered {
-		slot, ok := m.w.next(m.parent)
-		if !ok || m.parent.Err() != nil {
-			var zero R
-			yield(zero, m.stopped())
-			return false
+		if it, ok = m.nextSettled(); ok {
+			m.slots[it.slot] = nil
+			m.free = append(m.free, it.slot)
 		}
-		c = m.slots[slot]
-		m.slots[slot] = nil
-		m.free = append(m.free, slot)
 	} else {
 		if m.head == nil {
 			m.head, _ = m.order.Pop()
 		}
-		c = m.head
-		if !c.isDone() && c.wait(m.parent) != nil || m.parent.Err() != nil {
-			var zero R
-			yield(zero, m.stopped())
-			return false
+		it = m.head
+		for ok && !it.isDone() {
+			ok = m.sleep(it, m.parent.Done())
 		}
-		m.head = nil
+		if ok {
+			m.head = nil
+		}
+	}
+	if !ok || m.parent.Err() != nil {
+		var zero R
+		yield(zero, m.stopped())
+		return false
 	}
 	m.inFlight--
+	err := it.Err()
 	if m.progress != nil {
 		m.tally.Done++
-		if c.err != nil {
+		if err != nil {
 			m.tally.Failed++
 		}
 		m.progress(m.tally)
 	}
-	return yield(c.val, c.err)
+	return yield(it.val, err)
 }
 
-// close ends the loop: it cancels every call not yet started and the context
+// close ends the loop: it cancels every item not yet started and the context
 // of the running ones, and waits for those to return.
 func (m *mapRun[A, R]) close() {
-	var left []*call[A, R]
+	var left []*item[A, R]
 	if m.head != nil {
 		left = append(left, m.head)
 	}
 	for {
-		c, ok := m.order.Pop()
+		it, ok := m.order.Pop()
 		if !ok {
 			break
 		}
-		left = append(left, c)
+		left = append(left, it)
 	}
-	for _, c := range m.slots {
-		if c != nil {
-			left = append(left, c)
+	for _, it := range m.slots {
+		if it != nil {
+			left = append(left, it)
 		}
 	}
-	for _, c := range left {
-		c.Cancel()
+	for _, it := range left {
+		it.Cancel()
 	}
 	m.cancel(errMapStopped)
-	for _, c := range left {
-		<-c.Done()
+	for _, it := range left {
+		for !it.isDone() {
+			m.sleep(it, nil)
+		}
 	}
 }
 

@@ -255,10 +255,12 @@ func (p *ProcessPool) Execute(t Task) error {
 	if t == nil {
 		return errors.New("futures: ProcessPool.Execute: the Task is nil")
 	}
-	pc := new(pcall)
-	if _, err := p.prepare(t, pc, nil); err != nil {
+	rf, err := lookupFunc(t.Func())
+	if err != nil {
 		return err
 	}
+	pc := new(pcall)
+	p.prepare(t, rf, pc, nil)
 	return p.enqueue(punit{one: pc}, t.Context())
 }
 
@@ -277,37 +279,55 @@ func (p *ProcessPool) ExecuteBatch(ts []Task) error {
 	case 1:
 		return p.Execute(ts[0])
 	}
-	// One allocation for the calls and one for their arguments.
+	// One allocation for the calls and one for their arguments; the
+	// function is looked up once while it stays the same.
 	slab := make([]pcall, len(ts))
 	pcs := make([]*pcall, len(ts))
 	var args []byte
+	var last funcKey
+	var rf *regFunc
 	for i, t := range ts {
-		var err error
-		if args, err = p.prepare(t, &slab[i], args); err != nil {
-			return err
+		fn := t.Func()
+		if k := keyOf(fn); rf == nil || k != last {
+			var err error
+			if rf, err = lookupFunc(fn); err != nil {
+				return err
+			}
+			last = k
 		}
+		args = p.prepare(t, rf, &slab[i], args)
 		pcs[i] = &slab[i]
 	}
 	return p.enqueue(punit{many: pcs}, ts[0].Context())
 }
 
-// prepare fills pc with t's function and its argument, encoded at the end of
-// buf, and returns the grown buf.
-func (p *ProcessPool) prepare(t Task, pc *pcall, buf []byte) ([]byte, error) {
-	rf, err := lookupFunc(t.Func())
-	if err != nil {
-		return buf, err
-	}
+// prepare fills pc with t, its function rf and its argument, encoded at the
+// end of buf, and returns the grown buf. An argument the codec cannot encode
+// is pc's error.
+func (p *ProcessPool) prepare(t Task, rf *regFunc, pc *pcall, buf []byte) []byte {
 	*pc = pcall{t: t, fn: rf}
-	if a, ok := t.Arg(); ok {
+	var err error
+	start := len(buf)
+	if e, ok := t.(argEncoder); ok {
 		pc.hasArg = true
-		start := len(buf)
-		if buf, err = appendValue(buf, p.codec, a); err != nil {
-			pc.err = fmt.Errorf("futures: cannot encode the argument of %s with %s: %w; pass a type the codec supports", shortName(rf.name), p.codec.Name(), err)
-		}
+		buf, err = e.appendArg(buf, p.codec)
+	} else if a, ok := t.Arg(); ok {
+		pc.hasArg = true
+		buf, err = appendValue(buf, p.codec, a)
+	}
+	if err != nil {
+		pc.err = fmt.Errorf("futures: cannot encode the argument of %s with %s: %w; pass a type the codec supports", shortName(rf.name), p.codec.Name(), err)
+	}
+	if pc.hasArg {
 		pc.arg = buf[start:len(buf):len(buf)]
 	}
-	return buf, nil
+	return buf
+}
+
+// argEncoder is implemented by the tasks of this package whose function
+// takes an argument: it encodes the argument without boxing it.
+type argEncoder interface {
+	appendArg(dst []byte, c Codec) ([]byte, error)
 }
 
 func (p *ProcessPool) enqueue(u punit, ctx context.Context) error {

@@ -1,0 +1,224 @@
+package futures
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+	"sync/atomic"
+)
+
+// item is the Task of one Map item. Map hands items to the executor as it
+// would calls from Submit, but an item has no Future: Map reads its outcome
+// from the item itself and learns that it is done through its mapRun, so an
+// item costs a slot in a slab shared with other items rather than a future,
+// a waiter registration and their allocations.
+type item[A, R any] struct {
+	m   *mapRun[A, R]
+	arg A
+	val R     // valid once Finished
+	err error // valid once done
+
+	// state is a State, or itemSettling while an outcome is being written.
+	// itemOwned is set on a Pending item once an executor owns it (setOwner).
+	state atomic.Int32
+	slot  int32     // unordered: its index in m.slots
+	owner canceller // written before itemOwned is set
+
+	next   *item[A, R]   // in m.finishedList
+	waited atomic.Bool   // Done was called: doneCh exists
+	doneCh chan struct{} // guarded by m.mu; closedChan once closed
+}
+
+const (
+	itemSettling = 1 << 3 // an outcome is being written
+	itemOwned    = 1 << 4 // with Pending: owner is set
+)
+
+func (it *item[A, R]) Context() context.Context { return it.m.ctx }
+func (it *item[A, R]) Func() any                { return it.m.fn }
+func (it *item[A, R]) Arg() (any, bool)         { return it.arg, true }
+
+// appendArg appends the encoded argument to dst without boxing it.
+func (it *item[A, R]) appendArg(dst []byte, c Codec) ([]byte, error) {
+	return appendArgOf(dst, c, &it.arg)
+}
+
+func (it *item[A, R]) State() State {
+	switch s := it.state.Load(); {
+	case s == itemSettling:
+		return Running
+	default:
+		return State(s &^ itemOwned)
+	}
+}
+
+func (it *item[A, R]) isDone() bool { return it.State() >= Cancelled }
+
+func (it *item[A, R]) Err() error {
+	switch it.State() {
+	case Finished:
+		return it.err
+	case Cancelled:
+		return ErrCancelled
+	}
+	return nil
+}
+
+// Done returns a channel closed once the item is done. Map itself never
+// asks for it; executors outside this package may.
+func (it *item[A, R]) Done() <-chan struct{} {
+	if it.isDone() {
+		return closedChan
+	}
+	m := it.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if it.doneCh == nil {
+		it.doneCh = make(chan struct{})
+		it.waited.Store(true)
+	}
+	if it.isDone() { // settled before waited was seen
+		it.closeDoneLocked()
+	}
+	return it.doneCh
+}
+
+func (it *item[A, R]) closeDoneLocked() {
+	if it.doneCh != closedChan {
+		close(it.doneCh)
+		it.doneCh = closedChan
+	}
+}
+
+func (it *item[A, R]) Start() bool {
+	for {
+		s := it.state.Load()
+		if State(s&^itemOwned) != Pending || s == itemSettling {
+			return false
+		}
+		if it.state.CompareAndSwap(s, int32(Running)) {
+			return true
+		}
+	}
+}
+
+func (it *item[A, R]) setOwner(o canceller) bool {
+	it.owner = o
+	return it.state.CompareAndSwap(int32(Pending), int32(Pending)|itemOwned)
+}
+
+func (it *item[A, R]) future() any { return it }
+
+func (it *item[A, R]) Cancel() bool {
+	if it.settle(Cancelled, ErrCancelled) {
+		return true
+	}
+	return it.State() == Cancelled
+}
+
+// NewResult returns the item's own result slot: an executor decodes a result
+// into it, then calls Complete with it, which then copies nothing.
+func (it *item[A, R]) NewResult() any { return &it.val }
+
+func (it *item[A, R]) Complete(result any, err error) bool {
+	var v R
+	if err == nil && result != nil {
+		p, ok := result.(*R)
+		switch {
+		case !ok:
+			err = errors.New("futures: Task.Complete: the result is not the *R that NewResult returned")
+		case p != &it.val:
+			v = *p
+		default:
+			return it.settleWith(&it.val, nil)
+		}
+	}
+	return it.settleWith(&v, err)
+}
+
+// settleWith settles the item as Finished with *v and err.
+func (it *item[A, R]) settleWith(v *R, err error) bool {
+	if !it.claim(Finished) {
+		return false
+	}
+	if v != &it.val {
+		it.val = *v
+	}
+	it.err = err
+	it.publish(Finished, 0)
+	return true
+}
+
+// settle settles the item as to (Cancelled or Finished) with err and the
+// zero value.
+func (it *item[A, R]) settle(to State, err error) bool {
+	s, ok := it.claimFrom(to)
+	if !ok {
+		return false
+	}
+	var zero R
+	it.val, it.err = zero, err
+	it.publish(to, s)
+	return true
+}
+
+func (it *item[A, R]) claim(to State) bool {
+	_, ok := it.claimFrom(to)
+	return ok
+}
+
+// claimFrom moves the item to itemSettling if it may go to to: from Pending
+// or Running, and only from Pending to Cancelled. It returns the state it
+// left.
+func (it *item[A, R]) claimFrom(to State) (int32, bool) {
+	for {
+		s := it.state.Load()
+		from := State(s &^ itemOwned)
+		if s == itemSettling || from >= Cancelled || to == Cancelled && from != Pending {
+			return s, false
+		}
+		if it.state.CompareAndSwap(s, itemSettling) {
+			return s, true
+		}
+	}
+}
+
+// publish ends settling: it stores the final state, tells the owner of a
+// cancellation (before anyone can see it), then the Map.
+func (it *item[A, R]) publish(to State, from int32) {
+	it.state.Store(int32(to))
+	if to == Cancelled && from&itemOwned != 0 {
+		it.owner.noteCancelled()
+	}
+	it.m.settled(it)
+}
+
+func (it *item[A, R]) Run(ctx context.Context) { it.runThen(ctx, nil) }
+
+// runThen calls the function and settles the item with what it returns, as
+// Future.run does: a panic becomes a *PanicError, a runtime.Goexit settles
+// the item with errGoexit and lets the goroutine exit. before, if not nil,
+// gets the call's error just before the item settles.
+func (it *item[A, R]) runThen(ctx context.Context, before func(error)) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		var err error = errGoexit
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+		if before != nil {
+			before(err)
+		}
+		var zero R
+		it.settleWith(&zero, err)
+	}()
+	v, err := it.m.fn(ctx, it.arg)
+	returned = true
+	if before != nil {
+		before(err)
+	}
+	it.settleWith(&v, err)
+}
