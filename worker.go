@@ -79,6 +79,9 @@ func WorkerMain() {
 // the reading: a call waits for no goroutine to wake up. Results are written
 // by whoever runs the last queued call, or, while more calls are queued, by
 // a writer goroutine that sends them in batches.
+//
+// The calls of one TCalls frame are queued together, as a batch, so that the
+// locks are taken once per frame, not once per call.
 type workerProc struct {
 	codec   Codec
 	rd      *wire.Reader
@@ -93,24 +96,33 @@ type workerProc struct {
 
 	mu      sync.Mutex
 	changed *sync.Cond // the state below changed
-	queue   ring.Queue[*wcall]
-	reading bool // a goroutine is reading the request pipe
-	running bool // a goroutine is running calls
-	eof     bool // no more requests: the pipe closed, or Abort
-	aborted bool // the pool asked to stop now
-	failure int  // exit code of a protocol failure, or 0
-	loops   int  // goroutines in loop
+	queue   ring.Queue[*wbatch]
+	cur     *wbatch     // the batch calls run from; set with mu held, by the running goroutine only
+	reading bool        // a goroutine is reading the request pipe
+	running bool        // a goroutine is running calls
+	eof     bool        // no more requests: the pipe closed, or Abort
+	aborted atomic.Bool // the pool asked to stop now; set with mu held
+	failure int         // exit code of a protocol failure, or 0
+	loops   int         // goroutines in loop
 	groups  map[uint64]*wgroup
+	batches sync.Pool // of *wbatch whose calls are over, for reuse
 
-	wmu   sync.Mutex // held by whoever writes results
-	frame []byte     // guarded by wmu
-	spare []byte     // guarded by wmu
-	resMu sync.Mutex
-	recs  []byte // result records not yet written
-	nrecs int
-	wake  chan struct{} // asks the writer goroutine to write
+	wmu    sync.Mutex // held by whoever writes results
+	frame  []byte     // guarded by wmu
+	spare  []byte     // guarded by wmu
+	resMu  sync.Mutex
+	recs   []byte // result records not yet written
+	nrecs  int
+	wake   chan struct{} // asks the writer goroutine to write
+	kicked atomic.Bool   // the writer goroutine was asked and has not started writing
 
 	scratch []byte // the encoded result of the call running now
+}
+
+// wbatch is the calls of one TCalls frame, in order.
+type wbatch struct {
+	calls []wcall
+	next  int // the first call not started
 }
 
 // wcall is a call received by a worker.
@@ -119,11 +131,13 @@ type wcall struct {
 	name  string
 	fn    *regFunc // nil if not registered here
 	arg   []byte
-	ctx   context.Context
-	group *wgroup
-
-	claimed  atomic.Bool   // the outcome was reported, by the call or its timer
-	timedOut chan struct{} // closed once the timer reported a timeout
+	group *wgroup // nil for the worker's own context
+	// cancelled says the call's context is cancelled from the start.
+	cancelled bool
+	// release says the call gives back a reference to its group once done:
+	// the calls of a batch in a row with one group hold one reference,
+	// given back by the last of them.
+	release bool
 }
 
 // wgroup is the shared context of the calls of one group (one Map).
@@ -151,6 +165,7 @@ func serveWorker(in io.Reader, out io.Writer, counter *uint64) int {
 	go func() {
 		defer close(writerDone)
 		for range w.wake {
+			w.kicked.Store(false)
 			w.flush()
 		}
 	}()
@@ -160,7 +175,7 @@ func serveWorker(in io.Reader, out io.Writer, counter *uint64) int {
 	go w.loop()
 	// Once aborted, the worker exits as soon as no call runs, without
 	// waiting for a goroutine blocked reading the request pipe.
-	for w.loops > 0 && !(w.aborted && !w.running) {
+	for w.loops > 0 && !(w.aborted.Load() && !w.running) {
 		w.changed.Wait()
 	}
 	code := w.failure
@@ -199,7 +214,7 @@ func (w *workerProc) setup() int {
 	if err != nil {
 		r = wire.Result{Kind: wire.KindFail, Message: err.Error()}
 	} else if init != nil {
-		r = w.invoke(&wcall{name: init.name, fn: init, ctx: w.base})
+		r = w.invoke(&wcall{name: init.name, fn: init})
 	}
 	if r.Kind != wire.KindOK {
 		w.write(wire.AppendResults(nil, wire.TInitErr, 1, wire.AppendResult(nil, &r)))
@@ -222,7 +237,7 @@ func (w *workerProc) loop() {
 	w.mu.Lock()
 	for {
 		switch {
-		case w.queue.Len() > 0 && !w.running && !w.aborted:
+		case (w.cur != nil || w.queue.Len() > 0) && !w.running && !w.aborted.Load():
 			w.running = true
 			w.mu.Unlock()
 			w.runQueue()
@@ -256,21 +271,7 @@ func (w *workerProc) readFrame() {
 		return
 	case err != nil:
 	case t == wire.TCalls:
-		var batch []*wcall
-		var last *regFunc
-		err = wire.ParseCalls(body, func(c *wire.Call) {
-			if last == nil || last.name != c.Func {
-				last = lookupName(c.Func)
-			}
-			wc := &wcall{id: c.ID, name: c.Func, fn: last, arg: c.Arg}
-			batch = append(batch, wc)
-			w.bind(wc, c)
-		})
-		w.mu.Lock()
-		for _, c := range batch {
-			w.queue.Push(c)
-		}
-		w.mu.Unlock()
+		err = w.queueCalls(body)
 	case t == wire.TCancel:
 		var gs []uint64
 		gs, err = wire.ParseCancel(body)
@@ -293,28 +294,75 @@ func (w *workerProc) readFrame() {
 	}
 }
 
-// bind gives wc its context.
-func (w *workerProc) bind(wc *wcall, c *wire.Call) {
-	switch {
-	case c.Flags&wire.FlagCancelled != 0:
-		wc.ctx = w.cancelled
-	case c.Group == 0:
-		wc.ctx = w.base
-	default:
-		w.mu.Lock()
-		g := w.groups[c.Group]
-		if g == nil {
-			g = &wgroup{id: c.Group}
-			g.ctx, g.cancel = context.WithCancel(w.base)
-			w.groups[c.Group] = g
+// maxPrealloc bounds the calls a batch makes room for before reading them,
+// so that a frame announcing more calls than it holds costs no more memory
+// than its bytes do.
+const maxPrealloc = 1 << 12
+
+// queueCalls queues the calls of a TCalls frame body as one batch, and
+// returns an error, queueing nothing, if the body is malformed. The calls in
+// a row with the same group share one lookup and one reference to the group.
+func (w *workerProc) queueCalls(body []byte) error {
+	cr := wire.ReadCalls(body)
+	b, _ := w.batches.Get().(*wbatch)
+	if b == nil {
+		b = &wbatch{calls: make([]wcall, 0, min(cr.Len(), maxPrealloc))}
+	}
+	calls := b.calls[:0]
+	var fn *regFunc
+	var g *wgroup // the group of the last call, if it has one
+	for cr.Next() {
+		c := &cr.Call
+		if !cr.SameFunc {
+			fn = lookupName(c.Func)
 		}
-		g.refs++
+		cancelled := c.Flags&wire.FlagCancelled != 0
+		group := c.Group
+		if cancelled {
+			group = 0
+		}
+		if g != nil && g.id != group {
+			calls[len(calls)-1].release = true
+			g = nil
+		}
+		if g == nil && group != 0 {
+			g = w.hold(group)
+		}
+		calls = append(calls, wcall{id: c.ID, name: c.Func, fn: fn, group: g, cancelled: cancelled})
+		if c.Flags&wire.FlagArg != 0 {
+			calls[len(calls)-1].arg = c.Arg
+		}
+	}
+	if g != nil {
+		calls[len(calls)-1].release = true
+	}
+	b.calls, b.next = calls, 0
+	if err := cr.Err(); err != nil {
+		for i := range calls {
+			w.release(&calls[i])
+		}
+		return err
+	}
+	if len(calls) > 0 {
+		w.mu.Lock()
+		w.queue.Push(b)
 		w.mu.Unlock()
-		wc.ctx, wc.group = g.ctx, g
 	}
-	if c.Flags&wire.FlagArg == 0 {
-		wc.arg = nil
+	return nil
+}
+
+// hold returns the group id, created if new, and takes a reference to it.
+func (w *workerProc) hold(id uint64) *wgroup {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	g := w.groups[id]
+	if g == nil {
+		g = &wgroup{id: id}
+		g.ctx, g.cancel = context.WithCancel(w.base)
+		w.groups[id] = g
 	}
+	g.refs++
+	return g
 }
 
 // stop ends the serving: with abort, queued calls are dropped and running
@@ -323,7 +371,7 @@ func (w *workerProc) stop(abort bool, code int) {
 	w.mu.Lock()
 	w.eof = true
 	if abort {
-		w.aborted = true
+		w.aborted.Store(true)
 		w.queue.Drain()
 	}
 	if w.failure == 0 {
@@ -337,36 +385,60 @@ func (w *workerProc) stop(abort bool, code int) {
 }
 
 // runQueue runs queued calls, in order, until none is left, then writes
-// their results.
+// their results. Before each call it makes sure that the results of the
+// calls before it are on their way, so that a long call holds none back.
 func (w *workerProc) runQueue() {
+	unsent := false // a result was recorded since the writer was last asked
 	for {
-		w.mu.Lock()
-		c, ok := w.queue.Pop()
-		if w.aborted {
-			ok = false
-		}
-		more := w.queue.Len() > 0
-		w.mu.Unlock()
-		if !ok {
+		c := w.next()
+		if c == nil {
 			w.flush()
 			return
 		}
-		w.run(c)
-		if more {
+		if unsent && !w.kicked.Load() {
 			w.kick()
+			unsent = false
+		}
+		w.run(c)
+		unsent = true
+	}
+}
+
+// next returns the next call to run, or nil if none is queued or the pool
+// aborted. It is called by the goroutine running calls only.
+func (w *workerProc) next() *wcall {
+	b := w.cur
+	if b == nil || b.next == len(b.calls) {
+		w.mu.Lock()
+		w.cur, _ = w.queue.Pop()
+		w.mu.Unlock()
+		if b != nil {
+			w.batches.Put(b)
+		}
+		if b = w.cur; b == nil {
+			return nil
 		}
 	}
+	if w.aborted.Load() {
+		return nil
+	}
+	b.next++
+	return &b.calls[b.next-1]
 }
 
 // run runs one call and reports its outcome. If the call ends its goroutine
 // with runtime.Goexit, a new goroutine takes over the serving.
 func (w *workerProc) run(c *wcall) {
+	var t *callTimer
 	returned := false
 	defer func() {
 		if returned {
 			return
 		}
-		w.report(c, &wire.Result{ID: c.id, Kind: wire.KindFail, Message: errGoexit.Error()})
+		r := wire.Result{ID: c.id, Kind: wire.KindFail, Message: errGoexit.Error()}
+		if t == nil || t.stop() {
+			w.record(&r)
+		}
 		w.release(c)
 		w.flush()
 		w.mu.Lock()
@@ -376,29 +448,47 @@ func (w *workerProc) run(c *wcall) {
 		go w.loop()
 	}()
 	atomic.StoreUint64(w.counter, c.id)
-	var timer *time.Timer
 	if w.timeout > 0 {
-		c.timedOut = make(chan struct{})
-		timer = time.AfterFunc(w.timeout, func() {
-			w.report(c, &wire.Result{ID: c.id, Kind: wire.KindTimeout, Message: w.timeout.String()})
-			w.kick()
-			close(c.timedOut)
-		})
+		t = w.startTimer(c.id)
 	}
 	r := w.invoke(c)
-	if timer != nil && !timer.Stop() {
-		<-c.timedOut
+	if t == nil || t.stop() {
+		w.record(&r)
 	}
-	w.report(c, &r)
 	w.release(c)
 	returned = true
 }
 
-// report records the outcome of c unless one was recorded already.
-func (w *workerProc) report(c *wcall, r *wire.Result) {
-	if !c.claimed.CompareAndSwap(false, true) {
-		return
+// callTimer reports a timeout for a call that overruns TaskTimeout.
+type callTimer struct {
+	timer    *time.Timer
+	timedOut chan struct{} // closed once the timer reported the timeout
+}
+
+// startTimer starts the TaskTimeout timer of the call id.
+func (w *workerProc) startTimer(id uint64) *callTimer {
+	t := &callTimer{timedOut: make(chan struct{})}
+	t.timer = time.AfterFunc(w.timeout, func() {
+		w.record(&wire.Result{ID: id, Kind: wire.KindTimeout, Message: w.timeout.String()})
+		w.kick()
+		close(t.timedOut)
+	})
+	return t
+}
+
+// stop stops t and reports whether it did so in time for the call to
+// report its own outcome: false if the timer reported a timeout. Once it
+// returns, the timer is over.
+func (t *callTimer) stop() bool {
+	if t.timer.Stop() {
+		return true
 	}
+	<-t.timedOut
+	return false
+}
+
+// record adds r to the results to write.
+func (w *workerProc) record(r *wire.Result) {
 	w.resMu.Lock()
 	w.recs = wire.AppendResult(w.recs, r)
 	w.nrecs++
@@ -407,6 +497,7 @@ func (w *workerProc) report(c *wcall, r *wire.Result) {
 
 // kick asks the writer goroutine to write the results recorded so far.
 func (w *workerProc) kick() {
+	w.kicked.Store(true)
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -432,8 +523,10 @@ func (w *workerProc) flush() {
 	}
 }
 
+// release gives back the group reference c holds, if any; the group's
+// context ends with its last reference.
 func (w *workerProc) release(c *wcall) {
-	if g := c.group; g != nil {
+	if g := c.group; c.release {
 		w.mu.Lock()
 		if g.refs--; g.refs == 0 {
 			delete(w.groups, g.id)
@@ -441,6 +534,17 @@ func (w *workerProc) release(c *wcall) {
 		}
 		w.mu.Unlock()
 	}
+}
+
+// context returns the context c runs with.
+func (w *workerProc) context(c *wcall) context.Context {
+	switch {
+	case c.cancelled:
+		return w.cancelled
+	case c.group != nil:
+		return c.group.ctx
+	}
+	return w.base
 }
 
 // invoke calls c's function and returns its outcome. A successful result's
@@ -459,7 +563,7 @@ func (w *workerProc) invoke(c *wcall) (r wire.Result) {
 			r = wire.Result{ID: c.id, Kind: wire.KindPanic, Message: sprintPanic(v), Stack: string(debug.Stack())}
 		}
 	}()
-	res, err, codecErr := c.fn.call(c.ctx, w.codec, c.arg, w.scratch[:0])
+	res, err, codecErr := c.fn.call(w.context(c), w.codec, c.arg, w.scratch[:0])
 	returned = true
 	switch {
 	case codecErr != nil:

@@ -81,37 +81,62 @@ func (b *CallsBuilder) AppendTo(buf []byte) []byte {
 	return End(buf, at)
 }
 
-// ParseCalls decodes the body of a TCalls frame, calling fn for each record.
-// c.Arg aliases body. It stops at the first malformed record.
-func ParseCalls(body []byte, fn func(c *Call)) error {
-	d := NewDecoder(body)
-	n := d.Count(4)
-	var c Call
-	for i := 0; i < n && d.Err == nil; i++ {
-		c.ID = d.Uvarint()
-		c.Group = d.Uvarint()
-		c.Flags = d.Byte()
-		switch k := d.Uvarint(); {
-		case d.Err != nil:
-		case k == 0 && i == 0:
-			d.Err = malformed("first call refers to a previous function")
-		case k == 0:
-		case k-1 > uint64(len(d.b)):
-			d.Err = malformed("function name of %d bytes", k-1)
-		default:
-			c.Func = string(d.b[:k-1])
-			d.b = d.b[k-1:]
-		}
-		c.Arg = nil
-		if c.Flags&FlagArg != 0 {
-			c.Arg = d.Bytes()
-		}
-		if d.Err == nil {
-			fn(&c)
-		}
-	}
-	return d.Finish()
+// CallReader decodes the records of a TCalls frame body one at a time.
+type CallReader struct {
+	// Call is the record read by the last successful Next; Call.Arg
+	// aliases the body, and Call.Func is the same string as the previous
+	// record's when SameFunc is set.
+	Call     Call
+	SameFunc bool // the record repeats the previous record's function
+	d        Decoder
+	n, i     int
 }
+
+// ReadCalls returns a CallReader over body, the body of a TCalls frame.
+func ReadCalls(body []byte) CallReader {
+	r := CallReader{d: Decoder{b: body}}
+	r.n = r.d.Count(4)
+	return r
+}
+
+// Len returns the number of records the frame announces, at most one per 4
+// bytes of body.
+func (r *CallReader) Len() int { return r.n }
+
+// Next reads the next record into r.Call. It returns false at the end of
+// the records or at the first malformed one; Err then says which.
+func (r *CallReader) Next() bool {
+	d := &r.d
+	if r.i >= r.n || d.Err != nil {
+		return false
+	}
+	c := &r.Call
+	c.ID = d.Uvarint()
+	c.Group = d.Uvarint()
+	c.Flags = d.Byte()
+	k := d.Uvarint()
+	r.SameFunc = k == 0
+	switch {
+	case d.Err != nil:
+	case k == 0 && r.i == 0:
+		d.fail("first call refers to a previous function")
+	case k == 0:
+	case k-1 > uint64(d.left()):
+		d.fail("function name of %d bytes", k-1)
+	default:
+		c.Func = string(d.take(int(k - 1)))
+	}
+	c.Arg = nil
+	if c.Flags&FlagArg != 0 {
+		c.Arg = d.Bytes()
+	}
+	r.i++
+	return d.Err == nil
+}
+
+// Err, called once Next returned false, returns the malformed record's
+// error, an error if bytes follow the last record, or nil.
+func (r *CallReader) Err() error { return r.d.Finish() }
 
 // AppendCancel appends a TCancel frame for the given groups.
 func AppendCancel(buf []byte, groups []uint64) []byte {
@@ -210,7 +235,7 @@ func ParseResults(body []byte, fn func(r *Result) bool) error {
 		switch {
 		case d.Err != nil:
 		case r.Kind >= kindEnd:
-			d.Err = malformed("result kind %d", r.Kind)
+			d.fail("result kind %d", r.Kind)
 		case r.Kind == KindOK:
 			r.Value = d.Bytes()
 		default:

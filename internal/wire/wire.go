@@ -134,39 +134,56 @@ func AppendString(buf []byte, s string) []byte {
 // Err; later reads return zero values.
 type Decoder struct {
 	b   []byte
+	i   int // the next byte to read; len(b) once Err is set
 	Err error
 }
 
 // NewDecoder returns a Decoder over body.
 func NewDecoder(body []byte) *Decoder { return &Decoder{b: body} }
 
+// left returns the number of bytes not read yet.
+func (d *Decoder) left() int { return len(d.b) - d.i }
+
+// fail records the first error; the rest of the body is not read.
+func (d *Decoder) fail(format string, args ...any) {
+	if d.Err == nil {
+		d.Err = malformed(format, args...)
+	}
+	d.i = len(d.b)
+}
+
 // Uvarint reads an unsigned varint.
 func (d *Decoder) Uvarint() uint64 {
-	if d.Err != nil {
-		return 0
+	if i := d.i; i < len(d.b) && d.b[i] < 0x80 { // one byte, as most are
+		d.i++
+		return uint64(d.b[i])
 	}
-	v, n := binary.Uvarint(d.b)
+	return d.uvarint()
+}
+
+// uvarint is Uvarint for varints of more than one byte, and at the end.
+func (d *Decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b[d.i:])
 	if n <= 0 {
-		d.Err = malformed("bad varint")
+		d.fail("bad varint")
 		return 0
 	}
-	d.b = d.b[n:]
+	d.i += n
 	return v
 }
 
 // Byte reads one byte.
 func (d *Decoder) Byte() byte {
-	if d.Err != nil {
-		return 0
+	if i := d.i; i < len(d.b) {
+		d.i++
+		return d.b[i]
 	}
-	if len(d.b) == 0 {
-		d.Err = malformed("message cut short")
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
+	d.cutShort()
+	return 0
 }
+
+// cutShort records that the message ended before a field.
+func (d *Decoder) cutShort() { d.fail("message cut short") }
 
 // Bytes reads a length-prefixed byte string; the result aliases the body.
 func (d *Decoder) Bytes() []byte {
@@ -174,12 +191,17 @@ func (d *Decoder) Bytes() []byte {
 	if d.Err != nil {
 		return nil
 	}
-	if n > uint64(len(d.b)) {
-		d.Err = malformed("byte string of %d bytes with %d left", n, len(d.b))
+	if n > uint64(d.left()) {
+		d.fail("byte string of %d bytes with %d left", n, d.left())
 		return nil
 	}
-	b := d.b[:n:n]
-	d.b = d.b[n:]
+	return d.take(int(n))
+}
+
+// take returns the next n bytes, which the caller checked are there.
+func (d *Decoder) take(n int) []byte {
+	b := d.b[d.i : d.i+n : d.i+n]
+	d.i += n
 	return b
 }
 
@@ -190,8 +212,8 @@ func (d *Decoder) String() string { return string(d.Bytes()) }
 // record taking at least min bytes.
 func (d *Decoder) Count(min int) int {
 	n := d.Uvarint()
-	if d.Err == nil && n > uint64(len(d.b)/min) {
-		d.Err = malformed("%d records in %d bytes", n, len(d.b))
+	if d.Err == nil && n > uint64(d.left()/min) {
+		d.fail("%d records in %d bytes", n, d.left())
 		return 0
 	}
 	return int(n)
@@ -199,8 +221,8 @@ func (d *Decoder) Count(min int) int {
 
 // Finish returns Err, or an error if bytes are left over.
 func (d *Decoder) Finish() error {
-	if d.Err == nil && len(d.b) > 0 {
-		d.Err = malformed("%d bytes left over", len(d.b))
+	if d.Err == nil && d.left() > 0 {
+		d.fail("%d bytes left over", d.left())
 	}
 	return d.Err
 }

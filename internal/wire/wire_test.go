@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -46,7 +47,10 @@ func parse(data []byte) error {
 		case TReady:
 			_, err = ParseReady(body)
 		case TCalls:
-			err = ParseCalls(body, func(*Call) {})
+			cr := ReadCalls(body)
+			for cr.Next() {
+			}
+			err = cr.Err()
 		case TCancel:
 			_, err = ParseCancel(body)
 		case TResults, TInitErr:
@@ -82,11 +86,17 @@ func TestRoundTrip(t *testing.T) {
 	}
 	_, body, _ = r.Read()
 	var calls []Call
-	if err := ParseCalls(body, func(c *Call) {
-		cc := *c
-		calls = append(calls, cc)
-	}); err != nil {
-		t.Fatal(err)
+	var same []bool
+	cr := ReadCalls(body)
+	for cr.Next() {
+		calls = append(calls, cr.Call)
+		same = append(same, cr.SameFunc)
+	}
+	if err := cr.Err(); err != nil || cr.Len() != 3 {
+		t.Fatalf("calls: %d records, %v", cr.Len(), err)
+	}
+	if !slices.Equal(same, []bool{false, true, false}) {
+		t.Errorf("SameFunc %v, want [false true false]", same)
 	}
 	want := []Call{
 		{ID: 1, Flags: FlagArg, Func: "pkg.square", Arg: []byte{1, 2, 3}},
@@ -136,6 +146,8 @@ func TestMalformed(t *testing.T) {
 		{"lying length", []byte{0, 0, 0, 0x30, 1, 2, 3}, io.ErrUnexpectedEOF},
 		{"count beyond body", AppendResults(nil, TResults, 1000, []byte{1, 0, 0}), ErrFrame},
 		{"bad result kind", AppendResults(nil, TResults, 1, []byte{1, 99, 0}), ErrFrame},
+		{"first call repeats a function", []byte{6, 0, 0, 0, byte(TCalls), 1, 1, 0, 0, 0}, ErrFrame},
+		{"function name beyond body", []byte{6, 0, 0, 0, byte(TCalls), 1, 1, 0, 0, 9}, ErrFrame},
 		{"leftover bytes", append(AppendReady(nil, 1)[:0:0], 3, 0, 0, 0, byte(TReady), 1, 1), ErrFrame},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

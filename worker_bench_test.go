@@ -1,0 +1,179 @@
+package futures
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gofutures/futures/internal/wire"
+)
+
+func init() { Register(workerInc) }
+
+func workerInc(_ context.Context, x int) (int, error) { return x + 1, nil }
+
+// workerHarness runs serveWorker in this process over a pair of pipes, the
+// way a ProcessPool runs a worker process, and plays the pool's side.
+type workerHarness struct {
+	req     *os.File // the pool's end of the request pipe
+	res     *os.File // the pool's end of the result pipe
+	rd      *wire.Reader
+	counter uint64 // the shared progress counter
+	code    chan int
+}
+
+// startWorker starts serveWorker with the Gob codec and timeout, and waits
+// for it to say Ready. The cleanup closes its request pipe and checks that
+// it exits with code 0.
+func startWorker(tb testing.TB, timeout time.Duration) *workerHarness {
+	tb.Helper()
+	reqR, reqW, err := os.Pipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resR, resW, err := os.Pipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h := &workerHarness{req: reqW, res: resR, rd: wire.NewReader(resR), code: make(chan int, 1)}
+	go func() {
+		code := serveWorker(reqR, resW, &h.counter)
+		reqR.Close()
+		resW.Close()
+		h.code <- code
+	}()
+	tb.Cleanup(func() {
+		h.req.Close()
+		if _, err := io.Copy(io.Discard, h.res); err != nil {
+			tb.Error(err)
+		}
+		h.res.Close()
+		if code := <-h.code; code != 0 {
+			tb.Errorf("the worker exited with code %d", code)
+		}
+	})
+	h.send(tb, wire.AppendSetup(nil, wire.Setup{Version: wire.Version, Codec: Gob.Name(), TaskTimeout: int64(timeout)}))
+	if t, _, err := h.rd.Read(); err != nil || t != wire.TReady {
+		tb.Fatalf("the worker sent frame type %d (%v), want Ready", t, err)
+	}
+	return h
+}
+
+func (h *workerHarness) send(tb testing.TB, frame []byte) {
+	if _, err := h.req.Write(frame); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// results reads one TResults frame and appends its records to rs, their
+// values copied.
+func (h *workerHarness) results(rs []wire.Result) ([]wire.Result, error) {
+	t, body, err := h.rd.Read()
+	if err != nil {
+		return rs, err
+	}
+	if t != wire.TResults {
+		return rs, fmt.Errorf("frame type %d, want Results", t)
+	}
+	err = wire.ParseResults(body, func(r *wire.Result) bool {
+		rs = append(rs, *r)
+		return true
+	})
+	return rs, err
+}
+
+// intCalls returns a TCalls frame calling fn on args in order, in group
+// (0 for none), with ids from id on.
+func intCalls(fn string, group, id uint64, args ...int) []byte {
+	var b wire.CallsBuilder
+	for i, a := range args {
+		arg, _ := appendValue(nil, Gob, a)
+		b.Add(&wire.Call{ID: id + uint64(i), Group: group, Flags: wire.FlagArg, Func: fn, Arg: arg})
+	}
+	return b.AppendTo(nil)
+}
+
+// BenchmarkWorker feeds a worker, run in this process over pipes, frames of
+// calls to a trivial function, as the pool's Map does, keeping at most
+// 4096 calls in flight. One op is one call; the time, and the CPU time of
+// the process per call, are the worker's plus writing prebuilt frames and
+// counting the results.
+func BenchmarkWorker(b *testing.B) {
+	const window = 4096
+	fn, err := lookupFunc(workerInc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, size := range []int{1, 100, 1000} {
+		b.Run(fmt.Sprintf("calls-per-frame=%d", size), func(b *testing.B) {
+			h := startWorker(b, 0)
+			args := make([]int, size)
+			frame := intCalls(fn.name, 1, 1, args...)
+			credits := make(chan struct{}, window/size)
+			for range cap(credits) {
+				credits <- struct{}{}
+			}
+			fed := make(chan error, 1)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := cpuTime(b)
+			go func() {
+				for sent := 0; sent < b.N; sent += size {
+					<-credits
+					f := frame
+					if b.N-sent < size {
+						f = intCalls(fn.name, 1, 1, args[:b.N-sent]...)
+					}
+					if _, err := h.req.Write(f); err != nil {
+						fed <- err
+						return
+					}
+				}
+				fed <- nil
+			}()
+			got := 0
+			for got < b.N {
+				t, body, err := h.rd.Read()
+				if err == nil && t != wire.TResults {
+					err = fmt.Errorf("frame type %d, want Results", t)
+				}
+				var failed error
+				if err == nil {
+					err = wire.ParseResults(body, func(r *wire.Result) bool {
+						if r.Kind != wire.KindOK {
+							failed = fmt.Errorf("call %d failed: %s", r.ID, r.Message)
+							return false
+						}
+						if got++; got%size == 0 {
+							credits <- struct{}{}
+						}
+						return true
+					})
+				}
+				if err = errors.Join(err, failed); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+			if err := <-fed; err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "items/s")
+		})
+	}
+}
+
+// cpuTime returns the CPU time the process has used so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
