@@ -11,7 +11,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gofutures/futures"
 )
@@ -226,6 +228,30 @@ func newBenchProcPool(b *testing.B, workers int) *futures.ProcessPool {
 	return p
 }
 
+// cpuTime returns the CPU time used so far by this process (self) or by
+// its children that have exited and been reaped (children).
+func cpuTime(who int) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(who, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuPerItem closes p and reports the CPU time the parent and the worker
+// processes used per item since the times in start.
+func cpuPerItem(b *testing.B, p *futures.ProcessPool, start [2]time.Duration) {
+	b.StopTimer()
+	p.Close()
+	b.ReportMetric(float64(cpuTime(syscall.RUSAGE_SELF)-start[0])/float64(b.N), "parent-cpu-ns/item")
+	b.ReportMetric(float64(cpuTime(syscall.RUSAGE_CHILDREN)-start[1])/float64(b.N), "worker-cpu-ns/item")
+}
+
+// cpuStart returns the times cpuPerItem measures from.
+func cpuStart() [2]time.Duration {
+	return [2]time.Duration{cpuTime(syscall.RUSAGE_SELF), cpuTime(syscall.RUSAGE_CHILDREN)}
+}
+
 func itemsPerSecond(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "items/s")
 }
@@ -317,6 +343,7 @@ func BenchmarkProcessMap(b *testing.B) {
 		b.Run("impl=futures/"+name, func(b *testing.B) {
 			p := newBenchProcPool(b, 2)
 			b.ReportAllocs()
+			start := cpuStart()
 			b.ResetTimer()
 			i := 0
 			for v, err := range futures.Map(ctx, p, procInc, count(b.N), opts...) {
@@ -324,6 +351,7 @@ func BenchmarkProcessMap(b *testing.B) {
 				i++
 			}
 			itemsPerSecond(b)
+			cpuPerItem(b, p, start)
 		})
 		if size == 0 {
 			continue

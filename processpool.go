@@ -45,9 +45,10 @@ type ProcessPool struct {
 
 	mu         sync.Mutex
 	room       *sync.Cond         // signalled when queued calls leave the queue
-	queue      ring.Queue[punit]  // accepted calls not handed to a worker
+	queue      ring.Queue[*pcall] // accepted calls not handed to a worker
 	queued     int                // calls in queue
 	retry      ring.Queue[*pcall] // started calls a dead worker never ran; before queue
+	runs       []*pcall           // scratch for feedLocked
 	procs      []*proc            // every worker alive or starting
 	starting   int
 	groups     map[context.Context]*pgroup
@@ -65,37 +66,55 @@ type ProcessPool struct {
 	wg         sync.WaitGroup // the pool's goroutines
 }
 
-// punit is what the queue holds: one call, or a chunk that goes to one
-// worker in one message.
-type punit struct {
-	one  *pcall
-	many []*pcall
-}
-
-func (u punit) calls() []*pcall {
-	if u.one != nil {
-		return []*pcall{u.one}
-	}
-	return u.many
-}
-
-func (u punit) len() int {
-	if u.one != nil {
-		return 1
-	}
-	return len(u.many)
-}
-
-// pcall is one accepted call.
+// pcall is a run of accepted calls that go to one worker together and get
+// consecutive ids there: one call from Execute, or consecutive calls of a
+// chunk from ExecuteBatch that have the same function and context. The
+// calls of a run share one buffer of encoded arguments.
 type pcall struct {
-	t       Task
+	ts      []Task
 	fn      *regFunc
-	arg     []byte
+	ctx     context.Context // of every call of ts
 	hasArg  bool
-	err     error // the argument could not be encoded
+	args    []byte // the encoded arguments, back to back
+	ends    []int  // with hasArg: where the argument of ts[i] ends in args
+	first   int    // with hasArg: where the argument of ts[0] starts
 	group   *pgroup
-	id      uint64 // its number in the worker it was sent to
-	started bool
+	id      uint64 // the id of ts[0] in the worker it was sent to
+	done    int    // calls of ts that worker answered
+	started bool   // every call of ts is started
+
+	one    [1]Task // ts of a single call
+	oneEnd [1]int  // ends of a single call
+}
+
+// arg returns the encoded argument of ts[i], or nil without arguments.
+func (pc *pcall) arg(i int) []byte {
+	if !pc.hasArg {
+		return nil
+	}
+	start := pc.first
+	if i > 0 {
+		start = pc.ends[i-1]
+	}
+	return pc.args[start:pc.ends[i]:pc.ends[i]]
+}
+
+// slice returns the run of the calls ts[from:to] of pc, started.
+func (pc *pcall) slice(from, to int) *pcall {
+	r := &pcall{ts: pc.ts[from:to], fn: pc.fn, ctx: pc.ctx, hasArg: pc.hasArg, args: pc.args, group: pc.group, started: true}
+	if pc.hasArg {
+		r.ends, r.first = pc.ends[from:to], pc.first
+		if from > 0 {
+			r.first = pc.ends[from-1]
+		}
+	}
+	return r
+}
+
+// failure is a call to fail with err.
+type failure struct {
+	t   Task
+	err error
 }
 
 // pgroup is the context shared by calls, usually those of one Map: when it
@@ -117,7 +136,8 @@ type proc struct {
 	killed    bool               // the pool sent it a signal
 	reason    string             // why the pool killed it, for WorkerExitError
 	overran   uint64             // the call the pool killed it for, if any
-	inflight  ring.Queue[*pcall] // sent and not answered, oldest first
+	inflight  ring.Queue[*pcall] // runs sent and not all answered, oldest first
+	inflightN int                // calls sent and not answered
 	nextID    uint64
 	sent      int // calls sent, for MaxTasksPerWorker
 	calls     wire.CallsBuilder
@@ -259,14 +279,24 @@ func (p *ProcessPool) Execute(t Task) error {
 	if err != nil {
 		return err
 	}
-	pc := new(pcall)
-	p.prepare(t, rf, pc, nil)
-	return p.enqueue(punit{one: pc}, t.Context())
+	pc := &pcall{fn: rf, ctx: t.Context()}
+	pc.one[0] = t
+	pc.ts = pc.one[:]
+	args, hasArg, err := p.encodeArg(t, rf, nil)
+	if err != nil {
+		return p.enqueue(pc.ctx, nil, []failure{{t, err}})
+	}
+	if pc.hasArg, pc.args = hasArg, args; hasArg {
+		pc.oneEnd[0] = len(args)
+		pc.ends = pc.oneEnd[:]
+	}
+	return p.enqueue(pc.ctx, []*pcall{pc}, nil)
 }
 
 // ExecuteBatch queues ts as one chunk: one worker gets all of them in one
 // message and reports each result as soon as it has it. It accepts or
-// refuses all of them, as Execute does for one.
+// refuses all of them, as Execute does for one. It keeps ts: the caller must
+// not change it afterwards.
 func (p *ProcessPool) ExecuteBatch(ts []Task) error {
 	for _, t := range ts {
 		if t == nil {
@@ -279,13 +309,18 @@ func (p *ProcessPool) ExecuteBatch(ts []Task) error {
 	case 1:
 		return p.Execute(ts[0])
 	}
-	// One allocation for the calls and one for their arguments; the
-	// function is looked up once while it stays the same.
-	slab := make([]pcall, len(ts))
-	pcs := make([]*pcall, len(ts))
-	var args []byte
-	var last funcKey
-	var rf *regFunc
+	// The arguments go into one buffer, and consecutive calls of the same
+	// function and context into one run; the function is looked up once
+	// while it stays the same.
+	var (
+		runs []*pcall
+		bad  []failure
+		args []byte
+		cur  *pcall
+		last funcKey
+		rf   *regFunc
+	)
+	ends := make([]int, len(ts))
 	for i, t := range ts {
 		fn := t.Func()
 		if k := keyOf(fn); rf == nil || k != last {
@@ -295,33 +330,49 @@ func (p *ProcessPool) ExecuteBatch(ts []Task) error {
 			}
 			last = k
 		}
-		args = p.prepare(t, rf, &slab[i], args)
-		pcs[i] = &slab[i]
+		start := len(args)
+		var hasArg bool
+		var err error
+		args, hasArg, err = p.encodeArg(t, rf, args)
+		ends[i] = len(args)
+		if err != nil {
+			bad = append(bad, failure{t, err})
+			cur = nil
+			continue
+		}
+		if ctx := t.Context(); cur == nil || cur.fn != rf || cur.hasArg != hasArg || cur.ctx != ctx {
+			cur = &pcall{ts: ts[i:i], fn: rf, ctx: ctx, hasArg: hasArg, ends: ends[i:i], first: start}
+			runs = append(runs, cur)
+		}
+		cur.ts = cur.ts[:len(cur.ts)+1]
+		cur.ends = cur.ends[:len(cur.ends)+1]
 	}
-	return p.enqueue(punit{many: pcs}, ts[0].Context())
+	for _, r := range runs {
+		if r.args = args; !r.hasArg {
+			r.ends = nil
+		}
+	}
+	return p.enqueue(ts[0].Context(), runs, bad)
 }
 
-// prepare fills pc with t, its function rf and its argument, encoded at the
-// end of buf, and returns the grown buf. An argument the codec cannot encode
-// is pc's error.
-func (p *ProcessPool) prepare(t Task, rf *regFunc, pc *pcall, buf []byte) []byte {
-	*pc = pcall{t: t, fn: rf}
-	var err error
+// encodeArg appends t's argument, if it has one, encoded, to buf. It
+// returns buf as it was and an error saying so if the codec cannot encode
+// it.
+func (p *ProcessPool) encodeArg(t Task, rf *regFunc, buf []byte) (out []byte, hasArg bool, err error) {
 	start := len(buf)
 	if e, ok := t.(argEncoder); ok {
-		pc.hasArg = true
-		buf, err = e.appendArg(buf, p.codec)
+		hasArg = true
+		out, err = e.appendArg(buf, p.codec)
 	} else if a, ok := t.Arg(); ok {
-		pc.hasArg = true
-		buf, err = appendValue(buf, p.codec, a)
+		hasArg = true
+		out, err = appendValue(buf, p.codec, a)
+	} else {
+		out = buf
 	}
 	if err != nil {
-		pc.err = fmt.Errorf("futures: cannot encode the argument of %s with %s: %w; pass a type the codec supports", shortName(rf.name), p.codec.Name(), err)
+		return buf[:start], hasArg, fmt.Errorf("futures: cannot encode the argument of %s with %s: %w; pass a type the codec supports", shortName(rf.name), p.codec.Name(), err)
 	}
-	if pc.hasArg {
-		pc.arg = buf[start:len(buf):len(buf)]
-	}
-	return buf
+	return out, hasArg, nil
 }
 
 // argEncoder is implemented by the tasks of this package whose function
@@ -330,41 +381,32 @@ type argEncoder interface {
 	appendArg(dst []byte, c Codec) ([]byte, error)
 }
 
-func (p *ProcessPool) enqueue(u punit, ctx context.Context) error {
-	n := u.len()
+// enqueue queues runs and fails the calls of bad, whose arguments could not
+// be encoded, unless the pool refuses them all.
+func (p *ProcessPool) enqueue(ctx context.Context, runs []*pcall, bad []failure) error {
+	n := len(bad)
+	for _, r := range runs {
+		n += len(r.ts)
+	}
 	p.mu.Lock()
 	if err := p.waitRoomLocked(ctx, n); err != nil {
 		p.mu.Unlock()
 		return err
 	}
 	p.st.Submitted += int64(n)
-	var bad []*pcall
-	if u.one != nil && u.one.err != nil {
-		bad, u.one = append(bad, u.one), nil
-	} else if u.many != nil {
-		ok := u.many[:0:0]
-		for _, pc := range u.many {
-			if pc.err != nil {
-				bad = append(bad, pc)
-			} else {
-				ok = append(ok, pc)
-			}
-		}
-		u.many = ok
-	}
 	p.st.Failed += int64(len(bad))
-	if m := u.len(); m > 0 {
-		for _, pc := range u.calls() {
-			pc.group = p.groupLocked(pc.t.Context())
-		}
-		p.queue.Push(u)
-		p.queued += m
-		p.st.Queued += int64(m)
+	for _, r := range runs {
+		r.group = p.groupLocked(r.ctx)
+		p.queue.Push(r)
+		p.queued += len(r.ts)
+		p.st.Queued += int64(len(r.ts))
+	}
+	if len(runs) > 0 {
 		p.dispatchLocked()
 	}
 	p.unlockAndFlush()
-	for _, pc := range bad {
-		pc.t.Complete(nil, pc.err)
+	for _, f := range bad {
+		f.t.Complete(nil, f.err)
 	}
 	return nil
 }
@@ -454,7 +496,7 @@ func (p *ProcessPool) dispatchLocked() {
 		for _, w := range p.procs {
 			if w.ready && !w.closing && !w.dead && p.roomLocked(w) > 0 {
 				open++
-				if best == nil || w.inflight.Len() < best.inflight.Len() {
+				if best == nil || w.inflightN < best.inflightN {
 					best = w
 				}
 			}
@@ -483,7 +525,7 @@ func (p *ProcessPool) dispatchLocked() {
 
 // roomLocked returns how many more calls w may take now.
 func (p *ProcessPool) roomLocked(w *proc) int {
-	room := max(w.window, 1) - w.inflight.Len()
+	room := max(w.window, 1) - w.inflightN
 	if p.maxTasks > 0 {
 		room = min(room, p.maxTasks-w.sent)
 	}
@@ -499,47 +541,48 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 	}
 	freed := false
 	for fed := 0; fed < max(share, 1) && p.roomLocked(w) > 0; {
-		var u punit
-		if pc, ok := p.retry.Pop(); ok {
-			u.one = pc
-		} else if u, ok = p.queue.Pop(); ok {
-			p.queued -= u.len()
-			freed = true
-		} else {
-			break
-		}
-		for _, pc := range u.calls() {
-			if !pc.started {
-				p.st.Queued--
-				if !pc.t.Start() {
-					p.st.Cancelled++
-					continue
-				}
-				pc.started = true
-				p.st.Running++
+		pc, ok := p.retry.Pop()
+		if !ok {
+			if pc, ok = p.queue.Pop(); !ok {
+				break
 			}
-			w.nextID++
-			pc.id = w.nextID
-			w.inflight.Push(pc)
-			c := wire.Call{ID: pc.id, Func: pc.fn.name, Arg: pc.arg}
-			if pc.hasArg {
+			p.queued -= len(pc.ts)
+			freed = true
+		}
+		p.runs = p.runs[:0]
+		if pc.started {
+			p.runs = append(p.runs, pc)
+		} else {
+			p.startLocked(pc)
+		}
+		for _, r := range p.runs {
+			r.id, r.done = w.nextID+1, 0
+			w.nextID += uint64(len(r.ts))
+			w.inflight.Push(r)
+			w.inflightN += len(r.ts)
+			c := wire.Call{Func: r.fn.name}
+			if r.hasArg {
 				c.Flags |= wire.FlagArg
 			}
-			if g := pc.group; g != nil {
+			if g := r.group; g != nil {
 				c.Group = g.id
 				if g.ctx.Err() != nil {
 					c.Flags |= wire.FlagCancelled
 				}
 			}
-			w.calls.Add(&c)
-			w.sent++
-			fed++
-			if pc.fn != w.lastFn {
+			for i := range r.ts {
+				c.ID, c.Arg = r.id+uint64(i), r.arg(i)
+				w.calls.Add(&c)
+			}
+			w.sent += len(r.ts)
+			fed += len(r.ts)
+			if r.fn != w.lastFn {
 				// A new function: its speed is not known yet, so the
 				// worker gets no more until its first result.
-				w.lastFn, w.est, w.window = pc.fn, 0, 1
+				w.lastFn, w.est, w.window = r.fn, 0, 1
 			}
 		}
+		clear(p.runs)
 	}
 	if p.maxTasks > 0 && w.sent >= p.maxTasks && !w.closing {
 		w.closing = true
@@ -552,6 +595,31 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 		p.urgent = append(p.urgent, w)
 	} else {
 		w.signal()
+	}
+}
+
+// startLocked starts the calls of the queued run pc and appends the runs of
+// those that started to p.runs: the others were cancelled in the queue.
+func (p *ProcessPool) startLocked(pc *pcall) {
+	from := 0
+	for i, t := range pc.ts {
+		p.st.Queued--
+		if t.Start() {
+			p.st.Running++
+			continue
+		}
+		p.st.Cancelled++
+		if i > from {
+			p.runs = append(p.runs, pc.slice(from, i))
+		}
+		from = i + 1
+	}
+	switch {
+	case from == 0:
+		pc.started = true
+		p.runs = append(p.runs, pc)
+	case from < len(pc.ts):
+		p.runs = append(p.runs, pc.slice(from, len(pc.ts)))
 	}
 }
 
@@ -668,11 +736,9 @@ func (p *ProcessPool) watchTimeouts() {
 			for _, w := range p.procs {
 				if w.sp != nil && !w.killed && w.inflight.Len() > 0 && now.Sub(w.busySince) > limit {
 					late = append(late, w)
-					w.inflight.Each(func(pc *pcall) {
-						if w.overran == 0 {
-							w.overran = pc.id
-						}
-					})
+					if pc, ok := w.inflight.Peek(); ok && w.overran == 0 {
+						w.overran = pc.id + uint64(pc.done)
+					}
 				}
 			}
 			p.mu.Unlock()
@@ -780,22 +846,19 @@ func (p *ProcessPool) flush(w *proc) bool {
 
 // serve reads w's results until it exits.
 func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
-	var recs []wire.Result
-	var pcs []*pcall
+	var spans []span
 	for {
 		t, body, err := rd.Read()
 		if err == nil && t != wire.TResults {
 			err = fmt.Errorf("%w: frame type %d", wire.ErrFrame, t)
 		}
+		n := 0
 		if err == nil {
-			recs = recs[:0]
-			err = wire.ParseResults(body, func(r *wire.Result) bool {
-				recs = append(recs, *r)
-				return true
-			})
+			spans, n, err = p.take(w, body, spans[:0])
 		}
-		if err == nil {
-			pcs, err = p.take(w, recs, pcs[:0])
+		if n > 0 {
+			p.finish(spans, body, n)
+			clear(spans)
 		}
 		if err != nil {
 			if err != io.EOF {
@@ -803,78 +866,108 @@ func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
 			}
 			return
 		}
-		p.finish(pcs, recs)
 	}
 }
 
-// take pops the calls the records answer from w's in-flight list and
-// refills w. It kills w when a record says a call overran TaskTimeout.
-func (p *ProcessPool) take(w *proc, recs []wire.Result, pcs []*pcall) ([]*pcall, error) {
+// span is the calls ts[from:to] of a run, answered by consecutive records.
+type span struct {
+	pc       *pcall
+	from, to int
+}
+
+// take finds the calls that the result records of body answer in w's
+// in-flight runs, drops the runs answered in full, counts the outcomes, and
+// refills w. It returns the calls answered as spans, and how many. If a
+// record is malformed or answers a call that is not the next one, it stops
+// there and returns an error along with the calls answered before. It kills
+// w when a record says a call overran TaskTimeout.
+func (p *ProcessPool) take(w *proc, body []byte, spans []span) ([]span, int, error) {
 	p.mu.Lock()
 	defer p.unlockAndFlush()
 	if w.abort { // Shutdown gave up and failed these calls already
-		return pcs, nil
+		return spans, 0, nil
 	}
-	now := time.Now()
-	sample := now.Sub(w.busySince) / time.Duration(len(recs))
-	w.est = (w.est + sample) / 2
-	if w.est == 0 {
-		w.est = 1
-	}
-	// The window grows at most twofold per reply, so that the quick first
-	// calls of a workload do not open it wide for slow later ones.
-	w.window = min(max(int(min(aheadTarget/w.est, maxWindow)), 1), 2*max(w.window, 1))
-	w.busySince = now
-	for i := range recs {
-		pc, ok := w.inflight.Pop()
-		if !ok || pc.id != recs[i].ID {
-			return pcs, fmt.Errorf("%w: a result for call %d, which is not the next one", wire.ErrFrame, recs[i].ID)
+	n, failed := 0, 0
+	var wrong *wire.Result
+	err := wire.ParseResults(body, func(r *wire.Result) bool {
+		pc, ok := w.inflight.Peek()
+		if !ok || r.ID != pc.id+uint64(pc.done) {
+			wrong = r
+			return false
 		}
-		pcs = append(pcs, pc)
-		if recs[i].Kind == wire.KindTimeout && !w.killed {
+		if k := len(spans) - 1; k >= 0 && spans[k].pc == pc {
+			spans[k].to++
+		} else {
+			spans = append(spans, span{pc, pc.done, pc.done + 1})
+		}
+		if pc.done++; pc.done == len(pc.ts) {
+			w.inflight.Pop()
+		}
+		n++
+		if r.Kind != wire.KindOK {
+			failed++
+		}
+		if r.Kind == wire.KindTimeout && !w.killed {
 			w.closing, w.killed = true, true
 			p.st.WorkerKills++
 			w.sp.Signal(syscall.SIGKILL)
 			p.log(slog.LevelWarn, "futures: worker process killed: a call overran TaskTimeout", "pid", w.sp.PID, "func", pc.fn.name)
 		}
+		return true
+	})
+	if err == nil && wrong != nil {
+		err = fmt.Errorf("%w: a result for call %d, which is not the next one", wire.ErrFrame, wrong.ID)
 	}
-	if !w.closing {
+	if n > 0 {
+		now := time.Now()
+		w.est = (w.est + now.Sub(w.busySince)/time.Duration(n)) / 2
+		if w.est == 0 {
+			w.est = 1
+		}
+		// The window grows at most twofold per reply, so that the quick
+		// first calls of a workload do not open it wide for slow later
+		// ones.
+		w.window = min(max(int(min(aheadTarget/w.est, maxWindow)), 1), 2*max(w.window, 1))
+		w.busySince = now
+		w.inflightN -= n
+		p.st.Running -= int64(n)
+		p.st.Succeeded += int64(n - failed)
+		p.st.Failed += int64(failed)
+	}
+	if err == nil && !w.closing {
 		p.dispatchLocked()
 	}
-	return pcs, nil
+	return spans, n, err
 }
 
-// finish completes the calls of pcs with the outcomes in recs.
-func (p *ProcessPool) finish(pcs []*pcall, recs []wire.Result) {
-	// Decode first and count, so that the counters are up to date by the
-	// time a future is seen done.
-	vals := make([]any, len(pcs))
-	errs := make([]error, len(pcs))
-	var ok, failed int64
-	for i, pc := range pcs {
-		if r := &recs[i]; r.Kind != wire.KindOK {
-			errs[i] = p.remoteErr(r, pc.fn.name)
-		} else {
-			vals[i] = pc.t.NewResult()
-			if err := decodeValue(p.codec, r.Value, vals[i]); err != nil {
-				errs[i] = fmt.Errorf("futures: cannot decode the result of %s with %s: %w", shortName(pc.fn.name), p.codec.Name(), err)
-				vals[i] = nil
-			}
+// finish completes the calls of spans with the outcomes in the first n
+// result records of body, which take counted already.
+func (p *ProcessPool) finish(spans []span, body []byte, n int) {
+	s, i := 0, spans[0].from
+	wire.ParseResults(body, func(r *wire.Result) bool {
+		pc := spans[s].pc
+		t := pc.ts[i]
+		if i++; i == spans[s].to && s+1 < len(spans) {
+			s++
+			i = spans[s].from
 		}
-		if errs[i] == nil {
-			ok++
-		} else {
-			failed++
+		n--
+		if r.Kind != wire.KindOK {
+			t.Complete(nil, p.remoteErr(r, pc.fn.name))
+			return n > 0
 		}
-	}
-	p.mu.Lock()
-	p.st.Running -= ok + failed
-	p.st.Succeeded += ok
-	p.st.Failed += failed
-	p.mu.Unlock()
-	for i, pc := range pcs {
-		pc.t.Complete(vals[i], errs[i])
-	}
+		v := t.NewResult()
+		if err := decodeValue(p.codec, r.Value, v); err != nil {
+			p.mu.Lock()
+			p.st.Succeeded--
+			p.st.Failed++
+			p.mu.Unlock()
+			t.Complete(nil, fmt.Errorf("futures: cannot decode the result of %s with %s: %w", shortName(pc.fn.name), p.codec.Name(), err))
+			return n > 0
+		}
+		t.Complete(v, nil)
+		return n > 0
+	})
 }
 
 // remoteErr turns a failure record from a worker into the call's error.
@@ -915,26 +1008,32 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 	if !w.ready {
 		p.starting--
 	}
-	var fails []*pcall
-	var failErr error
+	var fails []failure
 	left := w.inflight.Drain()
-	switch {
-	case p.forced != nil:
-		fails, failErr = left, p.forced
-	case len(left) > 0:
-		failErr = exitError(w.sp.PID, exit, w.reason)
-		started := exit.Started
-		for _, pc := range left {
-			if pc.id > started {
-				p.retry.Push(pc)
-			} else {
-				fails = append(fails, pc)
+	w.inflightN = 0
+	var exitErr error
+	if len(left) > 0 && p.forced == nil {
+		exitErr = exitError(w.sp.PID, exit, w.reason)
+	}
+	for _, pc := range left {
+		for i := pc.done; i < len(pc.ts); i++ {
+			id := pc.id + uint64(i)
+			switch {
+			case p.forced != nil:
+				fails = append(fails, failure{pc.ts[i], p.forced})
+			case id > exit.Started: // never started: another worker runs it
+				p.retry.Push(pc.slice(i, len(pc.ts)))
+				i = len(pc.ts)
+			case id == w.overran:
+				fails = append(fails, failure{pc.ts[i], &timeoutError{fn: shortName(pc.fn.name), limit: p.timeout.String()}})
+			default:
+				fails = append(fails, failure{pc.ts[i], exitErr})
 			}
 		}
 	}
 	p.st.Running -= int64(len(fails))
 	p.st.Failed += int64(len(fails))
-	var dropped []*pcall
+	var dropped []Task
 	if startErr != nil {
 		dropped = p.breakLocked(startErr)
 	}
@@ -950,21 +1049,17 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 		}
 		p.log(level, "futures: worker process exited", "pid", w.sp.PID, "code", exit.Code, "signal", exit.Signal)
 	}
-	for _, pc := range fails {
-		if pc.id == w.overran {
-			pc.t.Complete(nil, &timeoutError{fn: shortName(pc.fn.name), limit: p.timeout.String()})
-		} else {
-			pc.t.Complete(nil, failErr)
-		}
+	for _, f := range fails {
+		f.t.Complete(nil, f.err)
 	}
-	for _, pc := range dropped {
-		pc.t.Complete(nil, broken)
+	for _, t := range dropped {
+		t.Complete(nil, broken)
 	}
 }
 
 // breakLocked marks the pool broken by cause and returns the calls it had
 // queued, already counted as failed, for the caller to fail.
-func (p *ProcessPool) breakLocked(cause error) []*pcall {
+func (p *ProcessPool) breakLocked(cause error) []Task {
 	if p.broken != nil {
 		return nil
 	}
@@ -977,15 +1072,15 @@ func (p *ProcessPool) breakLocked(cause error) []*pcall {
 }
 
 // drainLocked empties the queues and counts their calls as failed.
-func (p *ProcessPool) drainLocked() []*pcall {
-	var out []*pcall
+func (p *ProcessPool) drainLocked() []Task {
+	var out []Task
 	for _, pc := range p.retry.Drain() {
-		p.st.Running--
-		out = append(out, pc)
+		p.st.Running -= int64(len(pc.ts))
+		out = append(out, pc.ts...)
 	}
-	for _, u := range p.queue.Drain() {
-		p.st.Queued -= int64(u.len())
-		out = append(out, u.calls()...)
+	for _, pc := range p.queue.Drain() {
+		p.st.Queued -= int64(len(pc.ts))
+		out = append(out, pc.ts...)
 	}
 	p.queued = 0
 	p.st.Failed += int64(len(out))
@@ -1018,12 +1113,12 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 	cfg := ReadShutdownOptions(opts...)
 	p.mu.Lock()
 	p.shutdown = true
-	var cancelled []punit
+	var cancelled []*pcall
 	if cfg.CancelPending {
 		cancelled = p.queue.Drain()
-		for _, u := range cancelled {
-			p.st.Queued -= int64(u.len())
-			p.st.Cancelled += int64(u.len())
+		for _, pc := range cancelled {
+			p.st.Queued -= int64(len(pc.ts))
+			p.st.Cancelled += int64(len(pc.ts))
 		}
 		p.queued = 0
 	}
@@ -1031,9 +1126,9 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 	p.dispatchLocked()
 	p.checkExitedLocked()
 	p.unlockAndFlush()
-	for _, u := range cancelled {
-		for _, pc := range u.calls() {
-			pc.t.Cancel()
+	for _, pc := range cancelled {
+		for _, t := range pc.ts {
+			t.Cancel()
 		}
 	}
 	var err error
@@ -1056,10 +1151,13 @@ func (p *ProcessPool) abandon(ctx context.Context) {
 		p.forced = &brokenError{msg: "futures: Shutdown gave up waiting for the call and stopped its worker process", cause: cause}
 	}
 	queued := p.drainLocked()
-	var running []*pcall
+	var running []Task
 	for _, w := range p.procs {
 		w.abort = true
-		running = append(running, w.inflight.Drain()...)
+		for _, pc := range w.inflight.Drain() {
+			running = append(running, pc.ts[pc.done:]...)
+		}
+		w.inflightN = 0
 		w.signal()
 	}
 	p.st.Running -= int64(len(running))
@@ -1067,11 +1165,11 @@ func (p *ProcessPool) abandon(ctx context.Context) {
 	p.checkExitedLocked()
 	p.mu.Unlock()
 	err := &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause}
-	for _, pc := range queued {
-		pc.t.Complete(nil, err)
+	for _, t := range queued {
+		t.Complete(nil, err)
 	}
-	for _, pc := range running {
-		pc.t.Complete(nil, p.forced)
+	for _, t := range running {
+		t.Complete(nil, p.forced)
 	}
 	for _, sig := range []syscall.Signal{0, syscall.SIGTERM, syscall.SIGKILL} {
 		if sig != 0 {

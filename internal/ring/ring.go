@@ -47,6 +47,16 @@ func (q *Queue[T]) Pop() (T, bool) {
 	return v, true
 }
 
+// Peek returns the item at the front of the queue without removing it, or
+// the zero value and false if the queue is empty.
+func (q *Queue[T]) Peek() (T, bool) {
+	if q.n == 0 {
+		var zero T
+		return zero, false
+	}
+	return q.buf[q.head], true
+}
+
 // Each calls fn for every item, oldest first, leaving the queue as it is.
 func (q *Queue[T]) Each(fn func(T)) {
 	for i := 0; i < q.n; i++ {

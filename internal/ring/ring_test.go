@@ -39,6 +39,9 @@ func TestQueueMatchesSlice(t *testing.T) {
 		if q.Len() != len(model) {
 			t.Fatalf("step %d: Len = %d, want %d", step, q.Len(), len(model))
 		}
+		if v, ok := q.Peek(); ok != (len(model) > 0) || ok && v != model[0] {
+			t.Fatalf("step %d: Peek = %d, %v; want the front of %d items", step, v, ok, len(model))
+		}
 	}
 	var seen []int
 	q.Each(func(v int) { seen = append(seen, v) })
