@@ -185,7 +185,18 @@ type mapRun[A, R any] struct {
 	waitFor atomic.Pointer[item[A, R]]
 	waitAny atomic.Bool
 
-	mu sync.Mutex // guards the Done channels of items
+	owner atomic.Pointer[canceller] // the executor that owns the items, if it said so
+
+	mu      sync.Mutex                    // guards doneChs
+	doneChs map[*item[A, R]]chan struct{} // the Done channels asked for
+}
+
+// closeDoneLocked closes the Done channel of it, if one was asked for.
+func (m *mapRun[A, R]) closeDoneLocked(it *item[A, R]) {
+	if ch := m.doneChs[it]; ch != nil {
+		close(ch)
+		delete(m.doneChs, it)
+	}
 }
 
 // Map allocates items in slabs of whole chunks of at least slabItems items;
@@ -341,7 +352,7 @@ func (m *mapRun[A, R]) settled(it *item[A, R]) {
 	}
 	if it.waited.Load() {
 		m.mu.Lock()
-		it.closeDoneLocked()
+		m.closeDoneLocked(it)
 		m.mu.Unlock()
 	}
 	if m.waitFor.Load() == it || m.waitAny.Load() {

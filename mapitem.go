@@ -19,14 +19,12 @@ type item[A, R any] struct {
 	err error // valid once done
 
 	// state is a State, or itemSettling while an outcome is being written.
-	// itemOwned is set on a Pending item once an executor owns it (setOwner).
-	state atomic.Int32
-	slot  int32     // unordered: its index in m.slots
-	owner canceller // written before itemOwned is set
-
-	next   *item[A, R]   // in m.finishedList
-	waited atomic.Bool   // Done was called: doneCh exists
-	doneCh chan struct{} // guarded by m.mu; closedChan once closed
+	// itemOwned is set on a Pending item once an executor owns it: the
+	// Map's owner is then told of its cancellation.
+	state  atomic.Int32
+	slot   int32       // unordered: its index in m.slots
+	waited atomic.Bool // Done was called: m.doneChs has its channel
+	next   *item[A, R] // in m's stack of settled items
 }
 
 const (
@@ -37,6 +35,7 @@ const (
 func (it *item[A, R]) Context() context.Context { return it.m.ctx }
 func (it *item[A, R]) Func() any                { return it.m.fn }
 func (it *item[A, R]) Arg() (any, bool)         { return it.arg, true }
+func (it *item[A, R]) funcKey() any             { return it.m }
 
 // appendArg appends the encoded argument to dst without boxing it.
 func (it *item[A, R]) appendArg(dst []byte, c Codec) ([]byte, error) {
@@ -73,21 +72,19 @@ func (it *item[A, R]) Done() <-chan struct{} {
 	m := it.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if it.doneCh == nil {
-		it.doneCh = make(chan struct{})
+	ch := m.doneChs[it]
+	if ch == nil {
+		if m.doneChs == nil {
+			m.doneChs = map[*item[A, R]]chan struct{}{}
+		}
+		ch = make(chan struct{})
+		m.doneChs[it] = ch
 		it.waited.Store(true)
 	}
-	if it.isDone() { // settled before waited was seen
-		it.closeDoneLocked()
+	if it.isDone() { // settled before waited was set
+		m.closeDoneLocked(it)
 	}
-	return it.doneCh
-}
-
-func (it *item[A, R]) closeDoneLocked() {
-	if it.doneCh != closedChan {
-		close(it.doneCh)
-		it.doneCh = closedChan
-	}
+	return ch
 }
 
 func (it *item[A, R]) Start() bool {
@@ -102,8 +99,12 @@ func (it *item[A, R]) Start() bool {
 	}
 }
 
+// setOwner records o as the owner of every item of the Map: an executor
+// owns all the items of a Map it takes.
 func (it *item[A, R]) setOwner(o canceller) bool {
-	it.owner = o
+	if it.m.owner.Load() == nil {
+		it.m.owner.CompareAndSwap(nil, &o)
+	}
 	return it.state.CompareAndSwap(int32(Pending), int32(Pending)|itemOwned)
 }
 
@@ -144,7 +145,9 @@ func (it *item[A, R]) settleWith(v *R, err error) bool {
 	if v != &it.val {
 		it.val = *v
 	}
-	it.err = err
+	if err != nil {
+		it.err = err
+	}
 	it.publish(Finished, 0)
 	return true
 }
@@ -188,7 +191,7 @@ func (it *item[A, R]) claimFrom(to State) (int32, bool) {
 func (it *item[A, R]) publish(to State, from int32) {
 	it.state.Store(int32(to))
 	if to == Cancelled && from&itemOwned != 0 {
-		it.owner.noteCancelled()
+		(*it.m.owner.Load()).noteCancelled()
 	}
 	it.m.settled(it)
 }

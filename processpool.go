@@ -319,16 +319,24 @@ func (p *ProcessPool) ExecuteBatch(ts []Task) error {
 		cur  *pcall
 		last funcKey
 		rf   *regFunc
+		// Map's items share their function: lastMap is the one whose
+		// function rf is, if any.
+		lastMap any
 	)
 	ends := make([]int, len(ts))
 	for i, t := range ts {
-		fn := t.Func()
-		if k := keyOf(fn); rf == nil || k != last {
-			var err error
-			if rf, err = lookupFunc(fn); err != nil {
-				return err
+		if fk, ok := t.(funcKeyer); !ok || rf == nil || fk.funcKey() != lastMap {
+			fn := t.Func()
+			if k := keyOf(fn); rf == nil || k != last {
+				var err error
+				if rf, err = lookupFunc(fn); err != nil {
+					return err
+				}
+				last = k
 			}
-			last = k
+			if ok {
+				lastMap = fk.funcKey()
+			}
 		}
 		start := len(args)
 		var hasArg bool
@@ -373,6 +381,12 @@ func (p *ProcessPool) encodeArg(t Task, rf *regFunc, buf []byte) (out []byte, ha
 		return buf[:start], hasArg, fmt.Errorf("futures: cannot encode the argument of %s with %s: %w; pass a type the codec supports", shortName(rf.name), p.codec.Name(), err)
 	}
 	return out, hasArg, nil
+}
+
+// funcKeyer is implemented by tasks that share their function with others:
+// tasks with the same funcKey have the same function.
+type funcKeyer interface {
+	funcKey() any
 }
 
 // argEncoder is implemented by the tasks of this package whose function
@@ -846,20 +860,19 @@ func (p *ProcessPool) flush(w *proc) bool {
 
 // serve reads w's results until it exits.
 func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
-	var spans []span
+	var a answers
 	for {
 		t, body, err := rd.Read()
 		if err == nil && t != wire.TResults {
 			err = fmt.Errorf("%w: frame type %d", wire.ErrFrame, t)
 		}
-		n := 0
 		if err == nil {
-			spans, n, err = p.take(w, body, spans[:0])
+			err = p.take(w, body, &a)
 		}
-		if n > 0 {
-			p.finish(spans, body, n)
-			clear(spans)
+		if len(a.recs) > 0 {
+			p.finish(&a)
 		}
+		a.reset()
 		if err != nil {
 			if err != io.EOF {
 				p.kill(w, fmt.Sprintf("it sent a malformed message: %v", err))
@@ -869,25 +882,46 @@ func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
 	}
 }
 
+// answers is what a frame of results answers: the calls, as spans of runs,
+// and an outcome for each.
+type answers struct {
+	spans []span
+	recs  []outcome
+	errs  []error // of the outcomes that are not successes
+}
+
 // span is the calls ts[from:to] of a run, answered by consecutive records.
 type span struct {
 	pc       *pcall
 	from, to int
 }
 
+// outcome is one result record: the encoded value of a success, a part of
+// the frame, or errs[err] for a failure.
+type outcome struct {
+	val []byte
+	err int // -1 for a success
+}
+
+func (a *answers) reset() {
+	clear(a.spans)
+	clear(a.recs)
+	clear(a.errs)
+	a.spans, a.recs, a.errs = a.spans[:0], a.recs[:0], a.errs[:0]
+}
+
 // take finds the calls that the result records of body answer in w's
 // in-flight runs, drops the runs answered in full, counts the outcomes, and
-// refills w. It returns the calls answered as spans, and how many. If a
+// refills w. It fills a with the calls answered and their outcomes. If a
 // record is malformed or answers a call that is not the next one, it stops
-// there and returns an error along with the calls answered before. It kills
-// w when a record says a call overran TaskTimeout.
-func (p *ProcessPool) take(w *proc, body []byte, spans []span) ([]span, int, error) {
+// there and returns an error, leaving in a the calls answered before. It
+// kills w when a record says a call overran TaskTimeout.
+func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 	p.mu.Lock()
 	defer p.unlockAndFlush()
 	if w.abort { // Shutdown gave up and failed these calls already
-		return spans, 0, nil
+		return nil
 	}
-	n, failed := 0, 0
 	var wrong *wire.Result
 	err := wire.ParseResults(body, func(r *wire.Result) bool {
 		pc, ok := w.inflight.Peek()
@@ -895,18 +929,20 @@ func (p *ProcessPool) take(w *proc, body []byte, spans []span) ([]span, int, err
 			wrong = r
 			return false
 		}
-		if k := len(spans) - 1; k >= 0 && spans[k].pc == pc {
-			spans[k].to++
+		if k := len(a.spans) - 1; k >= 0 && a.spans[k].pc == pc {
+			a.spans[k].to++
 		} else {
-			spans = append(spans, span{pc, pc.done, pc.done + 1})
+			a.spans = append(a.spans, span{pc, pc.done, pc.done + 1})
 		}
 		if pc.done++; pc.done == len(pc.ts) {
 			w.inflight.Pop()
 		}
-		n++
-		if r.Kind != wire.KindOK {
-			failed++
+		if r.Kind == wire.KindOK {
+			a.recs = append(a.recs, outcome{val: r.Value, err: -1})
+			return true
 		}
+		a.recs = append(a.recs, outcome{err: len(a.errs)})
+		a.errs = append(a.errs, p.remoteErr(r, pc.fn.name))
 		if r.Kind == wire.KindTimeout && !w.killed {
 			w.closing, w.killed = true, true
 			p.st.WorkerKills++
@@ -918,7 +954,7 @@ func (p *ProcessPool) take(w *proc, body []byte, spans []span) ([]span, int, err
 	if err == nil && wrong != nil {
 		err = fmt.Errorf("%w: a result for call %d, which is not the next one", wire.ErrFrame, wrong.ID)
 	}
-	if n > 0 {
+	if n := len(a.recs); n > 0 {
 		now := time.Now()
 		w.est = (w.est + now.Sub(w.busySince)/time.Duration(n)) / 2
 		if w.est == 0 {
@@ -931,43 +967,39 @@ func (p *ProcessPool) take(w *proc, body []byte, spans []span) ([]span, int, err
 		w.busySince = now
 		w.inflightN -= n
 		p.st.Running -= int64(n)
-		p.st.Succeeded += int64(n - failed)
-		p.st.Failed += int64(failed)
+		p.st.Succeeded += int64(n - len(a.errs))
+		p.st.Failed += int64(len(a.errs))
 	}
 	if err == nil && !w.closing {
 		p.dispatchLocked()
 	}
-	return spans, n, err
+	return err
 }
 
-// finish completes the calls of spans with the outcomes in the first n
-// result records of body, which take counted already.
-func (p *ProcessPool) finish(spans []span, body []byte, n int) {
-	s, i := 0, spans[0].from
-	wire.ParseResults(body, func(r *wire.Result) bool {
-		pc := spans[s].pc
-		t := pc.ts[i]
-		if i++; i == spans[s].to && s+1 < len(spans) {
-			s++
-			i = spans[s].from
+// finish completes the calls of a with their outcomes, which take counted
+// already.
+func (p *ProcessPool) finish(a *answers) {
+	k := 0
+	for _, sp := range a.spans {
+		for _, t := range sp.pc.ts[sp.from:sp.to] {
+			o := a.recs[k]
+			k++
+			if o.err >= 0 {
+				t.Complete(nil, a.errs[o.err])
+				continue
+			}
+			v := t.NewResult()
+			if err := decodeValue(p.codec, o.val, v); err != nil {
+				p.mu.Lock()
+				p.st.Succeeded--
+				p.st.Failed++
+				p.mu.Unlock()
+				t.Complete(nil, fmt.Errorf("futures: cannot decode the result of %s with %s: %w", shortName(sp.pc.fn.name), p.codec.Name(), err))
+				continue
+			}
+			t.Complete(v, nil)
 		}
-		n--
-		if r.Kind != wire.KindOK {
-			t.Complete(nil, p.remoteErr(r, pc.fn.name))
-			return n > 0
-		}
-		v := t.NewResult()
-		if err := decodeValue(p.codec, r.Value, v); err != nil {
-			p.mu.Lock()
-			p.st.Succeeded--
-			p.st.Failed++
-			p.mu.Unlock()
-			t.Complete(nil, fmt.Errorf("futures: cannot decode the result of %s with %s: %w", shortName(pc.fn.name), p.codec.Name(), err))
-			return n > 0
-		}
-		t.Complete(v, nil)
-		return n > 0
-	})
+	}
 }
 
 // remoteErr turns a failure record from a worker into the call's error.
