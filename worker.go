@@ -81,7 +81,8 @@ func WorkerMain() {
 // a writer goroutine that sends them in batches.
 //
 // The calls of one TCalls frame are queued together, as a batch, so that the
-// locks are taken once per frame, not once per call.
+// locks are taken once per frame, not once per call; batches are reused, so
+// that a call allocates nothing in the worker's own code.
 type workerProc struct {
 	codec   Codec
 	rd      *wire.Reader
@@ -105,6 +106,7 @@ type workerProc struct {
 	failure int         // exit code of a protocol failure, or 0
 	loops   int         // goroutines in loop
 	groups  map[uint64]*wgroup
+	reuse   *wbatch   // the batch the next frame is read into, owned by the reading goroutine
 	batches sync.Pool // of *wbatch whose calls are over, for reuse
 
 	wmu    sync.Mutex // held by whoever writes results
@@ -119,26 +121,37 @@ type workerProc struct {
 	scratch []byte // the encoded result of the call running now
 }
 
-// wbatch is the calls of one TCalls frame, in order.
+// wbatch is the calls of one TCalls frame, in order. Its call records hold
+// no pointers, so that the garbage collector neither scans them nor
+// watches writes to them: they refer to their arguments by offsets in the
+// frame's body, and to their functions and groups by index.
 type wbatch struct {
-	calls []wcall
-	next  int // the first call not started
+	body   []byte
+	calls  []wcall
+	fns    []*regFunc // nil for a function not registered here
+	names  []string   // the names of fns
+	groups []*wgroup  // groups[0] is nil: the worker's own context
+	next   int        // the first call not started
 }
 
 // wcall is a call received by a worker.
 type wcall struct {
-	id    uint64
-	name  string
-	fn    *regFunc // nil if not registered here
-	arg   []byte
-	group *wgroup // nil for the worker's own context
-	// cancelled says the call's context is cancelled from the start.
-	cancelled bool
-	// release says the call gives back a reference to its group once done:
-	// the calls of a batch in a row with one group hold one reference,
-	// given back by the last of them.
-	release bool
+	id            uint64
+	argAt, argEnd uint32 // the argument is body[argAt:argEnd]
+	fn            uint32 // index in fns
+	group         uint32 // index in groups
+	flags         uint8
 }
+
+// Flags of a wcall.
+const (
+	callHasArg    = 1 << iota // the call has an argument
+	callCancelled             // the call's context is cancelled from the start
+	// callReleases says the call gives back a reference to its group
+	// once done: the calls of a batch in a row with one group hold one
+	// reference, given back by the last of them.
+	callReleases
+)
 
 // wgroup is the shared context of the calls of one group (one Map).
 type wgroup struct {
@@ -214,7 +227,7 @@ func (w *workerProc) setup() int {
 	if err != nil {
 		r = wire.Result{Kind: wire.KindFail, Message: err.Error()}
 	} else if init != nil {
-		r = w.invoke(&wcall{name: init.name, fn: init})
+		r = w.invoke(0, init, init.name, w.base, nil)
 	}
 	if r.Kind != wire.KindOK {
 		w.write(wire.AppendResults(nil, wire.TInitErr, 1, wire.AppendResult(nil, &r)))
@@ -264,14 +277,23 @@ func (w *workerProc) loop() {
 
 // readFrame reads and handles one frame from the pool.
 func (w *workerProc) readFrame() {
-	t, body, err := w.rd.Read()
+	b := w.reuse
+	if b == nil {
+		b, _ = w.batches.Get().(*wbatch)
+		if b == nil {
+			b = new(wbatch)
+		}
+		w.reuse = b
+	}
+	t, body, err := w.rd.ReadInto(b.body)
 	switch {
 	case err == io.EOF:
 		w.stop(false, 0)
 		return
 	case err != nil:
 	case t == wire.TCalls:
-		err = w.queueCalls(body)
+		b.body = body
+		err = w.queueCalls(b)
 	case t == wire.TCancel:
 		var gs []uint64
 		gs, err = wire.ParseCancel(body)
@@ -299,51 +321,59 @@ func (w *workerProc) readFrame() {
 // than its bytes do.
 const maxPrealloc = 1 << 12
 
-// queueCalls queues the calls of a TCalls frame body as one batch, and
-// returns an error, queueing nothing, if the body is malformed. The calls in
-// a row with the same group share one lookup and one reference to the group.
-func (w *workerProc) queueCalls(body []byte) error {
-	cr := wire.ReadCalls(body)
-	b, _ := w.batches.Get().(*wbatch)
-	if b == nil {
-		b = &wbatch{calls: make([]wcall, 0, min(cr.Len(), maxPrealloc))}
-	}
+// queueCalls queues the calls of the TCalls frame in b.body as batch b,
+// and returns an error, queueing nothing, if the body is malformed. The
+// calls in a row with the same group share one lookup and one reference to
+// the group.
+func (w *workerProc) queueCalls(b *wbatch) error {
+	cr := wire.ReadCalls(b.body)
 	calls := b.calls[:0]
-	var fn *regFunc
+	if n := min(cr.Len(), maxPrealloc); cap(calls) < n {
+		calls = make([]wcall, 0, n)
+	}
+	b.fns, b.names, b.groups = b.fns[:0], b.names[:0], append(b.groups[:0], nil)
 	var g *wgroup // the group of the last call, if it has one
 	for cr.Next() {
 		c := &cr.Call
 		if !cr.SameFunc {
-			fn = lookupName(c.Func)
+			b.fns = append(b.fns, lookupName(c.Func))
+			b.names = append(b.names, c.Func)
 		}
-		cancelled := c.Flags&wire.FlagCancelled != 0
+		wc := wcall{id: c.ID, fn: uint32(len(b.fns) - 1)}
 		group := c.Group
-		if cancelled {
+		if c.Flags&wire.FlagCancelled != 0 {
+			wc.flags |= callCancelled
 			group = 0
 		}
 		if g != nil && g.id != group {
-			calls[len(calls)-1].release = true
+			calls[len(calls)-1].flags |= callReleases
 			g = nil
 		}
 		if g == nil && group != 0 {
 			g = w.hold(group)
+			b.groups = append(b.groups, g)
 		}
-		calls = append(calls, wcall{id: c.ID, name: c.Func, fn: fn, group: g, cancelled: cancelled})
+		if g != nil {
+			wc.group = uint32(len(b.groups) - 1)
+		}
 		if c.Flags&wire.FlagArg != 0 {
-			calls[len(calls)-1].arg = c.Arg
+			wc.flags |= callHasArg
+			wc.argAt, wc.argEnd = uint32(cr.ArgStart), uint32(cr.ArgStart+len(c.Arg))
 		}
+		calls = append(calls, wc)
 	}
 	if g != nil {
-		calls[len(calls)-1].release = true
+		calls[len(calls)-1].flags |= callReleases
 	}
 	b.calls, b.next = calls, 0
 	if err := cr.Err(); err != nil {
 		for i := range calls {
-			w.release(&calls[i])
+			w.release(b, &calls[i])
 		}
 		return err
 	}
 	if len(calls) > 0 {
+		w.reuse = nil
 		w.mu.Lock()
 		w.queue.Push(b)
 		w.mu.Unlock()
@@ -390,7 +420,7 @@ func (w *workerProc) stop(abort bool, code int) {
 func (w *workerProc) runQueue() {
 	unsent := false // a result was recorded since the writer was last asked
 	for {
-		c := w.next()
+		b, c := w.next()
 		if c == nil {
 			w.flush()
 			return
@@ -399,14 +429,15 @@ func (w *workerProc) runQueue() {
 			w.kick()
 			unsent = false
 		}
-		w.run(c)
+		w.run(b, c)
 		unsent = true
 	}
 }
 
-// next returns the next call to run, or nil if none is queued or the pool
-// aborted. It is called by the goroutine running calls only.
-func (w *workerProc) next() *wcall {
+// next returns the next call to run and its batch, or nil if none is
+// queued or the pool aborted. It is called by the goroutine running calls
+// only.
+func (w *workerProc) next() (*wbatch, *wcall) {
 	b := w.cur
 	if b == nil || b.next == len(b.calls) {
 		w.mu.Lock()
@@ -416,19 +447,19 @@ func (w *workerProc) next() *wcall {
 			w.batches.Put(b)
 		}
 		if b = w.cur; b == nil {
-			return nil
+			return nil, nil
 		}
 	}
 	if w.aborted.Load() {
-		return nil
+		return nil, nil
 	}
 	b.next++
-	return &b.calls[b.next-1]
+	return b, &b.calls[b.next-1]
 }
 
-// run runs one call and reports its outcome. If the call ends its goroutine
-// with runtime.Goexit, a new goroutine takes over the serving.
-func (w *workerProc) run(c *wcall) {
+// run runs one call of b and reports its outcome. If the call ends its
+// goroutine with runtime.Goexit, a new goroutine takes over the serving.
+func (w *workerProc) run(b *wbatch, c *wcall) {
 	var t *callTimer
 	returned := false
 	defer func() {
@@ -439,7 +470,7 @@ func (w *workerProc) run(c *wcall) {
 		if t == nil || t.stop() {
 			w.record(&r)
 		}
-		w.release(c)
+		w.release(b, c)
 		w.flush()
 		w.mu.Lock()
 		w.running = false
@@ -451,11 +482,15 @@ func (w *workerProc) run(c *wcall) {
 	if w.timeout > 0 {
 		t = w.startTimer(c.id)
 	}
-	r := w.invoke(c)
+	var arg []byte
+	if c.flags&callHasArg != 0 {
+		arg = b.body[c.argAt:c.argEnd:c.argEnd]
+	}
+	r := w.invoke(c.id, b.fns[c.fn], b.names[c.fn], w.context(b, c), arg)
 	if t == nil || t.stop() {
 		w.record(&r)
 	}
-	w.release(c)
+	w.release(b, c)
 	returned = true
 }
 
@@ -523,10 +558,11 @@ func (w *workerProc) flush() {
 	}
 }
 
-// release gives back the group reference c holds, if any; the group's
-// context ends with its last reference.
-func (w *workerProc) release(c *wcall) {
-	if g := c.group; c.release {
+// release gives back the group reference c of b holds, if any; the
+// group's context ends with its last reference.
+func (w *workerProc) release(b *wbatch, c *wcall) {
+	if c.flags&callReleases != 0 {
+		g := b.groups[c.group]
 		w.mu.Lock()
 		if g.refs--; g.refs == 0 {
 			delete(w.groups, g.id)
@@ -536,23 +572,24 @@ func (w *workerProc) release(c *wcall) {
 	}
 }
 
-// context returns the context c runs with.
-func (w *workerProc) context(c *wcall) context.Context {
+// context returns the context c of b runs with.
+func (w *workerProc) context(b *wbatch, c *wcall) context.Context {
 	switch {
-	case c.cancelled:
+	case c.flags&callCancelled != 0:
 		return w.cancelled
-	case c.group != nil:
-		return c.group.ctx
+	case c.group != 0:
+		return b.groups[c.group].ctx
 	}
 	return w.base
 }
 
-// invoke calls c's function and returns its outcome. A successful result's
-// Value is in w's scratch buffer, valid until the next call.
-func (w *workerProc) invoke(c *wcall) (r wire.Result) {
-	r.ID = c.id
-	if c.fn == nil {
-		return wire.Result{ID: c.id, Kind: wire.KindFail, Type: failNotRegistered, Message: c.name}
+// invoke calls fn, registered as name (nil if not registered here), for
+// the call id, and returns its outcome. A successful result's Value is in
+// w's scratch buffer, valid until the next call.
+func (w *workerProc) invoke(id uint64, fn *regFunc, name string, ctx context.Context, arg []byte) (r wire.Result) {
+	r.ID = id
+	if fn == nil {
+		return wire.Result{ID: id, Kind: wire.KindFail, Type: failNotRegistered, Message: name}
 	}
 	returned := false
 	defer func() {
@@ -560,18 +597,18 @@ func (w *workerProc) invoke(c *wcall) (r wire.Result) {
 			return
 		}
 		if v := recover(); v != nil {
-			r = wire.Result{ID: c.id, Kind: wire.KindPanic, Message: sprintPanic(v), Stack: string(debug.Stack())}
+			r = wire.Result{ID: id, Kind: wire.KindPanic, Message: sprintPanic(v), Stack: string(debug.Stack())}
 		}
 	}()
-	res, err, codecErr := c.fn.call(w.context(c), w.codec, c.arg, w.scratch[:0])
+	res, err, codecErr := fn.call(ctx, w.codec, arg, w.scratch[:0])
 	returned = true
 	switch {
 	case codecErr != nil:
-		return wire.Result{ID: c.id, Kind: wire.KindFail, Type: failCodec,
-			Message: fmt.Sprintf("futures: the worker cannot %v (function %s, codec %s); use types the codec supports", codecErr, shortName(c.name), w.codec.Name())}
+		return wire.Result{ID: id, Kind: wire.KindFail, Type: failCodec,
+			Message: fmt.Sprintf("futures: the worker cannot %v (function %s, codec %s); use types the codec supports", codecErr, shortName(name), w.codec.Name())}
 	case err != nil:
-		return wire.Result{ID: c.id, Kind: wire.KindError, Type: fmt.Sprintf("%T", err), Message: errorText(err),
-			Stack: fmt.Sprintf("%s, in worker process %d", c.name, w.pid)}
+		return wire.Result{ID: id, Kind: wire.KindError, Type: fmt.Sprintf("%T", err), Message: errorText(err),
+			Stack: fmt.Sprintf("%s, in worker process %d", name, w.pid)}
 	}
 	w.scratch = res
 	r.Kind, r.Value = wire.KindOK, res

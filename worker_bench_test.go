@@ -137,8 +137,11 @@ func BenchmarkWorker(b *testing.B) {
 				fed <- nil
 			}()
 			got := 0
+			var body []byte
 			for got < b.N {
-				t, body, err := h.rd.Read()
+				var t wire.Type
+				var err error
+				t, body, err = h.rd.ReadInto(body)
 				if err == nil && t != wire.TResults {
 					err = fmt.Errorf("frame type %d, want Results", t)
 				}

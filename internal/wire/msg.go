@@ -88,6 +88,7 @@ type CallReader struct {
 	// record's when SameFunc is set.
 	Call     Call
 	SameFunc bool // the record repeats the previous record's function
+	ArgStart int  // the offset of Call.Arg in the body
 	d        Decoder
 	n, i     int
 }
@@ -129,6 +130,7 @@ func (r *CallReader) Next() bool {
 	c.Arg = nil
 	if c.Flags&FlagArg != 0 {
 		c.Arg = d.Bytes()
+		r.ArgStart = d.i - len(c.Arg)
 	}
 	r.i++
 	return d.Err == nil

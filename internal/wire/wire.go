@@ -55,7 +55,11 @@ func NewReader(r io.Reader) *Reader { return &Reader{r: bufio.NewReaderSize(r, 6
 // Read returns the next frame's type and body. The body is newly allocated
 // and stays valid. At a clean end of input it returns io.EOF; a frame cut
 // short returns io.ErrUnexpectedEOF.
-func (r *Reader) Read() (Type, []byte, error) {
+func (r *Reader) Read() (Type, []byte, error) { return r.ReadInto(nil) }
+
+// ReadInto is Read with the body read into buf's array if it fits there,
+// else into a newly allocated one.
+func (r *Reader) ReadInto(buf []byte) (Type, []byte, error) {
 	if _, err := io.ReadFull(r.r, r.hdr[:]); err != nil {
 		return 0, nil, err
 	}
@@ -67,23 +71,26 @@ func (r *Reader) Read() (Type, []byte, error) {
 	if err != nil {
 		return 0, nil, unexpected(err)
 	}
-	body, err := readN(r.r, int(n-1))
+	body, err := readN(r.r, int(n-1), buf[:0])
 	if err != nil {
 		return 0, nil, unexpected(err)
 	}
 	return Type(t), body, nil
 }
 
-// readN reads n bytes, growing the buffer as data arrives so that a lying
-// length costs no more memory than the input really holds.
-func readN(r io.Reader, n int) ([]byte, error) {
+// readN reads n bytes into b's array if they fit, else grows the buffer as
+// data arrives, so that a lying length costs no more memory than the input
+// really holds.
+func readN(r io.Reader, n int, b []byte) ([]byte, error) {
 	const step = 1 << 20
-	if n <= step {
-		b := make([]byte, n)
+	if n <= cap(b) || n <= step {
+		if n > cap(b) {
+			b = make([]byte, n)
+		}
+		b = b[:n]
 		_, err := io.ReadFull(r, b)
 		return b, err
 	}
-	b := make([]byte, 0, step)
 	for len(b) < n {
 		k := min(n-len(b), step)
 		if cap(b)-len(b) < k {

@@ -91,6 +91,9 @@ func TestRoundTrip(t *testing.T) {
 	for cr.Next() {
 		calls = append(calls, cr.Call)
 		same = append(same, cr.SameFunc)
+		if a := cr.Call.Arg; a != nil && !bytes.Equal(body[cr.ArgStart:cr.ArgStart+len(a)], a) {
+			t.Errorf("call %d: ArgStart %d does not point at its argument", cr.Call.ID, cr.ArgStart)
+		}
 	}
 	if err := cr.Err(); err != nil || cr.Len() != 3 {
 		t.Fatalf("calls: %d records, %v", cr.Len(), err)
@@ -129,6 +132,39 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if _, _, err = r.Read(); err != io.EOF {
 		t.Fatalf("end: %v", err)
+	}
+}
+
+func TestReadInto(t *testing.T) {
+	var b CallsBuilder
+	b.Add(&Call{ID: 1, Flags: FlagArg, Func: "pkg.f", Arg: bytes.Repeat([]byte{7}, 100)})
+	small := b.AppendTo(nil)
+	b.Add(&Call{ID: 2, Flags: FlagArg, Func: "pkg.f", Arg: bytes.Repeat([]byte{8}, 3<<20)})
+	large := b.AppendTo(nil)
+	for _, tc := range []struct {
+		name   string
+		frame  []byte
+		buf    []byte
+		shared bool // the body is in buf's array
+	}{
+		{"fits", small, make([]byte, 5, 1000), true},
+		{"too small", small, make([]byte, 0, 10), false},
+		{"no buffer", small, nil, false},
+		{"large, fits", large, make([]byte, 0, 4<<20), true},
+		{"large, too small", large, make([]byte, 0, 10), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			typ, body, err := NewReader(bytes.NewReader(tc.frame)).ReadInto(tc.buf)
+			if err != nil || typ != TCalls {
+				t.Fatalf("got %v %v", typ, err)
+			}
+			if !bytes.Equal(body, tc.frame[5:]) {
+				t.Fatal("the body differs from the frame's")
+			}
+			if shared := cap(tc.buf) > 0 && &body[:1][0] == &tc.buf[:1][0]; shared != tc.shared {
+				t.Fatalf("body in the buffer's array: %v, want %v", shared, tc.shared)
+			}
+		})
 	}
 }
 
