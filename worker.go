@@ -90,6 +90,9 @@ type workerProc struct {
 	counter *uint64 // shared with the pool: the id of the call started last
 	timeout time.Duration
 	pid     int
+	// reuseBodies says the body of a frame of calls may be reused for
+	// another frame once the calls are over.
+	reuseBodies bool
 
 	base       context.Context // context of calls without a group
 	cancelBase context.CancelFunc
@@ -215,6 +218,9 @@ func (w *workerProc) setup() int {
 	default:
 		w.codec = codecByName(s.Codec)
 		w.timeout = time.Duration(s.TaskTimeout)
+		// Gob and JSON copy what they decode; another codec may keep
+		// parts of the argument's bytes, so each frame gets new ones.
+		w.reuseBodies = w.codec == Gob || w.codec == JSON
 		if w.codec == nil {
 			err = fmt.Errorf("futures: the worker does not know the codec %q; call futures.RegisterCodec in an init function of the worker's program", s.Codec)
 		} else if s.Initializer != "" {
@@ -285,7 +291,11 @@ func (w *workerProc) readFrame() {
 		}
 		w.reuse = b
 	}
-	t, body, err := w.rd.ReadInto(b.body)
+	buf := b.body
+	if !w.reuseBodies {
+		buf = nil
+	}
+	t, body, err := w.rd.ReadInto(buf)
 	switch {
 	case err == io.EOF:
 		w.stop(false, 0)

@@ -27,10 +27,10 @@ type workerHarness struct {
 	code    chan int
 }
 
-// startWorker starts serveWorker with the Gob codec and timeout, and waits
-// for it to say Ready. The cleanup closes its request pipe and checks that
+// startWorker starts serveWorker with codec and timeout, and waits for it
+// to say Ready. The cleanup closes its request pipe and checks that
 // it exits with code 0.
-func startWorker(tb testing.TB, timeout time.Duration) *workerHarness {
+func startWorker(tb testing.TB, codec Codec, timeout time.Duration) *workerHarness {
 	tb.Helper()
 	reqR, reqW, err := os.Pipe()
 	if err != nil {
@@ -57,7 +57,7 @@ func startWorker(tb testing.TB, timeout time.Duration) *workerHarness {
 			tb.Errorf("the worker exited with code %d", code)
 		}
 	})
-	h.send(tb, wire.AppendSetup(nil, wire.Setup{Version: wire.Version, Codec: Gob.Name(), TaskTimeout: int64(timeout)}))
+	h.send(tb, wire.AppendSetup(nil, wire.Setup{Version: wire.Version, Codec: codec.Name(), TaskTimeout: int64(timeout)}))
 	if t, _, err := h.rd.Read(); err != nil || t != wire.TReady {
 		tb.Fatalf("the worker sent frame type %d (%v), want Ready", t, err)
 	}
@@ -111,9 +111,15 @@ func BenchmarkWorker(b *testing.B) {
 	}
 	for _, size := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("calls-per-frame=%d", size), func(b *testing.B) {
-			h := startWorker(b, 0)
+			h := startWorker(b, Gob, 0)
+			// Ids and values of a long Map: several bytes each, and
+			// results the runtime boxes without a cache.
+			const id0, x0 = 1 << 30, 1 << 20
 			args := make([]int, size)
-			frame := intCalls(fn.name, 1, 1, args...)
+			for i := range args {
+				args[i] = x0 + i
+			}
+			frame := intCalls(fn.name, 1, id0, args...)
 			credits := make(chan struct{}, window/size)
 			for range cap(credits) {
 				credits <- struct{}{}
@@ -127,7 +133,7 @@ func BenchmarkWorker(b *testing.B) {
 					<-credits
 					f := frame
 					if b.N-sent < size {
-						f = intCalls(fn.name, 1, 1, args[:b.N-sent]...)
+						f = intCalls(fn.name, 1, id0, args[:b.N-sent]...)
 					}
 					if _, err := h.req.Write(f); err != nil {
 						fed <- err

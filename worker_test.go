@@ -14,7 +14,10 @@ import (
 	"github.com/gofutures/futures/internal/wire"
 )
 
-func init() { Register(workerWait, workerCtx, workerGoexit) }
+func init() {
+	Register(workerWait, workerCtx, workerGoexit, workerKeep)
+	RegisterCodec(aliasingCodec{})
+}
 
 // workerGate is what workerWait waits for.
 var workerGate atomic.Pointer[gate]
@@ -123,7 +126,7 @@ func decodeInt(t *testing.T, r wire.Result) int {
 }
 
 func TestWorkerWritesResultsBeforeALongCall(t *testing.T) {
-	h := startWorker(t, 0)
+	h := startWorker(t, Gob, 0)
 	g := newGate(t)
 	h.send(t, frame(1, intCall(t, workerInc, 0, 10), intCall(t, workerInc, 0, 20), intCall(t, workerWait, 0, 30)))
 	rs := h.collect(t, 2)
@@ -135,7 +138,7 @@ func TestWorkerWritesResultsBeforeALongCall(t *testing.T) {
 }
 
 func TestWorkerGroupContexts(t *testing.T) {
-	h := startWorker(t, 0)
+	h := startWorker(t, Gob, 0)
 	g := newGate(t)
 	// Two frames of group 7: the group lives on while either has calls.
 	h.send(t, frame(1, intCall(t, workerCtx, 7, 1), intCall(t, workerWait, 7, 2)))
@@ -185,7 +188,7 @@ func TestWorkerGroupContexts(t *testing.T) {
 }
 
 func TestWorkerGoexitInTheMiddleOfAFrame(t *testing.T) {
-	h := startWorker(t, 0)
+	h := startWorker(t, Gob, 0)
 	h.send(t, frame(1, intCall(t, workerInc, 0, 1), intCall(t, workerGoexit, 0, 2), intCall(t, workerInc, 0, 3)))
 	rs := h.collect(t, 3)
 	assert.Equal(t, 2, decodeInt(t, rs[1]))
@@ -196,7 +199,7 @@ func TestWorkerGoexitInTheMiddleOfAFrame(t *testing.T) {
 
 func TestWorkerTaskTimeout(t *testing.T) {
 	const timeout = 500 * time.Millisecond
-	h := startWorker(t, timeout)
+	h := startWorker(t, Gob, timeout)
 	g := newGate(t)
 	h.send(t, frame(1, intCall(t, workerWait, 0, 1)))
 	r := h.collect(t, 1)[1]
@@ -206,4 +209,39 @@ func TestWorkerTaskTimeout(t *testing.T) {
 	// The call that timed out reports nothing more; the next one runs.
 	h.send(t, frame(2, intCall(t, workerInc, 0, 2)))
 	assert.Equal(t, 3, decodeInt(t, h.collect(t, 1)[2]))
+}
+
+// aliasingCodec handles []byte only, and decodes without copying: the
+// decoded slice is the encoded bytes.
+type aliasingCodec struct{}
+
+func (aliasingCodec) Name() string { return "futures-test-aliasing" }
+
+func (aliasingCodec) Marshal(v any) ([]byte, error) { return v.([]byte), nil }
+
+func (aliasingCodec) Unmarshal(data []byte, v any) error {
+	*v.(*[]byte) = data
+	return nil
+}
+
+// workerKept holds the arguments of workerKeep calls.
+var workerKept = make(chan []byte, 16)
+
+func workerKeep(_ context.Context, b []byte) ([]byte, error) {
+	workerKept <- b
+	return b, nil
+}
+
+func TestWorkerArgumentsOutliveTheirFrame(t *testing.T) {
+	h := startWorker(t, aliasingCodec{}, 0)
+	for i, s := range []string{"first", "second", "third"} {
+		arg, err := appendValue(nil, aliasingCodec{}, []byte(s))
+		require.NoError(t, err)
+		h.send(t, frame(uint64(i+1), wire.Call{Flags: wire.FlagArg, Func: regName(t, workerKeep), Arg: arg}))
+		r := h.collect(t, 1)[uint64(i+1)]
+		assert.Equal(t, wire.KindOK, r.Kind, r.Message)
+	}
+	for _, want := range []string{"first", "second", "third"} {
+		assert.Equal(t, want, string(<-workerKept), "a codec that keeps the bytes it decodes from saw them change")
+	}
 }

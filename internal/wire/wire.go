@@ -165,11 +165,6 @@ func (d *Decoder) Uvarint() uint64 {
 		d.i++
 		return uint64(d.b[i])
 	}
-	return d.uvarint()
-}
-
-// uvarint is Uvarint for varints of more than one byte, and at the end.
-func (d *Decoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b[d.i:])
 	if n <= 0 {
 		d.fail("bad varint")
