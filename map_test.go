@@ -295,3 +295,118 @@ func TestMapProgress(t *testing.T) {
 	assert.Equal(t, futures.MapProgress{Done: 5, Failed: 1, Total: 5}, reports[4])
 	assert.Equal(t, -1, reports[0].Total, "unknown while input remains")
 }
+
+// goExecutor runs each task in a goroutine of its own through the Task
+// interface only, as an executor in another package would: it decodes
+// nothing, but completes calls with values it made itself.
+type goExecutor struct {
+	held chan futures.Task // when not nil, tasks wait here instead of running
+}
+
+func (e *goExecutor) Execute(t futures.Task) error {
+	if e.held != nil {
+		e.held <- t
+		return nil
+	}
+	go func() {
+		if t.State() != futures.Pending || !t.Start() {
+			return
+		}
+		select {
+		case <-t.Done():
+			panic("Done is closed before the call completed")
+		default:
+		}
+		a, _ := t.Arg()
+		n := a.(int)
+		var ok bool
+		switch n % 3 {
+		case 0: // a value of its own, not the one NewResult returned
+			v := n * 10
+			ok = t.Complete(&v, nil)
+		case 1: // the wrong type
+			ok = t.Complete("not an int", nil)
+		default:
+			ok = t.Complete(nil, fmt.Errorf("item %d failed", n))
+		}
+		if !ok || t.Complete(nil, errors.New("second outcome")) {
+			panic("the first Complete must win, and only it")
+		}
+		<-t.Done()
+	}()
+	return nil
+}
+
+func (e *goExecutor) Shutdown(context.Context, ...futures.ShutdownOption) error { return nil }
+func (e *goExecutor) Close() error                                              { return nil }
+
+func TestMapThroughTheTaskInterface(t *testing.T) {
+	for _, opts := range [][]futures.MapOption{nil, {futures.Unordered()}} {
+		got := map[int]error{}
+		vals := map[int]int{}
+		i := 0
+		for v, err := range futures.Map(t.Context(), &goExecutor{}, inc, slices.Values([]int{0, 1, 2, 3, 4, 5}), opts...) {
+			got[i], vals[i] = err, v
+			i++
+		}
+		require.Len(t, got, 6)
+		if len(opts) > 0 { // completion order
+			var ok []int
+			for n, err := range got {
+				if err == nil {
+					ok = append(ok, vals[n])
+				}
+			}
+			slices.Sort(ok)
+			assert.Equal(t, []int{0, 30}, ok)
+			continue
+		}
+		for n := range 6 {
+			switch n % 3 {
+			case 0:
+				assert.NoError(t, got[n])
+				assert.Equal(t, n*10, vals[n])
+			case 1:
+				assert.ErrorContains(t, got[n], "not the *R that NewResult returned")
+				assert.Zero(t, vals[n])
+			default:
+				assert.EqualError(t, got[n], fmt.Sprintf("item %d failed", n))
+			}
+		}
+	}
+}
+
+func TestMapItemsCancelledWhenTheLoopStops(t *testing.T) {
+	held := make(chan futures.Task, 16)
+	e := &goExecutor{held: held}
+	stopped := make(chan struct{})
+	var first error
+	go func() {
+		defer close(stopped)
+		for _, err := range futures.Map(t.Context(), e, inc, slices.Values([]int{1, 2, 3}), futures.Buffer(3)) {
+			first = err
+			break
+		}
+	}()
+	head := <-held
+	done := head.Done()
+	select {
+	case <-done:
+		t.Fatal("Done is closed before the item is done")
+	default:
+	}
+	// Cancelled by the executor: Map yields that as the item's error.
+	require.True(t, head.Cancel())
+	<-done
+	assert.Equal(t, futures.Cancelled, head.State())
+	assert.ErrorIs(t, head.Err(), futures.ErrCancelled)
+	assert.False(t, head.Start())
+	<-stopped // the loop broke after that pair, cancelling the others
+	assert.ErrorIs(t, first, futures.ErrCancelled)
+	for range 2 {
+		rest := <-held
+		<-rest.Done()
+		assert.Equal(t, futures.Cancelled, rest.State())
+		assert.True(t, rest.Cancel(), "Cancel on a cancelled item reports true")
+	}
+}
