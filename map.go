@@ -162,9 +162,10 @@ type mapRun[A, R any] struct {
 	chunkStart int
 	slabLen    int
 
-	inFlight int                     // items sent and not yet yielded
-	order    ring.Queue[*item[A, R]] // ordered: sent items, oldest first
-	head     *item[A, R]             // ordered: the item yielded next, taken from order
+	inFlight int                      // items sent and not yet yielded
+	order    ring.Queue[[]item[A, R]] // ordered: sent chunks, oldest first
+	head     []item[A, R]             // ordered: the chunk yielded from, taken from order
+	next     int                      // ordered: the item of head yielded next
 
 	progress func(MapProgress) // nil: not reported
 	tally    MapProgress
@@ -321,12 +322,14 @@ func (m *mapRun[A, R]) send(yield func(R, error) bool) bool {
 // track records sent items as in flight.
 func (m *mapRun[A, R]) track(items []item[A, R]) {
 	m.inFlight += len(items)
+	if !m.unordered {
+		if len(items) > 0 {
+			m.order.Push(items)
+		}
+		return
+	}
 	for i := range items {
 		it := &items[i]
-		if !m.unordered {
-			m.order.Push(it)
-			continue
-		}
 		if n := len(m.free); n > 0 {
 			it.slot = m.free[n-1]
 			m.free = m.free[:n-1]
@@ -423,12 +426,14 @@ func (m *mapRun[A, R]) yieldNext(yield func(R, error) bool) bool {
 		if m.head == nil {
 			m.head, _ = m.order.Pop()
 		}
-		it = m.head
+		it = &m.head[m.next]
 		for ok && !it.isDone() {
 			ok = m.sleep(it, m.parent.Done())
 		}
 		if ok {
-			m.head = nil
+			if m.next++; m.next == len(m.head) {
+				m.head, m.next = nil, 0
+			}
 		}
 	}
 	if !ok || m.parent.Err() != nil {
@@ -452,15 +457,17 @@ func (m *mapRun[A, R]) yieldNext(yield func(R, error) bool) bool {
 // of the running ones, and waits for those to return.
 func (m *mapRun[A, R]) close() {
 	var left []*item[A, R]
-	if m.head != nil {
-		left = append(left, m.head)
+	for i := m.next; i < len(m.head); i++ {
+		left = append(left, &m.head[i])
 	}
 	for {
-		it, ok := m.order.Pop()
+		chunk, ok := m.order.Pop()
 		if !ok {
 			break
 		}
-		left = append(left, it)
+		for i := range chunk {
+			left = append(left, &chunk[i])
+		}
 	}
 	for _, it := range m.slots {
 		if it != nil {

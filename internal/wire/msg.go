@@ -53,19 +53,22 @@ type CallsBuilder struct {
 // Add appends a call record. A function name equal to the previous record's
 // is sent once.
 func (b *CallsBuilder) Add(c *Call) {
-	b.buf = AppendUvarint(b.buf, c.ID)
-	b.buf = AppendUvarint(b.buf, c.Group)
-	b.buf = append(b.buf, c.Flags)
+	// b.buf is stored once, at the end: each store of a slice into the heap
+	// may cost a write barrier.
+	buf := AppendUvarint(b.buf, c.ID)
+	buf = AppendUvarint(buf, c.Group)
+	buf = append(buf, c.Flags)
 	if b.n > 0 && c.Func == b.fn {
-		b.buf = append(b.buf, 0)
+		buf = append(buf, 0)
 	} else {
-		b.buf = AppendUvarint(b.buf, uint64(len(c.Func))+1)
-		b.buf = append(b.buf, c.Func...)
+		buf = AppendUvarint(buf, uint64(len(c.Func))+1)
+		buf = append(buf, c.Func...)
 		b.fn = c.Func
 	}
 	if c.Flags&FlagArg != 0 {
-		b.buf = AppendBytes(b.buf, c.Arg)
+		buf = AppendBytes(buf, c.Arg)
 	}
+	b.buf = buf
 	b.n++
 }
 
