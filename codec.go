@@ -210,4 +210,29 @@ func decodeValue(c Codec, data []byte, ptr any) error {
 	return nil
 }
 
+// decodeFast decodes data into *p without boxing *p, and reports whether
+// it could: data must be an int or a string on the fast path of appendFast.
+func decodeFast[A any](c Codec, data []byte, p *A) bool {
+	_, isGob := c.(gobCodec)
+	if _, isJSON := c.(jsonCodec); len(data) == 0 || !isGob && !isJSON {
+		return false
+	}
+	switch q := any(p).(type) {
+	case *int:
+		if data[0] == tagInt {
+			n, k := binary.Varint(data[1:])
+			if k > 0 && k == len(data)-1 {
+				*q = int(n)
+				return true
+			}
+		}
+	case *string:
+		if data[0] == tagString {
+			*q = string(data[1:])
+			return true
+		}
+	}
+	return false
+}
+
 var errBadValue = errors.New("futures: an encoded value is malformed")

@@ -281,16 +281,22 @@ func newInvoker(fn any, v reflect.Value, argType, resType reflect.Type) invoker 
 func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
 	return func(ctx context.Context, c Codec, arg, dst []byte) ([]byte, error, error) {
 		var a A
-		if arg != nil {
-			if err := decodeValue(c, arg, &a); err != nil {
+		if arg != nil && !decodeFast(c, arg, &a) {
+			p := new(A) // decodeValue keeps what it decodes into
+			if err := decodeValue(c, arg, p); err != nil {
 				return dst, nil, fmt.Errorf("decode the argument: %w", err)
 			}
+			a = *p
 		}
 		r, err := f(ctx, a)
 		if err != nil {
 			return dst, err, nil
 		}
-		return encodeResult(c, r, dst)
+		res, err := appendArgOf(dst, c, &r)
+		if err != nil {
+			return dst, nil, fmt.Errorf("encode the result: %w", err)
+		}
+		return res, nil, nil
 	}
 }
 
