@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -168,6 +169,10 @@ const (
 	askGrace  = 200 * time.Millisecond
 	termGrace = 200 * time.Millisecond
 )
+
+// maxReusedFrame is the largest buffer the pool keeps to read the next frame
+// of results into.
+const maxReusedFrame = 1 << 20
 
 // exitGrace is how long a worker may take to exit after its reply pipe
 // closed; timeoutGrace is how long past TaskTimeout the pool waits for the
@@ -343,6 +348,9 @@ func (p *ProcessPool) ExecuteBatch(ts []Task) error {
 		var err error
 		args, hasArg, err = p.encodeArg(t, rf, args)
 		ends[i] = len(args)
+		if i == 0 { // make room for the others at the size of the first
+			args = slices.Grow(args, (len(ts)-1)*(len(args)+len(args)/4))
+		}
 		if err != nil {
 			bad = append(bad, failure{t, err})
 			cur = nil
@@ -861,8 +869,16 @@ func (p *ProcessPool) flush(w *proc) bool {
 // serve reads w's results until it exits.
 func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
 	var a answers
+	// Gob and JSON copy what they decode, and so does decodeValue, so the
+	// buffer of a frame is reused for the next one; another codec might
+	// keep the bytes it decodes.
+	reuse := p.codec == Gob || p.codec == JSON
+	var buf []byte
 	for {
-		t, body, err := rd.Read()
+		t, body, err := rd.ReadInto(buf)
+		if reuse && cap(body) <= maxReusedFrame {
+			buf = body
+		}
 		if err == nil && t != wire.TResults {
 			err = fmt.Errorf("%w: frame type %d", wire.ErrFrame, t)
 		}
