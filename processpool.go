@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -43,6 +44,7 @@ type ProcessPool struct {
 	path       string
 	args, env  []string
 	spawner    *supervise.Spawner
+	last       atomic.Pointer[lastFunc] // of the Map that sent calls last
 
 	mu         sync.Mutex
 	room       *sync.Cond         // signalled when queued calls leave the queue
@@ -280,7 +282,7 @@ func (p *ProcessPool) Execute(t Task) error {
 	if t == nil {
 		return errors.New("futures: ProcessPool.Execute: the Task is nil")
 	}
-	rf, err := lookupFunc(t.Func())
+	rf, err := p.lookup(t)
 	if err != nil {
 		return err
 	}
@@ -315,37 +317,21 @@ func (p *ProcessPool) ExecuteBatch(ts []Task) error {
 		return p.Execute(ts[0])
 	}
 	// The arguments go into one buffer, and consecutive calls of the same
-	// function and context into one run; the function is looked up once
-	// while it stays the same.
+	// function and context into one run.
 	var (
 		runs []*pcall
 		bad  []failure
 		args []byte
 		cur  *pcall
-		last funcKey
-		rf   *regFunc
-		// Map's items share their function: lastMap is the one whose
-		// function rf is, if any.
-		lastMap any
 	)
 	ends := make([]int, len(ts))
 	for i, t := range ts {
-		if fk, ok := t.(funcKeyer); !ok || rf == nil || fk.funcKey() != lastMap {
-			fn := t.Func()
-			if k := keyOf(fn); rf == nil || k != last {
-				var err error
-				if rf, err = lookupFunc(fn); err != nil {
-					return err
-				}
-				last = k
-			}
-			if ok {
-				lastMap = fk.funcKey()
-			}
+		rf, err := p.lookup(t)
+		if err != nil {
+			return err
 		}
 		start := len(args)
 		var hasArg bool
-		var err error
 		args, hasArg, err = p.encodeArg(t, rf, args)
 		ends[i] = len(args)
 		if i == 0 { // make room for the others at the size of the first
@@ -395,6 +381,28 @@ func (p *ProcessPool) encodeArg(t Task, rf *regFunc, buf []byte) (out []byte, ha
 // tasks with the same funcKey have the same function.
 type funcKeyer interface {
 	funcKey() any
+}
+
+// lastFunc is the function of the tasks with funcKey key.
+type lastFunc struct {
+	key any
+	rf  *regFunc
+}
+
+// lookup returns the registration of t's function, or an error matching
+// ErrNotRegistered. The items of one Map look it up once.
+func (p *ProcessPool) lookup(t Task) (*regFunc, error) {
+	fk, shared := t.(funcKeyer)
+	if shared {
+		if last := p.last.Load(); last != nil && last.key == fk.funcKey() {
+			return last.rf, nil
+		}
+	}
+	rf, err := lookupFunc(t.Func())
+	if err == nil && shared {
+		p.last.Store(&lastFunc{fk.funcKey(), rf})
+	}
+	return rf, err
 }
 
 // argEncoder is implemented by the tasks of this package whose function

@@ -140,22 +140,6 @@ func notTopLevel(qual string) string {
 	return ""
 }
 
-// funcKey identifies a function value: its code and its type.
-type funcKey struct {
-	pc uintptr
-	t  reflect.Type
-}
-
-// keyOf returns the funcKey of fn, or the zero funcKey if fn is not a
-// function.
-func keyOf(fn any) funcKey {
-	v := reflect.ValueOf(fn)
-	if v.Kind() != reflect.Func {
-		return funcKey{}
-	}
-	return funcKey{v.Pointer(), v.Type()}
-}
-
 // lookupFunc returns the registration of fn, or an error matching
 // ErrNotRegistered that names it.
 func lookupFunc(fn any) (*regFunc, error) {
