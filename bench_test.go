@@ -156,6 +156,58 @@ func BenchmarkRoundTrip(b *testing.B) {
 	})
 }
 
+// benchSubmitters is how many goroutines submit at once in
+// BenchmarkSubmitters.
+const benchSubmitters = 64
+
+// BenchmarkSubmitters has benchSubmitters goroutines each submit their share
+// of b.N trivial calls to one pool, then collect their results, as the
+// 64-submitters workload of bench/ does. One op is one call.
+func BenchmarkSubmitters(b *testing.B) {
+	ctx := context.Background()
+	// share runs fn in benchSubmitters goroutines, each with its share of
+	// b.N calls, and waits for all of them.
+	share := func(b *testing.B, fn func(n int)) {
+		var wg sync.WaitGroup
+		for g := range benchSubmitters {
+			n := b.N / benchSubmitters
+			if g < b.N%benchSubmitters {
+				n++
+			}
+			wg.Go(func() { fn(n) })
+		}
+		wg.Wait()
+	}
+	b.Run("impl=futures", func(b *testing.B) {
+		p := newBenchPool(b)
+		b.ReportAllocs()
+		share(b, func(n int) {
+			fs := make([]*futures.Future[int], n)
+			for i := range fs {
+				fs[i] = futures.Submit(p, inc, i)
+			}
+			for i, f := range fs {
+				v, err := f.Result(ctx)
+				check(b, i, v, err)
+			}
+		})
+	})
+	b.Run("impl=floor", func(b *testing.B) {
+		p := newBenchFloor(b)
+		b.ReportAllocs()
+		share(b, func(n int) {
+			fs := make([]*floorFuture, n)
+			for i := range fs {
+				fs[i] = p.submit(inc, i)
+			}
+			for i, f := range fs {
+				v, err := f.result()
+				check(b, i, v, err)
+			}
+		})
+	})
+}
+
 // BenchmarkMap maps a trivial function over benchMapLen items and reads every
 // result. One op is the whole Map.
 func BenchmarkMap(b *testing.B) {

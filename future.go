@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -72,7 +73,7 @@ var closedChan = func() chan struct{} {
 //
 // All methods are safe for concurrent use. The zero Future is not usable.
 type Future[T any] struct {
-	state atomic.Int32 // a State; written only under mu
+	state atomic.Int32 // a State; changed under mu, except by start
 
 	mu        sync.Mutex
 	done      chan struct{} // created on demand; closedChan once done
@@ -252,6 +253,15 @@ func (f *Future[T]) Result(ctx context.Context) (T, error) {
 
 // wait blocks until f is done or ctx ends.
 func (f *Future[T]) wait(ctx context.Context) error {
+	// A running call often ends within a turn of the scheduler: yield once
+	// and look again before making a channel to block on. A round trip
+	// then allocates no channel, and the worker wakes no one.
+	if f.State() == Running {
+		runtime.Gosched()
+		if f.isDone() {
+			return nil
+		}
+	}
 	done := f.Done()
 	if ctx.Done() == nil {
 		<-done
@@ -325,18 +335,11 @@ func (f *Future[T]) runCallback(fn func(*Future[T])) {
 }
 
 // start moves a pending future to Running. It returns false if the future is
-// not pending: cancelled, or already running or finished.
+// not pending: cancelled, or already running or finished. It is the only
+// change of state made without mu, so complete changes state by
+// compare-and-swap.
 func (f *Future[T]) start() bool {
-	if State(f.state.Load()) != Pending {
-		return false
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if State(f.state.Load()) != Pending {
-		return false
-	}
-	f.state.Store(int32(Running))
-	return true
+	return f.state.CompareAndSwap(int32(Pending), int32(Running))
 }
 
 // complete moves a pending or running future to the final state to (Finished
@@ -351,7 +354,15 @@ func (f *Future[T]) complete(to State, v T, err error) bool {
 		return false
 	}
 	f.val, f.err = v, err
-	f.state.Store(int32(to))
+	for !f.state.CompareAndSwap(int32(from), int32(to)) {
+		// start moved the future from Pending to Running meanwhile.
+		if to == Cancelled {
+			f.err = nil
+			f.mu.Unlock()
+			return false
+		}
+		from = Running
+	}
 	if f.done == nil {
 		f.done = closedChan
 	} else {

@@ -278,3 +278,39 @@ func TestConcurrentCompleteAndCancel(t *testing.T) {
 		}
 	}
 }
+
+// capture is an Executor that hands every task it accepts to the test.
+type capture struct{ tasks chan futures.Task }
+
+func (c capture) Execute(t futures.Task) error { c.tasks <- t; return nil }
+
+func (c capture) Shutdown(context.Context, ...futures.ShutdownOption) error { return nil }
+
+func (c capture) Close() error { return nil }
+
+// TestConcurrentStartAndCancel races an executor starting a call against
+// Cancel: exactly one of them wins, and the future ends as the winner says.
+func TestConcurrentStartAndCancel(t *testing.T) {
+	c := capture{tasks: make(chan futures.Task, 1)}
+	for range 1000 {
+		f := futures.Submit(c, double, 21)
+		task := <-c.tasks
+		var started, cancelled bool
+		var wg sync.WaitGroup
+		wg.Go(func() { started = task.Start() })
+		wg.Go(func() { cancelled = f.Cancel() })
+		wg.Wait()
+		require.NotEqual(t, started, cancelled, "exactly one of Start and Cancel wins")
+		if cancelled {
+			require.Equal(t, futures.Cancelled, f.State())
+			_, err := f.Result(context.Background())
+			require.ErrorIs(t, err, futures.ErrCancelled)
+			continue
+		}
+		require.Equal(t, futures.Running, f.State())
+		task.Run(context.Background())
+		v, err := f.Result(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, 42, v)
+	}
+}

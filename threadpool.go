@@ -50,7 +50,7 @@ type ThreadPool struct {
 	broken   error
 	exited   chan struct{} // closed once shut down with no worker left
 	isExited bool
-	stats    Stats // call counts; Workers is len(all)
+	stats    Stats // call counts, less the live workers' ended; Workers is len(all)
 }
 
 // entry is one item of the queue: a single task, or a chunk run in order by
@@ -96,7 +96,14 @@ type worker struct {
 	pos  int           // index in cur's chunk of the task running now
 
 	task     Task        // the call running now, if any
-	finished func(error) // counts the outcome of task in the pool's Stats
+	finished func(error) // counts the outcome of task in ended
+
+	// ended counts the outcomes of the calls the worker finished, and
+	// those calls as a negative Running. Only the worker adds to it, under
+	// endedMu, so that finishing a call does not take the pool's mutex;
+	// Stats reads it with every worker's endedMu held.
+	endedMu sync.Mutex
+	ended   Stats
 
 	// What the running call waits on in Future.Result, and whether without
 	// a deadline; guarded by the pool's mutex (see deadlock.go).
@@ -195,9 +202,8 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 		p.release(e)
 		return err
 	}
-	e.each(p.admitLocked)
 	if k := len(p.idle); k > 0 {
-		run := p.startLocked(e)
+		run := p.startLocked(e, true)
 		if run.len() == 0 { // every call was cancelled already
 			p.mu.Unlock()
 			p.release(e)
@@ -212,6 +218,7 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 		w.ch <- run
 		return nil
 	}
+	e.each(p.admitLocked)
 	p.queue.Push(e)
 	var w *worker
 	if len(p.all) < p.maxWorkers {
@@ -228,7 +235,8 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 // from Execute until a worker starts it (startLocked) or it leaves the queue
 // unstarted (dropLocked); then Running until finished counts its outcome.
 // The tasks of this package report their own cancellation while queued
-// (noteCancelled), so that Stats are exact the moment Cancel returns.
+// (noteCancelled), so that Stats are exact the moment Cancel returns. A call
+// Execute hands straight to an idle worker is never Queued.
 
 // admitLocked counts a call accepted by Execute.
 func (p *ThreadPool) admitLocked(t Task) {
@@ -258,24 +266,35 @@ func (p *ThreadPool) countEndLocked(t Task) {
 }
 
 // startLocked starts the calls of e a worker is about to run, and returns
-// those that started: the others were cancelled (or failed) in the queue.
-func (p *ThreadPool) startLocked(e entry) entry {
+// those that started: the others were cancelled (or failed) before. fresh
+// tells that e comes from Execute rather than from the queue.
+func (p *ThreadPool) startLocked(e entry, fresh bool) entry {
 	if e.one != nil {
-		if !p.startOneLocked(e.one) {
+		if !p.startOneLocked(e.one, fresh) {
 			return entry{}
 		}
 		return e
 	}
 	started := e.chunk()[:0]
 	for _, t := range e.chunk() {
-		if p.startOneLocked(t) {
+		if p.startOneLocked(t, fresh) {
 			started = append(started, t)
 		}
 	}
 	return entry{many: &started}
 }
 
-func (p *ThreadPool) startOneLocked(t Task) bool {
+// startOneLocked starts t and counts it; fresh is as for startLocked.
+func (p *ThreadPool) startOneLocked(t Task, fresh bool) bool {
+	if fresh {
+		p.stats.Submitted++
+		if !t.Start() {
+			p.countEndLocked(t) // cancelled or failed before it got here
+			return false
+		}
+		p.stats.Running++
+		return true
+	}
 	if t.Start() {
 		p.stats.Queued--
 		p.stats.Running++
@@ -295,16 +314,24 @@ func (p *ThreadPool) dropLocked(t Task, ended bool) {
 	p.countEndLocked(t)
 }
 
-// finish counts the outcome of a running call; err is its error.
-func (p *ThreadPool) finish(t Task, err error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.stats.Running--
-	if err == nil && t.Err() == nil {
-		p.stats.Succeeded++
+// finish counts the outcome of a call w ran; err is its error.
+func (w *worker) finish(t Task, err error) {
+	ok := err == nil && t.Err() == nil
+	w.endedMu.Lock()
+	defer w.endedMu.Unlock()
+	w.ended.Running--
+	if ok {
+		w.ended.Succeeded++
 	} else {
-		p.stats.Failed++
+		w.ended.Failed++
 	}
+}
+
+// addEnded adds the outcomes counted in ended to s.
+func addEnded(s *Stats, ended Stats) {
+	s.Running += ended.Running
+	s.Succeeded += ended.Succeeded
+	s.Failed += ended.Failed
 }
 
 // Stats returns a snapshot of the pool's counters; the counts add up (see
@@ -315,6 +342,15 @@ func (p *ThreadPool) Stats() Stats {
 	defer p.mu.Unlock()
 	s := p.stats
 	s.Workers = len(p.all)
+	// Hold every worker's endedMu at once, so that the counts are those of
+	// one instant.
+	for w := range p.all {
+		w.endedMu.Lock()
+	}
+	for w := range p.all {
+		addEnded(&s, w.ended)
+		w.endedMu.Unlock()
+	}
 	return s
 }
 
@@ -363,7 +399,7 @@ func (p *ThreadPool) release(e entry) {
 func (p *ThreadPool) spawnLocked() *worker {
 	p.nextID++
 	w := &worker{pool: p, id: p.nextID, ch: make(chan entry, 1)}
-	w.finished = func(err error) { p.finish(w.task, err) }
+	w.finished = func(err error) { w.finish(w.task, err) }
 	p.all[w] = struct{}{}
 	return w
 }
@@ -406,7 +442,7 @@ func (p *ThreadPool) loop(w *worker) {
 	for {
 		e, ok := p.queue.Pop()
 		if ok {
-			run := p.startLocked(e)
+			run := p.startLocked(e, false)
 			w.cur = run
 			p.mu.Unlock()
 			p.release(e)
@@ -443,7 +479,7 @@ func (p *ThreadPool) runEntry(w *worker, e entry) {
 // run runs a started call, unless a forced Shutdown ended it already.
 func (p *ThreadPool) run(w *worker, t Task) {
 	if t.Err() != nil {
-		p.finish(t, t.Err())
+		w.finish(t, t.Err())
 		return
 	}
 	w.task = t
@@ -503,6 +539,10 @@ func (p *ThreadPool) exit(w *worker, clean bool) {
 		rest = entry{many: &left}
 	}
 	w.cur = entry{}
+	w.endedMu.Lock()
+	addEnded(&p.stats, w.ended)
+	w.ended = Stats{}
+	w.endedMu.Unlock()
 	delete(p.all, w)
 	var next *worker
 	if !clean && (rest.len() > 0 || p.broken == nil && p.queue.Len() > 0) {
