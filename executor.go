@@ -47,7 +47,8 @@ type Executor interface {
 type BatchExecutor interface {
 	Executor
 	// ExecuteBatch schedules every task of ts, as Execute does for one; it
-	// accepts all of them or refuses all of them.
+	// accepts all of them or refuses all of them. It may keep ts until the
+	// tasks are done: the caller must not change it afterwards.
 	ExecuteBatch(ts []Task) error
 }
 
