@@ -192,6 +192,10 @@ type mapRun[A, R any] struct {
 	doneChs map[*item[A, R]]chan struct{} // the Done channels asked for
 }
 
+// setOwner records o as the owner of the Map's items, unless one is
+// recorded already.
+func (m *mapRun[A, R]) setOwner(o canceller) { m.owner.CompareAndSwap(nil, &o) }
+
 // closeDoneLocked closes the Done channel of it, if one was asked for.
 func (m *mapRun[A, R]) closeDoneLocked(it *item[A, R]) {
 	if ch := m.doneChs[it]; ch != nil {
@@ -400,7 +404,12 @@ func (m *mapRun[A, R]) sleep(it *item[A, R], stop <-chan struct{}) bool {
 		m.waitFor.Store(it)
 		defer m.waitFor.Store(nil)
 	}
-	if it == nil && m.settledTop.Load() != nil || it != nil && it.isDone() {
+	ready := func() bool { return it == nil && m.settledTop.Load() != nil || it != nil && it.isDone() }
+	if ready() {
+		return true
+	}
+	runtime.Gosched() // a trivial call finishes before the loop would sleep
+	if ready() {
 		return true
 	}
 	select {

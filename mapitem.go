@@ -103,7 +103,7 @@ func (it *item[A, R]) Start() bool {
 // owns all the items of a Map it takes.
 func (it *item[A, R]) setOwner(o canceller) bool {
 	if it.m.owner.Load() == nil {
-		it.m.owner.CompareAndSwap(nil, &o)
+		it.m.setOwner(o)
 	}
 	return it.state.CompareAndSwap(int32(Pending), int32(Pending)|itemOwned)
 }
