@@ -1,48 +1,74 @@
-// Package ring provides the FIFO queue the goroutine pool keeps its pending
-// calls in: a growable ring buffer that costs one slot per item and no
-// allocation per push once grown.
+// Package ring provides the FIFO queue the pools keep their pending calls
+// in: a chain of fixed-size blocks, so that a push never copies what is
+// queued and costs one slot and, once a block, one allocation.
 package ring
 
 // Queue is a first-in, first-out queue. The zero Queue is empty and ready to
 // use. It is not safe for concurrent use.
 type Queue[T any] struct {
-	buf  []T // len(buf) is zero or a power of two
-	head int // index of the oldest item
-	n    int // number of items
+	head  *block[T] // the block of the oldest item
+	tail  *block[T] // the block pushed to
+	hi    int       // index of the oldest item in head
+	ti    int       // index of the next free slot in tail
+	n     int       // number of items
+	spare *block[T] // an emptied block kept for the next push
 }
 
-// minCap is the capacity of a queue's first buffer.
-const minCap = 16
+// blockSize is the number of items in a block.
+const blockSize = 64
+
+type block[T any] struct {
+	items [blockSize]T
+	next  *block[T]
+}
 
 // Len returns the number of items in the queue.
 func (q *Queue[T]) Len() int { return q.n }
 
 // Push adds v at the back of the queue.
 func (q *Queue[T]) Push(v T) {
-	if q.n == len(q.buf) {
-		q.grow()
+	switch {
+	case q.tail == nil:
+		q.head = q.newBlock()
+		q.tail = q.head
+	case q.ti == blockSize:
+		b := q.newBlock()
+		q.tail.next = b
+		q.tail, q.ti = b, 0
 	}
-	q.buf[(q.head+q.n)&(len(q.buf)-1)] = v
+	q.tail.items[q.ti] = v
+	q.ti++
 	q.n++
 }
 
+func (q *Queue[T]) newBlock() *block[T] {
+	if b := q.spare; b != nil {
+		q.spare = nil
+		return b
+	}
+	return new(block[T])
+}
+
 // Pop removes and returns the item at the front of the queue, or the zero
-// value and false if the queue is empty. An emptied queue that had grown
-// large gives its buffer back.
+// value and false if the queue is empty. An emptied block is kept for reuse
+// if none is, and dropped otherwise.
 func (q *Queue[T]) Pop() (T, bool) {
 	var zero T
 	if q.n == 0 {
 		return zero, false
 	}
-	v := q.buf[q.head]
-	q.buf[q.head] = zero
-	q.head = (q.head + 1) & (len(q.buf) - 1)
+	b := q.head
+	v := b.items[q.hi]
+	b.items[q.hi] = zero
+	q.hi++
 	q.n--
-	if q.n == 0 {
-		q.head = 0
-		if len(q.buf) > 1024 {
-			q.buf = nil
-		}
+	switch {
+	case q.n == 0: // keep the block, start over at its front
+		q.hi, q.ti = 0, 0
+	case q.hi == blockSize:
+		q.head, q.hi = b.next, 0
+		b.next = nil
+		q.spare = b
 	}
 	return v, true
 }
@@ -54,13 +80,18 @@ func (q *Queue[T]) Peek() (T, bool) {
 		var zero T
 		return zero, false
 	}
-	return q.buf[q.head], true
+	return q.head.items[q.hi], true
 }
 
 // Each calls fn for every item, oldest first, leaving the queue as it is.
 func (q *Queue[T]) Each(fn func(T)) {
-	for i := 0; i < q.n; i++ {
-		fn(q.buf[(q.head+i)&(len(q.buf)-1)])
+	b, i := q.head, q.hi
+	for k := 0; k < q.n; k++ {
+		if i == blockSize {
+			b, i = b.next, 0
+		}
+		fn(b.items[i])
+		i++
 	}
 }
 
@@ -72,16 +103,4 @@ func (q *Queue[T]) Drain() []T {
 		out = append(out, v)
 	}
 	return out
-}
-
-func (q *Queue[T]) grow() {
-	c := 2 * len(q.buf)
-	if c == 0 {
-		c = minCap
-	}
-	buf := make([]T, c)
-	for i := 0; i < q.n; i++ {
-		buf[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
-	}
-	q.buf, q.head = buf, 0
 }

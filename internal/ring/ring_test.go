@@ -56,16 +56,25 @@ func TestQueueMatchesSlice(t *testing.T) {
 	}
 }
 
-func TestEmptiedLargeQueueGivesBackItsBuffer(t *testing.T) {
+func TestEmptiedQueueKeepsOneBlock(t *testing.T) {
 	var q Queue[int]
 	for i := range 5000 {
 		q.Push(i)
 	}
-	for range 5000 {
-		q.Pop()
+	for i := range 5000 {
+		if v, ok := q.Pop(); !ok || v != i {
+			t.Fatalf("Pop = %d, %v; want %d", v, ok, i)
+		}
 	}
-	if q.buf != nil {
-		t.Errorf("an emptied queue of cap %d kept its buffer", len(q.buf))
+	blocks := 0
+	for b := q.head; b != nil; b = b.next {
+		blocks++
+	}
+	if q.spare != nil {
+		blocks++
+	}
+	if blocks > 2 {
+		t.Errorf("an emptied queue keeps %d blocks", blocks)
 	}
 	q.Push(1)
 	if v, ok := q.Pop(); !ok || v != 1 {
@@ -79,7 +88,7 @@ func TestPopClearsSlot(t *testing.T) {
 	q.Push(&x)
 	q.Push(&x)
 	q.Pop()
-	if q.buf[0] != nil {
+	if q.head.items[0] != nil {
 		t.Error("a popped slot still holds its item, keeping it alive")
 	}
 }
