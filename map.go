@@ -60,7 +60,7 @@ func Chunksize(n int) MapOption {
 
 // Buffer sets how many chunks Map keeps in flight at most: it reads the input
 // only as results are consumed, so an endless input takes constant memory.
-// The default is four chunks per worker of the executor (from its
+// The default is sixteen chunks per worker of the executor (from its
 // MaxWorkers() method; runtime.GOMAXPROCS(0) if it has none), or what its
 // MapBuffer(chunksize int) int method returns, if it has one. n < 1 makes Map
 // yield one error and no results. Python 3.14: buffersize.
@@ -348,11 +348,13 @@ func (m *mapRun[A, R]) track(items []item[A, R]) {
 // settled is called by an item once it is done, in the goroutine that
 // settled it: it lets the loop know.
 func (m *mapRun[A, R]) settled(it *item[A, R]) {
+	first := false // it went onto an empty stack: the loop may sleep
 	if m.unordered {
 		for {
 			top := m.settledTop.Load()
 			it.next = top
 			if m.settledTop.CompareAndSwap(top, it) {
+				first = top == nil
 				break
 			}
 		}
@@ -362,7 +364,7 @@ func (m *mapRun[A, R]) settled(it *item[A, R]) {
 		m.closeDoneLocked(it)
 		m.mu.Unlock()
 	}
-	if m.waitFor.Load() == it || m.waitAny.Load() {
+	if m.waitFor.Load() == it || first && m.waitAny.Load() {
 		select {
 		case m.wake <- struct{}{}:
 		default:
@@ -496,7 +498,7 @@ func (m *mapRun[A, R]) close() {
 
 // defaultBuffer is the Buffer of a Map without that option: what the
 // executor's MapBuffer(chunksize) method says, when it has one (a process
-// pool keeps more small items in flight to batch them), else four chunks per
+// pool keeps more small items in flight to batch them), else sixteen chunks per
 // worker, from its MaxWorkers() method or runtime.GOMAXPROCS(0).
 func defaultBuffer(ex Executor, chunksize int) int {
 	if s, ok := ex.(interface{ MapBuffer(chunksize int) int }); ok {
@@ -505,7 +507,7 @@ func defaultBuffer(ex Executor, chunksize int) int {
 		}
 	}
 	if s, ok := ex.(interface{ MaxWorkers() int }); ok && s.MaxWorkers() > 0 {
-		return 4 * s.MaxWorkers()
+		return 16 * s.MaxWorkers()
 	}
-	return 4 * runtime.GOMAXPROCS(0)
+	return 16 * runtime.GOMAXPROCS(0)
 }

@@ -125,8 +125,8 @@ func runRTT(im impl, s sizes) float64 {
 }
 
 // mapWindow is how many calls a Map keeps in flight: futures.Map's default
-// buffer (four per worker), which the hand-written maps copy.
-const mapWindow = 4 * workers
+// buffer (sixteen per worker), which the hand-written maps copy.
+const mapWindow = 16 * workers
 
 // runMap maps inc over s.Tasks items. futures uses futures.Map with its
 // defaults; the others keep mapWindow calls in flight by hand, yielding in
