@@ -389,11 +389,16 @@ func (f *Future[T]) complete(to State, v T, err error) bool {
 }
 
 // run calls body, which must not be nil, and completes the future with what
-// it returns. A panic in body completes the future with a *PanicError; a
-// runtime.Goexit in body completes it with an error saying so, then lets the
-// goroutine exit. If before is not nil, it is called with the call's error
-// just before the future completes.
+// it returns, as runGuarded does.
 func (f *Future[T]) run(body func() (T, error), before func(error)) {
+	runGuarded(body, before, func(v T, err error) { f.complete(Finished, v, err) })
+}
+
+// runGuarded calls body and passes what it returns to settle. A panic in
+// body settles with a *PanicError; a runtime.Goexit in body settles with an
+// error saying so, then lets the goroutine exit. If before is not nil, it is
+// called with the call's error just before settle.
+func runGuarded[T any](body func() (T, error), before func(error), settle func(T, error)) {
 	returned := false
 	defer func() {
 		if returned {
@@ -407,14 +412,14 @@ func (f *Future[T]) run(body func() (T, error), before func(error)) {
 			before(err)
 		}
 		var zero T
-		f.complete(Finished, zero, err)
+		settle(zero, err)
 	}()
 	v, err := body()
 	returned = true
 	if before != nil {
 		before(err)
 	}
-	f.complete(Finished, v, err)
+	settle(v, err)
 }
 
 // errGoexit is the error of a call that called runtime.Goexit, which

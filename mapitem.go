@@ -3,7 +3,6 @@ package futures
 import (
 	"context"
 	"errors"
-	"runtime/debug"
 	"sync/atomic"
 )
 
@@ -199,29 +198,8 @@ func (it *item[A, R]) publish(to State, from int32) {
 func (it *item[A, R]) Run(ctx context.Context) { it.runThen(ctx, nil) }
 
 // runThen calls the function and settles the item with what it returns, as
-// Future.run does: a panic becomes a *PanicError, a runtime.Goexit settles
-// the item with errGoexit and lets the goroutine exit. before, if not nil,
-// gets the call's error just before the item settles.
+// runGuarded does.
 func (it *item[A, R]) runThen(ctx context.Context, before func(error)) {
-	returned := false
-	defer func() {
-		if returned {
-			return
-		}
-		var err error = errGoexit
-		if r := recover(); r != nil {
-			err = &PanicError{Value: r, Stack: debug.Stack()}
-		}
-		if before != nil {
-			before(err)
-		}
-		var zero R
-		it.settleWith(&zero, err)
-	}()
-	v, err := it.m.fn(ctx, it.arg)
-	returned = true
-	if before != nil {
-		before(err)
-	}
-	it.settleWith(&v, err)
+	runGuarded(func() (R, error) { return it.m.fn(ctx, it.arg) }, before,
+		func(v R, err error) { it.settleWith(&v, err) })
 }
