@@ -116,6 +116,19 @@ func (it *item[A, R]) Cancel() bool {
 	return it.State() == Cancelled
 }
 
+// completeFrom decodes data into the item's result and settles it, without
+// boxing the result: an executor of this package that decodes results calls
+// it instead of NewResult and Complete.
+func (it *item[A, R]) completeFrom(c Codec, data []byte) error {
+	if !decodeFast(c, data, &it.val) {
+		if err := decodeValue(c, data, &it.val); err != nil {
+			return err
+		}
+	}
+	it.settleWith(&it.val, nil)
+	return nil
+}
+
 // NewResult returns the item's own result slot: an executor decodes a result
 // into it, then calls Complete with it, which then copies nothing.
 func (it *item[A, R]) NewResult() any { return &it.val }

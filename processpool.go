@@ -377,6 +377,13 @@ func (p *ProcessPool) encodeArg(t Task, rf *regFunc, buf []byte) (out []byte, ha
 	return out, hasArg, nil
 }
 
+// resultDecoder is implemented by the tasks of this package that decode a
+// result themselves: completeFrom decodes data and completes the task with
+// it, or returns the error decoding gave, leaving the task as it is.
+type resultDecoder interface {
+	completeFrom(c Codec, data []byte) error
+}
+
 // funcKeyer is implemented by tasks that share their function with others:
 // tasks with the same funcKey have the same function.
 type funcKeyer interface {
@@ -1012,8 +1019,16 @@ func (p *ProcessPool) finish(a *answers) {
 				t.Complete(nil, a.errs[o.err])
 				continue
 			}
-			v := t.NewResult()
-			if err := decodeValue(p.codec, o.val, v); err != nil {
+			var v any
+			var err error
+			d, decodes := t.(resultDecoder)
+			if decodes {
+				err = d.completeFrom(p.codec, o.val)
+			} else {
+				v = t.NewResult()
+				err = decodeValue(p.codec, o.val, v)
+			}
+			if err != nil {
 				p.mu.Lock()
 				p.st.Succeeded--
 				p.st.Failed++
@@ -1021,7 +1036,9 @@ func (p *ProcessPool) finish(a *answers) {
 				t.Complete(nil, fmt.Errorf("futures: cannot decode the result of %s with %s: %w", shortName(sp.pc.fn.name), p.codec.Name(), err))
 				continue
 			}
-			t.Complete(v, nil)
+			if !decodes {
+				t.Complete(v, nil)
+			}
 		}
 	}
 }
