@@ -151,6 +151,10 @@ func (it *item[A, R]) Complete(result any, err error) bool {
 
 // settleWith settles the item as Finished with *v and err.
 func (it *item[A, R]) settleWith(v *R, err error) bool {
+	if v == &it.val && err == nil && it.state.CompareAndSwap(int32(Running), int32(Finished)) {
+		it.m.settled(it) // the common case: the result is in place already
+		return true
+	}
 	if !it.claim(Finished) {
 		return false
 	}

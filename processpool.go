@@ -607,10 +607,8 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 					c.Flags |= wire.FlagCancelled
 				}
 			}
-			for i := range r.ts {
-				c.ID, c.Arg = r.id+uint64(i), r.arg(i)
-				w.calls.Add(&c)
-			}
+			c.ID = r.id
+			w.calls.AddRun(&c, len(r.ts), r.arg)
 			w.sent += len(r.ts)
 			fed += len(r.ts)
 			if r.fn != w.lastFn {

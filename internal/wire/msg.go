@@ -1,5 +1,7 @@
 package wire
 
+import "encoding/binary"
+
 // Setup is the first frame a pool sends to a new worker.
 type Setup struct {
 	Version     uint64
@@ -70,6 +72,31 @@ func (b *CallsBuilder) Add(c *Call) {
 	}
 	b.buf = buf
 	b.n++
+}
+
+// AddRun appends n call records with the ids c.ID, c.ID+1, ... that share
+// c's group, flags and function; arg(i) is the argument of the i-th, with
+// FlagArg. It is n calls of Add, cheaper.
+func (b *CallsBuilder) AddRun(c *Call, n int, arg func(i int) []byte) {
+	if n == 0 {
+		return
+	}
+	first := *c
+	if c.Flags&FlagArg != 0 {
+		first.Arg = arg(0)
+	}
+	b.Add(&first) // names the function, unless the previous record did
+	var same [binary.MaxVarintLen64 + 2]byte
+	rest := append(AppendUvarint(same[:0], c.Group), c.Flags, 0)
+	buf := b.buf
+	for i := 1; i < n; i++ {
+		buf = append(AppendUvarint(buf, c.ID+uint64(i)), rest...)
+		if c.Flags&FlagArg != 0 {
+			buf = AppendBytes(buf, arg(i))
+		}
+	}
+	b.buf = buf
+	b.n += n - 1
 }
 
 // Len returns the number of records added.

@@ -209,3 +209,40 @@ func FuzzFrames(f *testing.F) {
 		_ = parse(data)
 	})
 }
+
+func TestAddRunIsAddForEachCall(t *testing.T) {
+	args := [][]byte{{1}, {}, {2, 3}, bytes.Repeat([]byte{4}, 300)}
+	for _, tc := range []struct {
+		name string
+		c    Call
+		prev string // the function of a record added before, if any
+	}{
+		{"with arguments", Call{ID: 127, Group: 300, Flags: FlagArg, Func: "pkg.f"}, ""},
+		{"without", Call{ID: 1 << 40, Flags: FlagCancelled, Func: "pkg.g"}, ""},
+		{"after the same function", Call{ID: 9, Group: 1, Flags: FlagArg, Func: "pkg.f"}, "pkg.f"},
+		{"after another", Call{ID: 9, Group: 1, Flags: FlagArg, Func: "pkg.f"}, "pkg.h"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var one, run CallsBuilder
+			if tc.prev != "" {
+				one.Add(&Call{ID: 1, Func: tc.prev})
+				run.Add(&Call{ID: 1, Func: tc.prev})
+			}
+			for i := range args {
+				c := tc.c
+				c.ID += uint64(i)
+				if c.Flags&FlagArg != 0 {
+					c.Arg = args[i]
+				}
+				one.Add(&c)
+			}
+			run.AddRun(&tc.c, len(args), func(i int) []byte { return args[i] })
+			if run.Len() != one.Len() {
+				t.Fatalf("Len = %d, want %d", run.Len(), one.Len())
+			}
+			if got, want := run.AppendTo(nil), one.AppendTo(nil); !bytes.Equal(got, want) {
+				t.Fatalf("AddRun wrote\n% x\nwant\n% x", got, want)
+			}
+		})
+	}
+}
