@@ -148,47 +148,51 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 
 // mapRun is the state of one Map loop.
 type mapRun[A, R any] struct {
-	parent context.Context
-	ctx    context.Context // the calls' context: parent, cancelled when Map stops
-	cancel context.CancelCauseFunc
-	fn     func(context.Context, A) (R, error)
-	ex     Executor
-	batch  BatchExecutor // ex, if it takes chunks; else nil
-	size   int           // Chunksize
-	window int           // most items in flight: Buffer × Chunksize
+	// Set up once, then only read, by the loop and by the goroutines that
+	// run and settle items.
+	parent    context.Context
+	ctx       context.Context // the calls' context: parent, cancelled when Map stops
+	cancel    context.CancelCauseFunc
+	fn        func(context.Context, A) (R, error)
+	ex        Executor
+	batch     BatchExecutor // ex, if it takes chunks; else nil
+	size      int           // Chunksize
+	window    int           // most items in flight: Buffer × Chunksize
+	slabLen   int
+	unordered bool
+	progress  func(MapProgress) // nil: not reported
+	wake      chan struct{}     // the loop sleeps on it, see waitFor
+	_         [64]byte          // what follows is written: other cache lines
 
-	// Items are allocated in slabs of whole chunks; the chunk not sent yet
-	// is cur[chunkStart:used].
+	// Shared by the loop and the goroutines that settle items. The loop
+	// sleeps on wake while it waits for the item in waitFor, or for any item
+	// with waitAny (unordered). Unordered items push themselves onto the
+	// stack at settledTop when they settle.
+	settledTop atomic.Pointer[item[A, R]]
+	waitFor    atomic.Pointer[item[A, R]]
+	waitAny    atomic.Bool
+	owner      atomic.Pointer[canceller] // the executor that owns the items, if it said so
+	_          [64]byte
+
+	// The loop's own. Items are allocated in slabs of whole chunks; the
+	// chunk not sent yet is cur[chunkStart:used].
 	cur        []item[A, R]
 	used       int
 	chunkStart int
-	slabLen    int
 
 	inFlight int                      // items sent and not yet yielded
 	order    ring.Queue[[]item[A, R]] // ordered: sent chunks, oldest first
 	head     []item[A, R]             // ordered: the chunk yielded from, taken from order
 	next     int                      // ordered: the item of head yielded next
 
-	progress func(MapProgress) // nil: not reported
-	tally    MapProgress
-	read     int // items read from the input
+	tally MapProgress
+	read  int // items read from the input
 
-	// unordered: sent items by slot, and the items settled and not yet
-	// yielded: a stack that items push themselves onto, and the part of it
-	// the loop took, oldest first.
-	unordered  bool
-	slots      []*item[A, R]
-	free       []int32
-	settledTop atomic.Pointer[item[A, R]]
-	ready      *item[A, R]
-
-	// The loop sleeps on wake while it waits for the item in waitFor, or
-	// for any item with waitAny (unordered).
-	wake    chan struct{}
-	waitFor atomic.Pointer[item[A, R]]
-	waitAny atomic.Bool
-
-	owner atomic.Pointer[canceller] // the executor that owns the items, if it said so
+	// unordered: sent items by slot, and the part of the settled stack the
+	// loop took, oldest first.
+	slots []*item[A, R]
+	free  []int32
+	ready *item[A, R]
 
 	mu      sync.Mutex                    // guards doneChs
 	doneChs map[*item[A, R]]chan struct{} // the Done channels asked for
