@@ -3,6 +3,7 @@ package futures
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync/atomic"
 )
 
@@ -39,6 +40,25 @@ func (it *item[A, R]) funcKey() any             { return it.m }
 // appendArg appends the encoded argument to dst without boxing it.
 func (it *item[A, R]) appendArg(dst []byte, c Codec) ([]byte, error) {
 	return appendArgOf(dst, c, &it.arg)
+}
+
+func (it *item[A, R]) encodeChunk(ts []Task, c Codec, ends []int) ([]byte, bool) {
+	var buf []byte
+	for i, t := range ts {
+		x, ok := t.(*item[A, R])
+		if !ok || x.m != it.m {
+			return nil, false
+		}
+		var err error
+		if buf, err = appendArgOf(buf, c, &x.arg); err != nil {
+			return nil, false
+		}
+		ends[i] = len(buf)
+		if i == 0 { // make room for the others at the size of the first
+			buf = slices.Grow(buf, (len(ts)-1)*(len(buf)+len(buf)/4))
+		}
+	}
+	return buf, true
 }
 
 func (it *item[A, R]) State() State {

@@ -316,6 +316,9 @@ func (p *ProcessPool) ExecuteBatch(ts []Task) error {
 	case 1:
 		return p.Execute(ts[0])
 	}
+	if err, done := p.executeChunk(ts); done {
+		return err
+	}
 	// The arguments go into one buffer, and consecutive calls of the same
 	// function and context into one run.
 	var (
@@ -355,6 +358,35 @@ func (p *ProcessPool) ExecuteBatch(ts []Task) error {
 		}
 	}
 	return p.enqueue(ts[0].Context(), runs, bad)
+}
+
+// executeChunk queues ts as one run if they are items of one Map, whose
+// arguments the first encodes at once, and reports whether it did. It
+// leaves ts to ExecuteBatch's general path otherwise, and when an argument
+// cannot be encoded.
+func (p *ProcessPool) executeChunk(ts []Task) (err error, done bool) {
+	ce, ok := ts[0].(chunkEncoder)
+	if !ok {
+		return nil, false
+	}
+	rf, err := p.lookup(ts[0])
+	if err != nil {
+		return err, true
+	}
+	ends := make([]int, len(ts))
+	args, ok := ce.encodeChunk(ts, p.codec, ends)
+	if !ok {
+		return nil, false
+	}
+	pc := &pcall{ts: ts, fn: rf, ctx: ts[0].Context(), hasArg: true, args: args, ends: ends}
+	return p.enqueue(pc.ctx, []*pcall{pc}, nil), true
+}
+
+// chunkEncoder is implemented by Map's items: encodeChunk encodes the
+// arguments of ts back to back, recording where each ends in ends, if every
+// task of ts is an item of the same Map and every argument can be encoded.
+type chunkEncoder interface {
+	encodeChunk(ts []Task, c Codec, ends []int) ([]byte, bool)
 }
 
 // encodeArg appends t's argument, if it has one, encoded, to buf. It

@@ -567,6 +567,19 @@ func TestProcessPoolUnencodableValuesFailOneCall(t *testing.T) {
 	v, err = futures.Submit(p, procFloat, 1.5).Result(bg)
 	require.NoError(t, err)
 	assert.Equal(t, 1.5, v)
+
+	// In a chunk, the item that cannot be encoded fails alone.
+	in := []float64{1, 2, math.Inf(1), 4, 5, 6}
+	i := 0
+	for v, err := range futures.Map(bg, p, procFloat, slices.Values(in), futures.Chunksize(4)) {
+		if i == 2 {
+			assert.ErrorContains(t, err, "cannot encode the argument", "item %d", i)
+		} else if assert.NoError(t, err, "item %d", i) {
+			assert.Equal(t, in[i], v)
+		}
+		i++
+	}
+	assert.Equal(t, len(in), i)
 }
 
 func procFloat(_ context.Context, x float64) (float64, error) { return x, nil }
