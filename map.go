@@ -175,10 +175,19 @@ type mapRun[A, R any] struct {
 	_          [64]byte
 
 	// The loop's own. Items are allocated in slabs of whole chunks; the
-	// chunk not sent yet is cur[chunkStart:used].
+	// chunk not sent yet is cur[chunkStart:used], in curSlab. slabs holds
+	// every slab with items not yet yielded, by id (nil: a free id); a slab
+	// whose items have all been yielded goes to spare, for reuse, when
+	// reuse is set and every one of its calls finished without an error,
+	// else its id goes to freeIDs.
 	cur        []item[A, R]
+	curSlab    *slab[A, R]
 	used       int
 	chunkStart int
+	slabs      []*slab[A, R]
+	freeIDs    []int32
+	spare      []*slab[A, R]
+	reuse      bool // the executor touches no call it has finished
 
 	inFlight int                      // items sent and not yet yielded
 	order    ring.Queue[[]item[A, R]] // ordered: sent chunks, oldest first
@@ -188,11 +197,7 @@ type mapRun[A, R any] struct {
 	tally MapProgress
 	read  int // items read from the input
 
-	// unordered: sent items by slot, and the part of the settled stack the
-	// loop took, oldest first.
-	slots []*item[A, R]
-	free  []int32
-	ready *item[A, R]
+	ready *item[A, R] // unordered: the part of the settled stack the loop took, oldest first
 
 	mu      sync.Mutex                    // guards doneChs
 	doneChs map[*item[A, R]]chan struct{} // the Done channels asked for
@@ -252,6 +257,10 @@ func newMapRun[A, R any](ctx context.Context, ex Executor, fn func(context.Conte
 	if c.chunksize > 1 {
 		m.batch, _ = ex.(BatchExecutor)
 	}
+	switch ex.(type) {
+	case *ThreadPool, *ProcessPool:
+		m.reuse = true
+	}
 	m.ctx, m.cancel = context.WithCancelCause(ctx)
 	return m, nil
 }
@@ -273,25 +282,98 @@ func (m *mapRun[A, R]) add(a A) int {
 	if m.used == len(m.cur) {
 		m.grow()
 	}
-	it := &m.cur[m.used]
-	it.m, it.arg = m, a
+	m.cur[m.used].arg = a
 	m.used++
 	return m.used - m.chunkStart
 }
 
-// grow gives the Map a new slab of items, into which it moves the items of
-// the chunk not sent yet: nothing refers to them yet.
+// slab is a block of items allocated together. With a BatchExecutor, tasks
+// holds the Task of each item, tasks[i] being &items[i] for the slab's whole
+// life, so that the chunks Map hands over need no allocation and stay valid
+// however long the executor keeps them.
+type slab[A, R any] struct {
+	items   []item[A, R]
+	tasks   []Task
+	id      int32
+	yielded int  // items yielded since the slab was filled
+	dirty   bool // an item yielded an error or was cancelled
+}
+
+// grow gives the Map a slab of items: a spare one, or a new one into which
+// it moves the items of the chunk not sent yet (nothing refers to them yet).
 func (m *mapRun[A, R]) grow() {
 	pending := m.cur[m.chunkStart:m.used]
+	if k := len(m.spare); k > 0 && len(pending) == 0 {
+		m.curSlab = m.spare[k-1]
+		m.spare[k-1] = nil
+		m.spare = m.spare[:k-1]
+		m.cur, m.used, m.chunkStart = m.curSlab.items, 0, 0
+		return
+	}
 	n := m.slabLen
 	if len(pending) > 0 {
 		n = min(max(2*len(pending), slabItems), m.size)
 	}
-	slab := make([]item[A, R], n)
-	for i := range pending {
-		slab[i].m, slab[i].arg = m, pending[i].arg
+	s := &slab[A, R]{items: make([]item[A, R], n)}
+	if m.batch != nil {
+		s.tasks = make([]Task, n)
 	}
-	m.cur, m.used, m.chunkStart = slab, len(pending), 0
+	if k := len(m.freeIDs); k > 0 {
+		s.id = m.freeIDs[k-1]
+		m.freeIDs = m.freeIDs[:k-1]
+		m.slabs[s.id] = s
+	} else {
+		s.id = int32(len(m.slabs))
+		m.slabs = append(m.slabs, s)
+	}
+	for i := range s.items {
+		it := &s.items[i]
+		it.m, it.slab = m, s.id
+		if s.tasks != nil {
+			s.tasks[i] = it
+		}
+	}
+	for i := range pending {
+		s.items[i].arg = pending[i].arg
+	}
+	if len(pending) > 0 { // the old slab holds no item that was sent
+		m.dropSlab(m.curSlab)
+	}
+	m.curSlab, m.cur, m.used, m.chunkStart = s, s.items, len(pending), 0
+}
+
+// dropSlab forgets s, leaving it to the garbage collector.
+func (m *mapRun[A, R]) dropSlab(s *slab[A, R]) {
+	m.slabs[s.id] = nil
+	m.freeIDs = append(m.freeIDs, s.id)
+}
+
+// release accounts for the yielding of it, whose call ended with err. Once
+// every item of its slab is yielded, the slab is reused if every call
+// finished without an error: the executor touches none of them any more,
+// while one that failed may have been failed by another goroutine than the
+// one running it, or may still be running.
+func (m *mapRun[A, R]) release(it *item[A, R], err error) {
+	s := m.slabs[it.slab]
+	s.yielded++
+	if err != nil {
+		s.dirty = true
+	}
+	if s.yielded < len(s.items) {
+		return
+	}
+	if !m.reuse || s.dirty {
+		m.dropSlab(s)
+		return
+	}
+	var zero item[A, R]
+	for i := range s.items {
+		x := &s.items[i]
+		x.arg, x.val, x.next = zero.arg, zero.val, nil
+		x.state.Store(int32(Pending))
+	}
+	s.yielded = 0
+	m.spare = append(m.spare, s)
 }
 
 // send hands the pending chunk to the executor. If the executor refuses it,
@@ -302,10 +384,7 @@ func (m *mapRun[A, R]) send(yield func(R, error) bool) bool {
 	var err error
 	sent := len(chunk)
 	if m.batch != nil && len(chunk) > 1 {
-		ts := make([]Task, len(chunk))
-		for i := range chunk {
-			ts[i] = &chunk[i]
-		}
+		ts := m.curSlab.tasks[m.used-len(chunk) : m.used : m.used]
 		if err = m.batch.ExecuteBatch(ts); err != nil {
 			sent = 0
 		}
@@ -339,15 +418,7 @@ func (m *mapRun[A, R]) track(items []item[A, R]) {
 		return
 	}
 	for i := range items {
-		it := &items[i]
-		if n := len(m.free); n > 0 {
-			it.slot = m.free[n-1]
-			m.free = m.free[:n-1]
-			m.slots[it.slot] = it
-		} else {
-			it.slot = int32(len(m.slots))
-			m.slots = append(m.slots, it)
-		}
+		items[i].live = true
 	}
 }
 
@@ -436,8 +507,7 @@ func (m *mapRun[A, R]) yieldNext(yield func(R, error) bool) bool {
 	ok := true
 	if m.unordered {
 		if it, ok = m.nextSettled(); ok {
-			m.slots[it.slot] = nil
-			m.free = append(m.free, it.slot)
+			it.live = false
 		}
 	} else {
 		if m.head == nil {
@@ -459,7 +529,8 @@ func (m *mapRun[A, R]) yieldNext(yield func(R, error) bool) bool {
 		return false
 	}
 	m.inFlight--
-	err := it.Err()
+	v, err := it.val, it.Err()
+	m.release(it, err)
 	if m.progress != nil {
 		m.tally.Done++
 		if err != nil {
@@ -467,7 +538,7 @@ func (m *mapRun[A, R]) yieldNext(yield func(R, error) bool) bool {
 		}
 		m.progress(m.tally)
 	}
-	return yield(it.val, err)
+	return yield(v, err)
 }
 
 // close ends the loop: it cancels every item not yet started and the context
@@ -486,9 +557,14 @@ func (m *mapRun[A, R]) close() {
 			left = append(left, &chunk[i])
 		}
 	}
-	for _, it := range m.slots {
-		if it != nil {
-			left = append(left, it)
+	for _, s := range m.slabs {
+		if s == nil {
+			continue
+		}
+		for i := range s.items {
+			if s.items[i].live {
+				left = append(left, &s.items[i])
+			}
 		}
 	}
 	for _, it := range left {

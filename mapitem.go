@@ -11,7 +11,10 @@ import (
 // would calls from Submit, but an item has no Future: Map reads its outcome
 // from the item itself and learns that it is done through its mapRun, so an
 // item costs a slot in a slab shared with other items rather than a future,
-// a waiter registration and their allocations.
+// a waiter registration and their allocations. On the pools of this
+// package, whose workers touch no call they have finished, the item of a
+// call that finished without an error is reused for a later input once its
+// whole slab has been yielded, so that a long Map allocates nothing per item.
 type item[A, R any] struct {
 	m   *mapRun[A, R]
 	arg A
@@ -22,8 +25,9 @@ type item[A, R any] struct {
 	// itemOwned is set on a Pending item once an executor owns it: the
 	// Map's owner is then told of its cancellation.
 	state  atomic.Int32
-	slot   int32       // unordered: its index in m.slots
+	slab   int32       // the id of its slab in m.slabs; set once
 	waited atomic.Bool // Done was called: m.doneChs has its channel
+	live   bool        // unordered, the loop's own: sent and not yet yielded
 	next   *item[A, R] // in m's stack of settled items
 }
 
@@ -230,6 +234,34 @@ func (it *item[A, R]) publish(to State, from int32) {
 		(*it.m.owner.Load()).noteCancelled()
 	}
 	it.m.settled(it)
+}
+
+// failRunning fails t with err if it is still running. An executor calls
+// it, rather than Complete, on a call it may have finished already: Map
+// reuses the item of a call that finished without an error for a later
+// input, which Complete would then fail.
+func failRunning(t Task, err error) {
+	if it, ok := t.(interface{ failRunning(error) }); ok {
+		it.failRunning(err)
+		return
+	}
+	t.Complete(nil, err)
+}
+
+// failRunning fails the item with err if it is running.
+func (it *item[A, R]) failRunning(err error) {
+	for {
+		s := it.state.Load()
+		if s != int32(Running) {
+			return
+		}
+		if it.state.CompareAndSwap(s, itemSettling) {
+			var zero R
+			it.val, it.err = zero, err
+			it.publish(Finished, s)
+			return
+		}
+	}
 }
 
 func (it *item[A, R]) Run(ctx context.Context) { it.runThen(ctx, nil) }

@@ -769,3 +769,38 @@ func TestProcessPoolQueueSizeBlocksUntilRoomOrContext(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 16, v)
 }
+
+// procShape returns a rect with one of three parts set, picked by x.
+func procShape(_ context.Context, x int) (rect, error) {
+	switch x % 7 {
+	case 0, 1:
+		return rect{Min: point{X: x}}, nil
+	case 2, 3:
+		return rect{Max: point{Y: x, Label: "max"}}, nil
+	}
+	return rect{Area: float64(x), Tags: map[string]int{"x": x}}, nil
+}
+
+func init() { futures.Register(procShape) }
+
+// TestProcessPoolMapResultsDecodeIntoFreshValues maps over enough items that
+// Map reuses its items: a result decodes into a zero value, never into what
+// an earlier item left (gob leaves out zero fields, JSON merges maps).
+func TestProcessPoolMapResultsDecodeIntoFreshValues(t *testing.T) {
+	const n = 3000
+	for _, codec := range []futures.Codec{futures.Gob, futures.JSON} {
+		t.Run(codec.Name(), func(t *testing.T) {
+			p := newProcPool(t, futures.MaxWorkers(2), futures.Encoding(codec))
+			for _, size := range []int{1, 10} {
+				i := 0
+				for v, err := range futures.Map(bg, p, procShape, count(n), futures.Chunksize(size), futures.Buffer(8)) {
+					require.NoError(t, err)
+					want, _ := procShape(bg, i)
+					require.Equal(t, want, v, "chunksize %d, item %d", size, i)
+					i++
+				}
+				require.Equal(t, n, i)
+			}
+		})
+	}
+}

@@ -275,13 +275,21 @@ func (p *ThreadPool) startLocked(e entry, fresh bool) entry {
 		}
 		return e
 	}
-	started := e.chunk()[:0]
-	for _, t := range e.chunk() {
-		if p.startOneLocked(t, fresh) {
-			started = append(started, t)
+	ts := e.chunk()
+	for i, t := range ts {
+		if !p.startOneLocked(t, fresh) {
+			// Some did not start: the others go in a slice of their own,
+			// since the caller may still read ts (Map reuses its tasks).
+			started := append(make([]Task, 0, len(ts)-1), ts[:i]...)
+			for _, t := range ts[i+1:] {
+				if p.startOneLocked(t, fresh) {
+					started = append(started, t)
+				}
+			}
+			return entry{many: &started}
 		}
 	}
-	return entry{many: &started}
+	return e
 }
 
 // startOneLocked starts t and counts it; fresh is as for startLocked.
@@ -676,7 +684,7 @@ func (p *ThreadPool) abandon(ctx context.Context) {
 	p.endQueued(queued, func(t Task) bool { return t.Complete(nil, notRun) })
 	stopped := &brokenError{msg: "futures: Shutdown gave up waiting for the call and cancelled its context", cause: cause}
 	for _, e := range running {
-		e.each(func(t Task) { t.Complete(nil, stopped) })
+		e.each(func(t Task) { failRunning(t, stopped) })
 	}
 	p.kill(&brokenError{msg: "futures: Shutdown gave up waiting", cause: cause})
 }
