@@ -106,11 +106,14 @@ func runGo(res results, s sizes, want func(string) bool) []float64 {
 			reps = s.SlowReps
 		}
 		fmt.Fprintf(os.Stderr, "%-14s", w.key)
-		for range reps {
+		for rep := range reps {
 			if w.key == "pbkdf2" {
 				seq = append(seq, runHashSequential(s))
 			}
-			for _, im := range impls {
+			// Each repetition starts with another implementation, so that
+			// none always follows the same one.
+			for k := range impls {
+				im := impls[(k+rep)%len(impls)]
 				if im.process && w.key == "fire" {
 					continue // a ProcessPool runs no closures
 				}
