@@ -84,6 +84,7 @@ func (p *ThreadPool) deadlockLocked(w *worker) error {
 			}
 		})
 	}
+	p.drainInboxLocked()
 	queued := make(map[any]Task)
 	for x := range p.all {
 		if x.waitingOn != nil && runner[x.waitingOn] == nil {

@@ -185,8 +185,11 @@ func (f *Future[T]) fail(err error) *Future[T] {
 // task holds the Task methods that do not depend on the function's shape.
 type task[R any] struct {
 	Future[R]
-	ctx context.Context // nil means context.Background()
+	ctx  context.Context // nil means context.Background()
+	link inboxLink       // in a ThreadPool's inbox
 }
+
+func (t *task[R]) inboxLink() *inboxLink { return &t.link }
 
 func (t *task[R]) Context() context.Context {
 	if t.ctx == nil {

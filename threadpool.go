@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"sync"
@@ -40,6 +41,18 @@ type ThreadPool struct {
 	// Shutdown gives up waiting.
 	runCtx context.Context
 	kill   context.CancelCauseFunc
+
+	// The inbox holds calls of Submit and Go that Execute pushed without
+	// taking mu, newest first: it may while inboxOpen is set, that is while
+	// the pool accepts calls, has all its workers, none of them idle, and no
+	// QueueSize. pushing counts the Executes between reading inboxOpen and
+	// pushing; whoever closes the inbox waits for them. Every call in the
+	// inbox is newer than every call in queue; the inbox is emptied into
+	// queue, under mu, before anyone looks at queue.
+	inbox     atomic.Pointer[inboxLink]
+	pushing   atomic.Int64
+	inboxOpen atomic.Bool
+	_         [64]byte // keeps the lines submitters write apart from mu
 
 	mu       sync.Mutex
 	queue    ring.Queue[entry]
@@ -170,7 +183,79 @@ func (p *ThreadPool) Execute(t Task) error {
 	if t == nil {
 		return errors.New("futures: ThreadPool.Execute: the Task is nil")
 	}
+	if it, ok := t.(inboxTask); ok && p.inboxOpen.Load() && p.push(it.inboxLink(), t) {
+		return nil
+	}
 	return p.enqueue(entry{one: t}, t.Context())
+}
+
+// inboxLink links a call in the inbox.
+type inboxLink struct {
+	next *inboxLink
+	t    Task
+}
+
+// inboxTask is implemented by the calls of Submit and Go, which carry their
+// inbox link.
+type inboxTask interface {
+	inboxLink() *inboxLink
+}
+
+// push pushes t, whose link is l, into the inbox, unless it is closed.
+func (p *ThreadPool) push(l *inboxLink, t Task) bool {
+	p.pushing.Add(1)
+	defer p.pushing.Add(-1)
+	if !p.inboxOpen.Load() {
+		return false
+	}
+	l.t = t
+	for {
+		top := p.inbox.Load()
+		l.next = top
+		if p.inbox.CompareAndSwap(top, l) {
+			return true
+		}
+	}
+}
+
+// drainInboxLocked moves the calls of the inbox to the queue, oldest first,
+// and counts them as accepted by Execute.
+func (p *ThreadPool) drainInboxLocked() {
+	l := p.inbox.Swap(nil)
+	if l == nil {
+		return
+	}
+	var oldest *inboxLink
+	for l != nil {
+		l, l.next, oldest = l.next, oldest, l
+	}
+	for l := oldest; l != nil; {
+		t := l.t
+		next := l.next
+		l.next, l.t = nil, nil
+		p.admitLocked(t)
+		p.queue.Push(entry{one: t})
+		l = next
+	}
+}
+
+// openInboxLocked opens the inbox if the pool may take calls through it:
+// it accepts calls, has all its workers and none is idle.
+func (p *ThreadPool) openInboxLocked() {
+	if p.sem == nil && !p.shutdown && p.broken == nil && len(p.all) == p.maxWorkers && len(p.idle) == 0 {
+		p.inboxOpen.Store(true)
+	}
+}
+
+// closeInboxLocked closes the inbox, waits for the Executes pushing into it
+// and moves what they pushed to the queue.
+func (p *ThreadPool) closeInboxLocked() {
+	if p.inboxOpen.Swap(false) {
+		for p.pushing.Load() != 0 {
+			runtime.Gosched()
+		}
+	}
+	p.drainInboxLocked()
 }
 
 // ExecuteBatch queues ts as one chunk that a single worker runs in order, as
@@ -202,6 +287,7 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 		p.release(e)
 		return err
 	}
+	p.drainInboxLocked() // older than e
 	if k := len(p.idle); k > 0 {
 		run := p.startLocked(e, true)
 		if run.len() == 0 { // every call was cancelled already
@@ -213,6 +299,7 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 		p.idle[k-1] = nil
 		p.idle = p.idle[:k-1]
 		w.cur = run
+		p.openInboxLocked()
 		p.mu.Unlock()
 		p.release(e)
 		w.ch <- run
@@ -223,6 +310,7 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 	var w *worker
 	if len(p.all) < p.maxWorkers {
 		w = p.spawnLocked()
+		p.openInboxLocked()
 	}
 	p.mu.Unlock()
 	if w != nil {
@@ -348,6 +436,7 @@ func addEnded(s *Stats, ended Stats) {
 func (p *ThreadPool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.drainInboxLocked()
 	s := p.stats
 	s.Workers = len(p.all)
 	// Hold every worker's endedMu at once, so that the counts are those of
@@ -449,6 +538,18 @@ func (p *ThreadPool) loop(w *worker) {
 	p.mu.Lock()
 	for {
 		e, ok := p.queue.Pop()
+		if !ok && p.inbox.Load() != nil {
+			p.drainInboxLocked()
+			e, ok = p.queue.Pop()
+		}
+		if !ok && !p.shutdown && p.broken == nil {
+			// About to go idle: calls must come through Execute's lock
+			// again, to be handed over.
+			p.closeInboxLocked()
+			if e, ok = p.queue.Pop(); ok {
+				p.openInboxLocked()
+			}
+		}
 		if ok {
 			run := p.startLocked(e, false)
 			w.cur = run
@@ -551,11 +652,13 @@ func (p *ThreadPool) exit(w *worker, clean bool) {
 	addEnded(&p.stats, w.ended)
 	w.ended = Stats{}
 	w.endedMu.Unlock()
+	p.closeInboxLocked()
 	delete(p.all, w)
 	var next *worker
 	if !clean && (rest.len() > 0 || p.broken == nil && p.queue.Len() > 0) {
 		next = p.spawnLocked()
 		next.cur = rest
+		p.openInboxLocked()
 	}
 	p.checkExitedLocked()
 	p.mu.Unlock()
@@ -587,6 +690,7 @@ func (p *ThreadPool) breakPool(cause error) {
 		return
 	}
 	p.broken = &brokenError{msg: fmt.Sprintf("futures: an Initializer of ThreadPool %q failed; the pool cannot run calls", p.name), cause: cause}
+	p.closeInboxLocked()
 	queued := p.queue.Drain()
 	idle := p.idle
 	p.idle = nil
@@ -634,6 +738,7 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 	self := goid()
 	p.mu.Lock()
 	p.shutdown = true
+	p.closeInboxLocked()
 	inside := false
 	for w := range p.all {
 		inside = inside || w.gid.Load() == self
@@ -671,6 +776,7 @@ var errShutdownInside = fmt.Errorf("%w: Shutdown was called from a call running 
 // abandon ends every queued and running call because Shutdown's ctx ended.
 func (p *ThreadPool) abandon(ctx context.Context) {
 	p.mu.Lock()
+	p.drainInboxLocked()
 	queued := p.queue.Drain()
 	running := make([]entry, 0, len(p.all))
 	for w := range p.all {

@@ -587,3 +587,109 @@ func TestNilContexts(t *testing.T) {
 	done, _ := futures.Wait(nil, []*futures.Future[int]{p.Future()}, futures.AllCompleted)
 	assert.Len(t, done, 1)
 }
+
+// plainTask is a Task that is not one of this package's own: Execute takes
+// its locked path for it.
+type plainTask struct {
+	mu    sync.Mutex
+	state futures.State
+	run   func()
+	done  chan struct{}
+}
+
+func newPlainTask(run func()) *plainTask { return &plainTask{run: run, done: make(chan struct{})} }
+
+func (t *plainTask) Context() context.Context { return context.Background() }
+func (t *plainTask) Func() any                { return t.run }
+func (t *plainTask) Arg() (any, bool)         { return nil, false }
+func (t *plainTask) NewResult() any           { return new(struct{}) }
+func (t *plainTask) Done() <-chan struct{}    { return t.done }
+func (t *plainTask) Err() error               { return nil }
+
+func (t *plainTask) State() futures.State {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.state
+}
+
+func (t *plainTask) move(from, to futures.State) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.state != from {
+		return false
+	}
+	t.state = to
+	if to >= futures.Cancelled {
+		close(t.done)
+	}
+	return true
+}
+
+func (t *plainTask) Start() bool              { return t.move(futures.Pending, futures.Running) }
+func (t *plainTask) Cancel() bool             { return t.move(futures.Pending, futures.Cancelled) }
+func (t *plainTask) Complete(any, error) bool { return t.move(futures.Running, futures.Finished) }
+func (t *plainTask) Run(context.Context)      { t.run(); t.Complete(nil, nil) }
+
+// TestCallsRunInSubmissionOrder queues calls behind a busy worker, mixing
+// those of Submit and Go, which a busy pool takes without its lock, with
+// tasks of another kind, which take the lock: they run in the order they
+// were submitted, and Stats counts every call Execute took.
+func TestCallsRunInSubmissionOrder(t *testing.T) {
+	p := newPool(t, futures.MaxWorkers(1))
+	g := newGate()
+	var opened sync.Once
+	openGate := func() { opened.Do(func() { close(g.open) }) }
+	t.Cleanup(openGate) // before the pool's Close, even if the test fails
+	blocker := futures.Submit(p, g.call, -1)
+	for g.inside.Load() == 0 {
+		runtime.Gosched()
+	}
+	var mu sync.Mutex
+	var order []int
+	record := func(i int) {
+		mu.Lock()
+		defer mu.Unlock()
+		order = append(order, i)
+	}
+	const n = 302 // the last two stay in the inbox until Stats
+	var fs []*futures.Future[int]
+	var plain []*plainTask
+	for i := range n {
+		switch i % 3 {
+		case 0:
+			fs = append(fs, futures.Submit(p, func(_ context.Context, x int) (int, error) { record(x); return x, nil }, i))
+		case 1:
+			fs = append(fs, futures.Go(p, func(context.Context) (int, error) { record(i); return i, nil }))
+		default:
+			pt := newPlainTask(func() { record(i) })
+			require.NoError(t, p.Execute(pt))
+			plain = append(plain, pt)
+		}
+	}
+	s := p.Stats()
+	assert.Equal(t, int64(n+1), s.Submitted)
+	assert.Equal(t, int64(n), s.Queued)
+	assert.Equal(t, int64(1), s.Running)
+	require.True(t, fs[5].Cancel(), "a queued call can be cancelled")
+	s = p.Stats()
+	assert.Equal(t, int64(1), s.Cancelled)
+	assert.Equal(t, int64(n-1), s.Queued)
+	openGate()
+	_, err := blocker.Result(context.Background())
+	require.NoError(t, err)
+	for _, f := range fs {
+		<-f.Done()
+	}
+	for _, pt := range plain {
+		<-pt.Done()
+	}
+	want := make([]int, 0, n)
+	for i := range n {
+		if i != 7 { // fs[5] is call 7, cancelled
+			want = append(want, i)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, want, order)
+}
