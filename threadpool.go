@@ -43,12 +43,12 @@ type ThreadPool struct {
 	kill   context.CancelCauseFunc
 
 	// The inbox holds calls of Submit and Go that Execute pushed without
-	// taking mu, newest first: it may while inboxOpen is set, that is while
-	// the pool accepts calls, has all its workers, none of them idle, and no
-	// QueueSize. pushing counts the Executes between reading inboxOpen and
-	// pushing; whoever closes the inbox waits for them. Every call in the
-	// inbox is newer than every call in queue; the inbox is emptied into
-	// queue, under mu, before anyone looks at queue.
+	// taking mu, newest first. Execute pushes there while inboxOpen is set:
+	// while the pool accepts calls, has all its workers, none of them idle,
+	// and no QueueSize. pushing counts the Executes between reading
+	// inboxOpen and pushing; whoever closes the inbox waits for them. Every
+	// call in the inbox is newer than every call in queue; the inbox is
+	// emptied into queue, under mu, before anyone looks at queue.
 	inbox     atomic.Pointer[inboxLink]
 	pushing   atomic.Int64
 	inboxOpen atomic.Bool
@@ -221,10 +221,10 @@ func (p *ThreadPool) push(l *inboxLink, t Task) bool {
 // drainInboxLocked moves the calls of the inbox to the queue, oldest first,
 // and counts them as accepted by Execute.
 func (p *ThreadPool) drainInboxLocked() {
-	l := p.inbox.Swap(nil)
-	if l == nil {
+	if p.inbox.Load() == nil {
 		return
 	}
+	l := p.inbox.Swap(nil)
 	var oldest *inboxLink
 	for l != nil {
 		l, l.next, oldest = l.next, oldest, l
@@ -250,7 +250,7 @@ func (p *ThreadPool) openInboxLocked() {
 // closeInboxLocked closes the inbox, waits for the Executes pushing into it
 // and moves what they pushed to the queue.
 func (p *ThreadPool) closeInboxLocked() {
-	if p.inboxOpen.Swap(false) {
+	if p.inboxOpen.Load() && p.inboxOpen.Swap(false) {
 		for p.pushing.Load() != 0 {
 			runtime.Gosched()
 		}
