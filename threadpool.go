@@ -20,7 +20,10 @@ import (
 // Workers start lazily, one for each submission that finds no idle worker, up
 // to MaxWorkers, and then stay up, blocked on the queue, until the pool is
 // shut down. Pending calls wait in an unbounded FIFO queue (bounded by the
-// QueueSize option), so submitting never parks a goroutine per call.
+// QueueSize option), so submitting never parks a goroutine per call. While
+// every worker is busy, Submit and Go queue a call without taking the pool's
+// lock, so that many goroutines submitting at once do not hold up the
+// workers.
 //
 // A panic in a call is recovered into a *PanicError and a runtime.Goexit ends
 // only that call; the worker is replaced and no future is lost. Create one
