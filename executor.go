@@ -3,6 +3,8 @@ package futures
 import (
 	"context"
 	"errors"
+
+	"github.com/gofutures/futures/internal/mpsc"
 )
 
 // Executor runs calls and gives back futures: Python's
@@ -186,10 +188,10 @@ func (f *Future[T]) fail(err error) *Future[T] {
 type task[R any] struct {
 	Future[R]
 	ctx  context.Context // nil means context.Background()
-	link inboxLink       // in a ThreadPool's inbox
+	link mpsc.Node[Task] // in a ThreadPool's inbox
 }
 
-func (t *task[R]) inboxLink() *inboxLink { return &t.link }
+func (t *task[R]) inboxLink() *mpsc.Node[Task] { return &t.link }
 
 func (t *task[R]) Context() context.Context {
 	if t.ctx == nil {

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
+	"github.com/gofutures/futures/internal/mpsc"
 	"github.com/gofutures/futures/internal/ring"
 )
 
@@ -46,16 +47,17 @@ type ThreadPool struct {
 	kill   context.CancelCauseFunc
 
 	// The inbox holds calls of Submit and Go that Execute pushed without
-	// taking mu, newest first. Execute pushes there while inboxOpen is set:
+	// taking mu, oldest first. Execute pushes there while inboxOpen is set:
 	// while the pool accepts calls, has all its workers, none of them idle,
 	// and no QueueSize. pushing counts the Executes between reading
 	// inboxOpen and pushing; whoever closes the inbox waits for them. Every
-	// call in the inbox is newer than every call in queue; the inbox is
-	// emptied into queue, under mu, before anyone looks at queue.
-	inbox     atomic.Pointer[inboxLink]
+	// call in the inbox is newer than every call in queue: workers pop from
+	// the inbox, under mu, when queue is empty, and the inbox is emptied
+	// into queue, under mu, before anyone else looks at queue or pushes to
+	// it.
 	pushing   atomic.Int64
 	inboxOpen atomic.Bool
-	_         [64]byte // keeps the lines submitters write apart from mu
+	inbox     mpsc.Queue[Task] // its popping end is guarded by mu
 
 	mu       sync.Mutex
 	queue    ring.Queue[entry]
@@ -166,6 +168,7 @@ func NewThreadPool(opts ...Option) (*ThreadPool, error) {
 		p.semSize = int64(cfg.queueSize)
 		p.sem = semaphore.NewWeighted(p.semSize)
 	}
+	p.inbox.Init()
 	p.accepting, p.stopAccepting = context.WithCancel(context.Background())
 	p.runCtx, p.kill = context.WithCancelCause(context.Background())
 	return p, nil
@@ -192,53 +195,45 @@ func (p *ThreadPool) Execute(t Task) error {
 	return p.enqueue(entry{one: t}, t.Context())
 }
 
-// inboxLink links a call in the inbox.
-type inboxLink struct {
-	next *inboxLink
-	t    Task
-}
-
 // inboxTask is implemented by the calls of Submit and Go, which carry their
-// inbox link.
+// link in a ThreadPool's inbox.
 type inboxTask interface {
-	inboxLink() *inboxLink
+	inboxLink() *mpsc.Node[Task]
 }
 
 // push pushes t, whose link is l, into the inbox, unless it is closed.
-func (p *ThreadPool) push(l *inboxLink, t Task) bool {
+func (p *ThreadPool) push(l *mpsc.Node[Task], t Task) bool {
 	p.pushing.Add(1)
 	defer p.pushing.Add(-1)
 	if !p.inboxOpen.Load() {
 		return false
 	}
-	l.t = t
-	for {
-		top := p.inbox.Load()
-		l.next = top
-		if p.inbox.CompareAndSwap(top, l) {
-			return true
-		}
+	p.inbox.Push(l, t)
+	return true
+}
+
+// popInboxLocked pops the oldest call of the inbox and counts it as
+// accepted by Execute. It returns false if the inbox is empty, or if the
+// Execute that pushed the next call has not finished linking it.
+func (p *ThreadPool) popInboxLocked() (entry, bool) {
+	t, ok := p.inbox.Pop()
+	if !ok {
+		return entry{}, false
 	}
+	p.admitLocked(t)
+	return entry{one: t}, true
 }
 
 // drainInboxLocked moves the calls of the inbox to the queue, oldest first,
 // and counts them as accepted by Execute.
 func (p *ThreadPool) drainInboxLocked() {
-	if p.inbox.Load() == nil {
-		return
-	}
-	l := p.inbox.Swap(nil)
-	var oldest *inboxLink
-	for l != nil {
-		l, l.next, oldest = l.next, oldest, l
-	}
-	for l := oldest; l != nil; {
-		t := l.t
-		next := l.next
-		l.next, l.t = nil, nil
-		p.admitLocked(t)
-		p.queue.Push(entry{one: t})
-		l = next
+	for !p.inbox.Empty() {
+		e, ok := p.popInboxLocked()
+		if !ok {
+			runtime.Gosched() // an Execute is linking its call
+			continue
+		}
+		p.queue.Push(e)
 	}
 }
 
@@ -289,6 +284,13 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 		p.mu.Unlock()
 		p.release(e)
 		return err
+	}
+	if it, ok := e.one.(inboxTask); ok && p.inboxOpen.Load() {
+		// The inbox opened since Execute looked: join it rather than move
+		// it all to queue. The push cannot fail, as closing takes mu.
+		p.push(it.inboxLink(), e.one)
+		p.mu.Unlock()
+		return nil
 	}
 	p.drainInboxLocked() // older than e
 	if k := len(p.idle); k > 0 {
@@ -541,9 +543,16 @@ func (p *ThreadPool) loop(w *worker) {
 	p.mu.Lock()
 	for {
 		e, ok := p.queue.Pop()
-		if !ok && p.inbox.Load() != nil {
-			p.drainInboxLocked()
-			e, ok = p.queue.Pop()
+		if !ok {
+			e, ok = p.popInboxLocked()
+		}
+		if !ok && !p.inbox.Empty() {
+			// An Execute is linking the next call: let it finish rather
+			// than close the inbox, which would move it all to queue.
+			p.mu.Unlock()
+			runtime.Gosched()
+			p.mu.Lock()
+			continue
 		}
 		if !ok && !p.shutdown && p.broken == nil {
 			// About to go idle: calls must come through Execute's lock
