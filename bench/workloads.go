@@ -27,7 +27,7 @@ type sizes struct {
 
 var (
 	full = sizes{Tasks: 1_000_000, RoundTrips: 50_000, Pending: 1_000_000, Hash: 20,
-		Sleeps: 10_000, SleepPool: 100, Reps: 5, SlowReps: 3}
+		Sleeps: 10_000, SleepPool: 100, Reps: 7, SlowReps: 3}
 	quick = sizes{Tasks: 10_000, RoundTrips: 2_000, Pending: 20_000, Hash: 8,
 		Sleeps: 200, SleepPool: 100, Reps: 3, SlowReps: 1}
 )
