@@ -212,28 +212,17 @@ func (p *ThreadPool) push(l *mpsc.Node[Task], t Task) bool {
 	return true
 }
 
-// popInboxLocked pops the oldest call of the inbox and counts it as
-// accepted by Execute. It returns false if the inbox is empty, or if the
-// Execute that pushed the next call has not finished linking it.
-func (p *ThreadPool) popInboxLocked() (entry, bool) {
-	t, ok := p.inbox.Pop()
-	if !ok {
-		return entry{}, false
-	}
-	p.admitLocked(t)
-	return entry{one: t}, true
-}
-
 // drainInboxLocked moves the calls of the inbox to the queue, oldest first,
-// and counts them as accepted by Execute.
+// and counts them as accepted by Execute. It waits for the Executes that
+// are pushing a call.
 func (p *ThreadPool) drainInboxLocked() {
-	for !p.inbox.Empty() {
-		e, ok := p.popInboxLocked()
+	for {
+		t, ok := p.inbox.PopWait()
 		if !ok {
-			runtime.Gosched() // an Execute is linking its call
-			continue
+			return
 		}
-		p.queue.Push(e)
+		p.admitLocked(t)
+		p.queue.Push(entry{one: t})
 	}
 }
 
@@ -544,15 +533,13 @@ func (p *ThreadPool) loop(w *worker) {
 	for {
 		e, ok := p.queue.Pop()
 		if !ok {
-			e, ok = p.popInboxLocked()
-		}
-		if !ok && !p.inbox.Empty() {
-			// An Execute is linking the next call: let it finish rather
-			// than close the inbox, which would move it all to queue.
-			p.mu.Unlock()
-			runtime.Gosched()
-			p.mu.Lock()
-			continue
+			// Fails also while an Execute links its call: closing the
+			// inbox below waits for it.
+			var t Task
+			if t, ok = p.inbox.Pop(); ok {
+				p.admitLocked(t)
+				e = entry{one: t}
+			}
 		}
 		if !ok && !p.shutdown && p.broken == nil {
 			// About to go idle: calls must come through Execute's lock

@@ -9,7 +9,10 @@
 // although Empty does not.
 package mpsc
 
-import "sync/atomic"
+import (
+	"runtime"
+	"sync/atomic"
+)
 
 // Node is the link a value carries while it is in a Queue. A Node is in at
 // most one Queue at a time; once popped, it may be pushed again.
@@ -80,6 +83,17 @@ func (q *Queue[T]) Pop() (T, bool) {
 	v := front.val
 	front.val = zero
 	return v, true
+}
+
+// PopWait is Pop, except that it waits for a Push in progress to link its
+// node: it returns false only if q is empty.
+func (q *Queue[T]) PopWait() (T, bool) {
+	for {
+		if v, ok := q.Pop(); ok || q.Empty() {
+			return v, ok
+		}
+		runtime.Gosched()
+	}
 }
 
 // Empty reports whether q holds no value, counting those whose Push has

@@ -135,3 +135,28 @@ func TestPopWaitsForLink(t *testing.T) {
 		t.Fatal("not Empty after the last value was popped")
 	}
 }
+
+// TestPopWaitWaitsForLink: PopWait returns the value of a push that links
+// its node only after PopWait started waiting.
+func TestPopWaitWaitsForLink(t *testing.T) {
+	var q Queue[int]
+	q.Init()
+	if _, ok := q.PopWait(); ok {
+		t.Fatal("PopWait on an empty queue returned a value")
+	}
+	var a Node[int]
+	a.val = 1
+	prev := q.back.Swap(&a) // half of a push of a
+	waiting := make(chan struct{})
+	go func() {
+		<-waiting
+		prev.next.Store(&a)
+	}()
+	if _, ok := q.Pop(); ok {
+		t.Fatal("Pop returned a value whose push has not linked it")
+	}
+	close(waiting)
+	if v, ok := q.PopWait(); !ok || v != 1 {
+		t.Fatalf("PopWait = %d, %v; want 1, true", v, ok)
+	}
+}
