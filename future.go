@@ -237,6 +237,10 @@ func (f *Future[T]) Err() error {
 // running call received from its executor, and the future can never finish
 // because every worker of that executor is busy waiting, Result returns at
 // once with an error matching ErrDeadlock.
+//
+// On a done future Result returns at once and allocates nothing. On a
+// running one it yields once to the scheduler, which often lets the call
+// finish, before it blocks on the future's channel.
 func (f *Future[T]) Result(ctx context.Context) (T, error) {
 	if !f.isDone() {
 		if ctx == nil {

@@ -185,6 +185,21 @@ func TestResultReturnsTheCallsOwnError(t *testing.T) {
 	assert.Same(t, err, p.Future().Err(), "the same error every time")
 }
 
+// TestResultOnDoneFutureAllocatesNothing checks the cost stated in Result's
+// doc comment.
+func TestResultOnDoneFutureAllocatesNothing(t *testing.T) {
+	p := futures.NewPromise[int]()
+	require.NoError(t, p.SetResult(7))
+	f := p.Future()
+	ctx := context.Background()
+	allocs := testing.AllocsPerRun(100, func() {
+		if v, err := f.Result(ctx); v != 7 || err != nil {
+			t.Fatalf("Result = %d, %v", v, err)
+		}
+	})
+	assert.Zero(t, allocs)
+}
+
 func TestOnDoneOrderAndImmediate(t *testing.T) {
 	p := futures.NewPromise[int]()
 	f := p.Future()

@@ -32,6 +32,11 @@ import (
 // dies fails only the call it was running, with a *WorkerExitError; the calls
 // it had not started go to another worker. Create one with NewProcessPool;
 // all methods are safe for concurrent use.
+//
+// Measured on two cores (bench/README.md): starting a pool of two workers,
+// one call and Close take about 4 ms; one call and its result, about 40 µs;
+// trivial calls submitted in a batch, about 2M a second; Map, about 1.7M
+// items a second with the default Chunksize and 7M with Chunksize(1000).
 type ProcessPool struct {
 	name       string
 	maxWorkers int

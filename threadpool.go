@@ -29,6 +29,11 @@ import (
 // A panic in a call is recovered into a *PanicError and a runtime.Goexit ends
 // only that call; the worker is replaced and no future is lost. Create one
 // with NewThreadPool; all methods are safe for concurrent use.
+//
+// Measured on two cores (bench/README.md): a call submitted in a batch and
+// collected afterwards costs about 0.1-0.2 µs, also from 64 goroutines at
+// once; one call and its result, about 0.4-0.5 µs; a pending call holds
+// about 170 B.
 type ThreadPool struct {
 	name       string
 	maxWorkers int
