@@ -496,18 +496,27 @@ func TestStatsAddUpUnderLoad(t *testing.T) {
 		}
 	})
 	errOdd := errors.New("odd")
-	var fs []*futures.Future[int]
-	for i := range 2000 {
-		fs = append(fs, futures.Submit(p, func(_ context.Context, x int) (int, error) {
-			if x%2 == 1 {
-				return 0, errOdd
+	// Four submitters, so that calls also go through the pool's lock-free
+	// inbox while Stats empties it.
+	const submitters = 4
+	fs := make([]*futures.Future[int], 2000)
+	var submitting sync.WaitGroup
+	for s := range submitters {
+		submitting.Go(func() {
+			for i := s; i < len(fs); i += submitters {
+				fs[i] = futures.Submit(p, func(_ context.Context, x int) (int, error) {
+					if x%2 == 1 {
+						return 0, errOdd
+					}
+					return x, nil
+				}, i)
+				if i%7 == 0 {
+					fs[i].Cancel()
+				}
 			}
-			return x, nil
-		}, i))
-		if i%7 == 0 {
-			fs[len(fs)-1].Cancel()
-		}
+		})
 	}
+	submitting.Wait()
 	futures.Wait(context.Background(), fs, futures.AllCompleted)
 	require.NoError(t, p.Close())
 	close(stop)
