@@ -7,11 +7,21 @@ test: vet
 	$(GO) test -race -count=1 ./...
 	cd examples/progress && $(GO) test -race -count=1 ./...
 
+# vet also type-checks every module, test files included, for each of
+# PLATFORMS.
+PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 freebsd/amd64 freebsd/arm64 windows/amd64 windows/arm64
+
 vet:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: the files above need formatting" && exit 1)
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...
 	cd examples/progress && $(GO) vet ./...
+	@for p in $(PLATFORMS); do \
+		echo "GOOS=$${p%/*} GOARCH=$${p#*/} go vet"; \
+		for m in . bench examples/progress; do \
+			(cd $$m && GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) vet ./...) || exit 1; \
+		done; \
+	done
 
 demo:
 	$(GO) run ./examples/demo

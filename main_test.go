@@ -1,6 +1,7 @@
 package futures_test
 
 import (
+	"context"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -14,3 +15,5 @@ func TestMain(m *testing.M) {
 	futures.WorkerMain()
 	goleak.VerifyTestMain(m)
 }
+
+var bg = context.Background()

@@ -482,3 +482,14 @@ func TestMapReusedItemsFailedOnForcedShutdown(t *testing.T) {
 		}
 	}
 }
+
+// count yields 0, 1, ..., n-1.
+func count(n int) func(func(int) bool) {
+	return func(yield func(int) bool) {
+		for i := range n {
+			if !yield(i) {
+				return
+			}
+		}
+	}
+}

@@ -196,12 +196,17 @@ const (
 // Gob) and Logger apply. It starts no process until the first call. It
 // returns an error, and no pool, if an option is invalid, the Initializer is
 // not registered, the program cannot be located, or the process is itself a
-// worker that did not call WorkerMain. Python:
+// worker that did not call WorkerMain. On systems without worker processes
+// (Windows; Linux, macOS and the BSDs have them) it returns an error matching
+// errors.ErrUnsupported. Python:
 // ProcessPoolExecutor(max_workers, initializer, max_tasks_per_child).
 func NewProcessPool(opts ...Option) (*ProcessPool, error) {
 	cfg, err := readOptions("ProcessPool", true, opts)
 	if err != nil {
 		return nil, err
+	}
+	if err := supervise.Available(); err != nil {
+		return nil, fmt.Errorf("futures: NewProcessPool: %w", err)
 	}
 	if os.Getenv(envWorker) != "" {
 		return nil, errors.New("futures: NewProcessPool: this process was started as a worker of a ProcessPool but did not call futures.WorkerMain(); call it first thing in main (and in TestMain)")

@@ -1,3 +1,5 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
+
 package futures_test
 
 import (
@@ -160,30 +162,6 @@ func runningSignal(t *testing.T) (string, func() int) {
 	}
 }
 
-// children returns the pids of this process's child processes.
-func children(t *testing.T) []int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	require.NoError(t, err)
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// The fields after the command name, which is in parentheses.
-		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
 // newProcPool returns a ProcessPool that is closed at the end of the test,
 // after which the test checks that no child process is left.
 func newProcPool(t *testing.T, opts ...futures.Option) *futures.ProcessPool {
@@ -196,8 +174,6 @@ func newProcPool(t *testing.T, opts ...futures.Option) *futures.ProcessPool {
 	})
 	return p
 }
-
-var bg = context.Background()
 
 func TestProcessPoolRunsCallsInAnotherProcess(t *testing.T) {
 	p := newProcPool(t, futures.MaxWorkers(2))
@@ -257,17 +233,6 @@ func TestProcessPoolMapChunkSizes(t *testing.T) {
 	assert.Equal(t, int64(5*n), s.Submitted)
 	assert.Equal(t, s.Submitted, s.Queued+s.Running+s.Succeeded+s.Failed+s.Cancelled)
 	assert.Equal(t, int64(5*(n/7+1)), s.Failed)
-}
-
-// count yields 0, 1, ..., n-1.
-func count(n int) func(func(int) bool) {
-	return func(yield func(int) bool) {
-		for i := range n {
-			if !yield(i) {
-				return
-			}
-		}
-	}
 }
 
 func TestProcessPoolWorkerKilledMidCall(t *testing.T) {
@@ -731,16 +696,6 @@ func TestWorkersDieWithTheirParent(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// alive reports whether the process pid exists and is not a zombie.
-func alive(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-	return len(fields) > 0 && fields[0] != "Z"
 }
 
 func TestProcessPoolQueueSizeBlocksUntilRoomOrContext(t *testing.T) {

@@ -1,3 +1,5 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
+
 package futures_test
 
 import (
@@ -434,14 +436,6 @@ func TestReliabilityProcessWorkerCannotStart(t *testing.T) {
 	}
 }
 
-// openFiles returns how many file descriptors the process has open.
-func openFiles(t *testing.T) int {
-	t.Helper()
-	fds, err := os.ReadDir("/proc/self/fd")
-	require.NoError(t, err)
-	return len(fds) - 1 // the directory read itself
-}
-
 // TestReliabilityProcessOutOfFileDescriptors starts a pool with no file
 // descriptor to spare: the call fails with ErrBrokenExecutor and the cause,
 // and the pool leaks none of the descriptors it did open.
@@ -452,7 +446,7 @@ func TestReliabilityProcessOutOfFileDescriptors(t *testing.T) {
 	before := openFiles(t)
 	for _, spare := range []int{0, 1, 2, 3, 4} {
 		lim := old
-		lim.Cur = uint64(before + spare)
+		setLimit(&lim.Cur, before+spare)
 		require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim))
 		ctx, cancel := context.WithTimeout(bg, 20*time.Second)
 		_, err := futures.Submit(p, chaosCall, 1).Result(ctx)
@@ -469,6 +463,9 @@ func TestReliabilityProcessOutOfFileDescriptors(t *testing.T) {
 	require.NoError(t, p.Close())
 	assert.Equal(t, before, openFiles(t), "file descriptors leaked")
 }
+
+// setLimit sets a resource limit, whose type differs between systems, to n.
+func setLimit[T int64 | uint64](limit *T, n int) { *limit = T(n) }
 
 // gobBomb is a value whose gob encoding panics.
 type gobBomb struct{ X int }

@@ -1,3 +1,8 @@
+//go:build !windows
+
+// The tests of this example run it on a ProcessPool, which Windows does not
+// support.
+
 package main
 
 import (

@@ -1,22 +1,18 @@
 // Package supervise starts and stops the worker processes of a ProcessPool:
 // each runs with its protocol pipes and a shared progress counter on extra
-// file descriptors, in its own process group, with a parent-death signal, and
-// with its stderr forwarded while its tail is kept for crash reports.
+// file descriptors, in its own process group, and with its stderr forwarded
+// while its tail is kept for crash reports.
 //
-// It is Linux-specific: the parent-death signal has no portable equivalent.
+// A worker never outlives its parent: on Linux the kernel kills it with a
+// parent-death signal; on the BSDs and macOS it sees its request pipe close
+// and watches its parent's pid (process_bsd.go). On other systems, Windows
+// among them, Available reports that workers are not supported and Start
+// fails.
 package supervise
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"runtime"
-	"sync/atomic"
-	"syscall"
-	"time"
-	"unsafe"
 )
 
 // File descriptors a worker finds its protocol on (exec.Cmd.ExtraFiles
@@ -26,8 +22,6 @@ const (
 	FDOut     = 4 // the worker writes replies here
 	FDCounter = 5 // a shared page holding the progress counter
 )
-
-const pageSize = 4096
 
 // Config says how to start a worker.
 type Config struct {
@@ -40,18 +34,6 @@ type Config struct {
 
 // TailSize is how many bytes of a worker's stderr are kept.
 const TailSize = 4 << 10
-
-// Process is a started worker. In and Out are the parent's ends of the
-// protocol pipes.
-type Process struct {
-	PID int
-	In  *os.File // the parent writes requests here
-	Out *os.File // the parent reads replies here
-
-	cmd     *exec.Cmd
-	counter []byte // shared with the worker
-	tail    *Tail
-}
 
 // Exit describes how a worker process ended.
 type Exit struct {
@@ -112,124 +94,4 @@ func (s *Spawner) Start(c Config) (*Process, error) {
 func (s *Spawner) Stop() {
 	close(s.reqs)
 	<-s.done
-}
-
-func start(c Config) (p *Process, err error) {
-	var toClose []*os.File
-	defer func() {
-		for _, f := range toClose {
-			f.Close()
-		}
-	}()
-	inR, inW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	toClose = append(toClose, inR)
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		inW.Close()
-		return nil, err
-	}
-	toClose = append(toClose, outW)
-	shm, counter, err := newCounter()
-	if err != nil {
-		inW.Close()
-		outR.Close()
-		return nil, err
-	}
-	toClose = append(toClose, shm)
-
-	tail := &Tail{dst: c.Stderr}
-	cmd := &exec.Cmd{
-		Path:       c.Path,
-		Args:       c.Args,
-		Env:        c.Env,
-		Stdout:     c.Stdout,
-		Stderr:     tail,
-		ExtraFiles: []*os.File{inR, outW, shm},
-		SysProcAttr: &syscall.SysProcAttr{
-			Setpgid:   true,
-			Pdeathsig: syscall.SIGKILL,
-		},
-		WaitDelay: time.Second,
-	}
-	if err := cmd.Start(); err != nil {
-		inW.Close()
-		outR.Close()
-		syscall.Munmap(counter)
-		return nil, err
-	}
-	return &Process{PID: cmd.Process.Pid, In: inW, Out: outR, cmd: cmd, counter: counter, tail: tail}, nil
-}
-
-// newCounter returns an unlinked file of one page, mapped shared.
-func newCounter() (*os.File, []byte, error) {
-	dir := "/dev/shm"
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		dir = os.TempDir()
-	}
-	f, err := os.CreateTemp(dir, "futures-worker-")
-	if err != nil {
-		return nil, nil, err
-	}
-	os.Remove(f.Name())
-	if err := f.Truncate(pageSize); err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	b, err := syscall.Mmap(int(f.Fd()), 0, pageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return f, b, nil
-}
-
-func counterWord(b []byte) *uint64 { return (*uint64)(unsafe.Pointer(&b[0])) }
-
-// Signal sends sig to the worker's process group.
-func (p *Process) Signal(sig syscall.Signal) error {
-	return syscall.Kill(-p.PID, sig)
-}
-
-// Wait waits for the worker to exit, releases what Start allocated and
-// returns how it ended. Out must be closed first, or drained to its end.
-func (p *Process) Wait() Exit {
-	err := p.cmd.Wait()
-	e := Exit{Code: p.cmd.ProcessState.ExitCode(), Stderr: p.tail.String(), Started: atomic.LoadUint64(counterWord(p.counter))}
-	syscall.Munmap(p.counter)
-	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		e.Signal = ws.Signal().String()
-	}
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) && e.Stderr == "" {
-		e.Stderr = fmt.Sprint(err)
-	}
-	return e
-}
-
-// Attach, in a worker, opens its protocol pipes and maps the shared counter.
-// It fails if the descriptors are not what a pool passes.
-func Attach() (in, out *os.File, counter *uint64, err error) {
-	for _, fd := range []int{FDIn, FDOut, FDCounter} {
-		var st syscall.Stat_t
-		if err := syscall.Fstat(fd, &st); err != nil {
-			return nil, nil, nil, fmt.Errorf("file descriptor %d: %w", fd, err)
-		}
-		want := uint32(syscall.S_IFIFO)
-		if fd == FDCounter {
-			want = syscall.S_IFREG
-		}
-		if st.Mode&syscall.S_IFMT != want {
-			return nil, nil, nil, fmt.Errorf("file descriptor %d is not what a pool passes", fd)
-		}
-		syscall.CloseOnExec(fd)
-	}
-	b, err := syscall.Mmap(FDCounter, 0, pageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("mapping the progress counter: %w", err)
-	}
-	syscall.Close(FDCounter)
-	return os.NewFile(FDIn, "futures-requests"), os.NewFile(FDOut, "futures-replies"), counterWord(b), nil
 }
