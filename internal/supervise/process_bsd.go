@@ -24,3 +24,26 @@ func sysProcAttr() *syscall.SysProcAttr {
 func guardParent() {
 	go watchParent(os.Getppid(), parentPoll)
 }
+
+// waitExited waits until the child pid has exited, without reaping it, and
+// reports whether it has; it returns false if kqueue fails.
+func waitExited(pid int) bool {
+	kq, err := syscall.Kqueue()
+	if err != nil {
+		return false
+	}
+	defer syscall.Close(kq)
+	ev := make([]syscall.Kevent_t, 1)
+	syscall.SetKevent(&ev[0], pid, syscall.EVFILT_PROC, syscall.EV_ADD|syscall.EV_ONESHOT)
+	ev[0].Fflags = syscall.NOTE_EXIT
+	if _, err := syscall.Kevent(kq, ev, nil, nil); err != nil {
+		// A child that is not reaped exists: it has exited already.
+		return err == syscall.ESRCH
+	}
+	for {
+		n, err := syscall.Kevent(kq, nil, ev, nil)
+		if err != syscall.EINTR {
+			return err == nil && n == 1
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package supervise
 
-import "syscall"
+import (
+	"syscall"
+	"unsafe"
+)
 
 // sysProcAttr starts a worker in its own process group, and has the kernel
 // kill it when the thread that started it exits (the Spawner's thread,
@@ -15,3 +18,16 @@ func sysProcAttr() *syscall.SysProcAttr {
 // guardParent, in a worker, does nothing on Linux: the parent-death signal
 // of sysProcAttr kills a worker whose parent died.
 func guardParent() {}
+
+// waitExited waits until the child pid has exited, without reaping it, and
+// reports whether it has; it returns false if waitid fails.
+func waitExited(pid int) bool {
+	const pPID = 1     // P_PID
+	var info [128]byte // a siginfo_t
+	for {
+		_, _, errno := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid), uintptr(unsafe.Pointer(&info)), syscall.WEXITED|syscall.WNOWAIT, 0, 0)
+		if errno != syscall.EINTR {
+			return errno == 0
+		}
+	}
+}

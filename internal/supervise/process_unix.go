@@ -106,9 +106,16 @@ func (p *Process) Signal(sig syscall.Signal) error {
 	return syscall.Kill(-p.PID, sig)
 }
 
-// Wait waits for the worker to exit, releases what Start allocated and
+// Wait waits for the worker to exit, kills what is left of its process
+// group (processes a call started), releases what Start allocated and
 // returns how it ended. Out must be closed first, or drained to its end.
 func (p *Process) Wait() Exit {
+	// Until the worker is reaped its pid, the group's id, cannot be reused,
+	// so the group is killed in between; the processes of the group then
+	// release the worker's stderr, which cmd.Wait reads to its end.
+	if waitExited(p.PID) {
+		syscall.Kill(-p.PID, syscall.SIGKILL)
+	}
 	err := p.cmd.Wait()
 	e := Exit{Code: p.cmd.ProcessState.ExitCode(), Stderr: p.tail.String(), Started: atomic.LoadUint64(counterWord(p.counter))}
 	syscall.Munmap(p.counter)
