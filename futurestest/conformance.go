@@ -122,9 +122,11 @@ var checks = []check{
 	{"Map/Chunksize", false, checkMapChunksize},
 	{"Map/Buffer", false, checkMapBuffer},
 	{"Map/Empty", false, checkMapEmpty},
+	{"Map/EmptyAfterShutdown", false, checkMapEmptyAfterShutdown},
 	{"Map/ItemError", false, checkMapItemError},
 	{"Map/Break", false, checkMapBreak},
 	{"Map/BreakWhileRunning", true, checkMapBreakWhileRunning},
+	{"Map/StopStartsNothing", true, checkMapStopStartsNothing},
 	{"Map/Cancel", false, checkMapCancel},
 	{"Map/Deadline", true, checkMapDeadline},
 	{"AsCompleted", false, checkAsCompleted},
@@ -132,10 +134,12 @@ var checks = []check{
 	{"Wait/FirstCompleted", false, checkWaitFirstCompleted},
 	{"Wait/FirstError", false, checkWaitFirstError},
 	{"Cancel/Queued", true, checkCancelQueued},
+	{"Cancel/Counted", true, checkCancelCounted},
 	{"Shutdown/Waits", true, checkShutdownWaits},
 	{"Shutdown/CancelPending", true, checkShutdownCancelPending},
 	{"Shutdown/Deadline", true, checkShutdownDeadline},
 	{"Shutdown/Refuses", false, checkShutdownRefuses},
+	{"Shutdown/AgainWithEndedContext", false, checkShutdownAgainWithEndedContext},
 }
 
 // patience bounds every wait of the suite: long enough never to expire on a
@@ -293,15 +297,40 @@ func (s *suite) checkNeverRan(what string, id int) {
 }
 
 // checkReturned fails the subtest for each call among ids that began and
-// has not returned, or that began with its context already done.
+// has not returned.
 func (s *suite) checkReturned(when string, ids []int) {
 	s.t.Helper()
 	for _, id := range ids {
 		if s.marked(startedFile, id) && !s.marked(returnedFile, id) {
 			s.t.Errorf("%s, call %d is still running; no call may be left running", when, id)
 		}
+	}
+}
+
+// checkNotLate fails the subtest for each call among ids that began with
+// its context already done.
+func (s *suite) checkNotLate(when string, ids []int) {
+	s.t.Helper()
+	for _, id := range ids {
 		if s.marked(lateFile, id) {
 			s.t.Errorf("%s, call %d began with its context already done; a call not yet started when its Map stops is cancelled, not invoked", when, id)
+		}
+	}
+}
+
+// skipKnownDefect skips the subtest on the pools of package futures that
+// have the defect item of issue 13, which the subtest reports, until it is
+// fixed.
+func (s *suite) skipKnownDefect(item int, onThreadPool, onProcessPool bool) {
+	s.t.Helper()
+	switch s.ex.(type) {
+	case *futures.ThreadPool:
+		if onThreadPool {
+			s.t.Skipf("ThreadPool has the defect of issue 13 item %d", item)
+		}
+	case *futures.ProcessPool:
+		if onProcessPool {
+			s.t.Skipf("ProcessPool has the defect of issue 13 item %d", item)
 		}
 	}
 }
