@@ -76,22 +76,17 @@ type gate struct {
 // the gate.
 const (
 	startedFile  = "started-%d"  // the call began
-	lateFile     = "late-%d"     // the call began with its context already done
 	returnedFile = "returned-%d" // the call is returning
 	releaseFile  = "release"     // the test opened the gate: every call returns
 	gatePoll     = 2 * time.Millisecond
 	gateGiveUp   = 2 * time.Minute // a call still waiting then fails: no wait is unbounded
 )
 
-// block records that call g.ID began (and, if so, that its context was
-// already done), then waits until the test opens the gate or the call's
+// block records that call g.ID began, then waits until the test opens the gate or the call's
 // context ends, and records that it returns. It returns g.ID, or the
 // context's cause.
 func block(ctx context.Context, g gate) (int, error) {
 	mark(g, startedFile)
-	if ctx.Err() != nil {
-		mark(g, lateFile)
-	}
 	defer mark(g, returnedFile)
 	if g.Quick {
 		return g.ID, nil
