@@ -74,9 +74,12 @@ import (
 // The subtests that need a call blocked while others wait (Cancel, the
 // Shutdown subtests with running calls, Map break and deadline over blocked
 // calls) run only on an executor with a MaxWorkers() int method, as
-// ThreadPool and ProcessPool have: they block MaxWorkers() calls, one per
-// worker, and expect the next call to stay queued. On other executors they
-// are skipped with a message saying so. An executor that runs each call in
+// ThreadPool and ProcessPool have: the executor must then run up to
+// MaxWorkers() calls at once and no more, so that the suite blocks
+// MaxWorkers() calls, one per worker, and expects the next call to stay
+// queued (Pending, cancellable). On other executors they are skipped with a
+// message saying so, and so are the Stats subtests on an executor without
+// Stats. An executor that runs each call in
 // the goroutine that submits it (as Inline does) cannot be checked that
 // way, and a call that calls runtime.Goexit ends the submitting goroutine
 // there: the Goexit subtest then checks only that the executor goes on.
