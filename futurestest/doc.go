@@ -11,6 +11,12 @@
 // Resolved, Failed and CancelledFuture return futures that are already done,
 // for code that takes futures rather than an executor.
 //
+// TestExecutor is the other way round: a conformance suite for an executor
+// of your own (a remote executor, a wrapper around a pool), which checks
+// that it behaves as package futures documents, as testing/fstest.TestFS
+// does for file systems. futures.ThreadPool, futures.ProcessPool, Inline
+// and Manual (with a goroutine that runs its calls) pass it.
+//
 // Both executors implement futures.Executor through its public interface
 // only, as any executor outside package futures can, and both work inside a
 // testing/synctest bubble, as futures.ThreadPool does: create them in the

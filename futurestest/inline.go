@@ -26,7 +26,8 @@ func NewInline() *Inline {
 }
 
 // Execute runs t in the caller's goroutine and returns nil once it has
-// returned (a call already cancelled is dropped). It returns
+// returned (a call already cancelled is dropped, and a call whose
+// t.Context() is done already is cancelled, not invoked). It returns
 // futures.ErrShutdown after Shutdown or Close, and an error for a nil t,
 // without running anything.
 //

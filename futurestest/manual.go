@@ -66,7 +66,8 @@ func (m *Manual) Queued() []*Call {
 
 // RunNext takes the oldest queued call, runs it in the caller's goroutine,
 // and returns true once it has returned; it returns false if no call is
-// queued. Calls cancelled while queued are dropped, not run. The call's
+// queued. Calls cancelled while queued are dropped, not run, and a call
+// whose caller's context (Map's) is done already is cancelled. The call's
 // context is derived from its caller's and is cancelled if a Shutdown gives
 // up waiting for it.
 func (m *Manual) RunNext() bool {

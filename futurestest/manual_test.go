@@ -345,3 +345,31 @@ func TestManualConcurrent(t *testing.T) {
 		t.Fatalf("Close() = %v", err)
 	}
 }
+
+// TestManualCancelsCallsWhoseContextEnded checks that a queued call whose
+// caller's context ended is cancelled when its turn comes, not invoked.
+func TestManualCancelsCallsWhoseContextEnded(t *testing.T) {
+	m := futurestest.NewManual()
+	ctx, cancel := context.WithCancel(context.Background())
+	var ran sync.WaitGroup
+	invoked := make(chan int, 3)
+	fn := func(_ context.Context, x int) (int, error) { invoked <- x; return x, nil }
+	ran.Add(1)
+	go func() {
+		defer ran.Done()
+		for range futures.Map(ctx, m, fn, slices.Values([]int{1, 2, 3})) {
+		}
+	}()
+	wctx, wcancel := context.WithTimeout(context.Background(), time.Minute)
+	defer wcancel()
+	if err := m.WaitPending(wctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	m.RunAll()
+	ran.Wait()
+	close(invoked)
+	for x := range invoked {
+		t.Errorf("the call of %d ran after its Map's context was cancelled", x)
+	}
+}
