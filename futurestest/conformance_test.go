@@ -2,6 +2,7 @@ package futurestest_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/gofutures/futures"
@@ -21,6 +22,9 @@ func TestExecutorThreadPool(t *testing.T) {
 func TestExecutorProcessPool(t *testing.T) {
 	futurestest.TestExecutor(t, func(t *testing.T) futures.Executor {
 		p, err := futures.NewProcessPool(futures.MaxWorkers(2))
+		if errors.Is(err, errors.ErrUnsupported) {
+			t.Skip(err)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
