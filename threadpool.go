@@ -111,12 +111,13 @@ func (e entry) each(fn func(Task)) {
 // worker is one goroutine of the pool. Fields are owned by the worker's own
 // goroutine, except cur, which is guarded by the pool's mutex.
 type worker struct {
-	pool *ThreadPool
-	id   int
-	gid  atomic.Uint64 // the worker goroutine's id
-	ch   chan entry    // hands an entry to the idle worker; closed to stop it
-	cur  entry         // what the worker runs now
-	pos  int           // index in cur's chunk of the task running now
+	pool    *ThreadPool
+	id      int
+	gid     atomic.Uint64 // the worker goroutine's id
+	ch      chan entry    // hands an entry to the idle worker; closed to stop it
+	cur     entry         // what the worker runs now
+	pos     int           // index in cur's chunk of the task running now; -1 before the first
+	curBase int           // counted when cur was set; guarded by the pool's mutex
 
 	task     Task        // the call running now, if any
 	finished func(error) // counts the outcome of task in ended
@@ -124,9 +125,14 @@ type worker struct {
 	// ended counts the outcomes of the calls the worker finished, and
 	// those calls as a negative Running. Only the worker adds to it, under
 	// endedMu, so that finishing a call does not take the pool's mutex;
-	// Stats reads it with every worker's endedMu held.
-	endedMu sync.Mutex
-	ended   Stats
+	// Stats reads it with every worker's endedMu held. counted counts the
+	// calls the worker counted in all; once abandoned is set, a Shutdown
+	// that gave up has counted the outcomes of the calls of cur the worker
+	// had not counted, and the worker counts no more.
+	endedMu   sync.Mutex
+	ended     Stats
+	counted   int
+	abandoned bool
 
 	// What the running call waits on in Future.Result, and whether without
 	// a deadline; guarded by the pool's mutex (see deadlock.go).
@@ -191,6 +197,9 @@ func (p *ThreadPool) String() string { return p.name }
 // With QueueSize, it blocks while the queue is full. Most code calls Submit,
 // Go or Map instead.
 func (p *ThreadPool) Execute(t Task) error {
+	if p == nil {
+		return errNilExecutor
+	}
 	if t == nil {
 		return errors.New("futures: ThreadPool.Execute: the Task is nil")
 	}
@@ -253,6 +262,9 @@ func (p *ThreadPool) closeInboxLocked() {
 // ExecuteBatch queues ts as one chunk that a single worker runs in order, as
 // Map does with Chunksize. The pool keeps ts; the caller must not change it.
 func (p *ThreadPool) ExecuteBatch(ts []Task) error {
+	if p == nil {
+		return errNilExecutor
+	}
 	for _, t := range ts {
 		if t == nil {
 			return errors.New("futures: ThreadPool.ExecuteBatch: a Task is nil")
@@ -297,7 +309,7 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 		w := p.idle[k-1]
 		p.idle[k-1] = nil
 		p.idle = p.idle[:k-1]
-		w.cur = run
+		w.cur, w.curBase = run, w.counted
 		p.openInboxLocked()
 		p.mu.Unlock()
 		p.release(e)
@@ -414,6 +426,10 @@ func (w *worker) finish(t Task, err error) {
 	ok := err == nil && t.Err() == nil
 	w.endedMu.Lock()
 	defer w.endedMu.Unlock()
+	if w.abandoned {
+		return
+	}
+	w.counted++
 	w.ended.Running--
 	if ok {
 		w.ended.Succeeded++
@@ -494,7 +510,7 @@ func (p *ThreadPool) release(e entry) {
 
 func (p *ThreadPool) spawnLocked() *worker {
 	p.nextID++
-	w := &worker{pool: p, id: p.nextID, ch: make(chan entry, 1)}
+	w := &worker{pool: p, id: p.nextID, ch: make(chan entry, 1), pos: -1}
 	w.finished = func(err error) { w.finish(w.task, err) }
 	p.all[w] = struct{}{}
 	return w
@@ -519,16 +535,17 @@ func (p *ThreadPool) work(w *worker) {
 	clean = true
 }
 
-// initialize runs the Initializer in w and breaks the pool if it fails.
+// initialize runs the Initializer in w and breaks the pool if it fails:
+// returns an error, panics or calls runtime.Goexit.
 func (p *ThreadPool) initialize(w *worker) (ok bool) {
-	var f Future[struct{}]
-	f.run(func() (struct{}, error) { return struct{}{}, p.init(w.base) }, nil)
-	if err := f.Err(); err != nil {
-		p.logf(slog.LevelError, "futures: worker initializer failed; the pool is broken", w, "error", err)
-		p.breakPool(err)
-		return false
-	}
-	return true
+	runGuarded(func() (struct{}, error) { return struct{}{}, p.init(w.base) }, nil, func(_ struct{}, err error) {
+		if err != nil {
+			p.logf(slog.LevelError, "futures: worker initializer failed; the pool is broken", w, "error", err)
+			p.breakPool(err)
+		}
+		ok = err == nil
+	})
+	return ok
 }
 
 // loop runs entries until the pool is shut down or broken and the queue is
@@ -556,7 +573,7 @@ func (p *ThreadPool) loop(w *worker) {
 		}
 		if ok {
 			run := p.startLocked(e, false)
-			w.cur = run
+			w.cur, w.curBase = run, w.counted
 			p.mu.Unlock()
 			p.release(e)
 			e = run
@@ -589,14 +606,26 @@ func (p *ThreadPool) runEntry(w *worker, e entry) {
 	}
 }
 
-// run runs a started call, unless a forced Shutdown ended it already.
+// run runs a started call, unless a forced Shutdown ended it already (and
+// counted it) or its context ended before its turn: such a call is not
+// invoked and fails with an error matching ErrCancelled.
 func (p *ThreadPool) run(w *worker, t Task) {
 	if t.Err() != nil {
-		w.finish(t, t.Err())
 		return
 	}
+	tc := t.Context()
+	if d := tc.Done(); d != nil {
+		select {
+		case <-d:
+			err := notStarted(tc)
+			w.finish(t, err)
+			failRunning(t, err)
+			return
+		default:
+		}
+	}
 	w.task = t
-	ctx := p.contextFor(w, t)
+	ctx := p.contextFor(w, tc)
 	if o, ok := t.(ownedTask); ok {
 		o.runThen(ctx, w.finished)
 	} else {
@@ -606,11 +635,10 @@ func (p *ThreadPool) run(w *worker, t Task) {
 	w.task = nil
 }
 
-// contextFor returns the context t runs with: the worker's own for calls
-// without a context, else one derived from t's context that is also
-// cancelled when Shutdown gives up.
-func (p *ThreadPool) contextFor(w *worker, t Task) context.Context {
-	tc := t.Context()
+// contextFor returns the context a call made with tc runs with: the
+// worker's own for calls without a context, else one derived from tc that is
+// also cancelled when Shutdown gives up.
+func (p *ThreadPool) contextFor(w *worker, tc context.Context) context.Context {
 	if tc.Done() == nil {
 		return w.base
 	}
@@ -646,26 +674,40 @@ func (p *ThreadPool) exit(w *worker, clean bool) {
 		p.logf(slog.LevelWarn, "futures: worker exited through runtime.Goexit in a call; starting a replacement", w)
 	}
 	p.mu.Lock()
-	var rest entry
-	if tasks := w.cur.chunk(); !clean && w.pos+1 < len(tasks) {
-		left := tasks[w.pos+1:]
-		rest = entry{many: &left}
+	var rest []Task // the calls of cur the worker did not run
+	if tasks := w.cur.chunk(); w.pos+1 < len(tasks) {
+		rest = tasks[w.pos+1:]
 	}
 	w.cur = entry{}
 	w.endedMu.Lock()
 	addEnded(&p.stats, w.ended)
 	w.ended = Stats{}
+	if w.abandoned {
+		rest = nil // failed and counted by Shutdown
+	}
 	w.endedMu.Unlock()
 	p.closeInboxLocked()
 	delete(p.all, w)
 	var next *worker
-	if !clean && (rest.len() > 0 || p.broken == nil && p.queue.Len() > 0) {
+	if p.broken != nil {
+		// No replacement could run them: they fail as queued calls do.
+		p.stats.Running -= int64(len(rest))
+		p.stats.Failed += int64(len(rest))
+	} else if !clean && (len(rest) > 0 || p.queue.Len() > 0) {
 		next = p.spawnLocked()
-		next.cur = rest
+		if len(rest) > 0 {
+			left := rest
+			next.cur = entry{many: &left}
+		}
+		rest = nil
 		p.openInboxLocked()
 	}
+	broken := p.broken
 	p.checkExitedLocked()
 	p.mu.Unlock()
+	for _, t := range rest {
+		failRunning(t, broken)
+	}
 	if next != nil {
 		go p.work(next)
 	}
@@ -765,6 +807,11 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 		return errShutdownInside
 	}
 	select {
+	case <-p.exited: // nothing left to wait for, whatever ctx says
+		return nil
+	default:
+	}
+	select {
 	case <-p.exited:
 		return nil
 	case <-ctx.Done():
@@ -777,14 +824,20 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 // calls, which it cannot wait for.
 var errShutdownInside = fmt.Errorf("%w: Shutdown was called from a call running on the same pool and cannot wait for that call; the pool stopped accepting calls and finishes the others: call Shutdown or Close from outside the pool to wait", ErrDeadlock)
 
+// notStarted is the error of a call whose context ctx ended before a worker
+// got to it.
+func notStarted(ctx context.Context) error {
+	return fmt.Errorf("%w: its context ended before a worker got to it (%w)", ErrCancelled, context.Cause(ctx))
+}
+
 // abandon ends every queued and running call because Shutdown's ctx ended.
 func (p *ThreadPool) abandon(ctx context.Context) {
 	p.mu.Lock()
 	p.drainInboxLocked()
 	queued := p.queue.Drain()
-	running := make([]entry, 0, len(p.all))
+	var running []Task
 	for w := range p.all {
-		running = append(running, w.cur)
+		running = append(running, w.takeOverLocked()...)
 	}
 	p.mu.Unlock()
 	// Fail the futures first, so that no call ends with its own reaction to
@@ -793,10 +846,31 @@ func (p *ThreadPool) abandon(ctx context.Context) {
 	notRun := &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause}
 	p.endQueued(queued, func(t Task) bool { return t.Complete(nil, notRun) })
 	stopped := &brokenError{msg: "futures: Shutdown gave up waiting for the call and cancelled its context", cause: cause}
-	for _, e := range running {
-		e.each(func(t Task) { failRunning(t, stopped) })
+	for _, t := range running {
+		failRunning(t, stopped)
 	}
 	p.kill(&brokenError{msg: "futures: Shutdown gave up waiting", cause: cause})
+}
+
+// takeOverLocked returns the calls of w's entry whose outcome w has not
+// counted yet, counted as failed: the caller fails them. w counts no more.
+func (w *worker) takeOverLocked() []Task {
+	w.endedMu.Lock()
+	defer w.endedMu.Unlock()
+	if w.abandoned {
+		return nil
+	}
+	w.abandoned = true
+	var ts []Task
+	if w.cur.one != nil {
+		ts = []Task{w.cur.one}
+	} else {
+		ts = w.cur.chunk()
+	}
+	ts = ts[min(w.counted-w.curBase, len(ts)):]
+	w.ended.Running -= int64(len(ts))
+	w.ended.Failed += int64(len(ts))
+	return ts
 }
 
 // Close shuts the pool down and waits for every queued and running call: it
