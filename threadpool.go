@@ -11,8 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sync/semaphore"
-
 	"github.com/gofutures/futures/internal/mpsc"
 	"github.com/gofutures/futures/internal/ring"
 )
@@ -38,14 +36,11 @@ type ThreadPool struct {
 	name       string
 	maxWorkers int
 	init       func(context.Context) error
-	log        *slog.Logger        // nil: silent
-	sem        *semaphore.Weighted // the QueueSize bound; nil when unbounded
-	semSize    int64
-
-	// accepting is cancelled when the pool stops accepting calls (shut down
-	// or broken), to wake submitters blocked on a full queue.
-	accepting     context.Context
-	stopAccepting context.CancelFunc
+	log        *slog.Logger // nil: silent
+	queueSize  int64        // the QueueSize bound on stats.Queued; 0 when unbounded
+	// room is signalled, with QueueSize, when stats.Queued goes down or the
+	// pool stops accepting calls, to wake submitters blocked on a full queue.
+	room sync.Cond
 	// runCtx is the parent of every call's context; kill cancels it when
 	// Shutdown gives up waiting.
 	runCtx context.Context
@@ -175,12 +170,9 @@ func NewThreadPool(opts ...Option) (*ThreadPool, error) {
 	if p.maxWorkers == 0 {
 		p.maxWorkers = DefaultThreadWorkers()
 	}
-	if cfg.queueSize > 0 {
-		p.semSize = int64(cfg.queueSize)
-		p.sem = semaphore.NewWeighted(p.semSize)
-	}
+	p.queueSize = int64(cfg.queueSize)
+	p.room.L = &p.mu
 	p.inbox.Init()
-	p.accepting, p.stopAccepting = context.WithCancel(context.Background())
 	p.runCtx, p.kill = context.WithCancelCause(context.Background())
 	return p, nil
 }
@@ -243,7 +235,7 @@ func (p *ThreadPool) drainInboxLocked() {
 // openInboxLocked opens the inbox if the pool may take calls through it:
 // it accepts calls, has all its workers and none is idle.
 func (p *ThreadPool) openInboxLocked() {
-	if p.sem == nil && !p.shutdown && p.broken == nil && len(p.all) == p.maxWorkers && len(p.idle) == 0 {
+	if p.queueSize == 0 && !p.shutdown && p.broken == nil && len(p.all) == p.maxWorkers && len(p.idle) == 0 {
 		p.inboxOpen.Store(true)
 	}
 }
@@ -280,15 +272,15 @@ func (p *ThreadPool) ExecuteBatch(ts []Task) error {
 }
 
 func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
-	if p.sem != nil {
-		if err := p.acquire(ctx, p.weight(e)); err != nil {
+	p.mu.Lock()
+	if p.queueSize > 0 {
+		if err := p.waitRoomLocked(ctx, int64(e.len())); err != nil {
+			p.mu.Unlock()
 			return err
 		}
 	}
-	p.mu.Lock()
 	if err := p.refusalLocked(); err != nil {
 		p.mu.Unlock()
-		p.release(e)
 		return err
 	}
 	if it, ok := e.one.(inboxTask); ok && p.inboxOpen.Load() {
@@ -303,7 +295,6 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 		run := p.startLocked(e, true)
 		if run.len() == 0 { // every call was cancelled already
 			p.mu.Unlock()
-			p.release(e)
 			return nil
 		}
 		w := p.idle[k-1]
@@ -312,7 +303,6 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 		w.cur, w.curBase = run, w.counted
 		p.openInboxLocked()
 		p.mu.Unlock()
-		p.release(e)
 		w.ch <- run
 		return nil
 	}
@@ -353,6 +343,15 @@ func (p *ThreadPool) noteCancelled() {
 	defer p.mu.Unlock()
 	p.stats.Queued--
 	p.stats.Cancelled++
+	p.roomFreedLocked()
+}
+
+// roomFreedLocked wakes the submitters waiting for room in the queue, with
+// QueueSize, after stats.Queued went down.
+func (p *ThreadPool) roomFreedLocked() {
+	if p.queueSize > 0 {
+		p.room.Broadcast()
+	}
 }
 
 // countEndLocked counts a call that ended without running.
@@ -405,6 +404,7 @@ func (p *ThreadPool) startOneLocked(t Task, fresh bool) bool {
 	if t.Start() {
 		p.stats.Queued--
 		p.stats.Running++
+		p.roomFreedLocked()
 		return true
 	}
 	p.dropLocked(t, false)
@@ -419,6 +419,7 @@ func (p *ThreadPool) dropLocked(t Task, ended bool) {
 	}
 	p.stats.Queued--
 	p.countEndLocked(t)
+	p.roomFreedLocked()
 }
 
 // finish counts the outcome of a call w ran; err is its error.
@@ -466,6 +467,13 @@ func (p *ThreadPool) Stats() Stats {
 	return s
 }
 
+// refusal returns why the pool refuses new calls, or nil.
+func (p *ThreadPool) refusal(any) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refusalLocked()
+}
+
 // refusalLocked returns why the pool refuses new calls, or nil.
 func (p *ThreadPool) refusalLocked() error {
 	if p.shutdown {
@@ -474,37 +482,35 @@ func (p *ThreadPool) refusalLocked() error {
 	return p.broken
 }
 
-// weight is how much of the QueueSize bound e takes: one per call, capped at
-// the bound so that a chunk larger than the queue can still go in alone.
-func (p *ThreadPool) weight(e entry) int64 { return min(int64(e.len()), p.semSize) }
-
-// acquire waits for room for n calls in the queue.
-func (p *ThreadPool) acquire(ctx context.Context, n int64) error {
-	if p.sem.TryAcquire(n) {
-		return nil
-	}
-	wait := p.accepting
-	if ctx.Done() != nil {
-		c, cancel := context.WithCancel(ctx)
-		defer cancel()
-		defer context.AfterFunc(p.accepting, cancel)()
-		wait = c
-	}
-	if err := p.sem.Acquire(wait, n); err != nil {
-		if p.accepting.Err() != nil {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			return p.refusalLocked()
+// waitRoomLocked waits, with QueueSize, until the queue has room for n more
+// calls: they fit, or the queue is empty (a chunk larger than the bound goes
+// in alone), or a worker is idle to take them. It returns why the pool
+// refuses calls, or an error matching ctx's if ctx ends first.
+func (p *ThreadPool) waitRoomLocked(ctx context.Context, n int64) error {
+	var stop func() bool
+	defer func() {
+		if stop != nil {
+			stop()
 		}
-		return stopError("gave up waiting for room in the ThreadPool's queue", ctx, ErrCancelled)
-	}
-	return nil
-}
-
-// release gives back the queue room e took.
-func (p *ThreadPool) release(e entry) {
-	if p.sem != nil {
-		p.sem.Release(p.weight(e))
+	}()
+	for {
+		if err := p.refusalLocked(); err != nil {
+			return err
+		}
+		if q := p.stats.Queued; q == 0 || q+n <= p.queueSize || len(p.idle) > 0 {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return stopError("gave up waiting for room in the ThreadPool's queue", ctx, ErrCancelled)
+		}
+		if stop == nil && ctx.Done() != nil {
+			stop = context.AfterFunc(ctx, func() {
+				p.mu.Lock()
+				p.room.Broadcast()
+				p.mu.Unlock()
+			})
+		}
+		p.room.Wait()
 	}
 }
 
@@ -575,7 +581,6 @@ func (p *ThreadPool) loop(w *worker) {
 			run := p.startLocked(e, false)
 			w.cur, w.curBase = run, w.counted
 			p.mu.Unlock()
-			p.release(e)
 			e = run
 		} else {
 			w.cur = entry{}
@@ -740,8 +745,8 @@ func (p *ThreadPool) breakPool(cause error) {
 	queued := p.queue.Drain()
 	idle := p.idle
 	p.idle = nil
+	p.room.Broadcast()
 	p.mu.Unlock()
-	p.stopAccepting()
 	for _, w := range idle {
 		close(w.ch)
 	}
@@ -752,7 +757,6 @@ func (p *ThreadPool) breakPool(cause error) {
 // returns whether it ended the call (false: it was done already).
 func (p *ThreadPool) endQueued(es []entry, end func(Task) bool) {
 	for _, e := range es {
-		p.release(e)
 		e.each(func(t Task) {
 			ended := end(t)
 			p.mu.Lock()
@@ -795,9 +799,9 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 	}
 	idle := p.idle
 	p.idle = nil
+	p.room.Broadcast()
 	p.checkExitedLocked()
 	p.mu.Unlock()
-	p.stopAccepting()
 	for _, w := range idle {
 		close(w.ch)
 	}

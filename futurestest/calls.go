@@ -87,9 +87,13 @@ func (cs *calls) startLocked(c *Call) context.Context {
 }
 
 // run runs c, recorded by startLocked, in the calling goroutine. A call its
-// reader cancelled is dropped.
+// reader cancelled is dropped; one whose context has ended is cancelled.
 func (cs *calls) run(c *Call, ctx context.Context) {
 	defer cs.finish(c)
+	if c.t.Context().Err() != nil {
+		c.t.Cancel()
+		return
+	}
 	if c.t.Start() {
 		c.t.Run(ctx)
 	}

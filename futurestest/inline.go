@@ -26,9 +26,9 @@ func NewInline() *Inline {
 }
 
 // Execute runs t in the caller's goroutine and returns nil once it has
-// returned (a call already cancelled is dropped). It returns
-// futures.ErrShutdown after Shutdown or Close, and an error for a nil t,
-// without running anything.
+// returned (a call already cancelled is dropped, and one whose context has
+// ended is cancelled, not run). It returns futures.ErrShutdown after
+// Shutdown or Close, and an error for a nil t, without running anything.
 //
 // The call's context is derived from t.Context() and is cancelled if a
 // Shutdown gives up waiting for the call.
