@@ -234,9 +234,12 @@ func (f *Future[T]) Err() error {
 // call goes on.
 //
 // Result never hangs on a deadlock it can see: when ctx is the context a
-// running call received from its executor, and the future can never finish
-// because every worker of that executor is busy waiting, Result returns at
-// once with an error matching ErrDeadlock.
+// call running on a ThreadPool received, or one derived from it (with a
+// deadline too), Result is called in that call's goroutine, and the future
+// cannot finish before ctx ends because every worker of that pool is busy
+// waiting, Result returns at once with an error matching ErrDeadlock. Only
+// Result is checked: Wait, AsCompleted and Map called inside a call, and a
+// Submit blocked on its own pool's full QueueSize, wait without the check.
 //
 // On a done future Result returns at once and allocates nothing. On a
 // running one it yields once to the scheduler, which often lets the call
