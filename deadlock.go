@@ -12,10 +12,11 @@ import (
 
 // Deadlock detection.
 //
-// Every call a ThreadPool runs gets a context that carries its worker. When
-// Future.Result is about to block on such a context, in the worker's own
-// goroutine and with no deadline, the pool records what the worker waits on
-// and checks, under its mutex, whether that wait can ever end:
+// Every call a ThreadPool runs gets a context that carries its worker, and
+// so does every context derived from it. When Future.Result is about to
+// block on such a context, in the worker's own goroutine, the pool records
+// what the worker waits on and checks, under its mutex, whether that wait can
+// end before its own deadline, if it has one:
 //
 //   - a worker is stuck if it waits, with no deadline, on a future that is
 //     stuck;
@@ -23,11 +24,16 @@ import (
 //     worker, or if it is queued in the pool while every worker, as many as
 //     MaxWorkers allows, is stuck.
 //
-// The stuck set is the greatest fixpoint of these rules. If the new waiter
-// is in it, Result returns an ErrDeadlock error instead of blocking. A wait
-// with a deadline, a wait in another goroutine, a future done or owned by
-// something else (a promise, another pool) is never stuck, so there are no
-// false alarms; code that never waits inside a call pays nothing.
+// The stuck set is the greatest fixpoint of these rules, where the new
+// waiter counts as waiting with no deadline (a deadline can only end its
+// wait with a timeout). If the new waiter is in it, Result returns an
+// ErrDeadlock error instead of blocking. Another worker's wait with a
+// deadline, a wait in another goroutine, a future done or owned by something
+// else (a promise, another pool) is never stuck, so there are no false
+// alarms; code that never waits inside a call pays nothing.
+//
+// Only Future.Result is checked: Wait, AsCompleted and Map called inside a
+// call, and a Submit blocked on a full QueueSize, wait without the check.
 
 // workerKey is the context key of the worker running a call.
 type workerKey struct{}
@@ -46,12 +52,10 @@ func (p *ThreadPool) waitInTask(ctx context.Context, w *worker, f any, done <-ch
 	_, deadline := ctx.Deadline()
 	p.mu.Lock()
 	w.waitingOn, w.waitForever = f, !deadline
-	if !deadline {
-		if err := p.deadlockLocked(w); err != nil {
-			w.waitingOn = nil
-			p.mu.Unlock()
-			return err
-		}
+	if err := p.deadlockLocked(w); err != nil {
+		w.waitingOn = nil
+		p.mu.Unlock()
+		return err
 	}
 	p.mu.Unlock()
 	defer func() {
@@ -101,9 +105,12 @@ func (p *ThreadPool) deadlockLocked(w *worker) error {
 		})
 	})
 
+	// w's own wait ends only if its future finishes or its deadline
+	// passes: for its own check it counts as stuck, other waits with a
+	// deadline as ending.
 	stuck := make(map[*worker]bool)
 	for x := range p.all {
-		if x.waitingOn != nil && x.waitForever {
+		if x.waitingOn != nil && (x.waitForever || x == w) {
 			stuck[x] = true
 		}
 	}

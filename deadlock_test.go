@@ -116,20 +116,6 @@ func TestNoDeadlockWhenAnotherWorkerWillFreeUp(t *testing.T) {
 	})
 }
 
-func TestNoDeadlockWithADeadline(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		p := newPool(t, futures.MaxWorkers(1))
-		outer := futures.Go(p, func(ctx context.Context) (int, error) {
-			ctx, cancel := context.WithTimeout(ctx, time.Minute)
-			defer cancel()
-			return futures.Submit(p, double, 5).Result(ctx)
-		})
-		_, err := outer.Result(context.Background())
-		assert.ErrorIs(t, err, futures.ErrTimeout, "a wait with a deadline ends by itself")
-		assert.NotErrorIs(t, err, futures.ErrDeadlock)
-	})
-}
-
 func TestNoDeadlockWhenAnotherGoroutineWaits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newPool(t, futures.MaxWorkers(1))
@@ -186,4 +172,50 @@ func (c chunked) Execute(t futures.Task) error {
 	ts := pendingChunk
 	pendingChunk = nil
 	return c.ExecuteBatch(ts)
+}
+
+func TestDeadlockWaitWithDeadlineChildOfTheCallsContext(t *testing.T) {
+	p := newPool(t, futures.MaxWorkers(1))
+	var inner *futures.Future[int]
+	outer := futures.Go(p, func(ctx context.Context) (int, error) {
+		inner = futures.Submit(p, double, 1) // queued behind this call
+		wctx, cancel := context.WithTimeout(ctx, time.Hour)
+		defer cancel()
+		return inner.Result(wctx)
+	})
+	_, err := outer.Result(testCtx(t))
+	require.ErrorIs(t, err, futures.ErrDeadlock, "at once, not after the hour")
+	v, err := inner.Result(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, 2, v)
+}
+
+func TestNoDeadlockWhileAnotherWaitHasADeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, err := futures.NewThreadPool(futures.MaxWorkers(2))
+		require.NoError(t, err)
+		defer p.Close()
+		start := make(chan struct{})
+		var queued *futures.Future[int]
+		// b waits on queued with no deadline, then a with one: a's wait can
+		// only time out, while b's ends once a's worker is free for queued.
+		a := futures.Go(p, func(ctx context.Context) (int, error) {
+			<-start
+			synctest.Wait() // b waits first
+			wctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			return queued.Result(wctx)
+		})
+		b := futures.Go(p, func(ctx context.Context) (int, error) {
+			<-start
+			return queued.Result(ctx)
+		})
+		queued = futures.Submit(p, double, 1)
+		close(start)
+		_, err = a.Result(context.Background())
+		assert.ErrorIs(t, err, futures.ErrDeadlock, "a's wait can only time out")
+		v, err := b.Result(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, 2, v)
+	})
 }

@@ -11,7 +11,7 @@
 //	f := futures.Submit(pool, fetch, "https://example.com/a.pdf")
 //	body, err := f.Result(ctx) // waits; ctx's deadline is Python's timeout
 //
-//	for size, err := range futures.Map(ctx, pool, fetchSize, urls) {
+//	for size, err := range futures.Map(ctx, pool, fetchSize, slices.Values(urls)) {
 //		// results in input order; an item's error does not stop the loop
 //	}
 //
@@ -26,7 +26,8 @@
 //	as_completed(fs, timeout=t)             AsCompleted(ctx, fs...)
 //	wait(fs, return_when=FIRST_EXCEPTION)   Wait(ctx, fs, FirstError)
 //	future.result(timeout=t)                f.Result(ctx)
-//	future.cancel(), done(), running()      f.Cancel(), f.Done(), f.State()
+//	future.cancel(), running()              f.Cancel(), f.State() == Running
+//	future.done()                           f.State() >= Cancelled (or select on f.Done())
 //	future.add_done_callback(fn)            f.OnDone(fn)
 //	shutdown(wait=True, cancel_futures=True) ex.Shutdown(ctx, CancelPending())
 //	shutdown(wait=False)                    go ex.Close()

@@ -6,8 +6,11 @@ import (
 	"fmt"
 )
 
-// Sentinel errors. Every error this package returns matches one of these with
-// errors.Is, through every wrapper, and its message starts with "futures:".
+// Sentinel errors. Executors, futures, Map, Wait and AsCompleted report
+// cancellations, timeouts, refusals and broken executors with errors that
+// match one of these with errors.Is, through every wrapper. Other errors are
+// a call's own error, *PanicError, *RemoteError, and errors about invalid
+// arguments or options; those of this package start with "futures:".
 var (
 	// ErrCancelled is returned by Future.Result and Future.Err for a future
 	// that was cancelled before it ran. Python: CancelledError.

@@ -234,9 +234,12 @@ func (f *Future[T]) Err() error {
 // call goes on.
 //
 // Result never hangs on a deadlock it can see: when ctx is the context a
-// running call received from its executor, and the future can never finish
-// because every worker of that executor is busy waiting, Result returns at
-// once with an error matching ErrDeadlock.
+// call running on a ThreadPool received, or one derived from it (with a
+// deadline too), Result is called in that call's goroutine, and the future
+// cannot finish before ctx ends because every worker of that pool is busy
+// waiting, Result returns at once with an error matching ErrDeadlock. Only
+// Result is checked: Wait, AsCompleted and Map called inside a call, and a
+// Submit blocked on its own pool's full QueueSize, wait without the check.
 //
 // On a done future Result returns at once and allocates nothing. On a
 // running one it yields once to the scheduler, which often lets the call
@@ -305,7 +308,9 @@ func (f *Future[T]) Cancel() bool {
 // is done already, fn runs at once in the caller; otherwise it runs exactly
 // once in the goroutine that completes the future, after the callbacks added
 // before it. A panic in fn is recovered and logged through log/slog; the other
-// callbacks still run. A nil fn is ignored. Python: add_done_callback(fn).
+// callbacks still run. A runtime.Goexit in fn (t.FailNow does that) is logged
+// likewise: the other callbacks run before the goroutine exits. A nil fn is
+// ignored. Python: add_done_callback(fn).
 func (f *Future[T]) OnDone(fn func(*Future[T])) {
 	if fn == nil {
 		return
@@ -319,7 +324,7 @@ func (f *Future[T]) OnDone(fn func(*Future[T])) {
 		}
 		f.mu.Unlock()
 	}
-	f.runCallback(fn)
+	f.runCallbacks([]listener[T]{{fn: fn}})
 }
 
 // String returns a short description such as "Future[int](finished)".
@@ -328,14 +333,28 @@ func (f *Future[T]) String() string {
 	return fmt.Sprintf("Future[%T](%v)", zero, f.State())
 }
 
-func (f *Future[T]) runCallback(fn func(*Future[T])) {
-	defer func() {
-		if r := recover(); r != nil {
-			slog.Error("futures: a Future.OnDone callback panicked; the other callbacks still run",
-				"future", f.String(), "panic", r, "stack", string(debug.Stack()))
+// runCallbacks runs the callbacks of ls in order, as runGuarded runs a call:
+// a panic in one is logged and the next one runs; a runtime.Goexit in one
+// is logged, the others run, then the goroutine goes on exiting.
+func (f *Future[T]) runCallbacks(ls []listener[T]) {
+	for i, l := range ls {
+		if l.fn == nil {
+			continue
 		}
-	}()
-	fn(f)
+		runGuarded(func() (struct{}, error) { l.fn(f); return struct{}{}, nil }, nil, func(_ struct{}, err error) {
+			if err == nil {
+				return
+			}
+			attrs := []any{"future", f.String(), "error", err}
+			if pe, ok := err.(*PanicError); ok {
+				attrs = append(attrs, "stack", string(pe.Stack))
+			}
+			slog.Error("futures: a Future.OnDone callback did not return; the other callbacks still run", attrs...)
+			if err == errGoexit {
+				f.runCallbacks(ls[i+1:])
+			}
+		})
+	}
 }
 
 // start moves a pending future to Running. It returns false if the future is
@@ -384,11 +403,7 @@ func (f *Future[T]) complete(to State, v T, err error) bool {
 			l.w.notify(l.key)
 		}
 	}
-	for _, l := range listeners {
-		if l.fn != nil {
-			f.runCallback(l.fn)
-		}
-	}
+	f.runCallbacks(listeners)
 	return true
 }
 

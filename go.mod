@@ -2,10 +2,7 @@ module github.com/gofutures/futures
 
 go 1.25.0
 
-require (
-	go.uber.org/goleak v1.3.0
-	golang.org/x/sync v0.22.0
-)
+require go.uber.org/goleak v1.3.0
 
 require (
 	github.com/stretchr/testify v1.12.1

@@ -94,7 +94,7 @@ func Unordered() MapOption {
 // A call's own error is always that item's error, even when it is a deadline
 // error. Bad options, a nil ex, fn or args, or an executor that refuses the
 // calls (ErrShutdown, ErrBrokenExecutor, ErrNotRegistered) likewise yield
-// one error and stop.
+// one error and stop, on the pools of this package even when args is empty.
 //
 // However the loop stops (break, ctx, an error, a panic) every call not yet
 // started is cancelled, the context of every running call is cancelled, and
@@ -137,6 +137,14 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 			}
 		}
 		m.tally.Total = m.read
+		if m.read == 0 {
+			if r, ok := ex.(refuser); ok {
+				if err := r.refusal(fn); err != nil {
+					yield(zero, err)
+				}
+			}
+			return
+		}
 		if m.used > m.chunkStart && !m.send(yield) {
 			return
 		}
@@ -146,6 +154,14 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 			}
 		}
 	}
+}
+
+// refuser is implemented by the executors of this package, so that Map over
+// an empty input yields the error the executor would refuse a call with.
+type refuser interface {
+	// refusal returns the error Execute returns for a call of fn now, or
+	// nil if it would accept one.
+	refusal(fn any) error
 }
 
 // mapRun is the state of one Map loop.
@@ -238,7 +254,7 @@ func newMapRun[A, R any](ctx context.Context, ex Executor, fn func(context.Conte
 		return nil, fmt.Errorf("futures: Map: %s", c.bad[0])
 	case ctx == nil:
 		return nil, errNilContext
-	case ex == nil:
+	case isNil(ex):
 		return nil, errNilExecutor
 	case fn == nil:
 		return nil, errors.New("futures: Map: the function is nil")

@@ -97,7 +97,8 @@ func Name(prefix string) Option {
 }
 
 // QueueSize bounds the calls queued and not yet running to n: Submit and Go
-// block while the queue is full, and Map waits for room (or its context).
+// block while the queue is full, and Map waits for room (or its context). A
+// queued call that is cancelled frees its room at once.
 // Calls waiting for room fail with ErrShutdown if the pool shuts down. The
 // default is unbounded. n < 1 is an error.
 func QueueSize(n int) Option {

@@ -281,6 +281,19 @@ func (p *ProcessPool) MapBuffer(chunksize int) int {
 // String returns the pool's name, as set by the Name option.
 func (p *ProcessPool) String() string { return p.name }
 
+// refusal returns the error Execute returns for a call of fn now, or nil.
+func (p *ProcessPool) refusal(fn any) error {
+	if _, err := lookupFunc(fn); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shutdown {
+		return ErrShutdown
+	}
+	return p.broken
+}
+
 // Execute queues t to run in a worker process, starting a worker if none
 // has room and fewer than MaxWorkers are alive. It returns an error matching
 // ErrNotRegistered if t's function is not registered, ErrShutdown after
@@ -289,6 +302,9 @@ func (p *ProcessPool) String() string { return p.name }
 // QueueSize it blocks while the queue is full. Most code calls Submit, Go or
 // Map instead.
 func (p *ProcessPool) Execute(t Task) error {
+	if p == nil {
+		return errNilExecutor
+	}
 	if t == nil {
 		return errors.New("futures: ProcessPool.Execute: the Task is nil")
 	}
@@ -315,6 +331,9 @@ func (p *ProcessPool) Execute(t Task) error {
 // refuses all of them, as Execute does for one. It keeps ts: the caller must
 // not change it afterwards.
 func (p *ProcessPool) ExecuteBatch(ts []Task) error {
+	if p == nil {
+		return errNilExecutor
+	}
 	for _, t := range ts {
 		if t == nil {
 			return errors.New("futures: ProcessPool.ExecuteBatch: a Task is nil")
@@ -1243,6 +1262,11 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 		for _, t := range pc.ts {
 			t.Cancel()
 		}
+	}
+	select {
+	case <-p.exited: // nothing left to wait for, whatever ctx says
+		ctx = context.Background()
+	default:
 	}
 	var err error
 	select {

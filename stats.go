@@ -13,7 +13,8 @@ type Stats struct {
 	// Succeeded counts the calls that returned a nil error.
 	Succeeded int64
 	// Failed counts the calls that finished with an error: returned, a
-	// panic, a worker that died, a forced shutdown.
+	// panic, a worker that died, a forced shutdown, or, on a ThreadPool, a
+	// context that ended before the call's turn.
 	Failed int64
 	// Cancelled counts the calls cancelled before a worker started them.
 	Cancelled int64

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sync/semaphore"
-
 	"github.com/gofutures/futures/internal/mpsc"
 	"github.com/gofutures/futures/internal/ring"
 )
@@ -38,14 +36,11 @@ type ThreadPool struct {
 	name       string
 	maxWorkers int
 	init       func(context.Context) error
-	log        *slog.Logger        // nil: silent
-	sem        *semaphore.Weighted // the QueueSize bound; nil when unbounded
-	semSize    int64
-
-	// accepting is cancelled when the pool stops accepting calls (shut down
-	// or broken), to wake submitters blocked on a full queue.
-	accepting     context.Context
-	stopAccepting context.CancelFunc
+	log        *slog.Logger // nil: silent
+	queueSize  int64        // the QueueSize bound on stats.Queued; 0 when unbounded
+	// room is signalled, with QueueSize, when stats.Queued goes down or the
+	// pool stops accepting calls, to wake submitters blocked on a full queue.
+	room sync.Cond
 	// runCtx is the parent of every call's context; kill cancels it when
 	// Shutdown gives up waiting.
 	runCtx context.Context
@@ -111,12 +106,13 @@ func (e entry) each(fn func(Task)) {
 // worker is one goroutine of the pool. Fields are owned by the worker's own
 // goroutine, except cur, which is guarded by the pool's mutex.
 type worker struct {
-	pool *ThreadPool
-	id   int
-	gid  atomic.Uint64 // the worker goroutine's id
-	ch   chan entry    // hands an entry to the idle worker; closed to stop it
-	cur  entry         // what the worker runs now
-	pos  int           // index in cur's chunk of the task running now
+	pool    *ThreadPool
+	id      int
+	gid     atomic.Uint64 // the worker goroutine's id
+	ch      chan entry    // hands an entry to the idle worker; closed to stop it
+	cur     entry         // what the worker runs now
+	pos     int           // index in cur's chunk of the task running now; -1 before the first
+	curBase int           // counted when cur was set; guarded by the pool's mutex
 
 	task     Task        // the call running now, if any
 	finished func(error) // counts the outcome of task in ended
@@ -124,9 +120,14 @@ type worker struct {
 	// ended counts the outcomes of the calls the worker finished, and
 	// those calls as a negative Running. Only the worker adds to it, under
 	// endedMu, so that finishing a call does not take the pool's mutex;
-	// Stats reads it with every worker's endedMu held.
-	endedMu sync.Mutex
-	ended   Stats
+	// Stats reads it with every worker's endedMu held. counted counts the
+	// calls the worker counted in all; once abandoned is set, a Shutdown
+	// that gave up has counted the outcomes of the calls of cur the worker
+	// had not counted, and the worker counts no more.
+	endedMu   sync.Mutex
+	ended     Stats
+	counted   int
+	abandoned bool
 
 	// What the running call waits on in Future.Result, and whether without
 	// a deadline; guarded by the pool's mutex (see deadlock.go).
@@ -169,12 +170,9 @@ func NewThreadPool(opts ...Option) (*ThreadPool, error) {
 	if p.maxWorkers == 0 {
 		p.maxWorkers = DefaultThreadWorkers()
 	}
-	if cfg.queueSize > 0 {
-		p.semSize = int64(cfg.queueSize)
-		p.sem = semaphore.NewWeighted(p.semSize)
-	}
+	p.queueSize = int64(cfg.queueSize)
+	p.room.L = &p.mu
 	p.inbox.Init()
-	p.accepting, p.stopAccepting = context.WithCancel(context.Background())
 	p.runCtx, p.kill = context.WithCancelCause(context.Background())
 	return p, nil
 }
@@ -191,6 +189,9 @@ func (p *ThreadPool) String() string { return p.name }
 // With QueueSize, it blocks while the queue is full. Most code calls Submit,
 // Go or Map instead.
 func (p *ThreadPool) Execute(t Task) error {
+	if p == nil {
+		return errNilExecutor
+	}
 	if t == nil {
 		return errors.New("futures: ThreadPool.Execute: the Task is nil")
 	}
@@ -234,7 +235,7 @@ func (p *ThreadPool) drainInboxLocked() {
 // openInboxLocked opens the inbox if the pool may take calls through it:
 // it accepts calls, has all its workers and none is idle.
 func (p *ThreadPool) openInboxLocked() {
-	if p.sem == nil && !p.shutdown && p.broken == nil && len(p.all) == p.maxWorkers && len(p.idle) == 0 {
+	if p.queueSize == 0 && !p.shutdown && p.broken == nil && len(p.all) == p.maxWorkers && len(p.idle) == 0 {
 		p.inboxOpen.Store(true)
 	}
 }
@@ -253,6 +254,9 @@ func (p *ThreadPool) closeInboxLocked() {
 // ExecuteBatch queues ts as one chunk that a single worker runs in order, as
 // Map does with Chunksize. The pool keeps ts; the caller must not change it.
 func (p *ThreadPool) ExecuteBatch(ts []Task) error {
+	if p == nil {
+		return errNilExecutor
+	}
 	for _, t := range ts {
 		if t == nil {
 			return errors.New("futures: ThreadPool.ExecuteBatch: a Task is nil")
@@ -268,15 +272,15 @@ func (p *ThreadPool) ExecuteBatch(ts []Task) error {
 }
 
 func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
-	if p.sem != nil {
-		if err := p.acquire(ctx, p.weight(e)); err != nil {
+	p.mu.Lock()
+	if p.queueSize > 0 {
+		if err := p.waitRoomLocked(ctx, int64(e.len())); err != nil {
+			p.mu.Unlock()
 			return err
 		}
 	}
-	p.mu.Lock()
 	if err := p.refusalLocked(); err != nil {
 		p.mu.Unlock()
-		p.release(e)
 		return err
 	}
 	if it, ok := e.one.(inboxTask); ok && p.inboxOpen.Load() {
@@ -291,16 +295,14 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 		run := p.startLocked(e, true)
 		if run.len() == 0 { // every call was cancelled already
 			p.mu.Unlock()
-			p.release(e)
 			return nil
 		}
 		w := p.idle[k-1]
 		p.idle[k-1] = nil
 		p.idle = p.idle[:k-1]
-		w.cur = run
+		w.cur, w.curBase = run, w.counted
 		p.openInboxLocked()
 		p.mu.Unlock()
-		p.release(e)
 		w.ch <- run
 		return nil
 	}
@@ -341,6 +343,15 @@ func (p *ThreadPool) noteCancelled() {
 	defer p.mu.Unlock()
 	p.stats.Queued--
 	p.stats.Cancelled++
+	p.roomFreedLocked()
+}
+
+// roomFreedLocked wakes the submitters waiting for room in the queue, with
+// QueueSize, after stats.Queued went down.
+func (p *ThreadPool) roomFreedLocked() {
+	if p.queueSize > 0 {
+		p.room.Broadcast()
+	}
 }
 
 // countEndLocked counts a call that ended without running.
@@ -393,6 +404,7 @@ func (p *ThreadPool) startOneLocked(t Task, fresh bool) bool {
 	if t.Start() {
 		p.stats.Queued--
 		p.stats.Running++
+		p.roomFreedLocked()
 		return true
 	}
 	p.dropLocked(t, false)
@@ -407,6 +419,7 @@ func (p *ThreadPool) dropLocked(t Task, ended bool) {
 	}
 	p.stats.Queued--
 	p.countEndLocked(t)
+	p.roomFreedLocked()
 }
 
 // finish counts the outcome of a call w ran; err is its error.
@@ -414,6 +427,10 @@ func (w *worker) finish(t Task, err error) {
 	ok := err == nil && t.Err() == nil
 	w.endedMu.Lock()
 	defer w.endedMu.Unlock()
+	if w.abandoned {
+		return
+	}
+	w.counted++
 	w.ended.Running--
 	if ok {
 		w.ended.Succeeded++
@@ -450,6 +467,13 @@ func (p *ThreadPool) Stats() Stats {
 	return s
 }
 
+// refusal returns why the pool refuses new calls, or nil.
+func (p *ThreadPool) refusal(any) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refusalLocked()
+}
+
 // refusalLocked returns why the pool refuses new calls, or nil.
 func (p *ThreadPool) refusalLocked() error {
 	if p.shutdown {
@@ -458,43 +482,41 @@ func (p *ThreadPool) refusalLocked() error {
 	return p.broken
 }
 
-// weight is how much of the QueueSize bound e takes: one per call, capped at
-// the bound so that a chunk larger than the queue can still go in alone.
-func (p *ThreadPool) weight(e entry) int64 { return min(int64(e.len()), p.semSize) }
-
-// acquire waits for room for n calls in the queue.
-func (p *ThreadPool) acquire(ctx context.Context, n int64) error {
-	if p.sem.TryAcquire(n) {
-		return nil
-	}
-	wait := p.accepting
-	if ctx.Done() != nil {
-		c, cancel := context.WithCancel(ctx)
-		defer cancel()
-		defer context.AfterFunc(p.accepting, cancel)()
-		wait = c
-	}
-	if err := p.sem.Acquire(wait, n); err != nil {
-		if p.accepting.Err() != nil {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			return p.refusalLocked()
+// waitRoomLocked waits, with QueueSize, until the queue has room for n more
+// calls: they fit, or the queue is empty (a chunk larger than the bound goes
+// in alone), or a worker is idle to take them. It returns why the pool
+// refuses calls, or an error matching ctx's if ctx ends first.
+func (p *ThreadPool) waitRoomLocked(ctx context.Context, n int64) error {
+	var stop func() bool
+	defer func() {
+		if stop != nil {
+			stop()
 		}
-		return stopError("gave up waiting for room in the ThreadPool's queue", ctx, ErrCancelled)
-	}
-	return nil
-}
-
-// release gives back the queue room e took.
-func (p *ThreadPool) release(e entry) {
-	if p.sem != nil {
-		p.sem.Release(p.weight(e))
+	}()
+	for {
+		if err := p.refusalLocked(); err != nil {
+			return err
+		}
+		if q := p.stats.Queued; q == 0 || q+n <= p.queueSize || len(p.idle) > 0 {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return stopError("gave up waiting for room in the ThreadPool's queue", ctx, ErrCancelled)
+		}
+		if stop == nil && ctx.Done() != nil {
+			stop = context.AfterFunc(ctx, func() {
+				p.mu.Lock()
+				p.room.Broadcast()
+				p.mu.Unlock()
+			})
+		}
+		p.room.Wait()
 	}
 }
 
 func (p *ThreadPool) spawnLocked() *worker {
 	p.nextID++
-	w := &worker{pool: p, id: p.nextID, ch: make(chan entry, 1)}
+	w := &worker{pool: p, id: p.nextID, ch: make(chan entry, 1), pos: -1}
 	w.finished = func(err error) { w.finish(w.task, err) }
 	p.all[w] = struct{}{}
 	return w
@@ -519,16 +541,17 @@ func (p *ThreadPool) work(w *worker) {
 	clean = true
 }
 
-// initialize runs the Initializer in w and breaks the pool if it fails.
+// initialize runs the Initializer in w and breaks the pool if it fails:
+// returns an error, panics or calls runtime.Goexit.
 func (p *ThreadPool) initialize(w *worker) (ok bool) {
-	var f Future[struct{}]
-	f.run(func() (struct{}, error) { return struct{}{}, p.init(w.base) }, nil)
-	if err := f.Err(); err != nil {
-		p.logf(slog.LevelError, "futures: worker initializer failed; the pool is broken", w, "error", err)
-		p.breakPool(err)
-		return false
-	}
-	return true
+	runGuarded(func() (struct{}, error) { return struct{}{}, p.init(w.base) }, nil, func(_ struct{}, err error) {
+		if err != nil {
+			p.logf(slog.LevelError, "futures: worker initializer failed; the pool is broken", w, "error", err)
+			p.breakPool(err)
+		}
+		ok = err == nil
+	})
+	return ok
 }
 
 // loop runs entries until the pool is shut down or broken and the queue is
@@ -556,9 +579,8 @@ func (p *ThreadPool) loop(w *worker) {
 		}
 		if ok {
 			run := p.startLocked(e, false)
-			w.cur = run
+			w.cur, w.curBase = run, w.counted
 			p.mu.Unlock()
-			p.release(e)
 			e = run
 		} else {
 			w.cur = entry{}
@@ -589,14 +611,26 @@ func (p *ThreadPool) runEntry(w *worker, e entry) {
 	}
 }
 
-// run runs a started call, unless a forced Shutdown ended it already.
+// run runs a started call, unless a forced Shutdown ended it already (and
+// counted it) or its context ended before its turn: such a call is not
+// invoked and fails with an error matching ErrCancelled.
 func (p *ThreadPool) run(w *worker, t Task) {
 	if t.Err() != nil {
-		w.finish(t, t.Err())
 		return
 	}
+	tc := t.Context()
+	if d := tc.Done(); d != nil {
+		select {
+		case <-d:
+			err := notStarted(tc)
+			w.finish(t, err)
+			failRunning(t, err)
+			return
+		default:
+		}
+	}
 	w.task = t
-	ctx := p.contextFor(w, t)
+	ctx := p.contextFor(w, tc)
 	if o, ok := t.(ownedTask); ok {
 		o.runThen(ctx, w.finished)
 	} else {
@@ -606,11 +640,10 @@ func (p *ThreadPool) run(w *worker, t Task) {
 	w.task = nil
 }
 
-// contextFor returns the context t runs with: the worker's own for calls
-// without a context, else one derived from t's context that is also
-// cancelled when Shutdown gives up.
-func (p *ThreadPool) contextFor(w *worker, t Task) context.Context {
-	tc := t.Context()
+// contextFor returns the context a call made with tc runs with: the
+// worker's own for calls without a context, else one derived from tc that is
+// also cancelled when Shutdown gives up.
+func (p *ThreadPool) contextFor(w *worker, tc context.Context) context.Context {
 	if tc.Done() == nil {
 		return w.base
 	}
@@ -646,26 +679,40 @@ func (p *ThreadPool) exit(w *worker, clean bool) {
 		p.logf(slog.LevelWarn, "futures: worker exited through runtime.Goexit in a call; starting a replacement", w)
 	}
 	p.mu.Lock()
-	var rest entry
-	if tasks := w.cur.chunk(); !clean && w.pos+1 < len(tasks) {
-		left := tasks[w.pos+1:]
-		rest = entry{many: &left}
+	var rest []Task // the calls of cur the worker did not run
+	if tasks := w.cur.chunk(); w.pos+1 < len(tasks) {
+		rest = tasks[w.pos+1:]
 	}
 	w.cur = entry{}
 	w.endedMu.Lock()
 	addEnded(&p.stats, w.ended)
 	w.ended = Stats{}
+	if w.abandoned {
+		rest = nil // failed and counted by Shutdown
+	}
 	w.endedMu.Unlock()
 	p.closeInboxLocked()
 	delete(p.all, w)
 	var next *worker
-	if !clean && (rest.len() > 0 || p.broken == nil && p.queue.Len() > 0) {
+	if p.broken != nil {
+		// No replacement could run them: they fail as queued calls do.
+		p.stats.Running -= int64(len(rest))
+		p.stats.Failed += int64(len(rest))
+	} else if !clean && (len(rest) > 0 || p.queue.Len() > 0) {
 		next = p.spawnLocked()
-		next.cur = rest
+		if len(rest) > 0 {
+			left := rest
+			next.cur = entry{many: &left}
+		}
+		rest = nil
 		p.openInboxLocked()
 	}
+	broken := p.broken
 	p.checkExitedLocked()
 	p.mu.Unlock()
+	for _, t := range rest {
+		failRunning(t, broken)
+	}
 	if next != nil {
 		go p.work(next)
 	}
@@ -698,8 +745,8 @@ func (p *ThreadPool) breakPool(cause error) {
 	queued := p.queue.Drain()
 	idle := p.idle
 	p.idle = nil
+	p.room.Broadcast()
 	p.mu.Unlock()
-	p.stopAccepting()
 	for _, w := range idle {
 		close(w.ch)
 	}
@@ -710,7 +757,6 @@ func (p *ThreadPool) breakPool(cause error) {
 // returns whether it ended the call (false: it was done already).
 func (p *ThreadPool) endQueued(es []entry, end func(Task) bool) {
 	for _, e := range es {
-		p.release(e)
 		e.each(func(t Task) {
 			ended := end(t)
 			p.mu.Lock()
@@ -753,9 +799,9 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 	}
 	idle := p.idle
 	p.idle = nil
+	p.room.Broadcast()
 	p.checkExitedLocked()
 	p.mu.Unlock()
-	p.stopAccepting()
 	for _, w := range idle {
 		close(w.ch)
 	}
@@ -763,6 +809,11 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 	p.endQueued(cancelled, func(t Task) bool { t.Cancel(); return false })
 	if inside {
 		return errShutdownInside
+	}
+	select {
+	case <-p.exited: // nothing left to wait for, whatever ctx says
+		return nil
+	default:
 	}
 	select {
 	case <-p.exited:
@@ -777,14 +828,20 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 // calls, which it cannot wait for.
 var errShutdownInside = fmt.Errorf("%w: Shutdown was called from a call running on the same pool and cannot wait for that call; the pool stopped accepting calls and finishes the others: call Shutdown or Close from outside the pool to wait", ErrDeadlock)
 
+// notStarted is the error of a call whose context ctx ended before a worker
+// got to it.
+func notStarted(ctx context.Context) error {
+	return fmt.Errorf("%w: its context ended before a worker got to it (%w)", ErrCancelled, context.Cause(ctx))
+}
+
 // abandon ends every queued and running call because Shutdown's ctx ended.
 func (p *ThreadPool) abandon(ctx context.Context) {
 	p.mu.Lock()
 	p.drainInboxLocked()
 	queued := p.queue.Drain()
-	running := make([]entry, 0, len(p.all))
+	var running []Task
 	for w := range p.all {
-		running = append(running, w.cur)
+		running = append(running, w.takeOverLocked()...)
 	}
 	p.mu.Unlock()
 	// Fail the futures first, so that no call ends with its own reaction to
@@ -793,10 +850,31 @@ func (p *ThreadPool) abandon(ctx context.Context) {
 	notRun := &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause}
 	p.endQueued(queued, func(t Task) bool { return t.Complete(nil, notRun) })
 	stopped := &brokenError{msg: "futures: Shutdown gave up waiting for the call and cancelled its context", cause: cause}
-	for _, e := range running {
-		e.each(func(t Task) { failRunning(t, stopped) })
+	for _, t := range running {
+		failRunning(t, stopped)
 	}
 	p.kill(&brokenError{msg: "futures: Shutdown gave up waiting", cause: cause})
+}
+
+// takeOverLocked returns the calls of w's entry whose outcome w has not
+// counted yet, counted as failed: the caller fails them. w counts no more.
+func (w *worker) takeOverLocked() []Task {
+	w.endedMu.Lock()
+	defer w.endedMu.Unlock()
+	if w.abandoned {
+		return nil
+	}
+	w.abandoned = true
+	var ts []Task
+	if w.cur.one != nil {
+		ts = []Task{w.cur.one}
+	} else {
+		ts = w.cur.chunk()
+	}
+	ts = ts[min(w.counted-w.curBase, len(ts)):]
+	w.ended.Running -= int64(len(ts))
+	w.ended.Failed += int64(len(ts))
+	return ts
 }
 
 // Close shuts the pool down and waits for every queued and running call: it

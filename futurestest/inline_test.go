@@ -284,3 +284,20 @@ func TestInlineConcurrentShutdown(t *testing.T) {
 		t.Fatalf("%d calls started after Shutdown returned", n)
 	}
 }
+
+func TestInlineCancelsACallWhoseContextEnded(t *testing.T) {
+	in := futurestest.NewInline()
+	defer in.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var invoked atomic.Int32
+	fn := func(_ context.Context, x int) (int, error) {
+		invoked.Add(1)
+		cancel() // the Map stops while the next calls are handed over
+		return x, nil
+	}
+	for range futures.Map(ctx, in, fn, slices.Values(make([]int, 10)), futures.Buffer(10)) {
+	}
+	if n := invoked.Load(); n != 1 {
+		t.Fatalf("%d calls invoked after the Map's context ended, want 1", n)
+	}
+}

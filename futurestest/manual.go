@@ -156,7 +156,7 @@ func (c *Call) Func() any { return c.t.Func() }
 // Run runs the call in the caller's goroutine, as RunNext does for the oldest,
 // and returns true once it has returned. It returns false, running nothing,
 // if the call is no longer queued: run, failed, cancelled, or ended by
-// Shutdown.
+// Shutdown. A call whose context has ended is cancelled instead of run.
 func (c *Call) Run() bool {
 	m := c.m
 	m.mu.Lock()
