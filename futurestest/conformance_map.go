@@ -120,10 +120,16 @@ func checkMapBuffer(s *suite) {
 	s.expect(int64(40*len(cases)), 0, 0)
 }
 
-// checkMapEmptyAfterShutdown: Map over an empty input on an executor that
-// is shut down yields one error matching futures.ErrShutdown.
+// checkMapEmptyAfterShutdown: Map over an empty input on a pool of package
+// futures that is shut down yields one error matching futures.ErrShutdown.
+// Map cannot ask another executor whether it refuses calls without
+// submitting one, so the check runs on those pools only.
 func checkMapEmptyAfterShutdown(s *suite) {
-	s.t.Skip("Map yields nothing over an empty input on a shut-down executor: issue 13 item 18")
+	switch s.ex.(type) {
+	case *futures.ThreadPool, *futures.ProcessPool:
+	default:
+		s.t.Skip("Map over an empty input yields an executor's refusal on the pools of package futures only")
+	}
 	if err := s.ex.Close(); err != nil {
 		s.t.Fatalf("Close() = %v, want nil", err)
 	}
@@ -227,7 +233,7 @@ func checkMapBreakWhileRunning(s *suite) {
 // worker, so no more than that (and the one that returned at once) may
 // have begun.
 func checkMapStopStartsNothing(s *suite) {
-	s.skipKnownDefect(16, true, true)
+	s.skipKnownDefect(16, false, true)
 	for k, n := range []int{1, 3} {
 		ids := s.breakWhileRunning(n, 1000*k)
 		s.checkStartedAtMost(fmt.Sprintf("breaking out of a Map of blocked calls with Chunksize(%d)", n), ids, s.workers+1)

@@ -232,7 +232,6 @@ func checkShutdownRefuses(s *suite) {
 // checkShutdownAgainWithEndedContext: Shutdown with a ctx that has ended, on
 // an executor already closed, returns nil: nothing is left to wait for.
 func checkShutdownAgainWithEndedContext(s *suite) {
-	s.skipKnownDefect(12, true, true)
 	if err := s.ex.Close(); err != nil {
 		s.t.Fatalf("Close() = %v, want nil", err)
 	}
