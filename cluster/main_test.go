@@ -1,0 +1,54 @@
+package cluster
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain checks that no test leaves a goroutine of the server or of the
+// client library behind.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// testContext returns a context that ends when the test does, or after
+// limit, which bounds every wait of a test.
+func testContext(t testing.TB, limit time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), limit)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// startTestServer starts an embedded server on 127.0.0.1 as opts ask and
+// stops it when the test ends.
+func startTestServer(t testing.TB, opts ...ServerOption) *embeddedServer {
+	t.Helper()
+	c, err := readOptions([]Option{Embedded(opts...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := startServer(c.server, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.shutdown)
+	return s
+}
+
+// dialTest dials as opts ask and closes the link when the test ends.
+func dialTest(t testing.TB, opts ...Option) *link {
+	t.Helper()
+	c, err := readOptions(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := dial(testContext(t, 30*time.Second), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.close)
+	return l
+}

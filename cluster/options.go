@@ -1,0 +1,254 @@
+package cluster
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Option configures a cluster pool: where its NATS server is, the name of
+// its streams and subjects, and how calls are delivered. An option that is
+// out of range makes reading the options fail with an error naming it;
+// nothing is silently adjusted.
+type Option struct {
+	name  string // for error messages, such as "MaxAttempts(0)"
+	apply func(*config) error
+}
+
+// config is what the options of a pool ask for.
+type config struct {
+	name            string         // the pool's name; see Name
+	embedded        bool           // Embedded was given
+	server          serverConfig   // for the embedded server
+	connect         *connectConfig // nil: an embedded server
+	maxAttempts     int
+	workerLostAfter time.Duration
+	logger          *slog.Logger // nil: silent
+}
+
+// connectConfig is an existing server to connect to (Connect).
+type connectConfig struct {
+	url  string
+	opts []nats.Option
+}
+
+// The defaults of the options.
+const (
+	defaultName            = "futures"
+	defaultMaxAttempts     = 3
+	defaultWorkerLostAfter = 15 * time.Second
+	defaultListen          = "127.0.0.1:0"
+)
+
+// readOptions applies opts over the defaults and checks that they fit
+// together.
+func readOptions(opts []Option) (config, error) {
+	c := config{
+		name:            defaultName,
+		server:          serverConfig{listen: defaultListen},
+		maxAttempts:     defaultMaxAttempts,
+		workerLostAfter: defaultWorkerLostAfter,
+	}
+	for _, o := range opts {
+		if o.apply == nil {
+			return c, fmt.Errorf("futures/cluster: the zero Option is not an option; use Embedded, Connect, Name, ...")
+		}
+		if err := o.apply(&c); err != nil {
+			return c, fmt.Errorf("futures/cluster: %s: %w", o.name, err)
+		}
+	}
+	if c.embedded && c.connect != nil {
+		return c, fmt.Errorf("futures/cluster: Embedded and Connect exclude each other: a pool either starts its server or connects to one")
+	}
+	if c.connect == nil {
+		if err := c.server.check(); err != nil {
+			return c, fmt.Errorf("futures/cluster: Embedded: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Embedded makes the pool start a NATS server with JetStream in the calling
+// process, configured by opts, and stop it when the pool stops. It is the
+// default. Without options the server listens on 127.0.0.1 at a port the
+// system picks, requires a random 256-bit token, keeps its streams in memory
+// and opens no monitoring, cluster, gateway, leaf node, websocket or MQTT
+// port. An option out of range, or a Listen address beyond loopback without
+// AllowInsecure, is an error. Embedded excludes Connect.
+func Embedded(opts ...ServerOption) Option {
+	return Option{name: "Embedded", apply: func(c *config) error {
+		c.embedded = true
+		for _, o := range opts {
+			if o.apply == nil {
+				return fmt.Errorf("the zero ServerOption is not an option; use StoreDir, Listen or AllowInsecure")
+			}
+			if err := o.apply(&c.server); err != nil {
+				return fmt.Errorf("%s: %w", o.name, err)
+			}
+		}
+		return nil
+	}}
+}
+
+// Connect makes the pool use the NATS server or cluster at url (as
+// nats.Connect takes it: "nats://host:4222", a comma-separated list, with or
+// without credentials) instead of starting one. opts are passed to
+// nats.Connect untouched: TLS, credentials, reconnect policy. The server must
+// have JetStream enabled. An empty url is an error; a server that cannot be
+// reached or refuses the credentials makes connecting fail with nats.go's
+// error. Connect excludes Embedded.
+func Connect(url string, opts ...nats.Option) Option {
+	return Option{name: fmt.Sprintf("Connect(%q)", url), apply: func(c *config) error {
+		if url == "" {
+			return fmt.Errorf("the URL is empty")
+		}
+		c.connect = &connectConfig{url: url, opts: opts}
+		return nil
+	}}
+}
+
+// validName is what Name accepts: a word that is valid both in a subject
+// and in a stream name.
+var validName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// Name sets the name of the pool, from which the names of its streams,
+// consumers and subjects derive (see the package documentation): pools of
+// the same name on the same server share their calls and workers, pools of
+// different names are independent. The default is "futures". A name that is
+// empty, longer than 64 bytes, or has a byte other than an ASCII letter, a
+// digit, '_' or '-' is an error.
+func Name(name string) Option {
+	return Option{name: fmt.Sprintf("Name(%q)", name), apply: func(c *config) error {
+		if !validName.MatchString(name) {
+			return fmt.Errorf("a pool name has 1 to 64 ASCII letters, digits, '_' or '-'")
+		}
+		c.name = name
+		return nil
+	}}
+}
+
+// MaxAttempts sets how many times a call is delivered to a worker when the
+// workers holding it die or go silent: after n deliveries the call is lost
+// (the server then publishes the advisory the pool turns into an error).
+// A call that returns, even an error, is not delivered again. The default is
+// 3. n < 1 is an error.
+func MaxAttempts(n int) Option {
+	return Option{name: fmt.Sprintf("MaxAttempts(%d)", n), apply: func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("must be at least 1")
+		}
+		c.maxAttempts = n
+		return nil
+	}}
+}
+
+// minWorkerLostAfter is the shortest WorkerLostAfter: below it the
+// scheduling delays of a loaded machine would pass for a lost worker.
+const minWorkerLostAfter = 100 * time.Millisecond
+
+// WorkerLostAfter sets how long a call's worker may stay silent (no result,
+// no sign that it still runs the call) before the server delivers the call
+// to another worker. The default is 15s. d below 100ms is an error.
+func WorkerLostAfter(d time.Duration) Option {
+	return Option{name: fmt.Sprintf("WorkerLostAfter(%v)", d), apply: func(c *config) error {
+		if d < minWorkerLostAfter {
+			return fmt.Errorf("must be at least %v", minWorkerLostAfter)
+		}
+		c.workerLostAfter = d
+		return nil
+	}}
+}
+
+// Logger makes the embedded server report to l: notices at Info, warnings
+// at Warn, errors at Error, and debug messages at Debug when l's handler
+// enables that level. Each record carries the pool's name as the attribute
+// "pool". The default is silent. A nil l is an error.
+func Logger(l *slog.Logger) Option {
+	return Option{name: "Logger", apply: func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("the logger is nil")
+		}
+		c.logger = l
+		return nil
+	}}
+}
+
+// ServerOption configures the server that Embedded starts.
+type ServerOption struct {
+	name  string // for error messages, such as `Listen("")`
+	apply func(*serverConfig) error
+}
+
+// serverConfig is what the options of an embedded server ask for.
+type serverConfig struct {
+	storeDir      string // "": memory
+	listen        string // host:port
+	allowInsecure bool
+}
+
+// check tells whether the address to listen on may be used without TLS.
+func (s serverConfig) check() error {
+	host, _, _ := net.SplitHostPort(s.listen) // checked by Listen
+	if isLoopback(host) || s.allowInsecure {
+		return nil
+	}
+	return fmt.Errorf("Listen(%q) would accept unencrypted connections from beyond this host, where the token can be read on the way; pass AllowInsecure() to accept that", s.listen)
+}
+
+// isLoopback tells whether host names this machine only: "localhost" or a
+// loopback IP address. An empty host, which means every interface, is not.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// StoreDir makes the embedded server keep its streams in files under dir,
+// so that queued calls survive a restart of the server on the same dir. dir
+// is created if missing. The default keeps them in memory. An empty dir is
+// an error.
+func StoreDir(dir string) ServerOption {
+	return ServerOption{name: fmt.Sprintf("StoreDir(%q)", dir), apply: func(s *serverConfig) error {
+		if dir == "" {
+			return fmt.Errorf("the directory is empty")
+		}
+		s.storeDir = dir
+		return nil
+	}}
+}
+
+// Listen sets the address, host:port, the embedded server accepts clients
+// on; port 0 lets the system pick one. The default is "127.0.0.1:0". A host
+// beyond loopback (an empty host means every interface) requires
+// AllowInsecure. An address that is not host:port with a port from 0 to
+// 65535 is an error.
+func Listen(addr string) ServerOption {
+	return ServerOption{name: fmt.Sprintf("Listen(%q)", addr), apply: func(s *serverConfig) error {
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return err
+		}
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return fmt.Errorf("the port %q is not a number from 0 to 65535", port)
+		}
+		s.listen = addr
+		return nil
+	}}
+}
+
+// AllowInsecure lets Listen name an address beyond loopback although the
+// embedded server does not encrypt its connections: anyone on the network
+// path can read the token and then run any registered function.
+func AllowInsecure() ServerOption {
+	return ServerOption{name: "AllowInsecure", apply: func(s *serverConfig) error {
+		s.allowInsecure = true
+		return nil
+	}}
+}
