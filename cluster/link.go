@@ -29,7 +29,7 @@ func dial(ctx context.Context, c config) (*link, error) {
 	if c.connect != nil {
 		opts := append([]nats.Option{name}, c.connect.opts...)
 		if l.nc, err = nats.Connect(c.connect.url, opts...); err != nil {
-			return nil, fmt.Errorf("futures/cluster: Connect(%q): %w", c.connect.url, err)
+			return nil, fmt.Errorf("futures/cluster: Connect(%q): %w", redactURLs(c.connect.url), err)
 		}
 	} else {
 		logger := c.logger

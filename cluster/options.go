@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	neturl "net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -103,13 +105,26 @@ func Embedded(opts ...ServerOption) Option {
 // reached or refuses the credentials makes connecting fail with nats.go's
 // error. Connect excludes Embedded.
 func Connect(url string, opts ...nats.Option) Option {
-	return Option{name: fmt.Sprintf("Connect(%q)", url), apply: func(c *config) error {
+	return Option{name: fmt.Sprintf("Connect(%q)", redactURLs(url)), apply: func(c *config) error {
 		if url == "" {
 			return fmt.Errorf("the URL is empty")
 		}
 		c.connect = &connectConfig{url: url, opts: opts}
 		return nil
 	}}
+}
+
+// redactURLs returns urls, a comma-separated list, with the credentials in
+// each replaced by "REDACTED", for error messages.
+func redactURLs(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if u, err := neturl.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			u.User = neturl.User("REDACTED")
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // validName is what Name accepts: a word that is valid both in a subject
