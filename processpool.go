@@ -66,8 +66,9 @@ type ProcessPool struct {
 	broken     error // why new calls are refused
 	forced     error // set when Shutdown gave up: the error of the calls still running
 	exited     chan struct{}
+	released   chan struct{} // closed once the goroutines and the spawner stopped
 	isExited   bool
-	stopped    bool    // the spawner was stopped
+	stopped    bool    // the spawner is being stopped
 	urgent     []*proc // idle workers just given calls, to write to at once
 	startKills int     // workers killed in a row before they were ready
 	st         Stats
@@ -216,6 +217,7 @@ func NewProcessPool(opts ...Option) (*ProcessPool, error) {
 		logger:     cfg.logger,
 		groups:     map[context.Context]*pgroup{},
 		exited:     make(chan struct{}),
+		released:   make(chan struct{}),
 	}
 	p.room = sync.NewCond(&p.mu)
 	if p.maxWorkers == 0 {
@@ -1213,7 +1215,9 @@ func (p *ProcessPool) checkExitedLocked() {
 // them SIGTERM, then SIGKILL, if they do not; the futures of the calls they
 // were running fail likewise. It then waits for the workers to be reaped and
 // returns ctx.Err(). Python 3.14: terminate_workers, kill_workers. It may be
-// called any number of times.
+// called any number of times, also at once: each call that returns nil
+// returns once every worker was reaped and the pool's goroutines stopped,
+// and a call on a pool that stopped already returns nil even if ctx ended.
 func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
 	if ctx == nil {
 		return errors.New("futures: ProcessPool.Shutdown: the context is nil; use context.Background()")
@@ -1241,12 +1245,18 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 	}
 	var err error
 	select {
-	case <-p.exited:
-	case <-ctx.Done():
-		p.abandon(ctx)
-		err = ctx.Err()
+	case <-p.exited: // nothing left to wait for, whatever ctx says
+	default:
+		select {
+		case <-p.exited:
+		case <-ctx.Done():
+			p.abandon(ctx)
+			err = ctx.Err()
+		}
 	}
-	p.release()
+	if rerr := p.release(ctx); err == nil {
+		err = rerr
+	}
 	return err
 }
 
@@ -1315,8 +1325,9 @@ func (p *ProcessPool) signalAll(sig syscall.Signal) {
 }
 
 // release waits for the pool's goroutines once every worker is gone, and
-// stops the spawning thread.
-func (p *ProcessPool) release() {
+// stops the spawning thread. A call that finds another doing so waits for
+// it to finish, or for ctx to end, and then returns ctx.Err().
+func (p *ProcessPool) release(ctx context.Context) error {
 	p.mu.Lock()
 	stop := p.isExited && !p.stopped
 	if stop {
@@ -1331,6 +1342,19 @@ func (p *ProcessPool) release() {
 	if stop {
 		p.wg.Wait()
 		p.spawner.Stop()
+		close(p.released)
+		return nil
+	}
+	select {
+	case <-p.released:
+		return nil
+	default:
+	}
+	select {
+	case <-p.released:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
