@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -771,11 +772,29 @@ func (p *ProcessPool) run(w *proc) {
 			// killer): start another, as for a worker killed later.
 			startErr = nil
 		} else {
-			startErr = &brokenError{msg: fmt.Sprintf("futures: a worker process of ProcessPool %q could not start; check that the program calls futures.WorkerMain() first thing in main", p.name),
-				cause: exitError(sp.PID, exit, reason)}
+			startErr = p.startError(sp.PID, exit, reason)
 		}
 	}
 	p.reap(w, exit, startErr)
+}
+
+// startError is the error that breaks the pool when the worker with pid
+// exited before it was ready. A program that parsed its command line before
+// calling WorkerMain rejects the worker's flag and prints its usage: the
+// error then says so, without the usage.
+func (p *ProcessPool) startError(pid int, exit supervise.Exit, reason string) error {
+	cause := exitError(pid, exit, reason)
+	cause.during = "before it was ready"
+	advice := "check that the program calls futures.WorkerMain() first thing in main"
+	rejected := "flag provided but not defined: " + strings.TrimSuffix(workerArg, "=")
+	if i := strings.Index(exit.Stderr, rejected); i >= 0 {
+		cause.Stderr = rejected + "\n"
+		advice = "the program parsed its command line, and refused the worker's flag, before it called futures.WorkerMain(); call it first thing in main"
+		if strings.Contains(exit.Stderr[i:], "-test.") {
+			advice = "this test binary parsed its flags, and refused the worker's, before it called futures.WorkerMain(); call it first thing in TestMain, before m.Run"
+		}
+	}
+	return &brokenError{msg: fmt.Sprintf("futures: a worker process of ProcessPool %q could not start: %s", p.name, advice), cause: cause}
 }
 
 // kill sends SIGKILL to w's process group, once.
@@ -1119,9 +1138,10 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 		p.starting--
 	}
 	var fails []failure
+	workers := len(p.procs)
 	left := w.inflight.Drain()
 	w.inflightN = 0
-	var exitErr error
+	var exitErr *WorkerExitError
 	if len(left) > 0 && p.forced == nil {
 		exitErr = exitError(w.sp.PID, exit, w.reason)
 	}
@@ -1148,6 +1168,9 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 		dropped = p.breakLocked(startErr)
 	}
 	p.dispatchLocked()
+	if exitErr != nil {
+		exitErr.then = p.afterExitLocked(len(p.procs) > workers)
+	}
 	p.checkExitedLocked()
 	broken := p.broken
 	p.unlockAndFlush()
@@ -1165,6 +1188,20 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 	for _, t := range dropped {
 		t.Complete(nil, broken)
 	}
+}
+
+// afterExitLocked says what the pool did after a worker exited, for the
+// calls that worker failed; started tells that it started another.
+func (p *ProcessPool) afterExitLocked(started bool) string {
+	switch {
+	case p.broken != nil:
+		return "the pool is broken and runs no more calls"
+	case p.shutdown:
+		return "the pool is shutting down and started no replacement"
+	case started:
+		return "the pool started a replacement"
+	}
+	return "the pool starts a replacement when a call needs one"
 }
 
 // breakLocked marks the pool broken by cause and returns the calls it had
