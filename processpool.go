@@ -74,6 +74,8 @@ type ProcessPool struct {
 	startKills int     // workers killed in a row before they were ready
 	st         Stats
 	wg         sync.WaitGroup // the pool's goroutines
+	cb         callbackRunner // runs what completing a call runs of user code
+	later      func(func())   // cb.add
 }
 
 // pcall is a run of accepted calls that go to one worker together and get
@@ -221,6 +223,8 @@ func NewProcessPool(opts ...Option) (*ProcessPool, error) {
 		released:   make(chan struct{}),
 	}
 	p.room = sync.NewCond(&p.mu)
+	p.cb.wg = &p.wg
+	p.later = p.cb.add
 	if p.maxWorkers == 0 {
 		p.maxWorkers = runtime.NumCPU()
 	}
@@ -1071,32 +1075,53 @@ func (p *ProcessPool) finish(a *answers) {
 		for _, t := range sp.pc.ts[sp.from:sp.to] {
 			o := a.recs[k]
 			k++
-			if o.err >= 0 {
-				t.Complete(nil, a.errs[o.err])
-				continue
-			}
-			var v any
-			var err error
-			d, decodes := t.(resultDecoder)
-			if decodes {
-				err = d.completeFrom(p.codec, o.val)
-			} else {
-				v = t.NewResult()
-				err = decodeValue(p.codec, o.val, v)
-			}
-			if err != nil {
-				p.mu.Lock()
-				p.st.Succeeded--
-				p.st.Failed++
-				p.mu.Unlock()
-				t.Complete(nil, fmt.Errorf("futures: cannot decode the result of %s with %s: %w", shortName(sp.pc.fn.name), p.codec.Name(), err))
-				continue
-			}
-			if !decodes {
-				t.Complete(v, nil)
+			switch _, ours := t.(laterCompleter); {
+			case o.err >= 0:
+				p.end(t, nil, a.errs[o.err])
+			case ours:
+				p.deliver(t, sp.pc.fn.name, o.val)
+			default: // NewResult and Complete are code of the task's package
+				fn, val := sp.pc.fn.name, slices.Clone(o.val)
+				p.cb.add(func() { p.deliver(t, fn, val) })
 			}
 		}
 	}
+}
+
+// deliver decodes val, the result of t's call of fn, and completes t with
+// it, or with the error decoding gave.
+func (p *ProcessPool) deliver(t Task, fn string, val []byte) {
+	var v any
+	var err error
+	d, decodes := t.(resultDecoder)
+	if decodes {
+		err = d.completeFrom(p.codec, val)
+	} else {
+		v = t.NewResult()
+		err = decodeValue(p.codec, val, v)
+	}
+	if err != nil {
+		p.mu.Lock()
+		p.st.Succeeded--
+		p.st.Failed++
+		p.mu.Unlock()
+		p.end(t, nil, fmt.Errorf("futures: cannot decode the result of %s with %s: %w", shortName(fn), p.codec.Name(), err))
+		return
+	}
+	if !decodes {
+		p.end(t, v, nil)
+	}
+}
+
+// end completes t with the value result points to, or with err, for a
+// goroutine of the pool: the user code that runs then (OnDone callbacks, or
+// the Complete of a task from another package) runs on p.cb.
+func (p *ProcessPool) end(t Task, result any, err error) {
+	if lc, ok := t.(laterCompleter); ok {
+		lc.completeLater(result, err, p.later)
+		return
+	}
+	p.cb.add(func() { t.Complete(result, err) })
 }
 
 // remoteErr turns a failure record from a worker into the call's error.
@@ -1183,10 +1208,10 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 		p.log(level, "futures: worker process exited", "pid", w.sp.PID, "code", exit.Code, "signal", exit.Signal)
 	}
 	for _, f := range fails {
-		f.t.Complete(nil, f.err)
+		p.end(f.t, nil, f.err)
 	}
 	for _, t := range dropped {
-		t.Complete(nil, broken)
+		p.end(t, nil, broken)
 	}
 }
 
@@ -1255,11 +1280,16 @@ func (p *ProcessPool) checkExitedLocked() {
 // called any number of times, also at once: each call that returns nil
 // returns once every worker was reaped and the pool's goroutines stopped,
 // and a call on a pool that stopped already returns nil even if ctx ended.
+//
+// Called from an OnDone callback of one of the pool's futures, which the
+// pool runs and so could never wait for, Shutdown stops the pool from
+// accepting calls and returns at once an error matching ErrDeadlock.
 func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
 	if ctx == nil {
 		return errors.New("futures: ProcessPool.Shutdown: the context is nil; use context.Background()")
 	}
 	cfg := ReadShutdownOptions(opts...)
+	inside := p.cb.inside()
 	p.mu.Lock()
 	p.shutdown = true
 	var cancelled []*pcall
@@ -1279,6 +1309,9 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 		for _, t := range pc.ts {
 			t.Cancel()
 		}
+	}
+	if inside {
+		return errShutdownInCallback
 	}
 	var err error
 	select {
@@ -1395,10 +1428,15 @@ func (p *ProcessPool) release(ctx context.Context) error {
 	}
 }
 
-// Close shuts the pool down and waits for every queued and running call and
-// for every worker process to exit: it is Shutdown(context.Background()). It
-// always returns nil, and may be called any number of times. Python:
-// shutdown(wait=True), or leaving a with block.
+// errShutdownInCallback is returned by Shutdown called from a callback the
+// pool runs, which it cannot wait for.
+var errShutdownInCallback = fmt.Errorf("%w: Shutdown was called from an OnDone callback of a future of the same ProcessPool, which runs that callback and cannot wait for it; the pool stopped accepting calls and finishes the others: call Shutdown or Close outside the callback to wait", ErrDeadlock)
+
+// Close shuts the pool down and waits for every queued and running call, for
+// the OnDone callbacks the pool runs, and for every worker process to exit:
+// it is Shutdown(context.Background()). It returns nil, except when called
+// from such a callback (see Shutdown), and may be called any number of
+// times. Python: shutdown(wait=True), or leaving a with block.
 func (p *ProcessPool) Close() error { return p.Shutdown(context.Background()) }
 
 // Stats returns a snapshot of the pool's counters.

@@ -3,6 +3,7 @@ package futures_test
 import (
 	"context"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,5 +69,103 @@ func TestProcessPoolShutdownClosedWithDoneContext(t *testing.T) {
 	cancel()
 	for i := range 100 {
 		require.NoError(t, p.Shutdown(ctx), "Shutdown %d", i)
+	}
+}
+
+// blockedPool returns a pool of one worker that runs a call blocked until
+// the returned function is called, which also waits for the Map of that
+// call to end.
+func blockedPool(t *testing.T, opts ...futures.Option) (*futures.ProcessPool, func()) {
+	t.Helper()
+	p := newProcPool(t, append([]futures.Option{futures.MaxWorkers(1)}, opts...)...)
+	fifo, running := runningSignal(t)
+	ctx, cancel := context.WithCancel(bg)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range futures.Map(ctx, p, procBlock, slices.Values([]string{fifo})) {
+		}
+	}()
+	running()
+	return p, func() { cancel(); <-done }
+}
+
+// TestProcessPoolCallbacksCannotStallThePool registers OnDone callbacks
+// that close the pool, wait on a sibling future, or submit a call and wait
+// for it: none of them stalls the goroutine that reads results.
+func TestProcessPoolCallbacksCannotStallThePool(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cb   func(p *futures.ProcessPool, sibling *futures.Future[int]) error
+		want error
+	}{
+		{"Close", func(p *futures.ProcessPool, _ *futures.Future[int]) error { return p.Close() }, futures.ErrDeadlock},
+		{"waits on a sibling", func(_ *futures.ProcessPool, s *futures.Future[int]) error {
+			_, err := s.Result(bg)
+			return err
+		}, nil},
+		{"submits and waits", func(p *futures.ProcessPool, _ *futures.Future[int]) error {
+			_, err := futures.Submit(p, procSquare, 3).Result(bg)
+			return err
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, unblock := blockedPool(t, futures.QueueSize(2))
+			f := futures.Submit(p, procSquare, 1)
+			sibling := futures.Submit(p, procSquare, 2)
+			got := make(chan error, 1)
+			f.OnDone(func(*futures.Future[int]) { got <- tc.cb(p, sibling) })
+			unblock()
+			ctx, cancel := context.WithTimeout(bg, 20*time.Second)
+			defer cancel()
+			select {
+			case err := <-got:
+				if tc.want != nil {
+					assert.ErrorIs(t, err, tc.want)
+				} else {
+					assert.NoError(t, err)
+				}
+			case <-ctx.Done():
+				t.Fatal("the callback hangs")
+			}
+			v, err := sibling.Result(ctx)
+			require.NoError(t, err, "the pool stalled")
+			assert.Equal(t, 4, v)
+			require.NoError(t, p.Close())
+		})
+	}
+}
+
+// TestProcessPoolCallbackGoexit calls runtime.Goexit in an OnDone callback:
+// the callback of the next future still runs, the pool keeps serving, and
+// Close returns.
+func TestProcessPoolCallbackGoexit(t *testing.T) {
+	p, unblock := blockedPool(t)
+	f := futures.Submit(p, procSquare, 1)
+	g := futures.Submit(p, procSquare, 2)
+	f.OnDone(func(*futures.Future[int]) { runtime.Goexit() })
+	ran := make(chan int, 1)
+	g.OnDone(func(g *futures.Future[int]) { v, _ := g.Result(bg); ran <- v })
+	unblock()
+	ctx, cancel := context.WithTimeout(bg, 20*time.Second)
+	defer cancel()
+	select {
+	case v := <-ran:
+		assert.Equal(t, 4, v)
+	case <-ctx.Done():
+		t.Fatal("the next callback did not run after one called runtime.Goexit")
+	}
+	for i := range 3 {
+		v, err := futures.Submit(p, procSquare, i).Result(ctx)
+		require.NoError(t, err, "the pool stopped serving")
+		assert.Equal(t, i*i, v)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close() }()
+	select {
+	case err := <-closed:
+		require.NoError(t, err)
+	case <-ctx.Done():
+		t.Fatal("Close hangs after a callback called runtime.Goexit")
 	}
 }
