@@ -479,8 +479,7 @@ func (p *ProcessPool) enqueue(ctx context.Context, runs []*pcall, bad []failure)
 	for _, r := range runs {
 		r.group = p.groupLocked(r.ctx)
 		p.queue.Push(r)
-		p.queued += len(r.ts)
-		p.st.Queued += int64(len(r.ts))
+		p.admitLocked(r)
 	}
 	if len(runs) > 0 {
 		p.dispatchLocked()
@@ -490,6 +489,64 @@ func (p *ProcessPool) enqueue(ctx context.Context, runs []*pcall, bad []failure)
 		f.t.Complete(nil, f.err)
 	}
 	return nil
+}
+
+// Counting queued calls. A call is Queued, and takes room in the queue
+// (queued), from enqueue until it is taken from the queue (takeLocked), or
+// until it is cancelled there: the pool owns the calls of this package it
+// queues, which tell it of their cancellation (noteCancelled), so that the
+// counters are exact and the room is free the moment Cancel returns.
+
+// admitLocked counts the calls of r, just queued.
+func (p *ProcessPool) admitLocked(r *pcall) {
+	for _, t := range r.ts {
+		if o, ok := t.(ownedTask); ok && !o.setOwner(p) {
+			p.countEndedLocked(t) // cancelled or failed before it got here
+			continue
+		}
+		p.queued++
+		p.st.Queued++
+	}
+}
+
+// noteCancelled counts a queued call of this package that was cancelled,
+// and frees its room in the queue.
+func (p *ProcessPool) noteCancelled() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queued--
+	p.st.Queued--
+	p.st.Cancelled++
+	if p.queueSize > 0 {
+		p.room.Broadcast()
+	}
+}
+
+// takeLocked starts t, taken from the queue, and reports whether it
+// started. A call that did not start was cancelled, or failed, in the
+// queue: it is counted here unless it is a call of this package, counted
+// already by admitLocked or noteCancelled.
+func (p *ProcessPool) takeLocked(t Task) bool {
+	if t.Start() {
+		p.queued--
+		p.st.Queued--
+		return true
+	}
+	if _, owned := t.(ownedTask); !owned {
+		p.queued--
+		p.st.Queued--
+		p.countEndedLocked(t)
+	}
+	return false
+}
+
+// countEndedLocked counts a call that ended without running.
+func (p *ProcessPool) countEndedLocked(t Task) {
+	if t.State() == Cancelled {
+		p.st.Cancelled++
+	} else {
+		p.st.Failed++
+	}
 }
 
 // waitRoomLocked returns why the pool refuses n more calls, after waiting
@@ -627,7 +684,6 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 			if pc, ok = p.queue.Pop(); !ok {
 				break
 			}
-			p.queued -= len(pc.ts)
 			freed = true
 		}
 		p.runs = p.runs[:0]
@@ -682,12 +738,10 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 func (p *ProcessPool) startLocked(pc *pcall) {
 	from := 0
 	for i, t := range pc.ts {
-		p.st.Queued--
-		if t.Start() {
+		if p.takeLocked(t) {
 			p.st.Running++
 			continue
 		}
-		p.st.Cancelled++
 		if i > from {
 			p.runs = append(p.runs, pc.slice(from, i))
 		}
@@ -1243,7 +1297,9 @@ func (p *ProcessPool) breakLocked(cause error) []Task {
 	return p.drainLocked()
 }
 
-// drainLocked empties the queues and counts their calls as failed.
+// drainLocked empties the queues and returns their calls, counted as
+// failed, for the caller to fail. The queued ones are started first, so
+// that no Cancel ends them before their failure.
 func (p *ProcessPool) drainLocked() []Task {
 	var out []Task
 	for _, pc := range p.retry.Drain() {
@@ -1251,10 +1307,12 @@ func (p *ProcessPool) drainLocked() []Task {
 		out = append(out, pc.ts...)
 	}
 	for _, pc := range p.queue.Drain() {
-		p.st.Queued -= int64(len(pc.ts))
-		out = append(out, pc.ts...)
+		for _, t := range pc.ts {
+			if p.takeLocked(t) {
+				out = append(out, t)
+			}
+		}
 	}
-	p.queued = 0
 	p.st.Failed += int64(len(out))
 	return out
 }
@@ -1296,10 +1354,14 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 	if cfg.CancelPending {
 		cancelled = p.queue.Drain()
 		for _, pc := range cancelled {
-			p.st.Queued -= int64(len(pc.ts))
-			p.st.Cancelled += int64(len(pc.ts))
+			for _, t := range pc.ts {
+				if _, owned := t.(ownedTask); !owned { // else counted by noteCancelled
+					p.queued--
+					p.st.Queued--
+					p.st.Cancelled++
+				}
+			}
 		}
-		p.queued = 0
 	}
 	p.room.Broadcast()
 	p.dispatchLocked()

@@ -169,3 +169,37 @@ func TestProcessPoolCallbackGoexit(t *testing.T) {
 		t.Fatal("Close hangs after a callback called runtime.Goexit")
 	}
 }
+
+// TestProcessPoolCancelQueuedCountsAndFreesRoom cancels a call queued
+// behind a busy worker: the counters show it cancelled the moment Cancel
+// returns, and its room in a full queue is free for the next Submit at once.
+func TestProcessPoolCancelQueuedCountsAndFreesRoom(t *testing.T) {
+	p, unblock := blockedPool(t, futures.QueueSize(1))
+	defer unblock()
+	f := futures.Submit(p, procSquare, 1)
+	before := p.Stats()
+	require.Equal(t, int64(1), before.Queued)
+	require.True(t, f.Cancel())
+	s := p.Stats()
+	assert.Equal(t, int64(0), s.Queued, "a cancelled call is still counted queued")
+	assert.Equal(t, before.Cancelled+1, s.Cancelled)
+
+	submitted := make(chan *futures.Future[int], 1)
+	go func() { submitted <- futures.Submit(p, procSquare, 2) }()
+	ctx, cancel := context.WithTimeout(bg, 20*time.Second)
+	defer cancel()
+	var g *futures.Future[int]
+	select {
+	case g = <-submitted:
+	case <-ctx.Done():
+		t.Fatal("Submit blocks on the room of a cancelled call")
+	}
+	assert.Equal(t, int64(1), p.Stats().Queued)
+	unblock()
+	v, err := g.Result(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 4, v)
+	s = p.Stats()
+	assert.Equal(t, s.Submitted, s.Queued+s.Running+s.Succeeded+s.Failed+s.Cancelled, "%+v", s)
+	assert.Equal(t, int64(1), s.Cancelled)
+}
