@@ -31,8 +31,9 @@ import (
 // it. Calls are pipelined: each worker has several in flight and many go in
 // one message, so trivial calls do not pay a round trip each. A worker that
 // dies fails only the call it was running, with a *WorkerExitError; the calls
-// it had not started go to another worker. Create one with NewProcessPool;
-// all methods are safe for concurrent use.
+// it had not started go to another worker, except one that four workers in a
+// row died of just before starting it, which fails likewise. Create one with
+// NewProcessPool; all methods are safe for concurrent use.
 //
 // Measured on two cores (bench/README.md): starting a pool of two workers,
 // one call and Close take about 4 ms; one call and its result, about 40 µs;
@@ -94,6 +95,7 @@ type pcall struct {
 	id      uint64 // the id of ts[0] in the worker it was sent to
 	done    int    // calls of ts that worker answered
 	started bool   // every call of ts is started
+	tries   uint8  // workers that died as ts[0] was the next call to start
 
 	one    [1]Task // ts of a single call
 	oneEnd [1]int  // ends of a single call
@@ -114,6 +116,9 @@ func (pc *pcall) arg(i int) []byte {
 // slice returns the run of the calls ts[from:to] of pc, started.
 func (pc *pcall) slice(from, to int) *pcall {
 	r := &pcall{ts: pc.ts[from:to], fn: pc.fn, ctx: pc.ctx, hasArg: pc.hasArg, args: pc.args, group: pc.group, started: true}
+	if from == 0 {
+		r.tries = pc.tries
+	}
 	if pc.hasArg {
 		r.ends, r.first = pc.ends[from:to], pc.first
 		if from > 0 {
@@ -153,6 +158,8 @@ type proc struct {
 	nextID    uint64
 	sent      int // calls sent, for MaxTasksPerWorker
 	calls     wire.CallsBuilder
+	frame     int  // at most the bytes of the records in calls
+	full      bool // calls has no room for the next call: it goes first
 	cancels   []uint64
 	setup     []byte
 	wake      chan struct{}
@@ -287,9 +294,10 @@ func (p *ProcessPool) String() string { return p.name }
 // has room and fewer than MaxWorkers are alive. It returns an error matching
 // ErrNotRegistered if t's function is not registered, ErrShutdown after
 // Shutdown and an ErrBrokenExecutor error once the pool is broken. An
-// argument the codec cannot encode is accepted and fails t's future. With
-// QueueSize it blocks while the queue is full. Most code calls Submit, Go or
-// Map instead.
+// argument the codec cannot encode, or too big for a message to a worker
+// (about 1 GiB encoded), is accepted and fails t's future with an error
+// that says so. With QueueSize it blocks while the queue is full. Most code
+// calls Submit, Go or Map instead.
 func (p *ProcessPool) Execute(t Task) error {
 	if t == nil {
 		return errors.New("futures: ProcessPool.Execute: the Task is nil")
@@ -313,7 +321,8 @@ func (p *ProcessPool) Execute(t Task) error {
 }
 
 // ExecuteBatch queues ts as one chunk: one worker gets all of them in one
-// message and reports each result as soon as it has it. It accepts or
+// message, or in several if they do not fit in one, and reports each result
+// as soon as it has it. It accepts or
 // refuses all of them, as Execute does for one. It keeps ts: the caller must
 // not change it afterwards.
 func (p *ProcessPool) ExecuteBatch(ts []Task) error {
@@ -390,6 +399,12 @@ func (p *ProcessPool) executeChunk(ts []Task) (err error, done bool) {
 	if !ok {
 		return nil, false
 	}
+	for i, start := 0, 0; i < len(ends); i++ {
+		if ends[i]-start > maxArg(rf) {
+			return nil, false // fails that item alone
+		}
+		start = ends[i]
+	}
 	pc := &pcall{ts: ts, fn: rf, ctx: ts[0].Context(), hasArg: true, args: args, ends: ends}
 	return p.enqueue(pc.ctx, []*pcall{pc}, nil), true
 }
@@ -418,7 +433,55 @@ func (p *ProcessPool) encodeArg(t Task, rf *regFunc, buf []byte) (out []byte, ha
 	if err != nil {
 		return buf[:start], hasArg, fmt.Errorf("futures: cannot encode the argument of %s with %s: %w; pass a type the codec supports", shortName(rf.name), p.codec.Name(), err)
 	}
+	if n := len(out) - start; n > maxArg(rf) {
+		return buf[:start], hasArg, fmt.Errorf("futures: the argument of %s is %d bytes encoded, more than the %d bytes a call to a worker process can carry (a message holds at most %d bytes); pass the data another way, such as a file", shortName(rf.name), n, maxArg(rf), wire.MaxFrame)
+	}
 	return out, hasArg, nil
+}
+
+// maxArg returns the size of the largest encoded argument a call of rf
+// may have: its call alone fills a frame.
+func maxArg(rf *regFunc) int {
+	return wire.MaxFrame - wire.CallsOverhead - wire.CallOverhead - len(rf.name)
+}
+
+// callSize returns at most the bytes the record of call i of r takes in a
+// frame of calls.
+func (r *pcall) callSize(i int) int {
+	return wire.CallOverhead + len(r.fn.name) + len(r.arg(i))
+}
+
+// fitLocked returns the part of the run r that fits in the frame of calls
+// being built for w, nil if none does, and queues the rest of r and the runs
+// of more again. Once something did not fit, w takes no more calls until its
+// frame is written.
+func (p *ProcessPool) fitLocked(w *proc, r *pcall, more []*pcall) *pcall {
+	n := len(r.ts)
+	size := len(r.fn.name) + n*wire.CallOverhead
+	if r.hasArg {
+		size += r.ends[n-1] - r.first
+	}
+	if w.frame+size <= wire.MaxFrame-wire.CallsOverhead {
+		w.frame += size
+		return r
+	}
+	k := 0
+	for ; k < n; k++ {
+		c := r.callSize(k)
+		if w.frame+c > wire.MaxFrame-wire.CallsOverhead && (k > 0 || w.calls.Len() > 0) {
+			break
+		}
+		w.frame += c
+	}
+	w.full = true
+	p.retry.Push(r.slice(k, n))
+	for _, m := range more {
+		p.retry.Push(m)
+	}
+	if k == 0 {
+		return nil
+	}
+	return r.slice(0, k)
 }
 
 // resultDecoder is implemented by the tasks of this package that decode a
@@ -664,6 +727,9 @@ func (p *ProcessPool) dispatchLocked() {
 // roomLocked returns how many more calls w may take now.
 func (p *ProcessPool) roomLocked(w *proc) int {
 	room := max(w.window, 1) - w.inflightN
+	if w.full {
+		return 0
+	}
 	if p.maxTasks > 0 {
 		room = min(room, p.maxTasks-w.sent)
 	}
@@ -692,7 +758,13 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 		} else {
 			p.startLocked(pc)
 		}
-		for _, r := range p.runs {
+		for i, r := range p.runs {
+			if w.full { // fitLocked queued the rest again
+				break
+			}
+			if r = p.fitLocked(w, r, p.runs[i+1:]); r == nil {
+				break
+			}
 			r.id, r.done = w.nextID+1, 0
 			w.nextID += uint64(len(r.ts))
 			w.inflight.Push(r)
@@ -971,6 +1043,7 @@ func (p *ProcessPool) flush(w *proc) bool {
 	w.setup = nil
 	if w.calls.Len() > 0 {
 		buf = w.calls.AppendTo(buf)
+		w.frame, w.full = 0, false
 	}
 	if len(w.cancels) > 0 {
 		buf = wire.AppendCancel(buf, w.cancels)
@@ -1224,6 +1297,10 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 	if len(left) > 0 && p.forced == nil {
 		exitErr = exitError(w.sp.PID, exit, w.reason)
 	}
+	// A worker that died running no call died of the next call it was to
+	// start (a message it could not read), which is sent again only
+	// maxCallRetries times.
+	idle := len(left) > 0 && left[0].id+uint64(left[0].done) > exit.Started
 	for _, pc := range left {
 		for i := pc.done; i < len(pc.ts); i++ {
 			id := pc.id + uint64(i)
@@ -1231,7 +1308,16 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 			case p.forced != nil:
 				fails = append(fails, failure{pc.ts[i], p.forced})
 			case id > exit.Started: // never started: another worker runs it
-				p.retry.Push(pc.slice(i, len(pc.ts)))
+				rest := pc.slice(i, len(pc.ts))
+				if idle && id == exit.Started+1 {
+					if rest.tries++; rest.tries > maxCallRetries {
+						fails = append(fails, failure{pc.ts[i], gaveUpError(exitErr)})
+						rest = rest.slice(1, len(rest.ts))
+					}
+				}
+				if len(rest.ts) > 0 {
+					p.retry.Push(rest)
+				}
 				i = len(pc.ts)
 			case id == w.overran:
 				fails = append(fails, failure{pc.ts[i], &timeoutError{fn: shortName(pc.fn.name), limit: p.timeout.String()}})
@@ -1267,6 +1353,19 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 	for _, t := range dropped {
 		p.end(t, nil, broken)
 	}
+}
+
+// maxCallRetries is how many times a call is sent again to another worker
+// after a worker died as it was the next call to start.
+const maxCallRetries = 3
+
+// gaveUpError returns the error of a call sent to maxCallRetries+1 workers
+// that all died before starting it, the last as exitErr says.
+func gaveUpError(exitErr *WorkerExitError) *WorkerExitError {
+	e := *exitErr
+	e.during = "before it started the call"
+	e.then = fmt.Sprintf("the call was sent to %d worker processes, which all exited before starting it, and is not sent again", maxCallRetries+1)
+	return &e
 }
 
 // afterExitLocked says what the pool did after a worker exited, for the
