@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -439,51 +438,6 @@ func (p *ProcessPool) encodeArg(t Task, rf *regFunc, buf []byte) (out []byte, ha
 	return out, hasArg, nil
 }
 
-// maxArg returns the size of the largest encoded argument a call of rf
-// may have: its call alone fills a frame.
-func maxArg(rf *regFunc) int {
-	return wire.MaxFrame - wire.CallsOverhead - wire.CallOverhead - len(rf.name)
-}
-
-// callSize returns at most the bytes the record of call i of r takes in a
-// frame of calls.
-func (r *pcall) callSize(i int) int {
-	return wire.CallOverhead + len(r.fn.name) + len(r.arg(i))
-}
-
-// fitLocked returns the part of the run r that fits in the frame of calls
-// being built for w, nil if none does, and queues the rest of r and the runs
-// of more again. Once something did not fit, w takes no more calls until its
-// frame is written.
-func (p *ProcessPool) fitLocked(w *proc, r *pcall, more []*pcall) *pcall {
-	n := len(r.ts)
-	size := len(r.fn.name) + n*wire.CallOverhead
-	if r.hasArg {
-		size += r.ends[n-1] - r.first
-	}
-	if w.frame+size <= wire.MaxFrame-wire.CallsOverhead {
-		w.frame += size
-		return r
-	}
-	k := 0
-	for ; k < n; k++ {
-		c := r.callSize(k)
-		if w.frame+c > wire.MaxFrame-wire.CallsOverhead && (k > 0 || w.calls.Len() > 0) {
-			break
-		}
-		w.frame += c
-	}
-	w.full = true
-	p.retry.Push(r.slice(k, n))
-	for _, m := range more {
-		p.retry.Push(m)
-	}
-	if k == 0 {
-		return nil
-	}
-	return r.slice(0, k)
-}
-
 // resultDecoder is implemented by the tasks of this package that decode a
 // result themselves: completeFrom decodes data and completes the task with
 // it, or returns the error decoding gave, leaving the task as it is.
@@ -906,25 +860,6 @@ func (p *ProcessPool) run(w *proc) {
 		}
 	}
 	p.reap(w, exit, startErr)
-}
-
-// startError is the error that breaks the pool when the worker with pid
-// exited before it was ready. A program that parsed its command line before
-// calling WorkerMain rejects the worker's flag and prints its usage: the
-// error then says so, without the usage.
-func (p *ProcessPool) startError(pid int, exit supervise.Exit, reason string) error {
-	cause := exitError(pid, exit, reason)
-	cause.during = "before it was ready"
-	advice := "check that the program calls futures.WorkerMain() first thing in main"
-	rejected := "flag provided but not defined: " + strings.TrimSuffix(workerArg, "=")
-	if i := strings.Index(exit.Stderr, rejected); i >= 0 {
-		cause.Stderr = rejected + "\n"
-		advice = "the program parsed its command line, and refused the worker's flag, before it called futures.WorkerMain(); call it first thing in main"
-		if strings.Contains(exit.Stderr[i:], "-test.") {
-			advice = "this test binary parsed its flags, and refused the worker's, before it called futures.WorkerMain(); call it first thing in TestMain, before m.Run"
-		}
-	}
-	return &brokenError{msg: fmt.Sprintf("futures: a worker process of ProcessPool %q could not start: %s", p.name, advice), cause: cause}
 }
 
 // kill sends SIGKILL to w's process group, once.
@@ -1353,33 +1288,6 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 	for _, t := range dropped {
 		p.end(t, nil, broken)
 	}
-}
-
-// maxCallRetries is how many times a call is sent again to another worker
-// after a worker died as it was the next call to start.
-const maxCallRetries = 3
-
-// gaveUpError returns the error of a call sent to maxCallRetries+1 workers
-// that all died before starting it, the last as exitErr says.
-func gaveUpError(exitErr *WorkerExitError) *WorkerExitError {
-	e := *exitErr
-	e.during = "before it started the call"
-	e.then = fmt.Sprintf("the call was sent to %d worker processes, which all exited before starting it, and is not sent again", maxCallRetries+1)
-	return &e
-}
-
-// afterExitLocked says what the pool did after a worker exited, for the
-// calls that worker failed; started tells that it started another.
-func (p *ProcessPool) afterExitLocked(started bool) string {
-	switch {
-	case p.broken != nil:
-		return "the pool is broken and runs no more calls"
-	case p.shutdown:
-		return "the pool is shutting down and started no replacement"
-	case started:
-		return "the pool started a replacement"
-	}
-	return "the pool starts a replacement when a call needs one"
 }
 
 // breakLocked marks the pool broken by cause and returns the calls it had
