@@ -104,7 +104,9 @@ func (e *RemoteError) Error() string {
 
 // WorkerExitError is the error of a call whose worker process died while it
 // was running: a crash, os.Exit, a kill signal or the OOM killer. It matches
-// ErrWorkerExited. The executor has already started a replacement worker.
+// ErrWorkerExited. Its message says what the pool did then: start a
+// replacement, start one once a call needs it, or nothing because it is
+// shutting down or broken.
 type WorkerExitError struct {
 	// PID is the process id the worker had.
 	PID int
@@ -118,6 +120,9 @@ type WorkerExitError struct {
 	// malformed message, closed its reply pipe without exiting, or took too
 	// long to start. It is empty when the worker died by itself.
 	Reason string
+
+	during string // what the worker was doing, if not running the call
+	then   string // what the pool did about it, if anything
 }
 
 // Error says which worker died and how, followed by the end of its stderr.
@@ -126,9 +131,16 @@ func (e *WorkerExitError) Error() string {
 	if e.Signal != "" {
 		how = "signal: " + e.Signal
 	}
-	msg := fmt.Sprintf("futures: worker process %d exited (%s) while running the call; the pool started a replacement", e.PID, how)
+	during := e.during
+	if during == "" {
+		during = "while running the call"
+	}
+	msg := fmt.Sprintf("futures: worker process %d exited (%s) %s", e.PID, how, during)
 	if e.Reason != "" {
-		msg = fmt.Sprintf("futures: worker process %d was killed by its pool because %s (%s) while running the call; the pool started a replacement", e.PID, e.Reason, how)
+		msg = fmt.Sprintf("futures: worker process %d was killed by its pool because %s (%s) %s", e.PID, e.Reason, how, during)
+	}
+	if e.then != "" {
+		msg += "; " + e.then
 	}
 	if e.Stderr != "" {
 		msg += "; its stderr ended with:\n" + e.Stderr

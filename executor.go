@@ -203,7 +203,11 @@ func (t *task[R]) Context() context.Context {
 func (t *task[R]) Start() bool    { return t.start() }
 func (t *task[R]) NewResult() any { return new(R) }
 
-func (t *task[R]) Complete(result any, err error) bool {
+func (t *task[R]) Complete(result any, err error) bool { return t.completeLater(result, err, nil) }
+
+// completeLater is Complete, except that, with later not nil, the future's
+// OnDone callbacks are passed to later to run instead of being run.
+func (t *task[R]) completeLater(result any, err error, later func(func())) bool {
 	var v R
 	if err == nil && result != nil {
 		p, ok := result.(*R)
@@ -213,7 +217,7 @@ func (t *task[R]) Complete(result any, err error) bool {
 			v = *p
 		}
 	}
-	return t.complete(Finished, v, err)
+	return t.completeThen(Finished, v, err, later)
 }
 
 // call is the Task of Submit and Map: fn(ctx, arg).

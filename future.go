@@ -307,10 +307,13 @@ func (f *Future[T]) Cancel() bool {
 // OnDone arranges for fn to be called with the future once it is done. If it
 // is done already, fn runs at once in the caller; otherwise it runs exactly
 // once in the goroutine that completes the future, after the callbacks added
-// before it. A panic in fn is recovered and logged through log/slog; the other
-// callbacks still run. A runtime.Goexit in fn (t.FailNow does that) is logged
-// likewise: the other callbacks run before the goroutine exits. A nil fn is
-// ignored. Python: add_done_callback(fn).
+// before it. The callbacks of a future a ProcessPool completes run in a
+// goroutine of the pool that runs callbacks one at a time, never in the one
+// that reads results, so that no callback can stall the pool. A panic in fn
+// is recovered and logged through log/slog; the other callbacks still run. A
+// runtime.Goexit in fn (t.FailNow does that) is logged likewise: the other
+// callbacks run before the goroutine exits. A nil fn is ignored. Python:
+// add_done_callback(fn).
 func (f *Future[T]) OnDone(fn func(*Future[T])) {
 	if fn == nil {
 		return
@@ -370,6 +373,12 @@ func (f *Future[T]) start() bool {
 // callbacks. It returns false, changing nothing, if the future was done
 // already, or if to is Cancelled and the future is no longer pending.
 func (f *Future[T]) complete(to State, v T, err error) bool {
+	return f.completeThen(to, v, err, nil)
+}
+
+// completeThen is complete, except that, with later not nil, the callbacks
+// are not run but passed to later, as a function that runs them.
+func (f *Future[T]) completeThen(to State, v T, err error, later func(func())) bool {
 	f.mu.Lock()
 	from := State(f.state.Load())
 	if from >= Cancelled || (to == Cancelled && from != Pending) {
@@ -402,6 +411,10 @@ func (f *Future[T]) complete(to State, v T, err error) bool {
 		if l.w != nil {
 			l.w.notify(l.key)
 		}
+	}
+	if later != nil && slices.ContainsFunc(listeners, func(l listener[T]) bool { return l.fn != nil }) {
+		later(func() { f.runCallbacks(listeners) })
+		return true
 	}
 	f.runCallbacks(listeners)
 	return true

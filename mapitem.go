@@ -157,6 +157,11 @@ func (it *item[A, R]) completeFrom(c Codec, data []byte) error {
 // into it, then calls Complete with it, which then copies nothing.
 func (it *item[A, R]) NewResult() any { return &it.val }
 
+// completeLater is Complete: an item has no callbacks to pass to later.
+func (it *item[A, R]) completeLater(result any, err error, _ func(func())) bool {
+	return it.Complete(result, err)
+}
+
 func (it *item[A, R]) Complete(result any, err error) bool {
 	var v R
 	if err == nil && result != nil {

@@ -30,8 +30,9 @@ import (
 // it. Calls are pipelined: each worker has several in flight and many go in
 // one message, so trivial calls do not pay a round trip each. A worker that
 // dies fails only the call it was running, with a *WorkerExitError; the calls
-// it had not started go to another worker. Create one with NewProcessPool;
-// all methods are safe for concurrent use.
+// it had not started go to another worker, except one that four workers in a
+// row died of just before starting it, which fails likewise. Create one with
+// NewProcessPool; all methods are safe for concurrent use.
 //
 // Measured on two cores (bench/README.md): starting a pool of two workers,
 // one call and Close take about 4 ms; one call and its result, about 40 µs;
@@ -66,12 +67,15 @@ type ProcessPool struct {
 	broken     error // why new calls are refused
 	forced     error // set when Shutdown gave up: the error of the calls still running
 	exited     chan struct{}
+	released   chan struct{} // closed once the goroutines and the spawner stopped
 	isExited   bool
-	stopped    bool    // the spawner was stopped
+	stopped    bool    // the spawner is being stopped
 	urgent     []*proc // idle workers just given calls, to write to at once
 	startKills int     // workers killed in a row before they were ready
 	st         Stats
 	wg         sync.WaitGroup // the pool's goroutines
+	cb         callbackRunner // runs what completing a call runs of user code
+	later      func(func())   // cb.add
 }
 
 // pcall is a run of accepted calls that go to one worker together and get
@@ -90,6 +94,7 @@ type pcall struct {
 	id      uint64 // the id of ts[0] in the worker it was sent to
 	done    int    // calls of ts that worker answered
 	started bool   // every call of ts is started
+	tries   uint8  // workers that died as ts[0] was the next call to start
 
 	one    [1]Task // ts of a single call
 	oneEnd [1]int  // ends of a single call
@@ -110,6 +115,9 @@ func (pc *pcall) arg(i int) []byte {
 // slice returns the run of the calls ts[from:to] of pc, started.
 func (pc *pcall) slice(from, to int) *pcall {
 	r := &pcall{ts: pc.ts[from:to], fn: pc.fn, ctx: pc.ctx, hasArg: pc.hasArg, args: pc.args, group: pc.group, started: true}
+	if from == 0 {
+		r.tries = pc.tries
+	}
 	if pc.hasArg {
 		r.ends, r.first = pc.ends[from:to], pc.first
 		if from > 0 {
@@ -149,6 +157,8 @@ type proc struct {
 	nextID    uint64
 	sent      int // calls sent, for MaxTasksPerWorker
 	calls     wire.CallsBuilder
+	frame     int  // at most the bytes of the records in calls
+	full      bool // calls has no room for the next call: it goes first
 	cancels   []uint64
 	setup     []byte
 	wake      chan struct{}
@@ -221,8 +231,11 @@ func NewProcessPool(opts ...Option) (*ProcessPool, error) {
 		logger:     cfg.logger,
 		groups:     map[context.Context]*pgroup{},
 		exited:     make(chan struct{}),
+		released:   make(chan struct{}),
 	}
 	p.room = sync.NewCond(&p.mu)
+	p.cb.wg = &p.wg
+	p.later = p.cb.add
 	if p.maxWorkers == 0 {
 		p.maxWorkers = runtime.NumCPU()
 	}
@@ -298,9 +311,10 @@ func (p *ProcessPool) refusal(fn any) error {
 // has room and fewer than MaxWorkers are alive. It returns an error matching
 // ErrNotRegistered if t's function is not registered, ErrShutdown after
 // Shutdown and an ErrBrokenExecutor error once the pool is broken. An
-// argument the codec cannot encode is accepted and fails t's future. With
-// QueueSize it blocks while the queue is full. Most code calls Submit, Go or
-// Map instead.
+// argument the codec cannot encode, or too big for a message to a worker
+// (about 1 GiB encoded), is accepted and fails t's future with an error
+// that says so. With QueueSize it blocks while the queue is full. Most code
+// calls Submit, Go or Map instead.
 func (p *ProcessPool) Execute(t Task) error {
 	if p == nil {
 		return errNilExecutor
@@ -327,7 +341,8 @@ func (p *ProcessPool) Execute(t Task) error {
 }
 
 // ExecuteBatch queues ts as one chunk: one worker gets all of them in one
-// message and reports each result as soon as it has it. It accepts or
+// message, or in several if they do not fit in one, and reports each result
+// as soon as it has it. It accepts or
 // refuses all of them, as Execute does for one. It keeps ts: the caller must
 // not change it afterwards.
 func (p *ProcessPool) ExecuteBatch(ts []Task) error {
@@ -407,6 +422,12 @@ func (p *ProcessPool) executeChunk(ts []Task) (err error, done bool) {
 	if !ok {
 		return nil, false
 	}
+	for i, start := 0, 0; i < len(ends); i++ {
+		if ends[i]-start > maxArg(rf) {
+			return nil, false // fails that item alone
+		}
+		start = ends[i]
+	}
 	pc := &pcall{ts: ts, fn: rf, ctx: ts[0].Context(), hasArg: true, args: args, ends: ends}
 	return p.enqueue(pc.ctx, []*pcall{pc}, nil), true
 }
@@ -434,6 +455,9 @@ func (p *ProcessPool) encodeArg(t Task, rf *regFunc, buf []byte) (out []byte, ha
 	}
 	if err != nil {
 		return buf[:start], hasArg, fmt.Errorf("futures: cannot encode the argument of %s with %s: %w; pass a type the codec supports", shortName(rf.name), p.codec.Name(), err)
+	}
+	if n := len(out) - start; n > maxArg(rf) {
+		return buf[:start], hasArg, fmt.Errorf("futures: the argument of %s is %d bytes encoded, more than the %d bytes a call to a worker process can carry (a message holds at most %d bytes); pass the data another way, such as a file", shortName(rf.name), n, maxArg(rf), wire.MaxFrame)
 	}
 	return out, hasArg, nil
 }
@@ -496,8 +520,7 @@ func (p *ProcessPool) enqueue(ctx context.Context, runs []*pcall, bad []failure)
 	for _, r := range runs {
 		r.group = p.groupLocked(r.ctx)
 		p.queue.Push(r)
-		p.queued += len(r.ts)
-		p.st.Queued += int64(len(r.ts))
+		p.admitLocked(r)
 	}
 	if len(runs) > 0 {
 		p.dispatchLocked()
@@ -507,6 +530,64 @@ func (p *ProcessPool) enqueue(ctx context.Context, runs []*pcall, bad []failure)
 		f.t.Complete(nil, f.err)
 	}
 	return nil
+}
+
+// Counting queued calls. A call is Queued, and takes room in the queue
+// (queued), from enqueue until it is taken from the queue (takeLocked), or
+// until it is cancelled there: the pool owns the calls of this package it
+// queues, which tell it of their cancellation (noteCancelled), so that the
+// counters are exact and the room is free the moment Cancel returns.
+
+// admitLocked counts the calls of r, just queued.
+func (p *ProcessPool) admitLocked(r *pcall) {
+	for _, t := range r.ts {
+		if o, ok := t.(ownedTask); ok && !o.setOwner(p) {
+			p.countEndedLocked(t) // cancelled or failed before it got here
+			continue
+		}
+		p.queued++
+		p.st.Queued++
+	}
+}
+
+// noteCancelled counts a queued call of this package that was cancelled,
+// and frees its room in the queue.
+func (p *ProcessPool) noteCancelled() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queued--
+	p.st.Queued--
+	p.st.Cancelled++
+	if p.queueSize > 0 {
+		p.room.Broadcast()
+	}
+}
+
+// takeLocked starts t, taken from the queue, and reports whether it
+// started. A call that did not start was cancelled, or failed, in the
+// queue: it is counted here unless it is a call of this package, counted
+// already by admitLocked or noteCancelled.
+func (p *ProcessPool) takeLocked(t Task) bool {
+	if t.Start() {
+		p.queued--
+		p.st.Queued--
+		return true
+	}
+	if _, owned := t.(ownedTask); !owned {
+		p.queued--
+		p.st.Queued--
+		p.countEndedLocked(t)
+	}
+	return false
+}
+
+// countEndedLocked counts a call that ended without running.
+func (p *ProcessPool) countEndedLocked(t Task) {
+	if t.State() == Cancelled {
+		p.st.Cancelled++
+	} else {
+		p.st.Failed++
+	}
 }
 
 // waitRoomLocked returns why the pool refuses n more calls, after waiting
@@ -624,6 +705,9 @@ func (p *ProcessPool) dispatchLocked() {
 // roomLocked returns how many more calls w may take now.
 func (p *ProcessPool) roomLocked(w *proc) int {
 	room := max(w.window, 1) - w.inflightN
+	if w.full {
+		return 0
+	}
 	if p.maxTasks > 0 {
 		room = min(room, p.maxTasks-w.sent)
 	}
@@ -644,7 +728,6 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 			if pc, ok = p.queue.Pop(); !ok {
 				break
 			}
-			p.queued -= len(pc.ts)
 			freed = true
 		}
 		p.runs = p.runs[:0]
@@ -653,7 +736,13 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 		} else {
 			p.startLocked(pc)
 		}
-		for _, r := range p.runs {
+		for i, r := range p.runs {
+			if w.full { // fitLocked queued the rest again
+				break
+			}
+			if r = p.fitLocked(w, r, p.runs[i+1:]); r == nil {
+				break
+			}
 			r.id, r.done = w.nextID+1, 0
 			w.nextID += uint64(len(r.ts))
 			w.inflight.Push(r)
@@ -699,12 +788,10 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 func (p *ProcessPool) startLocked(pc *pcall) {
 	from := 0
 	for i, t := range pc.ts {
-		p.st.Queued--
-		if t.Start() {
+		if p.takeLocked(t) {
 			p.st.Running++
 			continue
 		}
-		p.st.Cancelled++
 		if i > from {
 			p.runs = append(p.runs, pc.slice(from, i))
 		}
@@ -793,8 +880,7 @@ func (p *ProcessPool) run(w *proc) {
 			// killer): start another, as for a worker killed later.
 			startErr = nil
 		} else {
-			startErr = &brokenError{msg: fmt.Sprintf("futures: a worker process of ProcessPool %q could not start; check that the program calls futures.WorkerMain() first thing in main", p.name),
-				cause: exitError(sp.PID, exit, reason)}
+			startErr = p.startError(sp.PID, exit, reason)
 		}
 	}
 	p.reap(w, exit, startErr)
@@ -916,6 +1002,7 @@ func (p *ProcessPool) flush(w *proc) bool {
 	w.setup = nil
 	if w.calls.Len() > 0 {
 		buf = w.calls.AppendTo(buf)
+		w.frame, w.full = 0, false
 	}
 	if len(w.cancels) > 0 {
 		buf = wire.AppendCancel(buf, w.cancels)
@@ -1074,32 +1161,53 @@ func (p *ProcessPool) finish(a *answers) {
 		for _, t := range sp.pc.ts[sp.from:sp.to] {
 			o := a.recs[k]
 			k++
-			if o.err >= 0 {
-				t.Complete(nil, a.errs[o.err])
-				continue
-			}
-			var v any
-			var err error
-			d, decodes := t.(resultDecoder)
-			if decodes {
-				err = d.completeFrom(p.codec, o.val)
-			} else {
-				v = t.NewResult()
-				err = decodeValue(p.codec, o.val, v)
-			}
-			if err != nil {
-				p.mu.Lock()
-				p.st.Succeeded--
-				p.st.Failed++
-				p.mu.Unlock()
-				t.Complete(nil, fmt.Errorf("futures: cannot decode the result of %s with %s: %w", shortName(sp.pc.fn.name), p.codec.Name(), err))
-				continue
-			}
-			if !decodes {
-				t.Complete(v, nil)
+			switch _, ours := t.(laterCompleter); {
+			case o.err >= 0:
+				p.end(t, nil, a.errs[o.err])
+			case ours:
+				p.deliver(t, sp.pc.fn.name, o.val)
+			default: // NewResult and Complete are code of the task's package
+				fn, val := sp.pc.fn.name, slices.Clone(o.val)
+				p.cb.add(func() { p.deliver(t, fn, val) })
 			}
 		}
 	}
+}
+
+// deliver decodes val, the result of t's call of fn, and completes t with
+// it, or with the error decoding gave.
+func (p *ProcessPool) deliver(t Task, fn string, val []byte) {
+	var v any
+	var err error
+	d, decodes := t.(resultDecoder)
+	if decodes {
+		err = d.completeFrom(p.codec, val)
+	} else {
+		v = t.NewResult()
+		err = decodeValue(p.codec, val, v)
+	}
+	if err != nil {
+		p.mu.Lock()
+		p.st.Succeeded--
+		p.st.Failed++
+		p.mu.Unlock()
+		p.end(t, nil, fmt.Errorf("futures: cannot decode the result of %s with %s: %w", shortName(fn), p.codec.Name(), err))
+		return
+	}
+	if !decodes {
+		p.end(t, v, nil)
+	}
+}
+
+// end completes t with the value result points to, or with err, for a
+// goroutine of the pool: the user code that runs then (OnDone callbacks, or
+// the Complete of a task from another package) runs on p.cb.
+func (p *ProcessPool) end(t Task, result any, err error) {
+	if lc, ok := t.(laterCompleter); ok {
+		lc.completeLater(result, err, p.later)
+		return
+	}
+	p.cb.add(func() { t.Complete(result, err) })
 }
 
 // remoteErr turns a failure record from a worker into the call's error.
@@ -1141,12 +1249,17 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 		p.starting--
 	}
 	var fails []failure
+	workers := len(p.procs)
 	left := w.inflight.Drain()
 	w.inflightN = 0
-	var exitErr error
+	var exitErr *WorkerExitError
 	if len(left) > 0 && p.forced == nil {
 		exitErr = exitError(w.sp.PID, exit, w.reason)
 	}
+	// A worker that died running no call died of the next call it was to
+	// start (a message it could not read), which is sent again only
+	// maxCallRetries times.
+	idle := len(left) > 0 && left[0].id+uint64(left[0].done) > exit.Started
 	for _, pc := range left {
 		for i := pc.done; i < len(pc.ts); i++ {
 			id := pc.id + uint64(i)
@@ -1154,7 +1267,16 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 			case p.forced != nil:
 				fails = append(fails, failure{pc.ts[i], p.forced})
 			case id > exit.Started: // never started: another worker runs it
-				p.retry.Push(pc.slice(i, len(pc.ts)))
+				rest := pc.slice(i, len(pc.ts))
+				if idle && id == exit.Started+1 {
+					if rest.tries++; rest.tries > maxCallRetries {
+						fails = append(fails, failure{pc.ts[i], gaveUpError(exitErr)})
+						rest = rest.slice(1, len(rest.ts))
+					}
+				}
+				if len(rest.ts) > 0 {
+					p.retry.Push(rest)
+				}
 				i = len(pc.ts)
 			case id == w.overran:
 				fails = append(fails, failure{pc.ts[i], &timeoutError{fn: shortName(pc.fn.name), limit: p.timeout.String()}})
@@ -1170,6 +1292,9 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 		dropped = p.breakLocked(startErr)
 	}
 	p.dispatchLocked()
+	if exitErr != nil {
+		exitErr.then = p.afterExitLocked(len(p.procs) > workers)
+	}
 	p.checkExitedLocked()
 	broken := p.broken
 	p.unlockAndFlush()
@@ -1182,10 +1307,10 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 		p.log(level, "futures: worker process exited", "pid", w.sp.PID, "code", exit.Code, "signal", exit.Signal)
 	}
 	for _, f := range fails {
-		f.t.Complete(nil, f.err)
+		p.end(f.t, nil, f.err)
 	}
 	for _, t := range dropped {
-		t.Complete(nil, broken)
+		p.end(t, nil, broken)
 	}
 }
 
@@ -1203,7 +1328,9 @@ func (p *ProcessPool) breakLocked(cause error) []Task {
 	return p.drainLocked()
 }
 
-// drainLocked empties the queues and counts their calls as failed.
+// drainLocked empties the queues and returns their calls, counted as
+// failed, for the caller to fail. The queued ones are started first, so
+// that no Cancel ends them before their failure.
 func (p *ProcessPool) drainLocked() []Task {
 	var out []Task
 	for _, pc := range p.retry.Drain() {
@@ -1211,10 +1338,12 @@ func (p *ProcessPool) drainLocked() []Task {
 		out = append(out, pc.ts...)
 	}
 	for _, pc := range p.queue.Drain() {
-		p.st.Queued -= int64(len(pc.ts))
-		out = append(out, pc.ts...)
+		for _, t := range pc.ts {
+			if p.takeLocked(t) {
+				out = append(out, t)
+			}
+		}
 	}
-	p.queued = 0
 	p.st.Failed += int64(len(out))
 	return out
 }
@@ -1237,22 +1366,33 @@ func (p *ProcessPool) checkExitedLocked() {
 // them SIGTERM, then SIGKILL, if they do not; the futures of the calls they
 // were running fail likewise. It then waits for the workers to be reaped and
 // returns ctx.Err(). Python 3.14: terminate_workers, kill_workers. It may be
-// called any number of times.
+// called any number of times, also at once: each call that returns nil
+// returns once every worker was reaped and the pool's goroutines stopped,
+// and a call on a pool that stopped already returns nil even if ctx ended.
+//
+// Called from an OnDone callback of one of the pool's futures, which the
+// pool runs and so could never wait for, Shutdown stops the pool from
+// accepting calls and returns at once an error matching ErrDeadlock.
 func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
 	if ctx == nil {
 		return errors.New("futures: ProcessPool.Shutdown: the context is nil; use context.Background()")
 	}
 	cfg := ReadShutdownOptions(opts...)
+	inside := p.cb.inside()
 	p.mu.Lock()
 	p.shutdown = true
 	var cancelled []*pcall
 	if cfg.CancelPending {
 		cancelled = p.queue.Drain()
 		for _, pc := range cancelled {
-			p.st.Queued -= int64(len(pc.ts))
-			p.st.Cancelled += int64(len(pc.ts))
+			for _, t := range pc.ts {
+				if _, owned := t.(ownedTask); !owned { // else counted by noteCancelled
+					p.queued--
+					p.st.Queued--
+					p.st.Cancelled++
+				}
+			}
 		}
-		p.queued = 0
 	}
 	p.room.Broadcast()
 	p.dispatchLocked()
@@ -1263,19 +1403,23 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 			t.Cancel()
 		}
 	}
-	select {
-	case <-p.exited: // nothing left to wait for, whatever ctx says
-		ctx = context.Background()
-	default:
+	if inside {
+		return errShutdownInCallback
 	}
 	var err error
 	select {
-	case <-p.exited:
-	case <-ctx.Done():
-		p.abandon(ctx)
-		err = ctx.Err()
+	case <-p.exited: // nothing left to wait for, whatever ctx says
+	default:
+		select {
+		case <-p.exited:
+		case <-ctx.Done():
+			p.abandon(ctx)
+			err = ctx.Err()
+		}
 	}
-	p.release()
+	if rerr := p.release(ctx); err == nil {
+		err = rerr
+	}
 	return err
 }
 
@@ -1344,8 +1488,9 @@ func (p *ProcessPool) signalAll(sig syscall.Signal) {
 }
 
 // release waits for the pool's goroutines once every worker is gone, and
-// stops the spawning thread.
-func (p *ProcessPool) release() {
+// stops the spawning thread. A call that finds another doing so waits for
+// it to finish, or for ctx to end, and then returns ctx.Err().
+func (p *ProcessPool) release(ctx context.Context) error {
 	p.mu.Lock()
 	stop := p.isExited && !p.stopped
 	if stop {
@@ -1360,13 +1505,31 @@ func (p *ProcessPool) release() {
 	if stop {
 		p.wg.Wait()
 		p.spawner.Stop()
+		close(p.released)
+		return nil
+	}
+	select {
+	case <-p.released:
+		return nil
+	default:
+	}
+	select {
+	case <-p.released:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
-// Close shuts the pool down and waits for every queued and running call and
-// for every worker process to exit: it is Shutdown(context.Background()). It
-// always returns nil, and may be called any number of times. Python:
-// shutdown(wait=True), or leaving a with block.
+// errShutdownInCallback is returned by Shutdown called from a callback the
+// pool runs, which it cannot wait for.
+var errShutdownInCallback = fmt.Errorf("%w: Shutdown was called from an OnDone callback of a future of the same ProcessPool, which runs that callback and cannot wait for it; the pool stopped accepting calls and finishes the others: call Shutdown or Close outside the callback to wait", ErrDeadlock)
+
+// Close shuts the pool down and waits for every queued and running call, for
+// the OnDone callbacks the pool runs, and for every worker process to exit:
+// it is Shutdown(context.Background()). It returns nil, except when called
+// from such a callback (see Shutdown), and may be called any number of
+// times. Python: shutdown(wait=True), or leaving a with block.
 func (p *ProcessPool) Close() error { return p.Shutdown(context.Background()) }
 
 // Stats returns a snapshot of the pool's counters.

@@ -516,6 +516,30 @@ func TestProcessPoolUnregisteredFunction(t *testing.T) {
 	assert.Zero(t, p.Stats().WorkerStarts)
 }
 
+// TestProcessPoolClosureAdvice submits what Register refuses: the error
+// advises a top-level function, not a Register call that would panic.
+func TestProcessPoolClosureAdvice(t *testing.T) {
+	p := newProcPool(t)
+	captured := 2
+	for _, tc := range []struct {
+		name string
+		err  error
+		what string
+	}{
+		{"closure", futures.Submit(p, func(_ context.Context, x int) (int, error) { return x * captured, nil }, 1).Err(), "a closure"},
+		{"method value", futures.Submit(p, regRecv{}.Method, 1).Err(), "a method value"},
+		{"generic", futures.Submit(p, regGeneric[int], 1).Err(), "generic"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.ErrorIs(t, tc.err, futures.ErrNotRegistered)
+			assert.Contains(t, tc.err.Error(), tc.what)
+			assert.Contains(t, tc.err.Error(), "declare a top-level function")
+			assert.NotContains(t, tc.err.Error(), "futures.Register(", "advice that panics")
+		})
+	}
+	assert.Zero(t, p.Stats().WorkerStarts)
+}
+
 func TestProcessPoolUnencodableValuesFailOneCall(t *testing.T) {
 	p := newProcPool(t, futures.MaxWorkers(1), futures.Encoding(futures.JSON))
 	bad := futures.Submit(p, procStruct, point{})
@@ -757,5 +781,30 @@ func TestProcessPoolMapResultsDecodeIntoFreshValues(t *testing.T) {
 				require.Equal(t, n, i)
 			}
 		})
+	}
+}
+
+// procNotRegistered is never registered.
+func procNotRegistered(_ context.Context, x int) (int, error) { return x, nil }
+
+func TestProcessPoolMapOnEmptyInputAndShutdownOfClosedPool(t *testing.T) {
+	p := newProcPool(t, futures.MaxWorkers(1))
+	var errs []error
+	for _, err := range futures.Map(context.Background(), p, procNotRegistered, slices.Values([]int(nil))) {
+		errs = append(errs, err)
+	}
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], futures.ErrNotRegistered)
+
+	require.NoError(t, p.Close())
+	errs = nil
+	for _, err := range futures.Map(context.Background(), p, procSquare, slices.Values([]int(nil))) {
+		errs = append(errs, err)
+	}
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], futures.ErrShutdown)
+	ctx := cancelledContext()
+	for range 64 { // the old select chose at random
+		require.NoError(t, p.Shutdown(ctx))
 	}
 }

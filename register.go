@@ -152,7 +152,8 @@ func lookupFunc(fn any) (*regFunc, error) {
 			return rf, nil
 		}
 	}
-	return nil, &notRegisteredError{name: funcName(v)}
+	name := funcName(v)
+	return nil, &notRegisteredError{name: name, notTopLevel: notTopLevel(name)}
 }
 
 // lookupName returns the function registered as name, or nil.
@@ -166,11 +167,15 @@ func lookupName(name string) *regFunc {
 // notRegisteredError is the error of a call whose function is not
 // registered; it matches ErrNotRegistered.
 type notRegisteredError struct {
-	name    string
-	inChild bool // the worker process, not the parent, lacks it
+	name        string
+	inChild     bool   // the worker process, not the parent, lacks it
+	notTopLevel string // why the function cannot be registered, if it cannot
 }
 
 func (e *notRegisteredError) Error() string {
+	if e.notTopLevel != "" {
+		return fmt.Sprintf("futures: function %s is not registered: it is %s, which cannot be sent to a worker process; declare a top-level function that does the work and call futures.Register on that in an init function", e.name, e.notTopLevel)
+	}
 	where := ""
 	if e.inChild {
 		where = " in the worker process (does the WorkerCommand program register it?)"

@@ -256,28 +256,3 @@ func TestMapOnEmptyInputYieldsTheRefusal(t *testing.T) {
 		t.Fatalf("yielded %v", err)
 	}
 }
-
-// procNotRegistered is never registered.
-func procNotRegistered(_ context.Context, x int) (int, error) { return x, nil }
-
-func TestProcessPoolMapOnEmptyInputAndShutdownOfClosedPool(t *testing.T) {
-	p := newProcPool(t, futures.MaxWorkers(1))
-	var errs []error
-	for _, err := range futures.Map(context.Background(), p, procNotRegistered, slices.Values([]int(nil))) {
-		errs = append(errs, err)
-	}
-	require.Len(t, errs, 1)
-	assert.ErrorIs(t, errs[0], futures.ErrNotRegistered)
-
-	require.NoError(t, p.Close())
-	errs = nil
-	for _, err := range futures.Map(context.Background(), p, procSquare, slices.Values([]int(nil))) {
-		errs = append(errs, err)
-	}
-	require.Len(t, errs, 1)
-	assert.ErrorIs(t, errs[0], futures.ErrShutdown)
-	ctx := cancelledContext()
-	for range 64 { // the old select chose at random
-		require.NoError(t, p.Shutdown(ctx))
-	}
-}

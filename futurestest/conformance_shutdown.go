@@ -50,7 +50,6 @@ func checkCancelCounted(s *suite) {
 	if s.stats == nil {
 		s.t.Skip("the executor has no Stats() futures.Stats method")
 	}
-	s.skipKnownDefect(10, false, true)
 	running := s.blockWorkers()
 	victim := futures.Submit(s.ex, block, s.gate(queuedID, false))
 	before := s.checkStats("with a call queued")

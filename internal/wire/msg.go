@@ -45,6 +45,14 @@ type Call struct {
 	Arg   []byte // encoded argument, with FlagArg
 }
 
+// Bounds of the size of a TCalls frame: the frame header and the record
+// count, then for each record the function name and the argument plus at
+// most CallOverhead bytes.
+const (
+	CallsOverhead = 5 + binary.MaxVarintLen64
+	CallOverhead  = 4*binary.MaxVarintLen64 + 1
+)
+
 // CallsBuilder accumulates the records of a TCalls frame.
 type CallsBuilder struct {
 	buf []byte

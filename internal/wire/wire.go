@@ -19,8 +19,9 @@ import (
 // Version is the protocol version; parent and worker check that they agree.
 const Version = 1
 
-// MaxFrame is the largest frame accepted, type byte included.
-const MaxFrame = 1 << 30
+// MaxFrame is the largest frame accepted, type byte included. It is a
+// variable so that tests can lower it.
+var MaxFrame = 1 << 30
 
 // Type says what a frame carries.
 type Type byte
@@ -64,7 +65,7 @@ func (r *Reader) ReadInto(buf []byte) (Type, []byte, error) {
 		return 0, nil, err
 	}
 	n := binary.LittleEndian.Uint32(r.hdr[:])
-	if n == 0 || n > MaxFrame {
+	if n == 0 || uint64(n) > uint64(MaxFrame) {
 		return 0, nil, malformed("frame length %d", n)
 	}
 	t, err := r.r.ReadByte()

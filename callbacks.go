@@ -1,0 +1,78 @@
+package futures
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/gofutures/futures/internal/ring"
+)
+
+// laterCompleter is implemented by the tasks of this package: completeLater
+// is Complete, except that, with later not nil, the OnDone callbacks of the
+// future are passed to later to run instead of being run in the caller. A
+// task that implements it runs no other code of its user when it completes.
+type laterCompleter interface {
+	completeLater(result any, err error, later func(func())) bool
+}
+
+// callbackRunner runs, one at a time and in order, the jobs the goroutines
+// of a ProcessPool hand it: the OnDone callbacks of the futures they
+// complete, and the completion of tasks from other packages. It runs them in
+// a goroutine of its own, started when a job comes and gone once none is
+// left, so that the goroutines that read results never run user code: a
+// callback may block, wait on another future, submit to the pool, close it
+// or call runtime.Goexit without stalling the pool.
+type callbackRunner struct {
+	wg *sync.WaitGroup // the pool's goroutines, which the runner counts among
+
+	mu      sync.Mutex
+	jobs    ring.Queue[func()]
+	running bool          // a goroutine runs the jobs
+	gid     atomic.Uint64 // the goroutine that runs them, or ran them last
+}
+
+// add queues job and starts a goroutine to run it if none runs. It must be
+// called by a goroutine counted in wg, or by the runner itself.
+func (c *callbackRunner) add(job func()) {
+	c.mu.Lock()
+	c.jobs.Push(job)
+	start := !c.running
+	c.running = true
+	c.mu.Unlock()
+	if start {
+		c.wg.Add(1)
+		go c.run()
+	}
+}
+
+// run runs the queued jobs until none is left. A job that calls
+// runtime.Goexit ends the goroutine: another carries on with the next job.
+func (c *callbackRunner) run() {
+	c.gid.Store(goid())
+	returned := false
+	defer func() {
+		if !returned {
+			go c.run() // it takes over this goroutine's count in wg
+			return
+		}
+		c.wg.Done()
+	}()
+	for {
+		c.mu.Lock()
+		job, ok := c.jobs.Pop()
+		if !ok {
+			c.running = false
+			c.mu.Unlock()
+			returned = true
+			return
+		}
+		c.mu.Unlock()
+		job()
+	}
+}
+
+// inside reports whether the calling goroutine is running a job.
+func (c *callbackRunner) inside() bool {
+	g := c.gid.Load()
+	return g != 0 && g == goid()
+}

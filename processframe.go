@@ -1,0 +1,53 @@
+package futures
+
+import "github.com/gofutures/futures/internal/wire"
+
+// Frames of calls. The calls a pool sends a worker go in frames of at most
+// wire.MaxFrame bytes, which the worker refuses past that: an argument too
+// big for a frame of its own fails its call (encodeArg), and calls that do
+// not fit in the frame being built wait for the next one.
+
+// maxArg returns the size of the largest encoded argument a call of rf
+// may have: its call alone fills a frame.
+func maxArg(rf *regFunc) int {
+	return wire.MaxFrame - wire.CallsOverhead - wire.CallOverhead - len(rf.name)
+}
+
+// callSize returns at most the bytes the record of call i of r takes in a
+// frame of calls.
+func (r *pcall) callSize(i int) int {
+	return wire.CallOverhead + len(r.fn.name) + len(r.arg(i))
+}
+
+// fitLocked returns the part of the run r that fits in the frame of calls
+// being built for w, nil if none does, and queues the rest of r and the runs
+// of more again. Once something did not fit, w takes no more calls until its
+// frame is written.
+func (p *ProcessPool) fitLocked(w *proc, r *pcall, more []*pcall) *pcall {
+	n := len(r.ts)
+	size := len(r.fn.name) + n*wire.CallOverhead
+	if r.hasArg {
+		size += r.ends[n-1] - r.first
+	}
+	if w.frame+size <= wire.MaxFrame-wire.CallsOverhead {
+		w.frame += size
+		return r
+	}
+	k := 0
+	for ; k < n; k++ {
+		c := r.callSize(k)
+		if w.frame+c > wire.MaxFrame-wire.CallsOverhead && (k > 0 || w.calls.Len() > 0) {
+			break
+		}
+		w.frame += c
+	}
+	w.full = true
+	p.retry.Push(r.slice(k, n))
+	for _, m := range more {
+		p.retry.Push(m)
+	}
+	if k == 0 {
+		return nil
+	}
+	return r.slice(0, k)
+}
