@@ -607,7 +607,8 @@ func (p *ProcessPool) roomLocked(w *proc) int {
 }
 
 // feedLocked sends w queued calls until it has no room left or got share
-// calls. A chunk goes whole, even past the window.
+// calls. A chunk goes whole, even past the window, but never past
+// MaxTasksPerWorker.
 func (p *ProcessPool) feedLocked(w *proc, share int) {
 	idle := w.inflight.Len() == 0
 	if idle {
@@ -630,6 +631,16 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 			p.startLocked(pc)
 		}
 		for _, r := range p.runs {
+			if left := p.maxTasks - w.sent; p.maxTasks > 0 && len(r.ts) > left {
+				// The worker is recycled after MaxTasksPerWorker calls:
+				// what does not fit waits for another worker.
+				if left <= 0 {
+					p.retry.Push(r)
+					continue
+				}
+				p.retry.Push(r.slice(left, len(r.ts)))
+				r = r.slice(0, left)
+			}
 			r.id, r.done = w.nextID+1, 0
 			w.nextID += uint64(len(r.ts))
 			w.inflight.Push(r)
