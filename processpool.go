@@ -156,6 +156,17 @@ type proc struct {
 	window    int           // most calls in flight
 	lastFn    *regFunc      // the function of the call sent last
 	busySince time.Time
+	// running is the call the watchdog last saw running in the worker,
+	// since runningSince; 0 if none.
+	running      uint64
+	runningSince time.Time
+	// got counts the bytes read from the worker; inRead says the reading
+	// goroutine waits for them. The watchdog saw got at stuckAt, since
+	// stuckSince, while the worker owed results.
+	got        atomic.Uint64
+	inRead     atomic.Bool
+	stuckAt    uint64
+	stuckSince time.Time
 
 	wmu    sync.Mutex // held while writing to the worker
 	buf    []byte     // guarded by wmu
@@ -748,7 +759,7 @@ func (p *ProcessPool) run(w *proc) {
 	go p.writer(w)
 	w.signal()
 
-	rd := wire.NewReader(sp.Out)
+	rd := wire.NewReader(countingReader{sp.Out, &w.got})
 	// A worker says it is ready once its Initializer has run, which may
 	// take as long as it needs; without one, it must answer in startLimit.
 	stopSlow := func() bool { return false }
@@ -771,6 +782,7 @@ func (p *ProcessPool) run(w *proc) {
 	kill := time.AfterFunc(exitGrace, func() { p.kill(w, "it closed its reply pipe without exiting") })
 	exit := sp.Wait()
 	kill.Stop()
+	p.takeArea(w, exit.AreaHead, exit.Area)
 	p.mu.Lock()
 	reason := w.reason
 	p.mu.Unlock()
@@ -801,9 +813,13 @@ func (p *ProcessPool) kill(w *proc, why string) {
 	p.log(slog.LevelWarn, "futures: worker process killed", "pid", w.sp.PID, "reason", why)
 }
 
-// watchTimeouts kills the workers whose oldest call has run past TaskTimeout
-// without the worker reporting it (a worker stopped, or stuck where its own
-// timer cannot fire), until the pool has exited.
+// watchTimeouts kills the workers whose running call has run past
+// TaskTimeout without the worker reporting it (a worker stopped, or stuck
+// where its own timer cannot fire), until the pool has exited. A call runs
+// from the moment its worker starts it to the moment the worker records its
+// outcome, as the worker's progress words show: neither the time its
+// argument takes to arrive nor the time the pool takes to read its result
+// counts.
 func (p *ProcessPool) watchTimeouts() {
 	defer p.wg.Done()
 	limit := p.timeout + timeoutGrace
@@ -815,12 +831,30 @@ func (p *ProcessPool) watchTimeouts() {
 			return
 		case now := <-tick.C:
 			p.mu.Lock()
-			var late []*proc
+			var late, stuck []*proc
 			for _, w := range p.procs {
-				if w.sp != nil && !w.killed && w.inflight.Len() > 0 && now.Sub(w.busySince) > limit {
+				if w.sp == nil || w.killed || w.dead {
+					continue
+				}
+				started, over := w.sp.Progress()
+				if pc, ok := w.inflight.Peek(); !ok || over < pc.id+uint64(pc.done) || !w.inRead.Load() {
+					w.stuckSince = time.Time{}
+				} else if got := w.got.Load(); w.stuckSince.IsZero() || got != w.stuckAt {
+					w.stuckAt, w.stuckSince = got, now
+				} else if now.Sub(w.stuckSince) > limit {
+					// The worker recorded the outcome the pool waits for,
+					// and its bytes stopped in the middle of a frame.
+					stuck = append(stuck, w)
+				}
+				switch {
+				case started <= over:
+					w.running = 0
+				case started != w.running:
+					w.running, w.runningSince = started, now
+				case now.Sub(w.runningSince) > limit:
 					late = append(late, w)
-					if pc, ok := w.inflight.Peek(); ok && w.overran == 0 {
-						w.overran = pc.id + uint64(pc.done)
+					if w.overran == 0 {
+						w.overran = started
 					}
 				}
 			}
@@ -828,8 +862,23 @@ func (p *ProcessPool) watchTimeouts() {
 			for _, w := range late {
 				p.kill(w, "a call overran TaskTimeout without the worker reporting it")
 			}
+			for _, w := range stuck {
+				p.kill(w, "it stopped writing in the middle of a message")
+			}
 		}
 	}
+}
+
+// countingReader counts the bytes read from r in n.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Uint64
+}
+
+func (c countingReader) Read(b []byte) (int, error) {
+	k, err := c.r.Read(b)
+	c.n.Add(uint64(k))
+	return k, err
 }
 
 // maxStartRetries is how many workers in a row may be killed before they
@@ -919,6 +968,9 @@ func (p *ProcessPool) flush(w *proc) bool {
 			done = true
 		}
 	}
+	if cap(buf) > wire.MaxKept {
+		w.buf = nil
+	}
 	if done {
 		w.sp.In.Close()
 		w.closed = true
@@ -936,7 +988,9 @@ func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
 	reuse := p.codec == Gob || p.codec == JSON
 	var buf []byte
 	for {
+		w.inRead.Store(true)
 		t, body, err := rd.ReadInto(buf)
+		w.inRead.Store(false)
 		if reuse && cap(body) <= maxReusedFrame {
 			buf = body
 		}
@@ -1000,6 +1054,7 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 		return nil
 	}
 	var wrong *wire.Result
+	cancelled := 0 // of the records, those of calls that were not invoked
 	err := wire.ParseResults(body, func(r *wire.Result) bool {
 		pc, ok := w.inflight.Peek()
 		if !ok || r.ID != pc.id+uint64(pc.done) {
@@ -1019,8 +1074,13 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 			return true
 		}
 		a.recs = append(a.recs, outcome{err: len(a.errs)})
+		if r.Kind == wire.KindCancelled {
+			cancelled++
+			a.errs = append(a.errs, notStartedError(pc.ctx))
+			return true
+		}
 		a.errs = append(a.errs, p.remoteErr(r, pc.fn.name))
-		if r.Kind == wire.KindTimeout && !w.killed {
+		if r.Kind == wire.KindTimeout && !w.killed && !w.dead {
 			w.closing, w.killed = true, true
 			p.st.WorkerKills++
 			w.sp.Signal(syscall.SIGKILL)
@@ -1045,7 +1105,8 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 		w.inflightN -= n
 		p.st.Running -= int64(n)
 		p.st.Succeeded += int64(n - len(a.errs))
-		p.st.Failed += int64(len(a.errs))
+		p.st.Failed += int64(len(a.errs) - cancelled)
+		p.st.Cancelled += int64(cancelled)
 	}
 	if err == nil && !w.closing {
 		p.dispatchLocked()
@@ -1087,6 +1148,17 @@ func (p *ProcessPool) finish(a *answers) {
 			}
 		}
 	}
+}
+
+// notStartedError is the error of a call that a worker did not invoke
+// because ctx, its context, had ended when its turn came: it matches
+// ErrCancelled and the context's error.
+func notStartedError(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	if cause == nil {
+		cause = context.Canceled
+	}
+	return &waitError{what: "the call was not started: its context ended before its turn in the worker process", sentinel: ErrCancelled, cause: cause}
 }
 
 // remoteErr turns a failure record from a worker into the call's error.

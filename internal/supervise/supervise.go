@@ -1,6 +1,6 @@
 // Package supervise starts and stops the worker processes of a ProcessPool:
-// each runs with its protocol pipes and a shared progress counter on extra
-// file descriptors, in its own process group, with a parent-death signal, and
+// each runs with its protocol pipes and a shared page (progress counters and
+// a results area) on extra file descriptors, in its own process group, with a parent-death signal, and
 // with its stderr forwarded while its tail is kept for crash reports.
 //
 // It is Linux-specific: the parent-death signal has no portable equivalent.
@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -24,10 +25,31 @@ import (
 const (
 	FDIn      = 3 // the worker reads requests here
 	FDOut     = 4 // the worker writes replies here
-	FDCounter = 5 // a shared page holding the progress counter
+	FDCounter = 5 // the shared page
 )
 
-const pageSize = 4096
+// PageSize is the size of the page a worker shares with its pool.
+const PageSize = 4096
+
+// Page is the page a worker shares with its pool: the id of the call the
+// worker started last, the id of the last call whose outcome it recorded,
+// then a results area, a word and bytes whose meaning the caller decides.
+type Page []byte
+
+// Started returns the word holding the id of the call started last.
+func (pg Page) Started() *uint64 { return word(pg, 0) }
+
+// Over returns the word holding the id of the last call whose outcome the
+// worker recorded.
+func (pg Page) Over() *uint64 { return word(pg, 8) }
+
+// AreaHead returns the word of the results area.
+func (pg Page) AreaHead() *uint64 { return word(pg, 16) }
+
+// Area returns the bytes of the results area.
+func (pg Page) Area() []byte { return pg[24:] }
+
+func word(b []byte, at int) *uint64 { return (*uint64)(unsafe.Pointer(&b[at])) }
 
 // Config says how to start a worker.
 type Config struct {
@@ -48,9 +70,10 @@ type Process struct {
 	In  *os.File // the parent writes requests here
 	Out *os.File // the parent reads replies here
 
-	cmd     *exec.Cmd
-	counter []byte // shared with the worker
-	tail    *Tail
+	cmd  *exec.Cmd
+	mu   sync.Mutex // guards page
+	page Page       // shared with the worker; nil once Wait unmapped it
+	tail *Tail
 }
 
 // Exit describes how a worker process ended.
@@ -58,9 +81,13 @@ type Exit struct {
 	Code   int    // exit status, or -1 if a signal ended it
 	Signal string // the signal's name, or ""
 	Stderr string // the tail of its stderr
-	// Started is the last value the worker stored in the shared counter:
-	// the id of the last call it started.
+	// Started is the last value the worker stored in Page.Started: the id
+	// of the last call it started.
 	Started uint64
+	// AreaHead and Area are a copy of the results area as the worker left
+	// it.
+	AreaHead uint64
+	Area     []byte
 }
 
 // Spawner starts processes from one OS thread that lives as long as it does:
@@ -132,7 +159,7 @@ func start(c Config) (p *Process, err error) {
 		return nil, err
 	}
 	toClose = append(toClose, outW)
-	shm, counter, err := newCounter()
+	shm, page, err := newPage()
 	if err != nil {
 		inW.Close()
 		outR.Close()
@@ -157,14 +184,14 @@ func start(c Config) (p *Process, err error) {
 	if err := cmd.Start(); err != nil {
 		inW.Close()
 		outR.Close()
-		syscall.Munmap(counter)
+		syscall.Munmap(page)
 		return nil, err
 	}
-	return &Process{PID: cmd.Process.Pid, In: inW, Out: outR, cmd: cmd, counter: counter, tail: tail}, nil
+	return &Process{PID: cmd.Process.Pid, In: inW, Out: outR, cmd: cmd, page: page, tail: tail}, nil
 }
 
-// newCounter returns an unlinked file of one page, mapped shared.
-func newCounter() (*os.File, []byte, error) {
+// newPage returns an unlinked file of one page, mapped shared.
+func newPage() (*os.File, Page, error) {
 	dir := "/dev/shm"
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		dir = os.TempDir()
@@ -174,11 +201,11 @@ func newCounter() (*os.File, []byte, error) {
 		return nil, nil, err
 	}
 	os.Remove(f.Name())
-	if err := f.Truncate(pageSize); err != nil {
+	if err := f.Truncate(PageSize); err != nil {
 		f.Close()
 		return nil, nil, err
 	}
-	b, err := syscall.Mmap(int(f.Fd()), 0, pageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	b, err := syscall.Mmap(int(f.Fd()), 0, PageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
 	if err != nil {
 		f.Close()
 		return nil, nil, err
@@ -186,7 +213,16 @@ func newCounter() (*os.File, []byte, error) {
 	return f, b, nil
 }
 
-func counterWord(b []byte) *uint64 { return (*uint64)(unsafe.Pointer(&b[0])) }
+// Progress returns what the worker last stored in Page.Started and
+// Page.Over, or zeros once Wait returned.
+func (p *Process) Progress() (started, over uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.page == nil {
+		return 0, 0
+	}
+	return atomic.LoadUint64(p.page.Started()), atomic.LoadUint64(p.page.Over())
+}
 
 // Signal sends sig to the worker's process group.
 func (p *Process) Signal(sig syscall.Signal) error {
@@ -197,8 +233,12 @@ func (p *Process) Signal(sig syscall.Signal) error {
 // returns how it ended. Out must be closed first, or drained to its end.
 func (p *Process) Wait() Exit {
 	err := p.cmd.Wait()
-	e := Exit{Code: p.cmd.ProcessState.ExitCode(), Stderr: p.tail.String(), Started: atomic.LoadUint64(counterWord(p.counter))}
-	syscall.Munmap(p.counter)
+	p.mu.Lock()
+	e := Exit{Code: p.cmd.ProcessState.ExitCode(), Stderr: p.tail.String(), Started: atomic.LoadUint64(p.page.Started()),
+		AreaHead: atomic.LoadUint64(p.page.AreaHead()), Area: append([]byte(nil), p.page.Area()...)}
+	syscall.Munmap(p.page)
+	p.page = nil
+	p.mu.Unlock()
 	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		e.Signal = ws.Signal().String()
 	}
@@ -209,9 +249,9 @@ func (p *Process) Wait() Exit {
 	return e
 }
 
-// Attach, in a worker, opens its protocol pipes and maps the shared counter.
+// Attach, in a worker, opens its protocol pipes and maps the shared page.
 // It fails if the descriptors are not what a pool passes.
-func Attach() (in, out *os.File, counter *uint64, err error) {
+func Attach() (in, out *os.File, page Page, err error) {
 	for _, fd := range []int{FDIn, FDOut, FDCounter} {
 		var st syscall.Stat_t
 		if err := syscall.Fstat(fd, &st); err != nil {
@@ -226,10 +266,10 @@ func Attach() (in, out *os.File, counter *uint64, err error) {
 		}
 		syscall.CloseOnExec(fd)
 	}
-	b, err := syscall.Mmap(FDCounter, 0, pageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	b, err := syscall.Mmap(FDCounter, 0, PageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("mapping the progress counter: %w", err)
+		return nil, nil, nil, fmt.Errorf("mapping the shared page: %w", err)
 	}
 	syscall.Close(FDCounter)
-	return os.NewFile(FDIn, "futures-requests"), os.NewFile(FDOut, "futures-replies"), counterWord(b), nil
+	return os.NewFile(FDIn, "futures-requests"), os.NewFile(FDOut, "futures-replies"), b, nil
 }
