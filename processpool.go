@@ -142,6 +142,7 @@ type proc struct {
 	abort     bool // Shutdown gave up: tell the worker to stop now
 	dead      bool
 	killed    bool               // the pool sent it a signal
+	garbled   bool               // it sent a malformed message: its results area is not trusted
 	reason    string             // why the pool killed it, for WorkerExitError
 	overran   uint64             // the call the pool killed it for, if any
 	inflight  ring.Queue[*pcall] // runs sent and not all answered, oldest first
@@ -1006,6 +1007,9 @@ func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
 		a.reset()
 		if err != nil {
 			if err != io.EOF {
+				p.mu.Lock()
+				w.garbled = true
+				p.mu.Unlock()
 				p.kill(w, fmt.Sprintf("it sent a malformed message: %v", err))
 			}
 			return

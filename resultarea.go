@@ -50,14 +50,18 @@ func (a *resultArea) clear() {
 
 // takeArea delivers the outcomes that w, a worker that exited, left in its
 // results area (head and area, as supervise.Exit has them) for calls whose
-// results it never wrote. Records of calls answered already are skipped; a
-// malformed record ends the area.
+// results it never wrote, unless it broke the protocol. Records of calls
+// answered already are skipped; a malformed record ends the area.
 func (p *ProcessPool) takeArea(w *proc, head uint64, area []byte) {
 	n, size := head>>32, head&(1<<32-1)
 	if n == 0 || size > uint64(len(area)) {
 		return
 	}
 	p.mu.Lock()
+	if w.garbled {
+		p.mu.Unlock()
+		return
+	}
 	pc, ok := w.inflight.Peek()
 	var next uint64
 	if ok {

@@ -247,3 +247,17 @@ func TestAddRunIsAddForEachCall(t *testing.T) {
 		})
 	}
 }
+
+func TestCallsBuilderDropsALargeBuffer(t *testing.T) {
+	var b CallsBuilder
+	b.Add(&Call{ID: 1, Flags: FlagArg, Func: "pkg.f", Arg: make([]byte, 2*MaxKept)})
+	b.AppendTo(nil)
+	if cap(b.buf) > MaxKept {
+		t.Fatalf("the builder keeps %d bytes after a large argument", cap(b.buf))
+	}
+	b.Add(&Call{ID: 2, Flags: FlagArg, Func: "pkg.f", Arg: make([]byte, 100)})
+	b.AppendTo(nil)
+	if kept := cap(b.buf); kept == 0 || kept > MaxKept {
+		t.Fatalf("the builder keeps %d bytes after a small argument, want its buffer", kept)
+	}
+}
