@@ -29,9 +29,12 @@ import (
 // A call is Running once it is handed to a worker; until then Cancel stops
 // it. Calls are pipelined: each worker has several in flight and many go in
 // one message, so trivial calls do not pay a round trip each. A worker that
-// dies fails only the call it was running, with a *WorkerExitError; the calls
-// it had not started go to another worker. Create one with NewProcessPool;
-// all methods are safe for concurrent use.
+// dies fails only the call it was running, with a *WorkerExitError: the calls
+// that returned in it keep their outcomes, and the calls it had not started go
+// to another worker. A call whose context has ended when its turn comes in a
+// worker is not invoked: its future fails with an error matching ErrCancelled
+// and it is counted Cancelled. Create one with NewProcessPool; all methods are
+// safe for concurrent use.
 //
 // Measured on two cores (bench/README.md): starting a pool of two workers,
 // one call and Close take about 4 ms; one call and its result, about 40 µs;

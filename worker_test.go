@@ -255,3 +255,13 @@ func TestWorkerArgumentsOutliveTheirFrame(t *testing.T) {
 		assert.Equal(t, want, string(<-workerKept), "a codec that keeps the bytes it decodes from saw them change")
 	}
 }
+
+func TestCallNotStartedMatchesErrCancelled(t *testing.T) {
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now())
+	defer cancel()
+	<-ctx.Done()
+	err := notStartedError(ctx)
+	assert.ErrorIs(t, err, ErrCancelled)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotErrorIs(t, err, ErrTimeout, "a call that never ran did not time out")
+}
