@@ -14,8 +14,9 @@ import (
 // once the worker is gone (ProcessPool.takeArea).
 //
 // The head word holds the number of records in its high 32 bits and their
-// length in the low 32, stored once their bytes are in place. The methods
-// are called with the worker's resMu held.
+// length in the low 32, stored once their bytes are in place. The pool reads
+// the area only once the worker is gone, and the methods are called with the
+// worker's resMu held, so that plain stores do.
 type resultArea struct {
 	head *uint64
 	buf  []byte
@@ -36,7 +37,7 @@ func (a *resultArea) add(rec []byte) {
 	copy(a.buf[a.size:], rec)
 	a.n++
 	a.size += len(rec)
-	atomic.StoreUint64(a.head, uint64(a.n)<<32|uint64(a.size))
+	*a.head = uint64(a.n)<<32 | uint64(a.size)
 }
 
 // clear empties the area, once every record in it is written.
@@ -44,7 +45,7 @@ func (a *resultArea) clear() {
 	if a.n > 0 || a.full.Load() {
 		a.n, a.size = 0, 0
 		a.full.Store(false)
-		atomic.StoreUint64(a.head, 0)
+		*a.head = 0
 	}
 }
 

@@ -572,7 +572,9 @@ func (w *workerProc) record(r *wire.Result) {
 	w.recs = wire.AppendResult(w.recs, r)
 	w.nrecs++
 	w.area.add(w.recs[at:])
-	atomic.StoreUint64(w.over, r.ID)
+	if w.timeout > 0 { // for the pool's TaskTimeout watchdog
+		atomic.StoreUint64(w.over, r.ID)
+	}
 	w.resMu.Unlock()
 }
 

@@ -28,8 +28,9 @@ const (
 	FDCounter = 5 // the shared page
 )
 
-// PageSize is the size of the page a worker shares with its pool.
-const PageSize = 4096
+// PageSize is the size of the page a worker shares with its pool: 64 KiB,
+// so that its results area holds thousands of small results.
+const PageSize = 64 << 10
 
 // Page is the page a worker shares with its pool: the id of the call the
 // worker started last, the id of the last call whose outcome it recorded,
