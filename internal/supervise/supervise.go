@@ -86,7 +86,7 @@ type Exit struct {
 	// of the last call it started.
 	Started uint64
 	// AreaHead and Area are a copy of the results area as the worker left
-	// it.
+	// it: of its bytes, as many as the low 32 bits of AreaHead say.
 	AreaHead uint64
 	Area     []byte
 }
@@ -236,7 +236,10 @@ func (p *Process) Wait() Exit {
 	err := p.cmd.Wait()
 	p.mu.Lock()
 	e := Exit{Code: p.cmd.ProcessState.ExitCode(), Stderr: p.tail.String(), Started: atomic.LoadUint64(p.page.Started()),
-		AreaHead: atomic.LoadUint64(p.page.AreaHead()), Area: append([]byte(nil), p.page.Area()...)}
+		AreaHead: atomic.LoadUint64(p.page.AreaHead())}
+	if n := min(int(e.AreaHead&(1<<32-1)), len(p.page.Area())); n > 0 {
+		e.Area = append([]byte(nil), p.page.Area()[:n]...)
+	}
 	syscall.Munmap(p.page)
 	p.page = nil
 	p.mu.Unlock()
