@@ -847,7 +847,8 @@ func (p *ProcessPool) watchTimeouts() {
 					w.stuckAt, w.stuckSince = got, now
 				} else if now.Sub(w.stuckSince) > limit {
 					// The worker recorded the outcome the pool waits for,
-					// and its bytes stopped in the middle of a frame.
+					// and its bytes stopped coming, in the middle of a
+					// frame or before it.
 					stuck = append(stuck, w)
 				}
 				switch {
@@ -867,7 +868,7 @@ func (p *ProcessPool) watchTimeouts() {
 				p.kill(w, "a call overran TaskTimeout without the worker reporting it")
 			}
 			for _, w := range stuck {
-				p.kill(w, "it stopped writing in the middle of a message")
+				p.kill(w, "it stopped sending the results of calls that had returned")
 			}
 		}
 	}

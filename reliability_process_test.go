@@ -370,7 +370,7 @@ func TestReliabilityProcessProtocolFaults(t *testing.T) {
 		{fault: "garbage", want: "malformed"},
 		{fault: "huge frame", want: "malformed"},
 		{fault: "bad results record", want: "malformed"},
-		{fault: "frame cut short", want: "middle of a message"}, // caught by the TaskTimeout watchdog
+		{fault: "frame cut short", want: "stopped sending"}, // caught by the TaskTimeout watchdog
 		{fault: "close", want: ""},
 		{fault: "close and hang", want: "closed"}, // or its own TaskTimeout, whichever comes first
 		{fault: "hang", want: "TaskTimeout"},
