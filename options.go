@@ -112,8 +112,8 @@ func QueueSize(n int) Option {
 }
 
 // MaxTasksPerWorker makes a ProcessPool replace a worker process after it has
-// run n calls. The default is unlimited. n < 1 is an error. Python:
-// max_tasks_per_child.
+// run n calls; a Map chunk is split so that no worker gets more. The default
+// is unlimited. n < 1 is an error. Python: max_tasks_per_child.
 func MaxTasksPerWorker(n int) Option {
 	return Option{name: fmt.Sprintf("MaxTasksPerWorker(%d)", n), processOnly: true, apply: func(c *config) error {
 		if n < 1 {
@@ -126,8 +126,11 @@ func MaxTasksPerWorker(n int) Option {
 
 // TaskTimeout is a hard limit on each call of a ProcessPool: the worker
 // process running a call longer than d is killed and replaced, and the call
-// fails with an error matching ErrTimeout. The default is no limit. d <= 0 is
-// an error.
+// fails with an error matching ErrTimeout. The limit counts from the moment
+// the worker starts the call: neither the time its argument takes to reach
+// the worker nor the time the pool takes to read results counts. A worker
+// starts no other call once one overran; the calls sent to it after that one
+// go to another worker. The default is no limit. d <= 0 is an error.
 func TaskTimeout(d time.Duration) Option {
 	return Option{name: fmt.Sprintf("TaskTimeout(%v)", d), processOnly: true, apply: func(c *config) error {
 		if d <= 0 {

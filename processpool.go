@@ -29,9 +29,12 @@ import (
 // A call is Running once it is handed to a worker; until then Cancel stops
 // it. Calls are pipelined: each worker has several in flight and many go in
 // one message, so trivial calls do not pay a round trip each. A worker that
-// dies fails only the call it was running, with a *WorkerExitError; the calls
-// it had not started go to another worker, except one that four workers in a
-// row died of just before starting it, which fails likewise. Create one with
+// dies fails only the call it was running, with a *WorkerExitError: the calls
+// that returned in it keep their outcomes, and the calls it had not started go
+// to another worker, except one that four workers in a row died of just
+// before starting it, which fails likewise. A call whose context has ended
+// when its turn comes in a worker is not invoked: its future fails with an
+// error matching ErrCancelled and it is counted Cancelled. Create one with
 // NewProcessPool; all methods are safe for concurrent use.
 //
 // Measured on two cores (bench/README.md): starting a pool of two workers,
@@ -150,6 +153,7 @@ type proc struct {
 	abort     bool // Shutdown gave up: tell the worker to stop now
 	dead      bool
 	killed    bool               // the pool sent it a signal
+	garbled   bool               // it sent a malformed message: its results area is not trusted
 	reason    string             // why the pool killed it, for WorkerExitError
 	overran   uint64             // the call the pool killed it for, if any
 	inflight  ring.Queue[*pcall] // runs sent and not all answered, oldest first
@@ -166,6 +170,17 @@ type proc struct {
 	window    int           // most calls in flight
 	lastFn    *regFunc      // the function of the call sent last
 	busySince time.Time
+	// running is the call the watchdog last saw running in the worker,
+	// since runningSince; 0 if none.
+	running      uint64
+	runningSince time.Time
+	// got counts the bytes read from the worker; inRead says the reading
+	// goroutine waits for them. The watchdog saw got at stuckAt, since
+	// stuckSince, while the worker owed results.
+	got        atomic.Uint64
+	inRead     atomic.Bool
+	stuckAt    uint64
+	stuckSince time.Time
 
 	wmu    sync.Mutex // held while writing to the worker
 	buf    []byte     // guarded by wmu
@@ -715,7 +730,8 @@ func (p *ProcessPool) roomLocked(w *proc) int {
 }
 
 // feedLocked sends w queued calls until it has no room left or got share
-// calls. A chunk goes whole, even past the window.
+// calls. A chunk goes whole, even past the window, but never past
+// MaxTasksPerWorker.
 func (p *ProcessPool) feedLocked(w *proc, share int) {
 	idle := w.inflight.Len() == 0
 	if idle {
@@ -739,6 +755,16 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 		for i, r := range p.runs {
 			if w.full { // fitLocked queued the rest again
 				break
+			}
+			if left := p.maxTasks - w.sent; p.maxTasks > 0 && len(r.ts) > left {
+				// The worker is recycled after MaxTasksPerWorker calls:
+				// what does not fit waits for another worker.
+				if left <= 0 {
+					p.retry.Push(r)
+					continue
+				}
+				p.retry.Push(r.slice(left, len(r.ts)))
+				r = r.slice(0, left)
 			}
 			if r = p.fitLocked(w, r, p.runs[i+1:]); r == nil {
 				break
@@ -848,7 +874,7 @@ func (p *ProcessPool) run(w *proc) {
 	go p.writer(w)
 	w.signal()
 
-	rd := wire.NewReader(sp.Out)
+	rd := wire.NewReader(countingReader{sp.Out, &w.got})
 	// A worker says it is ready once its Initializer has run, which may
 	// take as long as it needs; without one, it must answer in startLimit.
 	stopSlow := func() bool { return false }
@@ -871,6 +897,7 @@ func (p *ProcessPool) run(w *proc) {
 	kill := time.AfterFunc(exitGrace, func() { p.kill(w, "it closed its reply pipe without exiting") })
 	exit := sp.Wait()
 	kill.Stop()
+	p.takeArea(w, exit.AreaHead, exit.Area)
 	p.mu.Lock()
 	reason := w.reason
 	p.mu.Unlock()
@@ -900,9 +927,13 @@ func (p *ProcessPool) kill(w *proc, why string) {
 	p.log(slog.LevelWarn, "futures: worker process killed", "pid", w.sp.PID, "reason", why)
 }
 
-// watchTimeouts kills the workers whose oldest call has run past TaskTimeout
-// without the worker reporting it (a worker stopped, or stuck where its own
-// timer cannot fire), until the pool has exited.
+// watchTimeouts kills the workers whose running call has run past
+// TaskTimeout without the worker reporting it (a worker stopped, or stuck
+// where its own timer cannot fire), until the pool has exited. A call runs
+// from the moment its worker starts it to the moment the worker records its
+// outcome, as the worker's progress words show: neither the time its
+// argument takes to arrive nor the time the pool takes to read its result
+// counts.
 func (p *ProcessPool) watchTimeouts() {
 	defer p.wg.Done()
 	limit := p.timeout + timeoutGrace
@@ -914,12 +945,31 @@ func (p *ProcessPool) watchTimeouts() {
 			return
 		case now := <-tick.C:
 			p.mu.Lock()
-			var late []*proc
+			var late, stuck []*proc
 			for _, w := range p.procs {
-				if w.sp != nil && !w.killed && w.inflight.Len() > 0 && now.Sub(w.busySince) > limit {
+				if w.sp == nil || w.killed || w.dead {
+					continue
+				}
+				started, over := w.sp.Progress()
+				if pc, ok := w.inflight.Peek(); !ok || over < pc.id+uint64(pc.done) || !w.inRead.Load() {
+					w.stuckSince = time.Time{}
+				} else if got := w.got.Load(); w.stuckSince.IsZero() || got != w.stuckAt {
+					w.stuckAt, w.stuckSince = got, now
+				} else if now.Sub(w.stuckSince) > limit {
+					// The worker recorded the outcome the pool waits for,
+					// and its bytes stopped coming, in the middle of a
+					// frame or before it.
+					stuck = append(stuck, w)
+				}
+				switch {
+				case started <= over:
+					w.running = 0
+				case started != w.running:
+					w.running, w.runningSince = started, now
+				case now.Sub(w.runningSince) > limit:
 					late = append(late, w)
-					if pc, ok := w.inflight.Peek(); ok && w.overran == 0 {
-						w.overran = pc.id + uint64(pc.done)
+					if w.overran == 0 {
+						w.overran = started
 					}
 				}
 			}
@@ -927,8 +977,23 @@ func (p *ProcessPool) watchTimeouts() {
 			for _, w := range late {
 				p.kill(w, "a call overran TaskTimeout without the worker reporting it")
 			}
+			for _, w := range stuck {
+				p.kill(w, "it stopped sending the results of calls that had returned")
+			}
 		}
 	}
+}
+
+// countingReader counts the bytes read from r in n.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Uint64
+}
+
+func (c countingReader) Read(b []byte) (int, error) {
+	k, err := c.r.Read(b)
+	c.n.Add(uint64(k))
+	return k, err
 }
 
 // maxStartRetries is how many workers in a row may be killed before they
@@ -1019,6 +1084,9 @@ func (p *ProcessPool) flush(w *proc) bool {
 			done = true
 		}
 	}
+	if cap(buf) > wire.MaxKept {
+		w.buf = nil
+	}
 	if done {
 		w.sp.In.Close()
 		w.closed = true
@@ -1036,7 +1104,9 @@ func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
 	reuse := p.codec == Gob || p.codec == JSON
 	var buf []byte
 	for {
+		w.inRead.Store(true)
 		t, body, err := rd.ReadInto(buf)
+		w.inRead.Store(false)
 		if reuse && cap(body) <= maxReusedFrame {
 			buf = body
 		}
@@ -1052,6 +1122,9 @@ func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
 		a.reset()
 		if err != nil {
 			if err != io.EOF {
+				p.mu.Lock()
+				w.garbled = true
+				p.mu.Unlock()
 				p.kill(w, fmt.Sprintf("it sent a malformed message: %v", err))
 			}
 			return
@@ -1100,6 +1173,7 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 		return nil
 	}
 	var wrong *wire.Result
+	cancelled := 0 // of the records, those of calls that were not invoked
 	err := wire.ParseResults(body, func(r *wire.Result) bool {
 		pc, ok := w.inflight.Peek()
 		if !ok || r.ID != pc.id+uint64(pc.done) {
@@ -1119,8 +1193,13 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 			return true
 		}
 		a.recs = append(a.recs, outcome{err: len(a.errs)})
+		if r.Kind == wire.KindCancelled {
+			cancelled++
+			a.errs = append(a.errs, notStartedError(pc.ctx))
+			return true
+		}
 		a.errs = append(a.errs, p.remoteErr(r, pc.fn.name))
-		if r.Kind == wire.KindTimeout && !w.killed {
+		if r.Kind == wire.KindTimeout && !w.killed && !w.dead {
 			w.closing, w.killed = true, true
 			p.st.WorkerKills++
 			w.sp.Signal(syscall.SIGKILL)
@@ -1145,7 +1224,8 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 		w.inflightN -= n
 		p.st.Running -= int64(n)
 		p.st.Succeeded += int64(n - len(a.errs))
-		p.st.Failed += int64(len(a.errs))
+		p.st.Failed += int64(len(a.errs) - cancelled)
+		p.st.Cancelled += int64(cancelled)
 	}
 	if err == nil && !w.closing {
 		p.dispatchLocked()
@@ -1208,6 +1288,17 @@ func (p *ProcessPool) end(t Task, result any, err error) {
 		return
 	}
 	p.cb.add(func() { t.Complete(result, err) })
+}
+
+// notStartedError is the error of a call that a worker did not invoke
+// because ctx, its context, had ended when its turn came: it matches
+// ErrCancelled and the context's error.
+func notStartedError(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	if cause == nil {
+		cause = context.Canceled
+	}
+	return &waitError{what: "the call was not started: its context ended before its turn in the worker process", sentinel: ErrCancelled, cause: cause}
 }
 
 // remoteErr turns a failure record from a worker into the call's error.

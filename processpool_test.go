@@ -292,11 +292,9 @@ func TestProcessPoolCrashMidChunkFailsOnlyThatItem(t *testing.T) {
 		switch {
 		case i == 5:
 			assert.ErrorIs(t, err, futures.ErrWorkerExited)
-		case i < 5 && err != nil:
-			// It ran, but the worker died before it reported the result.
-			assert.ErrorIs(t, err, futures.ErrWorkerExited, "item %d", i)
 		default:
-			// Items the worker never started go to its replacement.
+			// Items before it returned: their results arrive. Items the
+			// worker never started go to its replacement.
 			assert.NoError(t, err, "item %d", i)
 		}
 		i++

@@ -34,6 +34,7 @@ const (
 	exitSetup     = 3 // setup or the Initializer failed; the pool was told
 	exitProtocol  = 4 // the pool sent something unreadable
 	exitWriteFail = 5 // the pool stopped reading
+	exitTimedOut  = 6 // a call overran TaskTimeout; the pool was told
 )
 
 // WorkerMain turns the process into a ProcessPool worker if a pool started
@@ -54,10 +55,10 @@ func WorkerMain() {
 		return
 	}
 	var in, out *os.File
-	var counter *uint64
+	var page supervise.Page
 	err := errors.New("started by hand")
 	if isWorker && version == strconv.Itoa(wire.Version) {
-		in, out, counter, err = supervise.Attach()
+		in, out, page, err = supervise.Attach()
 	} else if isWorker {
 		err = fmt.Errorf("protocol version %q, want %d (the pool's program and this one are built from different versions of futures)", version, wire.Version)
 	}
@@ -68,7 +69,7 @@ func WorkerMain() {
 		os.Exit(exitByHand)
 	}
 	os.Unsetenv(envWorker) // a pool created by a call is a pool of its own
-	os.Exit(serveWorker(in, out, counter))
+	os.Exit(serveWorker(in, out, page))
 }
 
 // workerProc is the state of a worker process.
@@ -78,7 +79,10 @@ func WorkerMain() {
 // reads calls while no call runs runs them itself, and the other takes over
 // the reading: a call waits for no goroutine to wake up. Results are written
 // by whoever runs the last queued call, or, while more calls are queued, by
-// a writer goroutine that sends them in batches.
+// a writer goroutine that sends them in batches. Before a call starts, the
+// outcomes of the calls before it are written or copied to the results area
+// of the page shared with the pool, so that the pool gets them even if the
+// call ends the process.
 //
 // The calls of one TCalls frame are queued together, as a batch, so that the
 // locks are taken once per frame, not once per call; batches are reused, so
@@ -87,7 +91,8 @@ type workerProc struct {
 	codec   Codec
 	rd      *wire.Reader
 	out     io.Writer
-	counter *uint64 // shared with the pool: the id of the call started last
+	started *uint64 // shared with the pool: the id of the call started last
+	over    *uint64 // shared with the pool: the id of the last call whose outcome is recorded
 	timeout time.Duration
 	pid     int
 	// reuseBodies says the body of a frame of calls may be reused for
@@ -118,6 +123,7 @@ type workerProc struct {
 	resMu  sync.Mutex
 	recs   []byte // result records not yet written
 	nrecs  int
+	area   resultArea    // guarded by resMu
 	wake   chan struct{} // asks the writer goroutine to write
 	kicked atomic.Bool   // the writer goroutine was asked and has not started writing
 
@@ -164,10 +170,21 @@ type wgroup struct {
 	refs   int
 }
 
-// serveWorker runs the worker protocol and returns the exit code.
-func serveWorker(in io.Reader, out io.Writer, counter *uint64) int {
-	w := &workerProc{rd: wire.NewReader(in), out: out, counter: counter, pid: os.Getpid(),
-		groups: map[uint64]*wgroup{}, wake: make(chan struct{}, 1)}
+// serveWorker runs the worker protocol, sharing page with the pool, and
+// returns the exit code.
+func serveWorker(in io.Reader, out io.Writer, page supervise.Page) int {
+	return newWorkerProc(in, out, page).serve()
+}
+
+// newWorkerProc returns a worker that reads requests from in, writes
+// results to out and shares page with the pool.
+func newWorkerProc(in io.Reader, out io.Writer, page supervise.Page) *workerProc {
+	return &workerProc{rd: wire.NewReader(in), out: out, started: page.Started(), over: page.Over(), pid: os.Getpid(),
+		area: resultArea{head: page.AreaHead(), buf: page.Area()}, groups: map[uint64]*wgroup{}, wake: make(chan struct{}, 1)}
+}
+
+// serve runs the worker protocol and returns the exit code.
+func (w *workerProc) serve() int {
 	w.changed = sync.NewCond(&w.mu)
 	w.base, w.cancelBase = context.WithCancel(context.Background())
 	c, cancel := context.WithCancel(context.Background())
@@ -426,7 +443,9 @@ func (w *workerProc) stop(abort bool, code int) {
 
 // runQueue runs queued calls, in order, until none is left, then writes
 // their results. Before each call it makes sure that the results of the
-// calls before it are on their way, so that a long call holds none back.
+// calls before it are on their way, so that a long call holds none back,
+// and that they are written or in the results area, so that a call that
+// ends the process loses none.
 func (w *workerProc) runQueue() {
 	unsent := false // a result was recorded since the writer was last asked
 	for {
@@ -435,7 +454,9 @@ func (w *workerProc) runQueue() {
 			w.flush()
 			return
 		}
-		if unsent && !w.kicked.Load() {
+		if w.area.full.Load() {
+			w.flush()
+		} else if unsent && !w.kicked.Load() {
 			w.kick()
 			unsent = false
 		}
@@ -454,6 +475,9 @@ func (w *workerProc) next() (*wbatch, *wcall) {
 		w.cur, _ = w.queue.Pop()
 		w.mu.Unlock()
 		if b != nil {
+			if cap(b.body) > wire.MaxKept {
+				b.body = nil
+			}
 			w.batches.Put(b)
 		}
 		if b = w.cur; b == nil {
@@ -467,7 +491,8 @@ func (w *workerProc) next() (*wbatch, *wcall) {
 	return b, &b.calls[b.next-1]
 }
 
-// run runs one call of b and reports its outcome. If the call ends its
+// run runs one call of b and reports its outcome; a call whose context has
+// ended already is reported cancelled, not invoked. If the call ends its
 // goroutine with runtime.Goexit, a new goroutine takes over the serving.
 func (w *workerProc) run(b *wbatch, c *wcall) {
 	var t *callTimer
@@ -488,15 +513,21 @@ func (w *workerProc) run(b *wbatch, c *wcall) {
 		w.mu.Unlock()
 		go w.loop()
 	}()
-	atomic.StoreUint64(w.counter, c.id)
-	if w.timeout > 0 {
-		t = w.startTimer(c.id)
+	atomic.StoreUint64(w.started, c.id)
+	ctx := w.context(b, c)
+	var r wire.Result
+	if ctx.Err() != nil {
+		r = wire.Result{ID: c.id, Kind: wire.KindCancelled}
+	} else {
+		if w.timeout > 0 {
+			t = w.startTimer(c.id)
+		}
+		var arg []byte
+		if c.flags&callHasArg != 0 {
+			arg = b.body[c.argAt:c.argEnd:c.argEnd]
+		}
+		r = w.invoke(c.id, b.fns[c.fn], b.names[c.fn], ctx, arg)
 	}
-	var arg []byte
-	if c.flags&callHasArg != 0 {
-		arg = b.body[c.argAt:c.argEnd:c.argEnd]
-	}
-	r := w.invoke(c.id, b.fns[c.fn], b.names[c.fn], w.context(b, c), arg)
 	if t == nil || t.stop() {
 		w.record(&r)
 	}
@@ -504,7 +535,8 @@ func (w *workerProc) run(b *wbatch, c *wcall) {
 	returned = true
 }
 
-// callTimer reports a timeout for a call that overruns TaskTimeout.
+// callTimer reports a timeout for a call that overruns TaskTimeout, and
+// stops the worker: the pool kills it, and no other call may start in it.
 type callTimer struct {
 	timer    *time.Timer
 	timedOut chan struct{} // closed once the timer reported the timeout
@@ -515,7 +547,8 @@ func (w *workerProc) startTimer(id uint64) *callTimer {
 	t := &callTimer{timedOut: make(chan struct{})}
 	t.timer = time.AfterFunc(w.timeout, func() {
 		w.record(&wire.Result{ID: id, Kind: wire.KindTimeout, Message: w.timeout.String()})
-		w.kick()
+		w.stop(true, exitTimedOut)
+		w.flush()
 		close(t.timedOut)
 	})
 	return t
@@ -532,11 +565,16 @@ func (t *callTimer) stop() bool {
 	return false
 }
 
-// record adds r to the results to write.
+// record adds r to the results to write, and to the results area.
 func (w *workerProc) record(r *wire.Result) {
 	w.resMu.Lock()
+	at := len(w.recs)
 	w.recs = wire.AppendResult(w.recs, r)
 	w.nrecs++
+	w.area.add(w.recs[at:])
+	if w.timeout > 0 { // for the pool's TaskTimeout watchdog
+		atomic.StoreUint64(w.over, r.ID)
+	}
 	w.resMu.Unlock()
 }
 
@@ -565,7 +603,16 @@ func (w *workerProc) flush() {
 	w.spare = recs
 	if !w.write(w.frame) {
 		w.stop(true, exitWriteFail)
+		return
 	}
+	if cap(w.frame) > wire.MaxKept {
+		w.frame, w.spare = nil, nil
+	}
+	w.resMu.Lock()
+	if w.nrecs == 0 { // every record in the area is written
+		w.area.clear()
+	}
+	w.resMu.Unlock()
 }
 
 // release gives back the group reference c of b holds, if any; the
@@ -620,7 +667,9 @@ func (w *workerProc) invoke(id uint64, fn *regFunc, name string, ctx context.Con
 		return wire.Result{ID: id, Kind: wire.KindError, Type: fmt.Sprintf("%T", err), Message: errorText(err),
 			Stack: fmt.Sprintf("%s, in worker process %d", name, w.pid)}
 	}
-	w.scratch = res
+	if cap(res) <= wire.MaxKept {
+		w.scratch = res
+	}
 	r.Kind, r.Value = wire.KindOK, res
 	return r
 }

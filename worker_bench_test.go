@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofutures/futures/internal/supervise"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -19,16 +20,18 @@ func workerInc(_ context.Context, x int) (int, error) { return x + 1, nil }
 // workerHarness runs serveWorker in this process over a pair of pipes, the
 // way a ProcessPool runs a worker process, and plays the pool's side.
 type workerHarness struct {
-	req     *os.File // the pool's end of the request pipe
-	res     *os.File // the pool's end of the result pipe
-	rd      *wire.Reader
-	counter uint64 // the shared progress counter
-	code    chan int
+	req  *os.File // the pool's end of the request pipe
+	res  *os.File // the pool's end of the result pipe
+	rd   *wire.Reader
+	page supervise.Page // shared with the worker
+	w    *workerProc
+	code chan int
+	exit int // the exit code the cleanup expects
 }
 
 // startWorker starts serveWorker with codec and timeout, and waits for it
 // to say Ready. The cleanup closes its request pipe and checks that
-// it exits with code 0.
+// it exits with code h.exit, 0 unless the test sets it.
 func startWorker(tb testing.TB, codec Codec, timeout time.Duration) *workerHarness {
 	tb.Helper()
 	reqR, reqW, err := os.Pipe()
@@ -39,9 +42,10 @@ func startWorker(tb testing.TB, codec Codec, timeout time.Duration) *workerHarne
 	if err != nil {
 		tb.Fatal(err)
 	}
-	h := &workerHarness{req: reqW, res: resR, rd: wire.NewReader(resR), code: make(chan int, 1)}
+	h := &workerHarness{req: reqW, res: resR, rd: wire.NewReader(resR), page: make(supervise.Page, supervise.PageSize), code: make(chan int, 1)}
+	h.w = newWorkerProc(reqR, resW, h.page)
 	go func() {
-		code := serveWorker(reqR, resW, &h.counter)
+		code := h.w.serve()
 		reqR.Close()
 		resW.Close()
 		h.code <- code
@@ -52,8 +56,8 @@ func startWorker(tb testing.TB, codec Codec, timeout time.Duration) *workerHarne
 			tb.Error(err)
 		}
 		h.res.Close()
-		if code := <-h.code; code != 0 {
-			tb.Errorf("the worker exited with code %d", code)
+		if code := <-h.code; code != h.exit {
+			tb.Errorf("the worker exited with code %d, want %d", code, h.exit)
 		}
 	})
 	h.send(tb, wire.AppendSetup(nil, wire.Setup{Version: wire.Version, Codec: codec.Name(), TaskTimeout: int64(timeout)}))

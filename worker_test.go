@@ -2,6 +2,7 @@ package futures
 
 import (
 	"context"
+	"io"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -166,20 +167,25 @@ func TestWorkerGroupContexts(t *testing.T) {
 	assert.Equal(t, wire.KindError, r.Kind)
 	assert.Equal(t, context.Canceled.Error(), r.Message)
 
-	// A call sent cancelled among calls of a group, and a call without one.
+	// A call sent cancelled among calls of a group, and a call without
+	// one: the cancelled call is not invoked.
 	cancelled := intCall(t, workerCtx, 5, 11)
 	cancelled.Flags |= wire.FlagCancelled
 	h.send(t, frame(10, intCall(t, workerCtx, 5, 10), cancelled, intCall(t, workerCtx, 5, 12), intCall(t, workerCtx, 0, 13)))
 	rs = h.collect(t, 4)
-	ctxs := []seenCtx{<-workerCtxs, <-workerCtxs, <-workerCtxs, <-workerCtxs}
+	ctxs := []seenCtx{<-workerCtxs, <-workerCtxs, <-workerCtxs}
 	for id := uint64(10); id < 14; id++ {
-		assert.Equal(t, wire.KindOK, rs[id].Kind)
+		want := wire.KindOK
+		if id == 11 {
+			want = wire.KindCancelled
+		}
+		assert.Equal(t, want, rs[id].Kind, "call %d", id)
 	}
 	assert.NoError(t, ctxs[0].err)
-	assert.ErrorIs(t, ctxs[1].err, context.Canceled)
-	assert.Same(t, ctxs[0].ctx, ctxs[2].ctx, "the calls of a group in one frame share its context")
-	assert.NoError(t, ctxs[3].ctx.Err())
-	assert.NotSame(t, ctxs[0].ctx, ctxs[3].ctx)
+	assert.NoError(t, ctxs[1].err)
+	assert.Same(t, ctxs[0].ctx, ctxs[1].ctx, "the calls of a group in one frame share its context")
+	assert.NoError(t, ctxs[2].ctx.Err())
+	assert.NotSame(t, ctxs[0].ctx, ctxs[2].ctx)
 	select {
 	case <-ctxs[0].ctx.Done():
 	case <-time.After(time.Minute):
@@ -201,14 +207,18 @@ func TestWorkerTaskTimeout(t *testing.T) {
 	const timeout = 500 * time.Millisecond
 	h := startWorker(t, Gob, timeout)
 	g := newGate(t)
-	h.send(t, frame(1, intCall(t, workerWait, 0, 1)))
+	h.send(t, frame(1, intCall(t, workerWait, 0, 1), intCall(t, workerInc, 0, 2)))
 	r := h.collect(t, 1)[1]
 	assert.Equal(t, wire.KindTimeout, r.Kind)
 	assert.Equal(t, timeout.String(), r.Message)
+	// The call that timed out reports nothing more, and the worker, which
+	// its pool kills, starts no other call: it exits once the call returns.
+	h.exit = exitTimedOut
 	g.open()
-	// The call that timed out reports nothing more; the next one runs.
-	h.send(t, frame(2, intCall(t, workerInc, 0, 2)))
-	assert.Equal(t, 3, decodeInt(t, h.collect(t, 1)[2]))
+	rs, err := h.results(nil)
+	assert.ErrorIs(t, err, io.EOF)
+	assert.Empty(t, rs)
+	assert.Equal(t, uint64(1), atomic.LoadUint64(h.page.Started()), "a call started after the timeout")
 }
 
 // aliasingCodec handles []byte only, and decodes without copying: the
@@ -244,4 +254,14 @@ func TestWorkerArgumentsOutliveTheirFrame(t *testing.T) {
 	for _, want := range []string{"first", "second", "third"} {
 		assert.Equal(t, want, string(<-workerKept), "a codec that keeps the bytes it decodes from saw them change")
 	}
+}
+
+func TestCallNotStartedMatchesErrCancelled(t *testing.T) {
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now())
+	defer cancel()
+	<-ctx.Done()
+	err := notStartedError(ctx)
+	assert.ErrorIs(t, err, ErrCancelled)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotErrorIs(t, err, ErrTimeout, "a call that never ran did not time out")
 }

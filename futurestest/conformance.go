@@ -324,20 +324,3 @@ func (s *suite) checkStartedAtMost(what string, ids []int, most int) {
 		s.t.Errorf("%s: %d calls began, want at most %d: a call not yet started when its Map stops is cancelled, not invoked", what, n, most)
 	}
 }
-
-// skipKnownDefect skips the subtest on the pools of package futures that
-// have the defect item of issue 13, which the subtest reports, until it is
-// fixed.
-func (s *suite) skipKnownDefect(item int, onThreadPool, onProcessPool bool) {
-	s.t.Helper()
-	switch s.ex.(type) {
-	case *futures.ThreadPool:
-		if onThreadPool {
-			s.t.Skipf("ThreadPool has the defect of issue 13 item %d", item)
-		}
-	case *futures.ProcessPool:
-		if onProcessPool {
-			s.t.Skipf("ProcessPool has the defect of issue 13 item %d", item)
-		}
-	}
-}

@@ -233,7 +233,6 @@ func checkMapBreakWhileRunning(s *suite) {
 // worker, so no more than that (and the one that returned at once) may
 // have begun.
 func checkMapStopStartsNothing(s *suite) {
-	s.skipKnownDefect(16, false, true)
 	for k, n := range []int{1, 3} {
 		ids := s.breakWhileRunning(n, 1000*k)
 		s.checkStartedAtMost(fmt.Sprintf("breaking out of a Map of blocked calls with Chunksize(%d)", n), ids, s.workers+1)

@@ -32,7 +32,10 @@ func (p *Process) Signal(syscall.Signal) error { return errUnsupported }
 // Wait returns an empty Exit: no process was started.
 func (p *Process) Wait() Exit { return Exit{} }
 
+// Progress returns zeros: no process was started.
+func (p *Process) Progress() (started, over uint64) { return 0, 0 }
+
 // Attach returns an error matching errors.ErrUnsupported.
-func Attach() (in, out *os.File, counter *uint64, err error) {
+func Attach() (in, out *os.File, page Page, err error) {
 	return nil, nil, nil, errUnsupported
 }

@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 )
-
-const pageSize = 4096
 
 // Process is a started worker. In and Out are the parent's ends of the
 // protocol pipes.
@@ -22,9 +20,10 @@ type Process struct {
 	In  *os.File // the parent writes requests here
 	Out *os.File // the parent reads replies here
 
-	cmd     *exec.Cmd
-	counter []byte // shared with the worker
-	tail    *Tail
+	cmd  *exec.Cmd
+	mu   sync.Mutex // guards page
+	page Page       // shared with the worker; nil once Wait unmapped it
+	tail *Tail
 }
 
 // Available returns nil: worker processes are supported on this system.
@@ -48,7 +47,7 @@ func start(c Config) (p *Process, err error) {
 		return nil, err
 	}
 	toClose = append(toClose, outW)
-	shm, counter, err := newCounter()
+	shm, page, err := newPage()
 	if err != nil {
 		inW.Close()
 		outR.Close()
@@ -70,14 +69,14 @@ func start(c Config) (p *Process, err error) {
 	if err := cmd.Start(); err != nil {
 		inW.Close()
 		outR.Close()
-		syscall.Munmap(counter)
+		syscall.Munmap(page)
 		return nil, err
 	}
-	return &Process{PID: cmd.Process.Pid, In: inW, Out: outR, cmd: cmd, counter: counter, tail: tail}, nil
+	return &Process{PID: cmd.Process.Pid, In: inW, Out: outR, cmd: cmd, page: page, tail: tail}, nil
 }
 
-// newCounter returns an unlinked file of one page, mapped shared.
-func newCounter() (*os.File, []byte, error) {
+// newPage returns an unlinked file of one page, mapped shared.
+func newPage() (*os.File, Page, error) {
 	dir := "/dev/shm"
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		dir = os.TempDir()
@@ -87,11 +86,11 @@ func newCounter() (*os.File, []byte, error) {
 		return nil, nil, err
 	}
 	os.Remove(f.Name())
-	if err := f.Truncate(pageSize); err != nil {
+	if err := f.Truncate(PageSize); err != nil {
 		f.Close()
 		return nil, nil, err
 	}
-	b, err := syscall.Mmap(int(f.Fd()), 0, pageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	b, err := syscall.Mmap(int(f.Fd()), 0, PageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
 	if err != nil {
 		f.Close()
 		return nil, nil, err
@@ -99,7 +98,16 @@ func newCounter() (*os.File, []byte, error) {
 	return f, b, nil
 }
 
-func counterWord(b []byte) *uint64 { return (*uint64)(unsafe.Pointer(&b[0])) }
+// Progress returns what the worker last stored in Page.Started and
+// Page.Over, or zeros once Wait returned.
+func (p *Process) Progress() (started, over uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.page == nil {
+		return 0, 0
+	}
+	return atomic.LoadUint64(p.page.Started()), atomic.LoadUint64(p.page.Over())
+}
 
 // Signal sends sig to the worker's process group.
 func (p *Process) Signal(sig syscall.Signal) error {
@@ -117,8 +125,15 @@ func (p *Process) Wait() Exit {
 		syscall.Kill(-p.PID, syscall.SIGKILL)
 	}
 	err := p.cmd.Wait()
-	e := Exit{Code: p.cmd.ProcessState.ExitCode(), Stderr: p.tail.String(), Started: atomic.LoadUint64(counterWord(p.counter))}
-	syscall.Munmap(p.counter)
+	p.mu.Lock()
+	e := Exit{Code: p.cmd.ProcessState.ExitCode(), Stderr: p.tail.String(), Started: atomic.LoadUint64(p.page.Started()),
+		AreaHead: atomic.LoadUint64(p.page.AreaHead())}
+	if n := min(int(e.AreaHead&(1<<32-1)), len(p.page.Area())); n > 0 {
+		e.Area = append([]byte(nil), p.page.Area()[:n]...)
+	}
+	syscall.Munmap(p.page)
+	p.page = nil
+	p.mu.Unlock()
 	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		e.Signal = ws.Signal().String()
 	}
@@ -129,9 +144,9 @@ func (p *Process) Wait() Exit {
 	return e
 }
 
-// Attach, in a worker, opens its protocol pipes and maps the shared counter.
+// Attach, in a worker, opens its protocol pipes and maps the shared page.
 // It fails if the descriptors are not what a pool passes.
-func Attach() (in, out *os.File, counter *uint64, err error) {
+func Attach() (in, out *os.File, page Page, err error) {
 	for _, fd := range []int{FDIn, FDOut, FDCounter} {
 		var st syscall.Stat_t
 		if err := syscall.Fstat(fd, &st); err != nil {
@@ -146,13 +161,13 @@ func Attach() (in, out *os.File, counter *uint64, err error) {
 		}
 		syscall.CloseOnExec(fd)
 	}
-	b, err := syscall.Mmap(FDCounter, 0, pageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	b, err := syscall.Mmap(FDCounter, 0, PageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("mapping the progress counter: %w", err)
+		return nil, nil, nil, fmt.Errorf("mapping the shared page: %w", err)
 	}
 	syscall.Close(FDCounter)
 	guardParent()
-	return os.NewFile(FDIn, "futures-requests"), os.NewFile(FDOut, "futures-replies"), counterWord(b), nil
+	return os.NewFile(FDIn, "futures-requests"), os.NewFile(FDOut, "futures-replies"), b, nil
 }
 
 // watchParent kills the process's own process group, itself included, once

@@ -1,6 +1,6 @@
 // Package supervise starts and stops the worker processes of a ProcessPool:
-// each runs with its protocol pipes and a shared progress counter on extra
-// file descriptors, in its own process group, and with its stderr forwarded
+// each runs with its protocol pipes and a shared page (progress counters and
+// a results area) on extra file descriptors, in its own process group, and with its stderr forwarded
 // while its tail is kept for crash reports.
 //
 // A worker never outlives its parent: on Linux the kernel kills it with a
@@ -13,6 +13,7 @@ package supervise
 import (
 	"io"
 	"runtime"
+	"unsafe"
 )
 
 // File descriptors a worker finds its protocol on (exec.Cmd.ExtraFiles
@@ -20,8 +21,32 @@ import (
 const (
 	FDIn      = 3 // the worker reads requests here
 	FDOut     = 4 // the worker writes replies here
-	FDCounter = 5 // a shared page holding the progress counter
+	FDCounter = 5 // the shared page
 )
+
+// PageSize is the size of the page a worker shares with its pool: 64 KiB,
+// so that its results area holds thousands of small results.
+const PageSize = 64 << 10
+
+// Page is the page a worker shares with its pool: the id of the call the
+// worker started last, the id of the last call whose outcome it recorded,
+// then a results area, a word and bytes whose meaning the caller decides.
+type Page []byte
+
+// Started returns the word holding the id of the call started last.
+func (pg Page) Started() *uint64 { return word(pg, 0) }
+
+// Over returns the word holding the id of the last call whose outcome the
+// worker recorded.
+func (pg Page) Over() *uint64 { return word(pg, 8) }
+
+// AreaHead returns the word of the results area.
+func (pg Page) AreaHead() *uint64 { return word(pg, 16) }
+
+// Area returns the bytes of the results area.
+func (pg Page) Area() []byte { return pg[24:] }
+
+func word(b []byte, at int) *uint64 { return (*uint64)(unsafe.Pointer(&b[at])) }
 
 // Config says how to start a worker.
 type Config struct {
@@ -40,9 +65,13 @@ type Exit struct {
 	Code   int    // exit status, or -1 if a signal ended it
 	Signal string // the signal's name, or ""
 	Stderr string // the tail of its stderr
-	// Started is the last value the worker stored in the shared counter:
-	// the id of the last call it started.
+	// Started is the last value the worker stored in Page.Started: the id
+	// of the last call it started.
 	Started uint64
+	// AreaHead and Area are a copy of the results area as the worker left
+	// it: of its bytes, as many as the low 32 bits of AreaHead say.
+	AreaHead uint64
+	Area     []byte
 }
 
 // Spawner starts processes from one OS thread that lives as long as it does:

@@ -110,12 +110,16 @@ func (b *CallsBuilder) AddRun(c *Call, n int, arg func(i int) []byte) {
 // Len returns the number of records added.
 func (b *CallsBuilder) Len() int { return b.n }
 
-// AppendTo appends the TCalls frame to buf and empties b.
+// AppendTo appends the TCalls frame to buf and empties b, which keeps its
+// buffer for the next records unless it grew past MaxKept.
 func (b *CallsBuilder) AppendTo(buf []byte) []byte {
 	buf, at := Begin(buf, TCalls)
 	buf = AppendUvarint(buf, uint64(b.n))
 	buf = append(buf, b.buf...)
 	b.buf, b.n = b.buf[:0], 0
+	if cap(b.buf) > MaxKept {
+		b.buf = nil
+	}
 	return End(buf, at)
 }
 
@@ -224,11 +228,12 @@ func ParseReady(body []byte) (int, error) {
 
 // Result kinds.
 const (
-	KindOK      byte = iota // Value holds the encoded result
-	KindError               // the call returned an error: Type, Message, Stack
-	KindPanic               // the call panicked: Message is the value as text, Stack
-	KindFail                // the worker could not make the call: Message
-	KindTimeout             // the call overran TaskTimeout: Message
+	KindOK        byte = iota // Value holds the encoded result
+	KindError                 // the call returned an error: Type, Message, Stack
+	KindPanic                 // the call panicked: Message is the value as text, Stack
+	KindFail                  // the worker could not make the call: Message
+	KindTimeout               // the call overran TaskTimeout: Message
+	KindCancelled             // the call's context had ended when its turn came: it was not invoked
 	kindEnd
 )
 

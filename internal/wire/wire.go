@@ -23,6 +23,10 @@ const Version = 1
 // variable so that tests can lower it.
 var MaxFrame = 1 << 30
 
+// MaxKept is the largest buffer either side keeps to build or read the next
+// frame in: a larger one, left by a large argument or result, is dropped.
+const MaxKept = 1 << 20
+
 // Type says what a frame carries.
 type Type byte
 

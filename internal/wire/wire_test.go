@@ -26,7 +26,8 @@ func sampleFrames() []byte {
 	recs = AppendResult(recs, &Result{ID: 1, Kind: KindOK, Value: []byte("v")})
 	recs = AppendResult(recs, &Result{ID: 2, Kind: KindError, Type: "*errors.errorString", Message: "bad", Stack: "s"})
 	recs = AppendResult(recs, &Result{ID: 3, Kind: KindPanic, Message: "boom"})
-	buf = AppendResults(buf, TResults, 3, recs)
+	recs = AppendResult(recs, &Result{ID: 4, Kind: KindCancelled})
+	buf = AppendResults(buf, TResults, 4, recs)
 	return AppendEmpty(buf, TAbort)
 }
 
@@ -124,7 +125,7 @@ func TestRoundTrip(t *testing.T) {
 	if err := ParseResults(body, func(r *Result) bool { kinds = append(kinds, r.Kind); return true }); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(kinds, []byte{KindOK, KindError, KindPanic}) {
+	if !bytes.Equal(kinds, []byte{KindOK, KindError, KindPanic, KindCancelled}) {
 		t.Fatalf("kinds %v", kinds)
 	}
 	if typ, _, err = r.Read(); typ != TAbort || err != nil {
@@ -244,5 +245,19 @@ func TestAddRunIsAddForEachCall(t *testing.T) {
 				t.Fatalf("AddRun wrote\n% x\nwant\n% x", got, want)
 			}
 		})
+	}
+}
+
+func TestCallsBuilderDropsALargeBuffer(t *testing.T) {
+	var b CallsBuilder
+	b.Add(&Call{ID: 1, Flags: FlagArg, Func: "pkg.f", Arg: make([]byte, 2*MaxKept)})
+	b.AppendTo(nil)
+	if cap(b.buf) > MaxKept {
+		t.Fatalf("the builder keeps %d bytes after a large argument", cap(b.buf))
+	}
+	b.Add(&Call{ID: 2, Flags: FlagArg, Func: "pkg.f", Arg: make([]byte, 100)})
+	b.AppendTo(nil)
+	if kept := cap(b.buf); kept == 0 || kept > MaxKept {
+		t.Fatalf("the builder keeps %d bytes after a small argument, want its buffer", kept)
 	}
 }
