@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -52,7 +53,7 @@ var bigCall = make([]byte, 4*wire.MaxKept)
 
 func TestWorkerDropsBuffersOfALargeResult(t *testing.T) {
 	h := startWorker(t, Gob, 0)
-	arg, err := appendValue(nil, Gob, bigCall)
+	arg, err := value.Append(nil, Gob, bigCall)
 	require.NoError(t, err)
 	h.send(t, frame(1, wire.Call{Flags: wire.FlagArg, Func: regName(t, workerEcho), Arg: arg}))
 	require.Equal(t, wire.KindOK, h.collect(t, 1)[1].Kind)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gofutures/futures/internal/ring"
 	"github.com/gofutures/futures/internal/supervise"
+	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -257,7 +258,7 @@ func NewProcessPool(opts ...Option) (*ProcessPool, error) {
 	if p.codec == nil {
 		p.codec = Gob
 	}
-	if codecByName(p.codec.Name()) == nil {
+	if value.ByName(p.codec.Name()) == nil {
 		return nil, fmt.Errorf("futures: NewProcessPool: Encoding(%s): workers cannot find this codec; register it with futures.RegisterCodec in an init function", p.codec.Name())
 	}
 	if cfg.initializer != nil {
@@ -464,7 +465,7 @@ func (p *ProcessPool) encodeArg(t Task, rf *regFunc, buf []byte) (out []byte, ha
 		out, err = e.appendArg(buf, p.codec)
 	} else if a, ok := t.Arg(); ok {
 		hasArg = true
-		out, err = appendValue(buf, p.codec, a)
+		out, err = value.Append(buf, p.codec, a)
 	} else {
 		out = buf
 	}
@@ -1098,10 +1099,10 @@ func (p *ProcessPool) flush(w *proc) bool {
 // serve reads w's results until it exits.
 func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
 	var a answers
-	// Gob and JSON copy what they decode, and so does decodeValue, so the
+	// Gob and JSON copy what they decode, and so does value.Decode, so the
 	// buffer of a frame is reused for the next one; another codec might
 	// keep the bytes it decodes.
-	reuse := p.codec == Gob || p.codec == JSON
+	reuse := value.Copies(p.codec)
 	var buf []byte
 	for {
 		w.inRead.Store(true)
@@ -1264,7 +1265,7 @@ func (p *ProcessPool) deliver(t Task, fn string, val []byte) {
 		err = d.completeFrom(p.codec, val)
 	} else {
 		v = t.NewResult()
-		err = decodeValue(p.codec, val, v)
+		err = value.Decode(p.codec, val, v)
 	}
 	if err != nil {
 		p.mu.Lock()

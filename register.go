@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/gofutures/futures/internal/value"
 )
 
 // Register makes top-level functions callable in a ProcessPool's worker
@@ -190,34 +192,6 @@ func shortName(qual string) string {
 	return qual[strings.LastIndexByte(qual, '/')+1:]
 }
 
-var (
-	codecMu sync.Mutex
-	codecs  = map[string]Codec{Gob.Name(): Gob, JSON.Name(): JSON}
-)
-
-// RegisterCodec makes a Codec other than Gob and JSON usable with the
-// Encoding option: worker processes find the pool's codec by its Name, so
-// the program must register it in an init function, as it does its
-// functions. It panics for a nil codec or a name registered already.
-func RegisterCodec(c Codec) {
-	if c == nil {
-		panic("futures: RegisterCodec: the codec is nil")
-	}
-	codecMu.Lock()
-	defer codecMu.Unlock()
-	if _, dup := codecs[c.Name()]; dup {
-		panic(fmt.Sprintf("futures: RegisterCodec: a codec named %q is registered already; give the codec another Name", c.Name()))
-	}
-	codecs[c.Name()] = c
-}
-
-// codecByName returns the codec registered as name, or nil.
-func codecByName(name string) Codec {
-	codecMu.Lock()
-	defer codecMu.Unlock()
-	return codecs[name]
-}
-
 // invoker calls a registered function in a worker: it decodes arg (nil for
 // a function without one), calls, and appends the encoded result, if any,
 // to dst. It returns the function's error, or codecErr saying what could
@@ -249,7 +223,7 @@ func newInvoker(fn any, v reflect.Value, argType, resType reflect.Type) invoker 
 		in := []reflect.Value{reflect.ValueOf(&ctx).Elem()}
 		if argType != nil {
 			p := reflect.New(argType)
-			if err := decodeValue(c, arg, p.Interface()); err != nil {
+			if err := value.Decode(c, arg, p.Interface()); err != nil {
 				return dst, nil, fmt.Errorf("decode the argument: %w", err)
 			}
 			in = append(in, p.Elem())
@@ -270,9 +244,9 @@ func newInvoker(fn any, v reflect.Value, argType, resType reflect.Type) invoker 
 func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
 	return func(ctx context.Context, c Codec, arg, dst []byte) ([]byte, error, error) {
 		var a A
-		if arg != nil && !decodeFast(c, arg, &a) {
+		if arg != nil && !value.DecodeFast(c, arg, &a) {
 			p := new(A) // decodeValue keeps what it decodes into
-			if err := decodeValue(c, arg, p); err != nil {
+			if err := value.Decode(c, arg, p); err != nil {
 				return dst, nil, fmt.Errorf("decode the argument: %w", err)
 			}
 			a = *p
@@ -281,7 +255,7 @@ func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
 		if err != nil {
 			return dst, err, nil
 		}
-		res, err := appendArgOf(dst, c, &r)
+		res, err := value.AppendOf(dst, c, &r)
 		if err != nil {
 			return dst, nil, fmt.Errorf("encode the result: %w", err)
 		}
@@ -290,7 +264,7 @@ func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
 }
 
 func encodeResult(c Codec, v any, dst []byte) ([]byte, error, error) {
-	res, err := appendValue(dst, c, v)
+	res, err := value.Append(dst, c, v)
 	if err != nil {
 		return dst, nil, fmt.Errorf("encode the result: %w", err)
 	}

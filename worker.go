@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofutures/futures/internal/ring"
 	"github.com/gofutures/futures/internal/supervise"
+	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -233,11 +234,11 @@ func (w *workerProc) setup() int {
 	case s.Version != wire.Version:
 		err = fmt.Errorf("futures: the pool speaks protocol %d and this worker %d; build both from the same version of futures", s.Version, wire.Version)
 	default:
-		w.codec = codecByName(s.Codec)
+		w.codec = value.ByName(s.Codec)
 		w.timeout = time.Duration(s.TaskTimeout)
 		// Gob and JSON copy what they decode; another codec may keep
 		// parts of the argument's bytes, so each frame gets new ones.
-		w.reuseBodies = w.codec == Gob || w.codec == JSON
+		w.reuseBodies = value.Copies(w.codec)
 		if w.codec == nil {
 			err = fmt.Errorf("futures: the worker does not know the codec %q; call futures.RegisterCodec in an init function of the worker's program", s.Codec)
 		} else if s.Initializer != "" {

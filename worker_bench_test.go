@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gofutures/futures/internal/supervise"
+	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -95,7 +96,7 @@ func (h *workerHarness) results(rs []wire.Result) ([]wire.Result, error) {
 func intCalls(fn string, group, id uint64, args ...int) []byte {
 	var b wire.CallsBuilder
 	for i, a := range args {
-		arg, _ := appendValue(nil, Gob, a)
+		arg, _ := value.Append(nil, Gob, a)
 		b.Add(&wire.Call{ID: id + uint64(i), Group: group, Flags: wire.FlagArg, Func: fn, Arg: arg})
 	}
 	return b.AppendTo(nil)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -88,7 +89,7 @@ func regName(t *testing.T, fn any) string {
 
 // intCall returns a call of fn on x in group.
 func intCall(t *testing.T, fn any, group uint64, x int) wire.Call {
-	arg, err := appendValue(nil, Gob, x)
+	arg, err := value.Append(nil, Gob, x)
 	require.NoError(t, err)
 	return wire.Call{Group: group, Flags: wire.FlagArg, Func: regName(t, fn), Arg: arg}
 }
@@ -122,7 +123,7 @@ func (h *workerHarness) collect(t *testing.T, n int) map[uint64]wire.Result {
 func decodeInt(t *testing.T, r wire.Result) int {
 	require.Equal(t, wire.KindOK, r.Kind, "call %d: %s", r.ID, r.Message)
 	var v int
-	require.NoError(t, decodeValue(Gob, r.Value, &v))
+	require.NoError(t, value.Decode(Gob, r.Value, &v))
 	return v
 }
 
@@ -245,7 +246,7 @@ func workerKeep(_ context.Context, b []byte) ([]byte, error) {
 func TestWorkerArgumentsOutliveTheirFrame(t *testing.T) {
 	h := startWorker(t, aliasingCodec{}, 0)
 	for i, s := range []string{"first", "second", "third"} {
-		arg, err := appendValue(nil, aliasingCodec{}, []byte(s))
+		arg, err := value.Append(nil, aliasingCodec{}, []byte(s))
 		require.NoError(t, err)
 		h.send(t, frame(uint64(i+1), wire.Call{Flags: wire.FlagArg, Func: regName(t, workerKeep), Arg: arg}))
 		r := h.collect(t, 1)[uint64(i+1)]
