@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/ring"
 	"github.com/gofutures/futures/internal/supervise"
 	"github.com/gofutures/futures/internal/value"
@@ -39,9 +40,9 @@ type proc struct {
 	cancels   []uint64
 	setup     []byte
 	wake      chan struct{}
-	est       time.Duration // time per call of lastFn, measured; 0 until known
-	window    int           // most calls in flight
-	lastFn    *regFunc      // the function of the call sent last
+	est       time.Duration  // time per call of lastFn, measured; 0 until known
+	window    int            // most calls in flight
+	lastFn    *registry.Func // the function of the call sent last
 	busySince time.Time
 	// running is the call the watchdog last saw running in the worker,
 	// since runningSince; 0 if none.

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/ring"
 	"github.com/gofutures/futures/internal/supervise"
 	"github.com/gofutures/futures/internal/value"
@@ -138,10 +139,10 @@ type workerProc struct {
 type wbatch struct {
 	body   []byte
 	calls  []wcall
-	fns    []*regFunc // nil for a function not registered here
-	names  []string   // the names of fns
-	groups []*wgroup  // groups[0] is nil: the worker's own context
-	next   int        // the first call not started
+	fns    []*registry.Func // nil for a function not registered here
+	names  []string         // the names of fns
+	groups []*wgroup        // groups[0] is nil: the worker's own context
+	next   int              // the first call not started
 }
 
 // wcall is a call received by a worker.
@@ -228,7 +229,7 @@ func (w *workerProc) setup() int {
 		return exitProtocol
 	}
 	s, err := wire.ParseSetup(body)
-	var init *regFunc
+	var init *registry.Func
 	switch {
 	case err != nil:
 	case s.Version != wire.Version:
@@ -242,8 +243,8 @@ func (w *workerProc) setup() int {
 		if w.codec == nil {
 			err = fmt.Errorf("futures: the worker does not know the codec %q; call futures.RegisterCodec in an init function of the worker's program", s.Codec)
 		} else if s.Initializer != "" {
-			if init = lookupName(s.Initializer); init == nil {
-				err = &notRegisteredError{name: s.Initializer, inChild: true}
+			if init = registry.ByName(s.Initializer); init == nil {
+				err = &registry.NotRegisteredError{Name: s.Initializer, InWorker: true}
 			}
 		}
 	}
@@ -251,7 +252,7 @@ func (w *workerProc) setup() int {
 	if err != nil {
 		r = wire.Result{Kind: wire.KindFail, Message: err.Error()}
 	} else if init != nil {
-		r = w.invoke(0, init, init.name, w.base, nil)
+		r = w.invoke(0, init, init.Name(), w.base, nil)
 	}
 	if r.Kind != wire.KindOK {
 		w.write(wire.AppendResults(nil, wire.TInitErr, 1, wire.AppendResult(nil, &r)))
@@ -364,7 +365,7 @@ func (w *workerProc) queueCalls(b *wbatch) error {
 	for cr.Next() {
 		c := &cr.Call
 		if !cr.SameFunc {
-			b.fns = append(b.fns, lookupName(c.Func))
+			b.fns = append(b.fns, registry.ByName(c.Func))
 			b.names = append(b.names, c.Func)
 		}
 		wc := wcall{id: c.ID, fn: uint32(len(b.fns) - 1)}
@@ -644,7 +645,7 @@ func (w *workerProc) context(b *wbatch, c *wcall) context.Context {
 // invoke calls fn, registered as name (nil if not registered here), for
 // the call id, and returns its outcome. A successful result's Value is in
 // w's scratch buffer, valid until the next call.
-func (w *workerProc) invoke(id uint64, fn *regFunc, name string, ctx context.Context, arg []byte) (r wire.Result) {
+func (w *workerProc) invoke(id uint64, fn *registry.Func, name string, ctx context.Context, arg []byte) (r wire.Result) {
 	r.ID = id
 	if fn == nil {
 		return wire.Result{ID: id, Kind: wire.KindFail, Type: failNotRegistered, Message: name}
@@ -658,12 +659,12 @@ func (w *workerProc) invoke(id uint64, fn *regFunc, name string, ctx context.Con
 			r = wire.Result{ID: id, Kind: wire.KindPanic, Message: sprintPanic(v), Stack: string(debug.Stack())}
 		}
 	}()
-	res, err, codecErr := fn.call(ctx, w.codec, arg, w.scratch[:0])
+	res, err, codecErr := fn.Call(ctx, w.codec, arg, w.scratch[:0])
 	returned = true
 	switch {
 	case codecErr != nil:
 		return wire.Result{ID: id, Kind: wire.KindFail, Type: failCodec,
-			Message: fmt.Sprintf("futures: the worker cannot %v (function %s, codec %s); use types the codec supports", codecErr, shortName(name), w.codec.Name())}
+			Message: fmt.Sprintf("futures: the worker cannot %v (function %s, codec %s); use types the codec supports", codecErr, registry.ShortName(name), w.codec.Name())}
 	case err != nil:
 		return wire.Result{ID: id, Kind: wire.KindError, Type: fmt.Sprintf("%T", err), Message: errorText(err),
 			Stack: fmt.Sprintf("%s, in worker process %d", name, w.pid)}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/supervise"
 	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
@@ -109,7 +110,7 @@ func intCalls(fn string, group, id uint64, args ...int) []byte {
 // counting the results.
 func BenchmarkWorker(b *testing.B) {
 	const window = 4096
-	fn, err := lookupFunc(workerInc)
+	fn, err := registry.Lookup(workerInc)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func BenchmarkWorker(b *testing.B) {
 			for i := range args {
 				args[i] = x0 + i
 			}
-			frame := intCalls(fn.name, 1, id0, args...)
+			frame := intCalls(fn.Name(), 1, id0, args...)
 			credits := make(chan struct{}, window/size)
 			for range cap(credits) {
 				credits <- struct{}{}
@@ -137,7 +138,7 @@ func BenchmarkWorker(b *testing.B) {
 					<-credits
 					f := frame
 					if b.N-sent < size {
-						f = intCalls(fn.name, 1, id0, args[:b.N-sent]...)
+						f = intCalls(fn.Name(), 1, id0, args[:b.N-sent]...)
 					}
 					if _, err := h.req.Write(f); err != nil {
 						fed <- err

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
@@ -82,9 +83,9 @@ func workerGoexit(context.Context, int) (int, error) {
 
 // regName returns the registered name of fn.
 func regName(t *testing.T, fn any) string {
-	rf, err := lookupFunc(fn)
+	rf, err := registry.Lookup(fn)
 	require.NoError(t, err)
-	return rf.name
+	return rf.Name()
 }
 
 // intCall returns a call of fn on x in group.
