@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gofutures/futures/internal/registry"
+	"github.com/gofutures/futures/internal/serve"
 	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
@@ -200,7 +201,7 @@ func (p *ProcessPool) remoteErr(r *wire.Result, fn string) error {
 	case wire.KindTimeout:
 		return &timeoutError{fn: registry.ShortName(fn), limit: r.Message}
 	case wire.KindFail:
-		if r.Type == failNotRegistered {
+		if r.Type == serve.FailNotRegistered {
 			return &registry.NotRegisteredError{Name: r.Message, InWorker: true}
 		}
 		return errors.New(r.Message)

@@ -1,4 +1,4 @@
-package futures
+package serve
 
 import (
 	"context"
@@ -18,8 +18,11 @@ import (
 )
 
 func init() {
-	Register(workerWait, workerCtx, workerGoexit, workerKeep)
-	RegisterCodec(aliasingCodec{})
+	registry.Register("", workerWait)
+	registry.Register("", workerCtx)
+	registry.Register("", workerGoexit)
+	registry.Register("", workerKeep)
+	value.Register(aliasingCodec{})
 }
 
 // workerGate is what workerWait waits for.
@@ -90,7 +93,7 @@ func regName(t *testing.T, fn any) string {
 
 // intCall returns a call of fn on x in group.
 func intCall(t *testing.T, fn any, group uint64, x int) wire.Call {
-	arg, err := value.Append(nil, Gob, x)
+	arg, err := value.Append(nil, value.Gob, x)
 	require.NoError(t, err)
 	return wire.Call{Group: group, Flags: wire.FlagArg, Func: regName(t, fn), Arg: arg}
 }
@@ -124,12 +127,12 @@ func (h *workerHarness) collect(t *testing.T, n int) map[uint64]wire.Result {
 func decodeInt(t *testing.T, r wire.Result) int {
 	require.Equal(t, wire.KindOK, r.Kind, "call %d: %s", r.ID, r.Message)
 	var v int
-	require.NoError(t, value.Decode(Gob, r.Value, &v))
+	require.NoError(t, value.Decode(value.Gob, r.Value, &v))
 	return v
 }
 
 func TestWorkerWritesResultsBeforeALongCall(t *testing.T) {
-	h := startWorker(t, Gob, 0)
+	h := startWorker(t, value.Gob, 0)
 	g := newGate(t)
 	h.send(t, frame(1, intCall(t, workerInc, 0, 10), intCall(t, workerInc, 0, 20), intCall(t, workerWait, 0, 30)))
 	rs := h.collect(t, 2)
@@ -141,7 +144,7 @@ func TestWorkerWritesResultsBeforeALongCall(t *testing.T) {
 }
 
 func TestWorkerGroupContexts(t *testing.T) {
-	h := startWorker(t, Gob, 0)
+	h := startWorker(t, value.Gob, 0)
 	g := newGate(t)
 	// Two frames of group 7: the group lives on while either has calls.
 	h.send(t, frame(1, intCall(t, workerCtx, 7, 1), intCall(t, workerWait, 7, 2)))
@@ -196,7 +199,7 @@ func TestWorkerGroupContexts(t *testing.T) {
 }
 
 func TestWorkerGoexitInTheMiddleOfAFrame(t *testing.T) {
-	h := startWorker(t, Gob, 0)
+	h := startWorker(t, value.Gob, 0)
 	h.send(t, frame(1, intCall(t, workerInc, 0, 1), intCall(t, workerGoexit, 0, 2), intCall(t, workerInc, 0, 3)))
 	rs := h.collect(t, 3)
 	assert.Equal(t, 2, decodeInt(t, rs[1]))
@@ -207,7 +210,7 @@ func TestWorkerGoexitInTheMiddleOfAFrame(t *testing.T) {
 
 func TestWorkerTaskTimeout(t *testing.T) {
 	const timeout = 500 * time.Millisecond
-	h := startWorker(t, Gob, timeout)
+	h := startWorker(t, value.Gob, timeout)
 	g := newGate(t)
 	h.send(t, frame(1, intCall(t, workerWait, 0, 1), intCall(t, workerInc, 0, 2)))
 	r := h.collect(t, 1)[1]
@@ -215,7 +218,7 @@ func TestWorkerTaskTimeout(t *testing.T) {
 	assert.Equal(t, timeout.String(), r.Message)
 	// The call that timed out reports nothing more, and the worker, which
 	// its pool kills, starts no other call: it exits once the call returns.
-	h.exit = exitTimedOut
+	h.exit = ExitTimedOut
 	g.open()
 	rs, err := h.results(nil)
 	assert.ErrorIs(t, err, io.EOF)
@@ -256,14 +259,4 @@ func TestWorkerArgumentsOutliveTheirFrame(t *testing.T) {
 	for _, want := range []string{"first", "second", "third"} {
 		assert.Equal(t, want, string(<-workerKept), "a codec that keeps the bytes it decodes from saw them change")
 	}
-}
-
-func TestCallNotStartedMatchesErrCancelled(t *testing.T) {
-	ctx, cancel := context.WithDeadline(context.Background(), time.Now())
-	defer cancel()
-	<-ctx.Done()
-	err := notStartedError(ctx)
-	assert.ErrorIs(t, err, ErrCancelled)
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.NotErrorIs(t, err, ErrTimeout, "a call that never ran did not time out")
 }

@@ -1,4 +1,4 @@
-package futures
+package serve
 
 import (
 	"context"
@@ -15,26 +15,26 @@ import (
 	"github.com/gofutures/futures/internal/wire"
 )
 
-func init() { Register(workerInc) }
+func init() { registry.Register("", workerInc) }
 
 func workerInc(_ context.Context, x int) (int, error) { return x + 1, nil }
 
-// workerHarness runs serveWorker in this process over a pair of pipes, the
+// workerHarness runs Serve in this process over a pair of pipes, the
 // way a ProcessPool runs a worker process, and plays the pool's side.
 type workerHarness struct {
 	req  *os.File // the pool's end of the request pipe
 	res  *os.File // the pool's end of the result pipe
 	rd   *wire.Reader
 	page supervise.Page // shared with the worker
-	w    *workerProc
+	w    *server
 	code chan int
 	exit int // the exit code the cleanup expects
 }
 
-// startWorker starts serveWorker with codec and timeout, and waits for it
+// startWorker starts Serve with codec and timeout, and waits for it
 // to say Ready. The cleanup closes its request pipe and checks that
 // it exits with code h.exit, 0 unless the test sets it.
-func startWorker(tb testing.TB, codec Codec, timeout time.Duration) *workerHarness {
+func startWorker(tb testing.TB, codec value.Codec, timeout time.Duration) *workerHarness {
 	tb.Helper()
 	reqR, reqW, err := os.Pipe()
 	if err != nil {
@@ -45,7 +45,7 @@ func startWorker(tb testing.TB, codec Codec, timeout time.Duration) *workerHarne
 		tb.Fatal(err)
 	}
 	h := &workerHarness{req: reqW, res: resR, rd: wire.NewReader(resR), page: make(supervise.Page, supervise.PageSize), code: make(chan int, 1)}
-	h.w = newWorkerProc(reqR, resW, h.page)
+	h.w = newServer(reqR, resW, h.page)
 	go func() {
 		code := h.w.serve()
 		reqR.Close()
@@ -97,7 +97,7 @@ func (h *workerHarness) results(rs []wire.Result) ([]wire.Result, error) {
 func intCalls(fn string, group, id uint64, args ...int) []byte {
 	var b wire.CallsBuilder
 	for i, a := range args {
-		arg, _ := value.Append(nil, Gob, a)
+		arg, _ := value.Append(nil, value.Gob, a)
 		b.Add(&wire.Call{ID: id + uint64(i), Group: group, Flags: wire.FlagArg, Func: fn, Arg: arg})
 	}
 	return b.AppendTo(nil)
@@ -116,7 +116,7 @@ func BenchmarkWorker(b *testing.B) {
 	}
 	for _, size := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("calls-per-frame=%d", size), func(b *testing.B) {
-			h := startWorker(b, Gob, 0)
+			h := startWorker(b, value.Gob, 0)
 			// Ids and values of a long Map: several bytes each, and
 			// results the runtime boxes without a cache.
 			const id0, x0 = 1 << 30, 1 << 20
