@@ -199,7 +199,8 @@ func (s *server) run(b *batch, c *call) {
 	if c.flags&callHasArg != 0 {
 		arg = b.body[c.argAt:c.argEnd:c.argEnd]
 	}
-	if r, report := s.runner.Run(s.context(b, c), c.id, b.fns[c.fn], b.names[c.fn], arg); report {
+	var r wire.Result
+	if s.runner.Run(s.context(b, c), &r, c.id, b.fns[c.fn], b.names[c.fn], arg) {
 		s.record(&r)
 	}
 	s.release(b, c)

@@ -52,34 +52,23 @@ func NewRunner(c value.Codec, timeout time.Duration, onTimeout, onGoexit func(*w
 
 // Run runs fn, registered as name (nil if it is not registered here), on
 // arg, the encoded argument or nil, for the call id with context ctx. It
-// returns the call's outcome and whether to report it: false if the timer
-// reported a timeout instead. A call whose context has ended already is
-// not invoked: its outcome is KindCancelled. If the call ends its goroutine
-// with runtime.Goexit, Run does not return: onGoexit gets the outcome
-// instead. A successful result's Value is in r's scratch buffer, valid
-// until the next call.
-func (r *Runner) Run(ctx context.Context, id uint64, fn *registry.Func, name string, arg []byte) (res wire.Result, report bool) {
-	var t *callTimer
-	returned := false
-	defer func() {
-		if returned {
-			return
-		}
-		res := wire.Result{ID: id, Kind: wire.KindFail, Message: ErrGoexit.Error()}
-		if (t == nil || t.stop()) && r.onGoexit != nil {
-			r.onGoexit(&res)
-		}
-	}()
+// sets *res to the call's outcome and reports whether to send it: false if
+// the timer reported a timeout instead. A call whose context has ended
+// already is not invoked: its outcome is KindCancelled. If the call ends
+// its goroutine with runtime.Goexit, Run does not return: onGoexit gets the
+// outcome instead. A successful result's Value is in r's scratch buffer,
+// valid until the next call.
+func (r *Runner) Run(ctx context.Context, res *wire.Result, id uint64, fn *registry.Func, name string, arg []byte) (report bool) {
 	if ctx.Err() != nil {
-		res = wire.Result{ID: id, Kind: wire.KindCancelled}
-	} else {
-		if r.timeout > 0 {
-			t = r.startTimer(id)
-		}
-		res = r.Invoke(ctx, id, fn, name, arg)
+		*res = wire.Result{ID: id, Kind: wire.KindCancelled}
+		return true
 	}
-	returned = true
-	return res, t == nil || t.stop()
+	var t *callTimer
+	if r.timeout > 0 {
+		t = r.startTimer(id)
+	}
+	r.invoke(ctx, res, id, fn, name, arg, t)
+	return t == nil || t.stop()
 }
 
 // callTimer reports a timeout for a call that overruns its Runner's
@@ -110,14 +99,15 @@ func (t *callTimer) stop() bool {
 	return false
 }
 
-// Invoke calls fn, registered as name (nil if not registered here), for
-// the call id, and returns its outcome, a panic included; it neither checks
-// ctx nor times the call. A successful result's Value is in r's scratch
-// buffer, valid until the next call.
-func (r *Runner) Invoke(ctx context.Context, id uint64, fn *registry.Func, name string, arg []byte) (res wire.Result) {
-	res.ID = id
+// invoke calls fn, registered as name (nil if not registered here), for
+// the call id, and sets *res to its outcome, a panic included. If the call
+// calls runtime.Goexit, onGoexit gets its outcome, unless t, its timer if
+// it has one, reported a timeout. A successful result's Value is in r's
+// scratch buffer, valid until the next call.
+func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *registry.Func, name string, arg []byte, t *callTimer) {
 	if fn == nil {
-		return wire.Result{ID: id, Kind: wire.KindFail, Type: FailNotRegistered, Message: name}
+		*res = wire.Result{ID: id, Kind: wire.KindFail, Type: FailNotRegistered, Message: name}
+		return
 	}
 	returned := false
 	defer func() {
@@ -125,24 +115,32 @@ func (r *Runner) Invoke(ctx context.Context, id uint64, fn *registry.Func, name 
 			return
 		}
 		if v := recover(); v != nil {
-			res = wire.Result{ID: id, Kind: wire.KindPanic, Message: sprintPanic(v), Stack: string(debug.Stack())}
+			*res = wire.Result{ID: id, Kind: wire.KindPanic, Message: sprintPanic(v), Stack: string(debug.Stack())}
+			return
+		}
+		// runtime.Goexit: the goroutine ends once its deferred calls ran.
+		// The outcome goes to onGoexit in a variable of its own, so that
+		// res, which the caller keeps on its stack, does not escape.
+		g := wire.Result{ID: id, Kind: wire.KindFail, Message: ErrGoexit.Error()}
+		if (t == nil || t.stop()) && r.onGoexit != nil {
+			r.onGoexit(&g)
 		}
 	}()
 	out, err, codecErr := fn.Call(ctx, r.codec, arg, r.scratch[:0])
 	returned = true
 	switch {
 	case codecErr != nil:
-		return wire.Result{ID: id, Kind: wire.KindFail, Type: FailCodec,
+		*res = wire.Result{ID: id, Kind: wire.KindFail, Type: FailCodec,
 			Message: fmt.Sprintf("futures: the worker cannot %v (function %s, codec %s); use types the codec supports", codecErr, registry.ShortName(name), r.codec.Name())}
 	case err != nil:
-		return wire.Result{ID: id, Kind: wire.KindError, Type: fmt.Sprintf("%T", err), Message: errorText(err),
+		*res = wire.Result{ID: id, Kind: wire.KindError, Type: fmt.Sprintf("%T", err), Message: errorText(err),
 			Stack: fmt.Sprintf("%s, in worker process %d", name, r.pid)}
+	default:
+		if cap(out) <= wire.MaxKept {
+			r.scratch = out
+		}
+		*res = wire.Result{ID: id, Kind: wire.KindOK, Value: out}
 	}
-	if cap(out) <= wire.MaxKept {
-		r.scratch = out
-	}
-	res.Kind, res.Value = wire.KindOK, out
-	return res
 }
 
 // errorText returns err.Error(), or a description if that panics (an Error

@@ -27,8 +27,8 @@ func TestRunnerServesCallsWithoutPipes(t *testing.T) {
 		name := regName(t, fn)
 		arg, err := value.Append(nil, value.Gob, x)
 		require.NoError(t, err)
-		res, report := r.Run(ctx, id, registry.ByName(name), name, arg)
-		require.True(t, report)
+		var res wire.Result
+		require.True(t, r.Run(ctx, &res, id, registry.ByName(name), name, arg))
 		require.Equal(t, id, res.ID)
 		return res
 	}
@@ -39,18 +39,17 @@ func TestRunnerServesCallsWithoutPipes(t *testing.T) {
 	assert.Equal(t, "boom", res.Message)
 	assert.Contains(t, res.Stack, "runnerPanic")
 
-	res, _ = r.Run(ctx, 3, nil, "example.com/pkg.Missing", nil)
+	r.Run(ctx, &res, 3, nil, "example.com/pkg.Missing", nil)
 	assert.Equal(t, wire.Result{ID: 3, Kind: wire.KindFail, Type: FailNotRegistered, Message: "example.com/pkg.Missing"}, res)
 
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	res, report := r.Run(cancelled, 4, registry.ByName(regName(t, workerInc)), regName(t, workerInc), nil)
-	assert.True(t, report)
+	assert.True(t, r.Run(cancelled, &res, 4, registry.ByName(regName(t, workerInc)), regName(t, workerInc), nil))
 	assert.Equal(t, wire.KindCancelled, res.Kind, "a call whose context ended was invoked")
 
 	goexit := make(chan wire.Result, 1)
 	r = NewRunner(value.Gob, 0, nil, func(res *wire.Result) { goexit <- *res })
-	go r.Run(ctx, 5, registry.ByName(regName(t, workerGoexit)), regName(t, workerGoexit), nil)
+	go r.Run(ctx, new(wire.Result), 5, registry.ByName(regName(t, workerGoexit)), regName(t, workerGoexit), nil)
 	res = <-goexit
 	assert.Equal(t, wire.Result{ID: 5, Kind: wire.KindFail, Message: ErrGoexit.Error()}, res)
 }
@@ -65,8 +64,7 @@ func TestRunnerTimeout(t *testing.T) {
 	require.NoError(t, err)
 	done := make(chan bool, 1)
 	go func() {
-		_, report := r.Run(context.Background(), 7, registry.ByName(name), name, arg)
-		done <- report
+		done <- r.Run(context.Background(), new(wire.Result), 7, registry.ByName(name), name, arg)
 	}()
 	assert.Equal(t, wire.Result{ID: 7, Kind: wire.KindTimeout, Message: timeout.String()}, <-timedOut)
 	g.open()

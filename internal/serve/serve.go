@@ -161,7 +161,7 @@ func (s *server) setup() int {
 	if err != nil {
 		r = wire.Result{Kind: wire.KindFail, Message: err.Error()}
 	} else if init != nil {
-		r = s.runner.Invoke(s.base, 0, init, init.Name(), nil)
+		s.runner.invoke(s.base, &r, 0, init, init.Name(), nil, nil)
 	}
 	if r.Kind != wire.KindOK {
 		s.write(wire.AppendResults(nil, wire.TInitErr, 1, wire.AppendResult(nil, &r)))
