@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -50,7 +51,9 @@ func chaosCall(_ context.Context, x int) (chaosResult, error) {
 // SIGKILLs a random worker (starting or serving) every 50 ms and some calls
 // exit their worker: every future finishes, each with its correct result or
 // a *WorkerExitError, the pool serves afterwards and leaves no process
-// behind.
+// behind. The killer never kills more than two workers in a row that have
+// not served a call yet: four workers killed in a row before they were
+// ready break the pool, as a worker program that cannot start should.
 func TestReliabilityProcessChaos(t *testing.T) {
 	n := size(1_000, 10_000)
 	p := newProcPool(t, futures.MaxWorkers(4))
@@ -61,10 +64,13 @@ func TestReliabilityProcessChaos(t *testing.T) {
 
 	stop := make(chan struct{})
 	var kills int
+	var servedMu sync.Mutex
+	served := map[int]bool{} // workers that returned a call
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
+		unserved := 0 // workers killed in a row before they served a call
 		for {
 			select {
 			case <-stop:
@@ -72,7 +78,22 @@ func TestReliabilityProcessChaos(t *testing.T) {
 			case <-tick.C:
 			}
 			pids := children(t)
-			if len(pids) > 0 && syscall.Kill(pids[rand.IntN(len(pids))], syscall.SIGKILL) == nil {
+			servedMu.Lock()
+			if unserved >= 2 {
+				pids = slices.DeleteFunc(pids, func(pid int) bool { return !served[pid] })
+			}
+			if len(pids) == 0 {
+				servedMu.Unlock()
+				continue
+			}
+			pid := pids[rand.IntN(len(pids))]
+			if served[pid] {
+				unserved = 0
+			} else {
+				unserved++
+			}
+			servedMu.Unlock()
+			if syscall.Kill(pid, syscall.SIGKILL) == nil {
 				kills++
 			}
 		}
@@ -86,6 +107,13 @@ func TestReliabilityProcessChaos(t *testing.T) {
 			exits[i] = true
 		}
 		fs[i] = futures.Submit(p, chaosCall, x)
+		fs[i].OnDone(func(f *futures.Future[chaosResult]) {
+			if v, err := f.Result(bg); err == nil {
+				servedMu.Lock()
+				served[v.PID] = true
+				servedMu.Unlock()
+			}
+		})
 		index[fs[i]] = i
 	}
 	ctx, cancel := context.WithTimeout(bg, time.Duration(size(30, 300))*time.Second)
