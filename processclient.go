@@ -38,10 +38,7 @@ type proc struct {
 	cancels   []uint64
 	setup     []byte
 	wake      chan struct{}
-	est       time.Duration // time per call of lastFn, measured; 0 until known
-	window    int           // most calls in flight
-	lastFn    *regFunc      // the function of the call sent last
-	busySince time.Time
+	pace      pacer
 	// running is the call the watchdog last saw running in the worker,
 	// since runningSince; 0 if none.
 	running      uint64

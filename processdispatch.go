@@ -7,14 +7,6 @@ import (
 	"github.com/gofutures/futures/internal/wire"
 )
 
-// Pipelining: each worker gets calls for about aheadTarget of work at its
-// measured speed, at least one call and at most maxWindow; the window
-// starts at one call for each new function.
-const (
-	aheadTarget = 2 * time.Millisecond
-	maxWindow   = 4096
-)
-
 func (w *proc) signal() {
 	select {
 	case w.wake <- struct{}{}:
@@ -60,7 +52,7 @@ func (p *ProcessPool) dispatchLocked() {
 
 // roomLocked returns how many more calls w may take now.
 func (p *ProcessPool) roomLocked(w *proc) int {
-	room := max(w.window, 1) - w.inflightN
+	room := w.pace.limit() - w.inflightN
 	if w.full {
 		return 0
 	}
@@ -76,7 +68,7 @@ func (p *ProcessPool) roomLocked(w *proc) int {
 func (p *ProcessPool) feedLocked(w *proc, share int) {
 	idle := w.inflight.Len() == 0
 	if idle {
-		w.busySince = time.Now()
+		w.pace.busy(time.Now())
 	}
 	freed := false
 	for fed := 0; fed < max(share, 1) && p.roomLocked(w) > 0; {
@@ -128,11 +120,7 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 			w.calls.AddRun(&c, len(r.ts), r.arg)
 			w.sent += len(r.ts)
 			fed += len(r.ts)
-			if r.fn != w.lastFn {
-				// A new function: its speed is not known yet, so the
-				// worker gets no more until its first result.
-				w.lastFn, w.est, w.window = r.fn, 0, 1
-			}
+			w.pace.sent(r.fn)
 		}
 		clear(p.runs)
 	}

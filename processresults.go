@@ -98,16 +98,7 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 		err = fmt.Errorf("%w: a result for call %d, which is not the next one", wire.ErrFrame, wrong.ID)
 	}
 	if n := len(a.recs); n > 0 {
-		now := time.Now()
-		w.est = (w.est + now.Sub(w.busySince)/time.Duration(n)) / 2
-		if w.est == 0 {
-			w.est = 1
-		}
-		// The window grows at most twofold per reply, so that the quick
-		// first calls of a workload do not open it wide for slow later
-		// ones.
-		w.window = min(max(int(min(aheadTarget/w.est, maxWindow)), 1), 2*max(w.window, 1))
-		w.busySince = now
+		w.pace.answered(n, time.Now())
 		w.inflightN -= n
 		p.st.Running -= int64(n)
 		p.st.Succeeded += int64(n - len(a.errs))
