@@ -9,12 +9,54 @@ import (
 	"time"
 )
 
+// escalation is a ladder of ever harder ways to stop the workers: each step
+// sends its signal to every worker still alive, then waits up to its grace
+// for all of them to be reaped before the next step.
+type escalation []escalationStep
+
+// escalationStep is a step of an escalation.
+type escalationStep struct {
+	sig   syscall.Signal // 0: no signal, the workers were asked to stop
+	grace time.Duration  // 0: wait for as long as it takes
+}
+
 // Escalation when Shutdown gives up: the workers are asked to stop, then
 // sent SIGTERM after askGrace, then SIGKILL after termGrace.
 const (
 	askGrace  = 200 * time.Millisecond
 	termGrace = 200 * time.Millisecond
 )
+
+// giveUpLadder is how abandon stops the workers. Asked to stop, a worker
+// cancels the context of its calls and exits once they return; SIGTERM
+// stops one whose calls ignore their context, unless it handles the signal;
+// SIGKILL stops any.
+var giveUpLadder = escalation{
+	{grace: askGrace},
+	{sig: syscall.SIGTERM, grace: termGrace},
+	{sig: syscall.SIGKILL},
+}
+
+// climb goes up the ladder, sending each step's signal with signal, until
+// exited is closed.
+func (e escalation) climb(exited <-chan struct{}, signal func(syscall.Signal)) {
+	for _, s := range e {
+		if s.sig != 0 {
+			signal(s.sig)
+		}
+		if s.grace == 0 {
+			break
+		}
+		t := time.NewTimer(s.grace)
+		select {
+		case <-exited:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+	<-exited
+}
 
 // Shutdown stops the pool from accepting calls (they then fail with
 // ErrShutdown), then waits until every queued and running call has finished
@@ -84,8 +126,9 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 	return err
 }
 
-// abandon stops everything because Shutdown's ctx ended, escalating from a
-// request to SIGTERM to SIGKILL, and waits for the workers to be reaped.
+// abandon stops everything because Shutdown's ctx ended, up giveUpLadder
+// from a request to SIGTERM to SIGKILL, and waits for the workers to be
+// reaped.
 func (p *ProcessPool) abandon(ctx context.Context) {
 	cause := ctx.Err()
 	p.mu.Lock()
@@ -113,23 +156,7 @@ func (p *ProcessPool) abandon(ctx context.Context) {
 	for _, t := range running {
 		t.Complete(nil, p.forced)
 	}
-	for _, sig := range []syscall.Signal{0, syscall.SIGTERM, syscall.SIGKILL} {
-		if sig != 0 {
-			p.signalAll(sig)
-		}
-		grace := askGrace
-		if sig == syscall.SIGTERM {
-			grace = termGrace
-		}
-		t := time.NewTimer(grace)
-		select {
-		case <-p.exited:
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
-	<-p.exited
+	giveUpLadder.climb(p.exited, p.signalAll)
 }
 
 // signalAll sends sig to every worker process still alive.
