@@ -34,10 +34,8 @@ import (
 // error matching ErrCancelled and it is counted Cancelled. Create one with
 // NewProcessPool; all methods are safe for concurrent use.
 //
-// Measured on two cores (bench/README.md): starting a pool of two workers,
-// one call and Close take about 4 ms; one call and its result, about 40 µs;
-// trivial calls submitted in a batch, about 2M a second; Map, about 1.7M
-// items a second with the default Chunksize and 7M with Chunksize(1000).
+// One call and its result take tens of microseconds, and batched calls cost
+// well under a microsecond each; bench/README.md has the measurements.
 type ProcessPool struct {
 	name       string
 	maxWorkers int
@@ -67,7 +65,7 @@ type ProcessPool struct {
 	broken     error // why new calls are refused
 	forced     error // set when Shutdown gave up: the error of the calls still running
 	exited     chan struct{}
-	released   chan struct{} // closed once the goroutines and the spawner stopped
+	released   chan struct{} // closed once teardown stopped the goroutines and the spawner
 	isExited   bool
 	stopped    bool    // the spawner is being stopped
 	urgent     []*proc // idle workers just given calls, to write to at once

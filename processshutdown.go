@@ -120,7 +120,7 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 			err = ctx.Err()
 		}
 	}
-	if rerr := p.release(ctx); err == nil {
+	if rerr := p.teardown(ctx); err == nil {
 		err = rerr
 	}
 	return err
@@ -175,10 +175,11 @@ func (p *ProcessPool) signalAll(sig syscall.Signal) {
 	}
 }
 
-// release waits for the pool's goroutines once every worker is gone, and
+// teardown is the last step of Shutdown, once every worker is gone: it
+// stops watching the contexts of calls, waits for the pool's goroutines and
 // stops the spawning thread. A call that finds another doing so waits for
 // it to finish, or for ctx to end, and then returns ctx.Err().
-func (p *ProcessPool) release(ctx context.Context) error {
+func (p *ProcessPool) teardown(ctx context.Context) error {
 	p.mu.Lock()
 	stop := p.isExited && !p.stopped
 	if stop {
