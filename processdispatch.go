@@ -21,7 +21,7 @@ func (p *ProcessPool) dispatchLocked() {
 		var best *proc
 		open := 0
 		for _, w := range p.procs {
-			if w.ready && !w.closing && !w.dead && p.roomLocked(w) > 0 {
+			if w.state == procReady && p.roomLocked(w) > 0 {
 				open++
 				if best == nil || w.inflightN < best.inflightN {
 					best = w
@@ -42,8 +42,8 @@ func (p *ProcessPool) dispatchLocked() {
 	}
 	if p.queue.Len()+p.retry.Len() == 0 && (p.shutdown || p.broken != nil) {
 		for _, w := range p.procs {
-			if w.ready && w.inflight.Len() == 0 && !w.closing {
-				w.closing = true
+			if w.state == procReady && w.inflight.Len() == 0 {
+				p.setStateLocked(w, procClosing)
 				w.signal()
 			}
 		}
@@ -53,7 +53,7 @@ func (p *ProcessPool) dispatchLocked() {
 // roomLocked returns how many more calls w may take now.
 func (p *ProcessPool) roomLocked(w *proc) int {
 	room := w.pace.limit() - w.inflightN
-	if w.full {
+	if w.out.full {
 		return 0
 	}
 	if p.maxTasks > 0 {
@@ -86,7 +86,7 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 			p.startLocked(pc)
 		}
 		for i, r := range p.runs {
-			if w.full { // fitLocked queued the rest again
+			if w.out.full { // fitLocked queued the rest again
 				break
 			}
 			if left := p.maxTasks - w.sent; p.maxTasks > 0 && len(r.ts) > left {
@@ -117,15 +117,15 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 				}
 			}
 			c.ID = r.id
-			w.calls.AddRun(&c, len(r.ts), r.arg)
+			w.out.calls.AddRun(&c, len(r.ts), r.arg)
 			w.sent += len(r.ts)
 			fed += len(r.ts)
 			w.pace.sent(r.fn)
 		}
 		clear(p.runs)
 	}
-	if p.maxTasks > 0 && w.sent >= p.maxTasks && !w.closing {
-		w.closing = true
+	if p.maxTasks > 0 && w.sent >= p.maxTasks && w.state == procReady {
+		p.setStateLocked(w, procClosing)
 		p.log(slog.LevelInfo, "futures: worker process recycled after MaxTasksPerWorker calls", "pid", w.sp.PID, "calls", w.sent)
 	}
 	if freed && p.queueSize > 0 {

@@ -62,7 +62,7 @@ func (p *ProcessPool) startError(pid int, exit supervise.Exit, reason string) er
 // ready breaks the pool with startErr.
 func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 	p.mu.Lock()
-	w.dead = true
+	p.setStateLocked(w, procExited)
 	if w.sp != nil {
 		w.signal()
 		p.st.WorkerExits++
@@ -73,16 +73,13 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 			break
 		}
 	}
-	if !w.ready {
-		p.starting--
-	}
 	var fails []failure
 	workers := len(p.procs)
 	left := w.inflight.Drain()
 	w.inflightN = 0
 	var exitErr *WorkerExitError
 	if len(left) > 0 && p.forced == nil {
-		exitErr = exitError(w.sp.PID, exit, w.reason)
+		exitErr = exitError(w.sp.PID, exit, w.stop.reason)
 	}
 	// A worker that died running no call died of the next call it was to
 	// start (a message it could not read), which is sent again only
@@ -106,7 +103,7 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 					p.retry.Push(rest)
 				}
 				i = len(pc.ts)
-			case id == w.overran:
+			case id == w.stop.overran:
 				fails = append(fails, failure{pc.ts[i], &timeoutError{fn: shortName(pc.fn.name), limit: p.timeout.String()}})
 			default:
 				fails = append(fails, failure{pc.ts[i], exitErr})

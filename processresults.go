@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"syscall"
 	"time"
@@ -56,7 +55,7 @@ func (a *answers) reset() {
 func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 	p.mu.Lock()
 	defer p.unlockAndFlush()
-	if w.abort { // Shutdown gave up and failed these calls already
+	if w.state == procAborting { // Shutdown gave up and failed these calls already
 		return nil
 	}
 	var wrong *wire.Result
@@ -86,11 +85,9 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 			return true
 		}
 		a.errs = append(a.errs, p.remoteErr(r, pc.fn.name))
-		if r.Kind == wire.KindTimeout && !w.killed && !w.dead {
-			w.closing, w.killed = true, true
-			p.st.WorkerKills++
-			w.sp.Signal(syscall.SIGKILL)
-			p.log(slog.LevelWarn, "futures: worker process killed: a call overran TaskTimeout", "pid", w.sp.PID, "func", pc.fn.name)
+		if r.Kind == wire.KindTimeout && w.state < procExited {
+			p.setStateLocked(w, procClosing)
+			p.signalLocked(w, syscall.SIGKILL, "a call overran TaskTimeout")
 		}
 		return true
 	})
@@ -105,7 +102,7 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 		p.st.Failed += int64(len(a.errs) - cancelled)
 		p.st.Cancelled += int64(cancelled)
 	}
-	if err == nil && !w.closing {
+	if err == nil && w.state == procReady {
 		p.dispatchLocked()
 	}
 	return err

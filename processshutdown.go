@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"syscall"
 	"time"
 )
@@ -138,7 +137,7 @@ func (p *ProcessPool) abandon(ctx context.Context) {
 	queued := p.drainLocked()
 	var running []Task
 	for _, w := range p.procs {
-		w.abort = true
+		p.setStateLocked(w, procAborting)
 		for _, pc := range w.inflight.Drain() {
 			running = append(running, pc.ts[pc.done:]...)
 		}
@@ -164,14 +163,7 @@ func (p *ProcessPool) signalAll(sig syscall.Signal) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, w := range p.procs {
-		if w.sp != nil && !w.dead {
-			if !w.killed {
-				w.killed = true
-				p.st.WorkerKills++
-			}
-			w.sp.Signal(sig)
-			p.log(slog.LevelWarn, "futures: worker process signalled by Shutdown", "pid", w.sp.PID, "signal", sig.String())
-		}
+		p.signalLocked(w, sig, "Shutdown gave up waiting for it")
 	}
 }
 
