@@ -17,7 +17,8 @@ func TestProcStateMovesForward(t *testing.T) {
 		{"exited is the end", []procState{procReady, procExited, procAborting, procClosing}, procExited, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := &ProcessPool{starting: 1}
+			p := &ProcessPool{}
+			p.starting = 1
 			w := &proc{}
 			for _, s := range tc.moves {
 				p.setStateLocked(w, s)

@@ -37,6 +37,23 @@ import (
 // One call and its result take tens of microseconds, and batched calls cost
 // well under a microsecond each; bench/README.md has the measurements.
 type ProcessPool struct {
+	procConfig
+	last atomic.Pointer[lastFunc] // of the Map that sent calls last
+
+	mu sync.Mutex
+	callQueue
+	groupTable
+	workerSet
+	poolEnd
+	st    Stats
+	wg    sync.WaitGroup // the pool's goroutines
+	cb    callbackRunner // runs what completing a call runs of user code
+	later func(func())   // cb.add
+}
+
+// procConfig is a ProcessPool's configuration, set by NewProcessPool and
+// read without the pool's mutex.
+type procConfig struct {
 	name       string
 	maxWorkers int
 	codec      Codec
@@ -45,35 +62,50 @@ type ProcessPool struct {
 	timeout    time.Duration
 	queueSize  int
 	logger     *slog.Logger
-	path       string
+	path       string // the program a worker runs, with args and env
 	args, env  []string
 	spawner    *supervise.Spawner
-	last       atomic.Pointer[lastFunc] // of the Map that sent calls last
+}
 
-	mu         sync.Mutex
-	room       *sync.Cond         // signalled when queued calls leave the queue
-	queue      ring.Queue[*pcall] // accepted calls not handed to a worker
-	queued     int                // calls in queue
-	retry      ring.Queue[*pcall] // started calls a dead worker never ran; before queue
-	runs       []*pcall           // scratch for feedLocked
-	procs      []*proc            // every worker alive or starting
-	starting   int
-	groups     map[context.Context]*pgroup
-	lastGroup  *pgroup
-	nextGroup  uint64
-	shutdown   bool
-	broken     error // why new calls are refused
-	forced     error // set when Shutdown gave up: the error of the calls still running
-	exited     chan struct{}
-	released   chan struct{} // closed once teardown stopped the goroutines and the spawner
-	isExited   bool
-	stopped    bool    // the spawner is being stopped
+// callQueue is a ProcessPool's calls not handed to a worker, guarded by the
+// pool's mutex. retry goes first: its calls are started already.
+type callQueue struct {
+	room   *sync.Cond         // signalled when queued calls leave the queue
+	queue  ring.Queue[*pcall] // accepted calls not handed to a worker
+	queued int                // calls in queue, against QueueSize
+	retry  ring.Queue[*pcall] // started calls a dead worker never ran
+	runs   []*pcall           // scratch for feedLocked
+}
+
+// groupTable is a ProcessPool's pgroups by context, guarded by the pool's
+// mutex: a group lives from the first call made with its context until the
+// context ends or the pool stops.
+type groupTable struct {
+	groups    map[context.Context]*pgroup
+	lastGroup *pgroup // the group found last, which the next call likely has
+	nextGroup uint64  // the id of the last group made
+}
+
+// workerSet is a ProcessPool's workers, guarded by the pool's mutex.
+type workerSet struct {
+	procs      []*proc // every worker alive or starting, in no order
+	starting   int     // workers of procs in procStarting
 	urgent     []*proc // idle workers just given calls, to write to at once
 	startKills int     // workers killed in a row before they were ready
-	st         Stats
-	wg         sync.WaitGroup // the pool's goroutines
-	cb         callbackRunner // runs what completing a call runs of user code
-	later      func(func())   // cb.add
+}
+
+// poolEnd is how far a ProcessPool is in stopping, guarded by the pool's
+// mutex. It moves one way: shutdown, then isExited once no worker and no
+// call is left, then stopped when teardown begins; broken and forced, once
+// set, stay.
+type poolEnd struct {
+	shutdown bool
+	broken   error         // why new calls are refused
+	forced   error         // set when Shutdown gave up: the error of the calls still running
+	isExited bool          // exited is closed
+	exited   chan struct{} // closed once every worker was reaped after Shutdown
+	stopped  bool          // teardown began
+	released chan struct{} // closed once teardown stopped the goroutines and the spawner
 }
 
 // NewProcessPool returns a pool of worker processes configured by opts:
@@ -98,16 +130,17 @@ func NewProcessPool(opts ...Option) (*ProcessPool, error) {
 		return nil, errors.New("futures: NewProcessPool: this process was started as a worker of a ProcessPool but did not call futures.WorkerMain(); call it first thing in main (and in TestMain)")
 	}
 	p := &ProcessPool{
-		name:       cfg.name,
-		maxWorkers: cfg.maxWorkers,
-		codec:      cfg.codec,
-		maxTasks:   cfg.maxTasksPerWorker,
-		timeout:    cfg.taskTimeout,
-		queueSize:  cfg.queueSize,
-		logger:     cfg.logger,
-		groups:     map[context.Context]*pgroup{},
-		exited:     make(chan struct{}),
-		released:   make(chan struct{}),
+		procConfig: procConfig{
+			name:       cfg.name,
+			maxWorkers: cfg.maxWorkers,
+			codec:      cfg.codec,
+			maxTasks:   cfg.maxTasksPerWorker,
+			timeout:    cfg.taskTimeout,
+			queueSize:  cfg.queueSize,
+			logger:     cfg.logger,
+		},
+		groupTable: groupTable{groups: map[context.Context]*pgroup{}},
+		poolEnd:    poolEnd{exited: make(chan struct{}), released: make(chan struct{})},
 	}
 	p.room = sync.NewCond(&p.mu)
 	p.cb.wg = &p.wg
