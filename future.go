@@ -2,7 +2,6 @@ package futures
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -12,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gofutures/futures/internal/ring"
+	"github.com/gofutures/futures/internal/serve"
 )
 
 // State is where a Future is in its life: Pending, then Running, then
@@ -456,4 +456,4 @@ func runGuarded[T any](body func() (T, error), before func(error), settle func(T
 
 // errGoexit is the error of a call that called runtime.Goexit, which
 // t.FailNow and t.SkipNow do; the worker goroutine was replaced.
-var errGoexit = errors.New("futures: the call called runtime.Goexit before returning (t.FailNow, t.Fatal and t.SkipNow do that); return an error instead")
+var errGoexit = serve.ErrGoexit

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofutures/futures/internal/ring"
 	"github.com/gofutures/futures/internal/supervise"
+	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -222,10 +223,10 @@ func (p *ProcessPool) flush(w *proc) bool {
 // serve reads w's results until it exits.
 func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
 	var a answers
-	// Gob and JSON copy what they decode, and so does decodeValue, so the
+	// Gob and JSON copy what they decode, and so does value.Decode, so the
 	// buffer of a frame is reused for the next one; another codec might
 	// keep the bytes it decodes.
-	reuse := p.codec == Gob || p.codec == JSON
+	reuse := value.Copies(p.codec)
 	var buf []byte
 	for {
 		w.watch.inRead.Store(true)

@@ -1,6 +1,10 @@
 package futures
 
-import "time"
+import (
+	"time"
+
+	"github.com/gofutures/futures/internal/registry"
+)
 
 // Pipelining: each worker gets calls for about aheadTarget of work at its
 // measured speed, at least one call and at most maxWindow; the window
@@ -16,10 +20,10 @@ const (
 // not pile up in one worker as another idles. Its methods are called with
 // the pool's mutex held.
 type pacer struct {
-	est       time.Duration // time per call of fn, measured; 0 until known
-	window    int           // most calls in flight; 0 counts as 1
-	fn        *regFunc      // the function of the call sent last
-	busySince time.Time     // since the last reply, or since the worker got calls when idle
+	est       time.Duration  // time per call of fn, measured; 0 until known
+	window    int            // most calls in flight; 0 counts as 1
+	fn        *registry.Func // the function of the call sent last
+	busySince time.Time      // since the last reply, or since the worker got calls when idle
 }
 
 // limit returns how many calls the worker may have in flight.
@@ -30,7 +34,7 @@ func (e *pacer) busy(now time.Time) { e.busySince = now }
 
 // sent notes a call of fn sent: a new function's speed is not known yet, so
 // the worker gets no more calls until its first result.
-func (e *pacer) sent(fn *regFunc) {
+func (e *pacer) sent(fn *registry.Func) {
 	if fn != e.fn {
 		e.fn, e.est, e.window = fn, 0, 1
 	}

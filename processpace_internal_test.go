@@ -3,10 +3,12 @@ package futures
 import (
 	"testing"
 	"time"
+
+	"github.com/gofutures/futures/internal/registry"
 )
 
 func TestPacer(t *testing.T) {
-	f, g := &regFunc{name: "f"}, &regFunc{name: "g"}
+	f, g := new(registry.Func), new(registry.Func)
 	t0 := time.Unix(0, 0)
 	type reply struct {
 		n    int           // calls answered

@@ -12,8 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/ring"
 	"github.com/gofutures/futures/internal/supervise"
+	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -151,15 +153,15 @@ func NewProcessPool(opts ...Option) (*ProcessPool, error) {
 	if p.codec == nil {
 		p.codec = Gob
 	}
-	if codecByName(p.codec.Name()) == nil {
+	if value.ByName(p.codec.Name()) == nil {
 		return nil, fmt.Errorf("futures: NewProcessPool: Encoding(%s): workers cannot find this codec; register it with futures.RegisterCodec in an init function", p.codec.Name())
 	}
 	if cfg.initializer != nil {
-		rf, err := lookupFunc(cfg.initializer)
+		rf, err := registry.Lookup(cfg.initializer)
 		if err != nil {
 			return nil, fmt.Errorf("futures: NewProcessPool: Initializer: %w", err)
 		}
-		p.initName = rf.name
+		p.initName = rf.Name()
 	}
 	if p.name == "" {
 		p.name = "ProcessPool-" + strconv.FormatInt(poolCount.Add(1), 10)
@@ -205,7 +207,7 @@ func (p *ProcessPool) String() string { return p.name }
 
 // refusal returns the error Execute returns for a call of fn now, or nil.
 func (p *ProcessPool) refusal(fn any) error {
-	if _, err := lookupFunc(fn); err != nil {
+	if _, err := registry.Lookup(fn); err != nil {
 		return err
 	}
 	p.mu.Lock()
