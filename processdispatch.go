@@ -40,7 +40,7 @@ func (p *ProcessPool) dispatchLocked() {
 			p.spawnLocked()
 		}
 	}
-	if p.queue.Len()+p.retry.Len() == 0 && (p.shutdown || p.broken != nil) {
+	if p.queue.Len()+p.retry.Len() == 0 && (p.stage >= poolShutdown || p.broken != nil) {
 		for _, w := range p.procs {
 			if w.state == procReady && w.inflight.Len() == 0 {
 				p.setStateLocked(w, procClosing)

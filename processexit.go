@@ -30,7 +30,7 @@ func (p *ProcessPool) afterExitLocked(started bool) string {
 	switch {
 	case p.broken != nil:
 		return "the pool is broken and runs no more calls"
-	case p.shutdown:
+	case p.stage >= poolShutdown:
 		return "the pool is shutting down and started no replacement"
 	case started:
 		return "the pool started a replacement"
@@ -175,8 +175,8 @@ func (p *ProcessPool) drainLocked() []Task {
 }
 
 func (p *ProcessPool) checkExitedLocked() {
-	if p.shutdown && !p.isExited && len(p.procs) == 0 && p.queue.Len()+p.retry.Len() == 0 {
-		p.isExited = true
+	if p.stage == poolShutdown && len(p.procs) == 0 && p.queue.Len()+p.retry.Len() == 0 {
+		p.stage = poolExited
 		close(p.exited)
 	}
 }

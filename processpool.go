@@ -97,18 +97,28 @@ type workerSet struct {
 }
 
 // poolEnd is how far a ProcessPool is in stopping, guarded by the pool's
-// mutex. It moves one way: shutdown, then isExited once no worker and no
-// call is left, then stopped when teardown begins; broken and forced, once
-// set, stay.
+// mutex. broken and forced, once set, stay; they are apart from stage: a
+// pool breaks whether or not it is shutting down, and Shutdown gives up
+// whether or not it broke.
 type poolEnd struct {
-	shutdown bool
+	stage    poolStage
 	broken   error         // why new calls are refused
 	forced   error         // set when Shutdown gave up: the error of the calls still running
-	isExited bool          // exited is closed
-	exited   chan struct{} // closed once every worker was reaped after Shutdown
-	stopped  bool          // teardown began
+	exited   chan struct{} // closed as the stage becomes poolExited
 	released chan struct{} // closed once teardown stopped the goroutines and the spawner
 }
+
+// poolStage is where a ProcessPool is in stopping. It only moves forward,
+// one stage at a time: Shutdown moves it to poolShutdown,
+// checkExitedLocked to poolExited and teardown to poolTornDown.
+type poolStage uint8
+
+const (
+	poolOpen     poolStage = iota // it accepts calls
+	poolShutdown                  // Shutdown was called: it refuses calls and runs those it has
+	poolExited                    // no worker and no call is left
+	poolTornDown                  // teardown stops the pool's goroutines, or did
+)
 
 // NewProcessPool returns a pool of worker processes configured by opts:
 // MaxWorkers (default runtime.NumCPU()), Initializer (registered), Name,
@@ -212,7 +222,7 @@ func (p *ProcessPool) refusal(fn any) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.shutdown {
+	if p.stage >= poolShutdown {
 		return ErrShutdown
 	}
 	return p.broken

@@ -82,7 +82,9 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 	cfg := ReadShutdownOptions(opts...)
 	inside := p.cb.inside()
 	p.mu.Lock()
-	p.shutdown = true
+	if p.stage == poolOpen {
+		p.stage = poolShutdown
+	}
 	var cancelled []*pcall
 	if cfg.CancelPending {
 		cancelled = p.queue.Drain()
@@ -173,9 +175,9 @@ func (p *ProcessPool) signalAll(sig syscall.Signal) {
 // it to finish, or for ctx to end, and then returns ctx.Err().
 func (p *ProcessPool) teardown(ctx context.Context) error {
 	p.mu.Lock()
-	stop := p.isExited && !p.stopped
+	stop := p.stage == poolExited
 	if stop {
-		p.stopped = true
+		p.stage = poolTornDown
 		for _, g := range p.groups {
 			g.stop()
 		}

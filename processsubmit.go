@@ -352,7 +352,7 @@ func (p *ProcessPool) waitRoomLocked(ctx context.Context, n int) error {
 		}
 	}()
 	for {
-		if p.shutdown {
+		if p.stage >= poolShutdown {
 			return ErrShutdown
 		}
 		if p.broken != nil {
