@@ -7,6 +7,7 @@ import (
 	"github.com/gofutures/futures/internal/wire"
 )
 
+// signal wakes w's writer goroutine, unless it has a wake-up pending.
 func (w *proc) signal() {
 	select {
 	case w.wake <- struct{}{}:

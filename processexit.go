@@ -174,6 +174,8 @@ func (p *ProcessPool) drainLocked() []Task {
 	return out
 }
 
+// checkExitedLocked moves a pool that was shut down to poolExited once no
+// worker and no call is left.
 func (p *ProcessPool) checkExitedLocked() {
 	if p.stage == poolShutdown && len(p.procs) == 0 && p.queue.Len()+p.retry.Len() == 0 {
 		p.stage = poolExited
