@@ -119,8 +119,9 @@ type WorkerExitError struct {
 	// Stderr is the last few KiB the worker wrote to its standard error.
 	Stderr string
 	// Reason says why the pool killed the worker, when it did: it sent a
-	// malformed message, closed its reply pipe without exiting, or took too
-	// long to start. It is empty when the worker died by itself.
+	// malformed message, closed its reply pipe without exiting, took too
+	// long to start, or a call overran TaskTimeout. It is empty when the
+	// worker died by itself.
 	Reason string
 
 	during string // what the worker was doing, if not running the call

@@ -7,11 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
-	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/ring"
 	"github.com/gofutures/futures/internal/supervise"
 	"github.com/gofutures/futures/internal/value"
@@ -19,46 +16,37 @@ import (
 )
 
 // proc is the pool's side of a worker process. Fields are guarded by the
-// pool's mutex, except sp, set once before the worker's goroutines use it.
+// pool's mutex, except sp, set once before the worker's goroutines use it,
+// and those that say otherwise.
 type proc struct {
-	sp        *supervise.Process
-	ready     bool // the worker said Ready
-	closing   bool // no more calls: its request pipe closes once written
-	abort     bool // Shutdown gave up: tell the worker to stop now
-	dead      bool
-	killed    bool               // the pool sent it a signal
-	garbled   bool               // it sent a malformed message: its results area is not trusted
-	reason    string             // why the pool killed it, for WorkerExitError
-	overran   uint64             // the call the pool killed it for, if any
+	sp    *supervise.Process
+	state procState
+	stop  stopRecord
+	// garbled says it sent a malformed message, so that its results area
+	// is not trusted. It is apart from state: a worker in any state may.
+	garbled bool
+
 	inflight  ring.Queue[*pcall] // runs sent and not all answered, oldest first
 	inflightN int                // calls sent and not answered
 	nextID    uint64
 	sent      int // calls sent, for MaxTasksPerWorker
-	calls     wire.CallsBuilder
-	frame     int  // at most the bytes of the records in calls
-	full      bool // calls has no room for the next call: it goes first
-	cancels   []uint64
-	setup     []byte
-	wake      chan struct{}
-	est       time.Duration  // time per call of lastFn, measured; 0 until known
-	window    int            // most calls in flight
-	lastFn    *registry.Func // the function of the call sent last
-	busySince time.Time
-	// running is the call the watchdog last saw running in the worker,
-	// since runningSince; 0 if none.
-	running      uint64
-	runningSince time.Time
-	// got counts the bytes read from the worker; inRead says the reading
-	// goroutine waits for them. The watchdog saw got at stuckAt, since
-	// stuckSince, while the worker owed results.
-	got        atomic.Uint64
-	inRead     atomic.Bool
-	stuckAt    uint64
-	stuckSince time.Time
+	pace      pacer
+	out       outbox
+	wake      chan struct{} // wakes the writer goroutine
+	watch     timeoutWatch
 
 	wmu    sync.Mutex // held while writing to the worker
 	buf    []byte     // guarded by wmu
-	closed bool       // the request pipe is closed; guarded by wmu
+	closed bool       // the request pipe is closed; guarded by wmu, so apart from state
+}
+
+// outbox is what the pool queued for a worker, which flush writes next.
+type outbox struct {
+	setup   []byte // the Setup message, before anything else
+	calls   wire.CallsBuilder
+	frame   int  // at most the bytes of the records in calls
+	full    bool // calls has no room for the next call: it goes first
+	cancels []uint64
 }
 
 // maxReusedFrame is the largest buffer the pool keeps to read the next frame
@@ -86,8 +74,7 @@ func (p *ProcessPool) run(w *proc) {
 	}
 	p.mu.Lock()
 	w.sp = sp
-	w.setup = wire.AppendSetup(nil, wire.Setup{Version: wire.Version, Codec: p.codec.Name(), Initializer: p.initName, TaskTimeout: int64(p.timeout)})
-	w.abort = p.forced != nil
+	w.out.setup = wire.AppendSetup(nil, wire.Setup{Version: wire.Version, Codec: p.codec.Name(), Initializer: p.initName, TaskTimeout: int64(p.timeout)})
 	p.st.WorkerStarts++
 	p.mu.Unlock()
 	p.log(slog.LevelInfo, "futures: worker process started", "pid", sp.PID)
@@ -95,7 +82,7 @@ func (p *ProcessPool) run(w *proc) {
 	go p.writer(w)
 	w.signal()
 
-	rd := wire.NewReader(countingReader{sp.Out, &w.got})
+	rd := wire.NewReader(countingReader{sp.Out, &w.watch.got})
 	// A worker says it is ready once its Initializer has run, which may
 	// take as long as it needs; without one, it must answer in startLimit.
 	stopSlow := func() bool { return false }
@@ -120,7 +107,7 @@ func (p *ProcessPool) run(w *proc) {
 	kill.Stop()
 	p.takeArea(w, exit.AreaHead, exit.Area)
 	p.mu.Lock()
-	reason := w.reason
+	reason := w.stop.reason
 	p.mu.Unlock()
 	if startErr != nil && !errors.Is(startErr, ErrBrokenExecutor) {
 		if exit.Signal != "" && reason == "" && p.retryStart() {
@@ -132,20 +119,6 @@ func (p *ProcessPool) run(w *proc) {
 		}
 	}
 	p.reap(w, exit, startErr)
-}
-
-// kill sends SIGKILL to w's process group, once.
-func (p *ProcessPool) kill(w *proc, why string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if w.killed || w.sp == nil {
-		return
-	}
-	w.killed = true
-	w.reason = why
-	p.st.WorkerKills++
-	w.sp.Signal(syscall.SIGKILL)
-	p.log(slog.LevelWarn, "futures: worker process killed", "pid", w.sp.PID, "reason", why)
 }
 
 // maxStartRetries is how many workers in a row may be killed before they
@@ -173,8 +146,7 @@ func (p *ProcessPool) handshake(w *proc, rd *wire.Reader) error {
 			return err
 		}
 		p.mu.Lock()
-		w.ready = true
-		p.starting--
+		p.setStateLocked(w, procReady)
 		p.startKills = 0
 		p.dispatchLocked()
 		p.unlockAndFlush()
@@ -215,20 +187,21 @@ func (p *ProcessPool) flush(w *proc) bool {
 		return false
 	}
 	p.mu.Lock()
-	buf := append(w.buf[:0], w.setup...)
-	w.setup = nil
-	if w.calls.Len() > 0 {
-		buf = w.calls.AppendTo(buf)
-		w.frame, w.full = 0, false
+	out := &w.out
+	buf := append(w.buf[:0], out.setup...)
+	out.setup = nil
+	if out.calls.Len() > 0 {
+		buf = out.calls.AppendTo(buf)
+		out.frame, out.full = 0, false
 	}
-	if len(w.cancels) > 0 {
-		buf = wire.AppendCancel(buf, w.cancels)
-		w.cancels = w.cancels[:0]
+	if len(out.cancels) > 0 {
+		buf = wire.AppendCancel(buf, out.cancels)
+		out.cancels = out.cancels[:0]
 	}
-	if w.abort {
+	if w.state == procAborting {
 		buf = wire.AppendEmpty(buf, wire.TAbort)
 	}
-	done := w.closing || w.abort || w.dead
+	done := w.state >= procClosing
 	p.mu.Unlock()
 	w.buf = buf
 	if len(buf) > 0 {
@@ -256,9 +229,9 @@ func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
 	reuse := value.Copies(p.codec)
 	var buf []byte
 	for {
-		w.inRead.Store(true)
+		w.watch.inRead.Store(true)
 		t, body, err := rd.ReadInto(buf)
-		w.inRead.Store(false)
+		w.watch.inRead.Store(false)
 		if reuse && cap(body) <= maxReusedFrame {
 			buf = body
 		}

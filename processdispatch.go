@@ -7,14 +7,7 @@ import (
 	"github.com/gofutures/futures/internal/wire"
 )
 
-// Pipelining: each worker gets calls for about aheadTarget of work at its
-// measured speed, at least one call and at most maxWindow; the window
-// starts at one call for each new function.
-const (
-	aheadTarget = 2 * time.Millisecond
-	maxWindow   = 4096
-)
-
+// signal wakes w's writer goroutine, unless it has a wake-up pending.
 func (w *proc) signal() {
 	select {
 	case w.wake <- struct{}{}:
@@ -29,7 +22,7 @@ func (p *ProcessPool) dispatchLocked() {
 		var best *proc
 		open := 0
 		for _, w := range p.procs {
-			if w.ready && !w.closing && !w.dead && p.roomLocked(w) > 0 {
+			if w.state == procReady && p.roomLocked(w) > 0 {
 				open++
 				if best == nil || w.inflightN < best.inflightN {
 					best = w
@@ -48,10 +41,10 @@ func (p *ProcessPool) dispatchLocked() {
 			p.spawnLocked()
 		}
 	}
-	if p.queue.Len()+p.retry.Len() == 0 && (p.shutdown || p.broken != nil) {
+	if p.queue.Len()+p.retry.Len() == 0 && (p.stage >= poolShutdown || p.broken != nil) {
 		for _, w := range p.procs {
-			if w.ready && w.inflight.Len() == 0 && !w.closing {
-				w.closing = true
+			if w.state == procReady && w.inflight.Len() == 0 {
+				p.setStateLocked(w, procClosing)
 				w.signal()
 			}
 		}
@@ -60,8 +53,8 @@ func (p *ProcessPool) dispatchLocked() {
 
 // roomLocked returns how many more calls w may take now.
 func (p *ProcessPool) roomLocked(w *proc) int {
-	room := max(w.window, 1) - w.inflightN
-	if w.full {
+	room := w.pace.limit() - w.inflightN
+	if w.out.full {
 		return 0
 	}
 	if p.maxTasks > 0 {
@@ -76,7 +69,7 @@ func (p *ProcessPool) roomLocked(w *proc) int {
 func (p *ProcessPool) feedLocked(w *proc, share int) {
 	idle := w.inflight.Len() == 0
 	if idle {
-		w.busySince = time.Now()
+		w.pace.busy(time.Now())
 	}
 	freed := false
 	for fed := 0; fed < max(share, 1) && p.roomLocked(w) > 0; {
@@ -94,7 +87,7 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 			p.startLocked(pc)
 		}
 		for i, r := range p.runs {
-			if w.full { // fitLocked queued the rest again
+			if w.out.full { // fitLocked queued the rest again
 				break
 			}
 			if left := p.maxTasks - w.sent; p.maxTasks > 0 && len(r.ts) > left {
@@ -125,19 +118,15 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 				}
 			}
 			c.ID = r.id
-			w.calls.AddRun(&c, len(r.ts), r.arg)
+			w.out.calls.AddRun(&c, len(r.ts), r.arg)
 			w.sent += len(r.ts)
 			fed += len(r.ts)
-			if r.fn != w.lastFn {
-				// A new function: its speed is not known yet, so the
-				// worker gets no more until its first result.
-				w.lastFn, w.est, w.window = r.fn, 0, 1
-			}
+			w.pace.sent(r.fn)
 		}
 		clear(p.runs)
 	}
-	if p.maxTasks > 0 && w.sent >= p.maxTasks && !w.closing {
-		w.closing = true
+	if p.maxTasks > 0 && w.sent >= p.maxTasks && w.state == procReady {
+		p.setStateLocked(w, procClosing)
 		p.log(slog.LevelInfo, "futures: worker process recycled after MaxTasksPerWorker calls", "pid", w.sp.PID, "calls", w.sent)
 	}
 	if freed && p.queueSize > 0 {

@@ -30,7 +30,7 @@ func (p *ProcessPool) afterExitLocked(started bool) string {
 	switch {
 	case p.broken != nil:
 		return "the pool is broken and runs no more calls"
-	case p.shutdown:
+	case p.stage >= poolShutdown:
 		return "the pool is shutting down and started no replacement"
 	case started:
 		return "the pool started a replacement"
@@ -63,7 +63,7 @@ func (p *ProcessPool) startError(pid int, exit supervise.Exit, reason string) er
 // ready breaks the pool with startErr.
 func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 	p.mu.Lock()
-	w.dead = true
+	p.setStateLocked(w, procExited)
 	if w.sp != nil {
 		w.signal()
 		p.st.WorkerExits++
@@ -74,16 +74,13 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 			break
 		}
 	}
-	if !w.ready {
-		p.starting--
-	}
 	var fails []failure
 	workers := len(p.procs)
 	left := w.inflight.Drain()
 	w.inflightN = 0
 	var exitErr *WorkerExitError
 	if len(left) > 0 && p.forced == nil {
-		exitErr = exitError(w.sp.PID, exit, w.reason)
+		exitErr = exitError(w.sp.PID, exit, w.stop.reason)
 	}
 	// A worker that died running no call died of the next call it was to
 	// start (a message it could not read), which is sent again only
@@ -107,7 +104,7 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 					p.retry.Push(rest)
 				}
 				i = len(pc.ts)
-			case id == w.overran:
+			case id == w.stop.overran:
 				fails = append(fails, failure{pc.ts[i], &timeoutError{fn: registry.ShortName(pc.fn.Name()), limit: p.timeout.String()}})
 			default:
 				fails = append(fails, failure{pc.ts[i], exitErr})
@@ -177,9 +174,11 @@ func (p *ProcessPool) drainLocked() []Task {
 	return out
 }
 
+// checkExitedLocked moves a pool that was shut down to poolExited once no
+// worker and no call is left.
 func (p *ProcessPool) checkExitedLocked() {
-	if p.shutdown && !p.isExited && len(p.procs) == 0 && p.queue.Len()+p.retry.Len() == 0 {
-		p.isExited = true
+	if p.stage == poolShutdown && len(p.procs) == 0 && p.queue.Len()+p.retry.Len() == 0 {
+		p.stage = poolExited
 		close(p.exited)
 	}
 }

@@ -32,19 +32,19 @@ func (p *ProcessPool) fitLocked(w *proc, r *pcall, more []*pcall) *pcall {
 	if r.hasArg {
 		size += r.ends[n-1] - r.first
 	}
-	if w.frame+size <= wire.MaxFrame-wire.CallsOverhead {
-		w.frame += size
+	if w.out.frame+size <= wire.MaxFrame-wire.CallsOverhead {
+		w.out.frame += size
 		return r
 	}
 	k := 0
 	for ; k < n; k++ {
 		c := r.callSize(k)
-		if w.frame+c > wire.MaxFrame-wire.CallsOverhead && (k > 0 || w.calls.Len() > 0) {
+		if w.out.frame+c > wire.MaxFrame-wire.CallsOverhead && (k > 0 || w.out.calls.Len() > 0) {
 			break
 		}
-		w.frame += c
+		w.out.frame += c
 	}
-	w.full = true
+	w.out.full = true
 	p.retry.Push(r.slice(k, n))
 	for _, m := range more {
 		p.retry.Push(m)

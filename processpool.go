@@ -36,11 +36,26 @@ import (
 // error matching ErrCancelled and it is counted Cancelled. Create one with
 // NewProcessPool; all methods are safe for concurrent use.
 //
-// Measured on two cores (bench/README.md): starting a pool of two workers,
-// one call and Close take about 4 ms; one call and its result, about 40 µs;
-// trivial calls submitted in a batch, about 2M a second; Map, about 1.7M
-// items a second with the default Chunksize and 7M with Chunksize(1000).
+// One call and its result take tens of microseconds, and batched calls cost
+// well under a microsecond each; bench/README.md has the measurements.
 type ProcessPool struct {
+	procConfig
+	last atomic.Pointer[lastFunc] // of the Map that sent calls last
+
+	mu sync.Mutex
+	callQueue
+	groupTable
+	workerSet
+	poolEnd
+	st    Stats
+	wg    sync.WaitGroup // the pool's goroutines
+	cb    callbackRunner // runs what completing a call runs of user code
+	later func(func())   // cb.add
+}
+
+// procConfig is a ProcessPool's configuration, set by NewProcessPool and
+// read without the pool's mutex.
+type procConfig struct {
 	name       string
 	maxWorkers int
 	codec      Codec
@@ -49,36 +64,61 @@ type ProcessPool struct {
 	timeout    time.Duration
 	queueSize  int
 	logger     *slog.Logger
-	path       string
+	path       string // the program a worker runs, with args and env
 	args, env  []string
 	spawner    *supervise.Spawner
-	last       atomic.Pointer[lastFunc] // of the Map that sent calls last
+}
 
-	mu         sync.Mutex
-	room       *sync.Cond         // signalled when queued calls leave the queue
-	queue      ring.Queue[*pcall] // accepted calls not handed to a worker
-	queued     int                // calls in queue
-	retry      ring.Queue[*pcall] // started calls a dead worker never ran; before queue
-	runs       []*pcall           // scratch for feedLocked
-	procs      []*proc            // every worker alive or starting
-	starting   int
-	groups     map[context.Context]*pgroup
-	lastGroup  *pgroup
-	nextGroup  uint64
-	shutdown   bool
-	broken     error // why new calls are refused
-	forced     error // set when Shutdown gave up: the error of the calls still running
-	exited     chan struct{}
-	released   chan struct{} // closed once the goroutines and the spawner stopped
-	isExited   bool
-	stopped    bool    // the spawner is being stopped
+// callQueue is a ProcessPool's calls not handed to a worker, guarded by the
+// pool's mutex. retry goes first: its calls are started already.
+type callQueue struct {
+	room   *sync.Cond         // signalled when queued calls leave the queue
+	queue  ring.Queue[*pcall] // accepted calls not handed to a worker
+	queued int                // calls in queue, against QueueSize
+	retry  ring.Queue[*pcall] // started calls a dead worker never ran
+	runs   []*pcall           // scratch for feedLocked
+}
+
+// groupTable is a ProcessPool's pgroups by context, guarded by the pool's
+// mutex: a group lives from the first call made with its context until the
+// context ends or the pool stops.
+type groupTable struct {
+	groups    map[context.Context]*pgroup
+	lastGroup *pgroup // the group found last, which the next call likely has
+	nextGroup uint64  // the id of the last group made
+}
+
+// workerSet is a ProcessPool's workers, guarded by the pool's mutex.
+type workerSet struct {
+	procs      []*proc // every worker alive or starting, in no order
+	starting   int     // workers of procs in procStarting
 	urgent     []*proc // idle workers just given calls, to write to at once
 	startKills int     // workers killed in a row before they were ready
-	st         Stats
-	wg         sync.WaitGroup // the pool's goroutines
-	cb         callbackRunner // runs what completing a call runs of user code
-	later      func(func())   // cb.add
 }
+
+// poolEnd is how far a ProcessPool is in stopping, guarded by the pool's
+// mutex. broken and forced, once set, stay; they are apart from stage: a
+// pool breaks whether or not it is shutting down, and Shutdown gives up
+// whether or not it broke.
+type poolEnd struct {
+	stage    poolStage
+	broken   error         // why new calls are refused
+	forced   error         // set when Shutdown gave up: the error of the calls still running
+	exited   chan struct{} // closed as the stage becomes poolExited
+	released chan struct{} // closed once teardown stopped the goroutines and the spawner
+}
+
+// poolStage is where a ProcessPool is in stopping. It only moves forward,
+// one stage at a time: Shutdown moves it to poolShutdown,
+// checkExitedLocked to poolExited and teardown to poolTornDown.
+type poolStage uint8
+
+const (
+	poolOpen     poolStage = iota // it accepts calls
+	poolShutdown                  // Shutdown was called: it refuses calls and runs those it has
+	poolExited                    // no worker and no call is left
+	poolTornDown                  // teardown stops the pool's goroutines, or did
+)
 
 // NewProcessPool returns a pool of worker processes configured by opts:
 // MaxWorkers (default runtime.NumCPU()), Initializer (registered), Name,
@@ -102,16 +142,17 @@ func NewProcessPool(opts ...Option) (*ProcessPool, error) {
 		return nil, errors.New("futures: NewProcessPool: this process was started as a worker of a ProcessPool but did not call futures.WorkerMain(); call it first thing in main (and in TestMain)")
 	}
 	p := &ProcessPool{
-		name:       cfg.name,
-		maxWorkers: cfg.maxWorkers,
-		codec:      cfg.codec,
-		maxTasks:   cfg.maxTasksPerWorker,
-		timeout:    cfg.taskTimeout,
-		queueSize:  cfg.queueSize,
-		logger:     cfg.logger,
-		groups:     map[context.Context]*pgroup{},
-		exited:     make(chan struct{}),
-		released:   make(chan struct{}),
+		procConfig: procConfig{
+			name:       cfg.name,
+			maxWorkers: cfg.maxWorkers,
+			codec:      cfg.codec,
+			maxTasks:   cfg.maxTasksPerWorker,
+			timeout:    cfg.taskTimeout,
+			queueSize:  cfg.queueSize,
+			logger:     cfg.logger,
+		},
+		groupTable: groupTable{groups: map[context.Context]*pgroup{}},
+		poolEnd:    poolEnd{exited: make(chan struct{}), released: make(chan struct{})},
 	}
 	p.room = sync.NewCond(&p.mu)
 	p.cb.wg = &p.wg
@@ -181,7 +222,7 @@ func (p *ProcessPool) refusal(fn any) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.shutdown {
+	if p.stage >= poolShutdown {
 		return ErrShutdown
 	}
 	return p.broken

@@ -19,8 +19,19 @@ import (
 
 // poolGoroutines returns the stacks of the goroutines of a ProcessPool that
 // are still running: its worker goroutines, watchdog and spawning thread
-// (which no longer counts once it let go of its thread, on its way out).
+// (which no longer counts once it let go of its thread, on its way out). A
+// goroutine that returned from its deferred wg.Done may not have exited
+// yet: it counts only if it is still there after a few milliseconds.
 func poolGoroutines() []string {
+	left := poolStacks()
+	for i := 0; i < 50 && len(left) > 0; i++ {
+		time.Sleep(time.Millisecond)
+		left = poolStacks()
+	}
+	return left
+}
+
+func poolStacks() []string {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
 	var left []string

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"syscall"
 	"time"
@@ -59,7 +58,7 @@ func (a *answers) reset() {
 func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 	p.mu.Lock()
 	defer p.unlockAndFlush()
-	if w.abort { // Shutdown gave up and failed these calls already
+	if w.state == procAborting { // Shutdown gave up and failed these calls already
 		return nil
 	}
 	var wrong *wire.Result
@@ -89,11 +88,9 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 			return true
 		}
 		a.errs = append(a.errs, p.remoteErr(r, pc.fn.Name()))
-		if r.Kind == wire.KindTimeout && !w.killed && !w.dead {
-			w.closing, w.killed = true, true
-			p.st.WorkerKills++
-			w.sp.Signal(syscall.SIGKILL)
-			p.log(slog.LevelWarn, "futures: worker process killed: a call overran TaskTimeout", "pid", w.sp.PID, "func", pc.fn.Name())
+		if r.Kind == wire.KindTimeout && w.state < procExited {
+			p.setStateLocked(w, procClosing)
+			p.signalLocked(w, syscall.SIGKILL, "a call overran TaskTimeout")
 		}
 		return true
 	})
@@ -101,23 +98,14 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 		err = fmt.Errorf("%w: a result for call %d, which is not the next one", wire.ErrFrame, wrong.ID)
 	}
 	if n := len(a.recs); n > 0 {
-		now := time.Now()
-		w.est = (w.est + now.Sub(w.busySince)/time.Duration(n)) / 2
-		if w.est == 0 {
-			w.est = 1
-		}
-		// The window grows at most twofold per reply, so that the quick
-		// first calls of a workload do not open it wide for slow later
-		// ones.
-		w.window = min(max(int(min(aheadTarget/w.est, maxWindow)), 1), 2*max(w.window, 1))
-		w.busySince = now
+		w.pace.answered(n, time.Now())
 		w.inflightN -= n
 		p.st.Running -= int64(n)
 		p.st.Succeeded += int64(n - len(a.errs))
 		p.st.Failed += int64(len(a.errs) - cancelled)
 		p.st.Cancelled += int64(cancelled)
 	}
-	if err == nil && !w.closing {
+	if err == nil && w.state == procReady {
 		p.dispatchLocked()
 	}
 	return err

@@ -4,10 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"syscall"
 	"time"
 )
+
+// escalation is a ladder of ever harder ways to stop the workers: each step
+// sends its signal to every worker still alive, then waits up to its grace
+// for all of them to be reaped before the next step.
+type escalation []escalationStep
+
+// escalationStep is a step of an escalation.
+type escalationStep struct {
+	sig   syscall.Signal // 0: no signal, the workers were asked to stop
+	grace time.Duration  // 0: wait for as long as it takes
+}
 
 // Escalation when Shutdown gives up: the workers are asked to stop, then
 // sent SIGTERM after askGrace, then SIGKILL after termGrace.
@@ -15,6 +25,37 @@ const (
 	askGrace  = 200 * time.Millisecond
 	termGrace = 200 * time.Millisecond
 )
+
+// giveUpLadder is how abandon stops the workers. Asked to stop, a worker
+// cancels the context of its calls and exits once they return; SIGTERM
+// stops one whose calls ignore their context, unless it handles the signal;
+// SIGKILL stops any.
+var giveUpLadder = escalation{
+	{grace: askGrace},
+	{sig: syscall.SIGTERM, grace: termGrace},
+	{sig: syscall.SIGKILL},
+}
+
+// climb goes up the ladder, sending each step's signal with signal, until
+// exited is closed.
+func (e escalation) climb(exited <-chan struct{}, signal func(syscall.Signal)) {
+	for _, s := range e {
+		if s.sig != 0 {
+			signal(s.sig)
+		}
+		if s.grace == 0 {
+			break
+		}
+		t := time.NewTimer(s.grace)
+		select {
+		case <-exited:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+	<-exited
+}
 
 // Shutdown stops the pool from accepting calls (they then fail with
 // ErrShutdown), then waits until every queued and running call has finished
@@ -41,7 +82,9 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 	cfg := ReadShutdownOptions(opts...)
 	inside := p.cb.inside()
 	p.mu.Lock()
-	p.shutdown = true
+	if p.stage == poolOpen {
+		p.stage = poolShutdown
+	}
 	var cancelled []*pcall
 	if cfg.CancelPending {
 		cancelled = p.queue.Drain()
@@ -78,14 +121,15 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 			err = ctx.Err()
 		}
 	}
-	if rerr := p.release(ctx); err == nil {
+	if rerr := p.teardown(ctx); err == nil {
 		err = rerr
 	}
 	return err
 }
 
-// abandon stops everything because Shutdown's ctx ended, escalating from a
-// request to SIGTERM to SIGKILL, and waits for the workers to be reaped.
+// abandon stops everything because Shutdown's ctx ended, up giveUpLadder
+// from a request to SIGTERM to SIGKILL, and waits for the workers to be
+// reaped.
 func (p *ProcessPool) abandon(ctx context.Context) {
 	cause := ctx.Err()
 	p.mu.Lock()
@@ -95,7 +139,7 @@ func (p *ProcessPool) abandon(ctx context.Context) {
 	queued := p.drainLocked()
 	var running []Task
 	for _, w := range p.procs {
-		w.abort = true
+		p.setStateLocked(w, procAborting)
 		for _, pc := range w.inflight.Drain() {
 			running = append(running, pc.ts[pc.done:]...)
 		}
@@ -113,23 +157,7 @@ func (p *ProcessPool) abandon(ctx context.Context) {
 	for _, t := range running {
 		t.Complete(nil, p.forced)
 	}
-	for _, sig := range []syscall.Signal{0, syscall.SIGTERM, syscall.SIGKILL} {
-		if sig != 0 {
-			p.signalAll(sig)
-		}
-		grace := askGrace
-		if sig == syscall.SIGTERM {
-			grace = termGrace
-		}
-		t := time.NewTimer(grace)
-		select {
-		case <-p.exited:
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
-	<-p.exited
+	giveUpLadder.climb(p.exited, p.signalAll)
 }
 
 // signalAll sends sig to every worker process still alive.
@@ -137,25 +165,19 @@ func (p *ProcessPool) signalAll(sig syscall.Signal) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, w := range p.procs {
-		if w.sp != nil && !w.dead {
-			if !w.killed {
-				w.killed = true
-				p.st.WorkerKills++
-			}
-			w.sp.Signal(sig)
-			p.log(slog.LevelWarn, "futures: worker process signalled by Shutdown", "pid", w.sp.PID, "signal", sig.String())
-		}
+		p.signalLocked(w, sig, "Shutdown gave up waiting for it")
 	}
 }
 
-// release waits for the pool's goroutines once every worker is gone, and
+// teardown is the last step of Shutdown, once every worker is gone: it
+// stops watching the contexts of calls, waits for the pool's goroutines and
 // stops the spawning thread. A call that finds another doing so waits for
 // it to finish, or for ctx to end, and then returns ctx.Err().
-func (p *ProcessPool) release(ctx context.Context) error {
+func (p *ProcessPool) teardown(ctx context.Context) error {
 	p.mu.Lock()
-	stop := p.isExited && !p.stopped
+	stop := p.stage == poolExited
 	if stop {
-		p.stopped = true
+		p.stage = poolTornDown
 		for _, g := range p.groups {
 			g.stop()
 		}

@@ -352,7 +352,7 @@ func (p *ProcessPool) waitRoomLocked(ctx context.Context, n int) error {
 		}
 	}()
 	for {
-		if p.shutdown {
+		if p.stage >= poolShutdown {
 			return ErrShutdown
 		}
 		if p.broken != nil {
@@ -412,8 +412,8 @@ func (p *ProcessPool) cancelGroup(g *pgroup) {
 		p.lastGroup = nil
 	}
 	for _, w := range p.procs {
-		if w.ready && !w.closing && !w.dead {
-			w.cancels = append(w.cancels, g.id)
+		if w.state == procReady {
+			w.out.cancels = append(w.out.cancels, g.id)
 			w.signal()
 		}
 	}

@@ -27,29 +27,21 @@ func (p *ProcessPool) watchTimeouts() {
 			p.mu.Lock()
 			var late, stuck []*proc
 			for _, w := range p.procs {
-				if w.sp == nil || w.killed || w.dead {
+				if w.sp == nil || w.stop.signalled() || w.state == procExited {
 					continue
 				}
 				started, over := w.sp.Progress()
-				if pc, ok := w.inflight.Peek(); !ok || over < pc.id+uint64(pc.done) || !w.inRead.Load() {
-					w.stuckSince = time.Time{}
-				} else if got := w.got.Load(); w.stuckSince.IsZero() || got != w.stuckAt {
-					w.stuckAt, w.stuckSince = got, now
-				} else if now.Sub(w.stuckSince) > limit {
+				pc, owed := w.inflight.Peek()
+				if w.watch.stuck(owed && over >= pc.id+uint64(pc.done), now, limit) {
 					// The worker recorded the outcome the pool waits for,
 					// and its bytes stopped coming, in the middle of a
 					// frame or before it.
 					stuck = append(stuck, w)
 				}
-				switch {
-				case started <= over:
-					w.running = 0
-				case started != w.running:
-					w.running, w.runningSince = started, now
-				case now.Sub(w.runningSince) > limit:
+				if w.watch.late(started, over, now, limit) {
 					late = append(late, w)
-					if w.overran == 0 {
-						w.overran = started
+					if w.stop.overran == 0 {
+						w.stop.overran = started
 					}
 				}
 			}
@@ -62,6 +54,51 @@ func (p *ProcessPool) watchTimeouts() {
 			}
 		}
 	}
+}
+
+// timeoutWatch is what the watchdog knows of a worker, guarded by the
+// pool's mutex except got and inRead.
+type timeoutWatch struct {
+	// running is the call the watchdog last saw running in the worker,
+	// since runningSince; 0 if none.
+	running      uint64
+	runningSince time.Time
+	// got counts the bytes read from the worker; inRead says the reading
+	// goroutine waits for them. The watchdog saw got at stuckAt, since
+	// stuckSince, while the worker owed results.
+	got        atomic.Uint64
+	inRead     atomic.Bool
+	stuckAt    uint64
+	stuckSince time.Time
+}
+
+// late notes, at now, that the worker started call started and recorded
+// the outcome of call over, and reports whether the call it runs has run
+// longer than limit.
+func (t *timeoutWatch) late(started, over uint64, now time.Time, limit time.Duration) bool {
+	switch {
+	case started <= over:
+		t.running = 0
+	case started != t.running:
+		t.running, t.runningSince = started, now
+	case now.Sub(t.runningSince) > limit:
+		return true
+	}
+	return false
+}
+
+// stuck notes, at now, whether the worker owes results it recorded, and
+// reports whether the pool has waited longer than limit for their bytes
+// without a byte coming.
+func (t *timeoutWatch) stuck(owed bool, now time.Time, limit time.Duration) bool {
+	if !owed || !t.inRead.Load() {
+		t.stuckSince = time.Time{}
+	} else if got := t.got.Load(); t.stuckSince.IsZero() || got != t.stuckAt {
+		t.stuckAt, t.stuckSince = got, now
+	} else if now.Sub(t.stuckSince) > limit {
+		return true
+	}
+	return false
 }
 
 // countingReader counts the bytes read from r in n.

@@ -22,7 +22,7 @@ func (p *ProcessPool) takeArea(w *proc, head uint64, area []byte) {
 	if ok {
 		next = pc.id + uint64(pc.done)
 	}
-	w.dead = true // reaped: no call goes to it, no signal reaches it
+	p.setStateLocked(w, procExited)
 	p.mu.Unlock()
 	if !ok {
 		return
