@@ -183,17 +183,6 @@ func callName(t Task) string {
 	return "a call"
 }
 
-// deadlockError is the error of a Result that would wait forever.
-type deadlockError struct {
-	chain string
-}
-
-func (e *deadlockError) Error() string {
-	return "futures: deadlock: " + e.chain + "; a call that waits on another call of its own pool holds its worker, so give the pool more workers, wait outside the pool, or use a second pool"
-}
-
-func (e *deadlockError) Is(target error) bool { return target == ErrDeadlock }
-
 // goid returns the id of the calling goroutine.
 func goid() uint64 {
 	var buf [64]byte
