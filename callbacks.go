@@ -7,14 +7,6 @@ import (
 	"github.com/gofutures/futures/internal/ring"
 )
 
-// laterCompleter is implemented by the tasks of this package: completeLater
-// is Complete, except that, with later not nil, the OnDone callbacks of the
-// future are passed to later to run instead of being run in the caller. A
-// task that implements it runs no other code of its user when it completes.
-type laterCompleter interface {
-	completeLater(result any, err error, later func(func())) bool
-}
-
 // callbackRunner runs, one at a time and in order, the jobs the goroutines
 // of a ProcessPool hand it: the OnDone callbacks of the futures they
 // complete, and the completion of tasks from other packages. It runs them in

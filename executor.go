@@ -255,16 +255,3 @@ func (c *thunk[R]) Run(ctx context.Context) { c.runThen(ctx, nil) }
 func (c *thunk[R]) runThen(ctx context.Context, before func(error)) {
 	c.run(func() (R, error) { return c.fn(ctx) }, before)
 }
-
-// ownedTask is implemented by the tasks of this package, for the executors
-// of this package: they keep their counters exact through it.
-type ownedTask interface {
-	// future returns the future the task completes.
-	future() any
-	// setOwner registers the executor to tell when the future is cancelled;
-	// it returns false if the future is not pending.
-	setOwner(o canceller) bool
-	// runThen is Run, calling before with the call's error just before the
-	// future completes.
-	runThen(ctx context.Context, before func(error))
-}

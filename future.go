@@ -87,13 +87,6 @@ type Future[T any] struct {
 	claimed atomic.Uint64 // the last unique() call that took this future
 }
 
-// canceller is an executor that counts the calls cancelled in its queue.
-type canceller interface {
-	// noteCancelled is called once when a pending future the executor owns
-	// is cancelled, before its waiters and callbacks learn of it.
-	noteCancelled()
-}
-
 // setOwner makes o the executor told of the future's cancellation. It
 // returns false, changing nothing, if the future is not pending.
 func (f *Future[T]) setOwner(o canceller) bool {
@@ -151,19 +144,6 @@ func (w *waiter) next(ctx context.Context) (int, bool) {
 			return 0, false
 		}
 	}
-}
-
-// watchable is implemented by *Future[T] for every T: it lets AsCompleted,
-// Wait and Map learn of completions without a goroutine per future.
-type watchable interface {
-	// watch registers w to get key once the future is done. It returns false,
-	// registering nothing, if the future is done already.
-	watch(w *waiter, key int) bool
-	// unwatch removes the registration of w, if any.
-	unwatch(w *waiter)
-	// claim returns true the first time it is called with stamp, false
-	// after that and on a nil future.
-	claim(stamp uint64) bool
 }
 
 func (f *Future[T]) claim(stamp uint64) bool {
@@ -279,8 +259,8 @@ func (f *Future[T]) wait(ctx context.Context) error {
 		return nil
 	default:
 	}
-	if w, ok := ctx.Value(workerKey{}).(*worker); ok {
-		return w.pool.waitInTask(ctx, w, f, done)
+	if cw, ok := ctx.Value(callWaiterKey{}).(callWaiter); ok {
+		return cw.waitIn(ctx, f, done)
 	}
 	return waitDone(ctx, done)
 }

@@ -156,14 +156,6 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 	}
 }
 
-// refuser is implemented by the executors of this package, so that Map over
-// an empty input yields the error the executor would refuse a call with.
-type refuser interface {
-	// refusal returns the error Execute returns for a call of fn now, or
-	// nil if it would accept one.
-	refusal(fn any) error
-}
-
 // mapRun is the state of one Map loop.
 type mapRun[A, R any] struct {
 	// Set up once, then only read, by the loop and by the goroutines that
@@ -601,12 +593,12 @@ func (m *mapRun[A, R]) close() {
 // pool keeps more small items in flight to batch them), else sixteen chunks per
 // worker, from its MaxWorkers() method or runtime.GOMAXPROCS(0).
 func defaultBuffer(ex Executor, chunksize int) int {
-	if s, ok := ex.(interface{ MapBuffer(chunksize int) int }); ok {
+	if s, ok := ex.(MapBufferer); ok {
 		if n := s.MapBuffer(chunksize); n > 0 {
 			return n
 		}
 	}
-	if s, ok := ex.(interface{ MaxWorkers() int }); ok && s.MaxWorkers() > 0 {
+	if s, ok := ex.(WorkerCounter); ok && s.MaxWorkers() > 0 {
 		return 16 * s.MaxWorkers()
 	}
 	return 16 * runtime.GOMAXPROCS(0)

@@ -246,7 +246,7 @@ func (it *item[A, R]) publish(to State, from int32) {
 // reuses the item of a call that finished without an error for a later
 // input, which Complete would then fail.
 func failRunning(t Task, err error) {
-	if it, ok := t.(interface{ failRunning(error) }); ok {
+	if it, ok := t.(runningFailer); ok {
 		it.failRunning(err)
 		return
 	}

@@ -201,12 +201,6 @@ func (p *ThreadPool) Execute(t Task) error {
 	return p.enqueue(entry{one: t}, t.Context())
 }
 
-// inboxTask is implemented by the calls of Submit and Go, which carry their
-// link in a ThreadPool's inbox.
-type inboxTask interface {
-	inboxLink() *mpsc.Node[Task]
-}
-
 // push pushes t, whose link is l, into the inbox, unless it is closed.
 func (p *ThreadPool) push(l *mpsc.Node[Task], t Task) bool {
 	p.pushing.Add(1)
@@ -531,7 +525,7 @@ func (p *ThreadPool) work(w *worker) {
 	p.logf(slog.LevelDebug, "futures: worker started", w)
 	pprof.Do(p.runCtx, labels, func(ctx context.Context) {
 		w.gid.Store(goid())
-		w.base = context.WithValue(ctx, workerKey{}, w)
+		w.base = context.WithValue(ctx, callWaiterKey{}, w)
 		if p.init != nil && !p.initialize(w) {
 			return
 		}
@@ -652,7 +646,7 @@ func (p *ThreadPool) contextFor(w *worker, tc context.Context) context.Context {
 		w.parent = tc
 		var merged context.Context
 		merged, w.cancel = context.WithCancelCause(tc)
-		w.merged = context.WithValue(merged, workerKey{}, w)
+		w.merged = context.WithValue(merged, callWaiterKey{}, w)
 		cancel, run := w.cancel, p.runCtx
 		w.stop = context.AfterFunc(run, func() { cancel(context.Cause(run)) })
 	}
