@@ -1,0 +1,283 @@
+package futures
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gofutures/futures/internal/ring"
+	"github.com/gofutures/futures/internal/supervise"
+	"github.com/gofutures/futures/internal/wire"
+)
+
+// proc is the pool's side of a worker process. Fields are guarded by the
+// pool's mutex, except sp, set once before the worker's goroutines use it.
+type proc struct {
+	sp        *supervise.Process
+	ready     bool // the worker said Ready
+	closing   bool // no more calls: its request pipe closes once written
+	abort     bool // Shutdown gave up: tell the worker to stop now
+	dead      bool
+	killed    bool               // the pool sent it a signal
+	garbled   bool               // it sent a malformed message: its results area is not trusted
+	reason    string             // why the pool killed it, for WorkerExitError
+	overran   uint64             // the call the pool killed it for, if any
+	inflight  ring.Queue[*pcall] // runs sent and not all answered, oldest first
+	inflightN int                // calls sent and not answered
+	nextID    uint64
+	sent      int // calls sent, for MaxTasksPerWorker
+	calls     wire.CallsBuilder
+	frame     int  // at most the bytes of the records in calls
+	full      bool // calls has no room for the next call: it goes first
+	cancels   []uint64
+	setup     []byte
+	wake      chan struct{}
+	est       time.Duration // time per call of lastFn, measured; 0 until known
+	window    int           // most calls in flight
+	lastFn    *regFunc      // the function of the call sent last
+	busySince time.Time
+	// running is the call the watchdog last saw running in the worker,
+	// since runningSince; 0 if none.
+	running      uint64
+	runningSince time.Time
+	// got counts the bytes read from the worker; inRead says the reading
+	// goroutine waits for them. The watchdog saw got at stuckAt, since
+	// stuckSince, while the worker owed results.
+	got        atomic.Uint64
+	inRead     atomic.Bool
+	stuckAt    uint64
+	stuckSince time.Time
+
+	wmu    sync.Mutex // held while writing to the worker
+	buf    []byte     // guarded by wmu
+	closed bool       // the request pipe is closed; guarded by wmu
+}
+
+// maxReusedFrame is the largest buffer the pool keeps to read the next frame
+// of results into.
+const maxReusedFrame = 1 << 20
+
+// exitGrace is how long a worker may take to exit after its reply pipe
+// closed; timeoutGrace is how long past TaskTimeout the pool waits for the
+// worker's own report before it kills the worker itself.
+const (
+	exitGrace    = time.Second
+	startLimit   = 10 * time.Second // for a worker without Initializer to say it is ready
+	timeoutGrace = 250 * time.Millisecond
+)
+
+// run starts w's process and serves it until it exits.
+func (p *ProcessPool) run(w *proc) {
+	defer p.wg.Done()
+	sp, err := p.spawner.Start(supervise.Config{Path: p.path, Args: p.args, Env: p.env, Stdout: os.Stdout, Stderr: os.Stderr})
+	if err != nil {
+		p.reap(w, supervise.Exit{}, &brokenError{
+			msg:   fmt.Sprintf("futures: ProcessPool %q cannot start a worker process from %s; check the program path and the WorkerCommand option", p.name, p.path),
+			cause: err})
+		return
+	}
+	p.mu.Lock()
+	w.sp = sp
+	w.setup = wire.AppendSetup(nil, wire.Setup{Version: wire.Version, Codec: p.codec.Name(), Initializer: p.initName, TaskTimeout: int64(p.timeout)})
+	w.abort = p.forced != nil
+	p.st.WorkerStarts++
+	p.mu.Unlock()
+	p.log(slog.LevelInfo, "futures: worker process started", "pid", sp.PID)
+	p.wg.Add(1)
+	go p.writer(w)
+	w.signal()
+
+	rd := wire.NewReader(countingReader{sp.Out, &w.got})
+	// A worker says it is ready once its Initializer has run, which may
+	// take as long as it needs; without one, it must answer in startLimit.
+	stopSlow := func() bool { return false }
+	if p.initName == "" {
+		stopSlow = time.AfterFunc(startLimit, func() {
+			p.kill(w, fmt.Sprintf("it did not say it was ready within %v", startLimit))
+		}).Stop
+	}
+	startErr := p.handshake(w, rd)
+	stopSlow()
+	if startErr != nil && startErr != io.EOF && !errors.Is(startErr, ErrBrokenExecutor) {
+		p.kill(w, fmt.Sprintf("it sent a malformed message before it was ready: %v", startErr))
+	}
+	if startErr == nil {
+		p.serve(w, rd)
+	}
+	sp.Out.Close()
+	// The reply pipe closes when the worker exits; a worker that closed it
+	// otherwise, or sent garbage, is killed after a grace period.
+	kill := time.AfterFunc(exitGrace, func() { p.kill(w, "it closed its reply pipe without exiting") })
+	exit := sp.Wait()
+	kill.Stop()
+	p.takeArea(w, exit.AreaHead, exit.Area)
+	p.mu.Lock()
+	reason := w.reason
+	p.mu.Unlock()
+	if startErr != nil && !errors.Is(startErr, ErrBrokenExecutor) {
+		if exit.Signal != "" && reason == "" && p.retryStart() {
+			// Killed from outside before it was ready (kill, the OOM
+			// killer): start another, as for a worker killed later.
+			startErr = nil
+		} else {
+			startErr = p.startError(sp.PID, exit, reason)
+		}
+	}
+	p.reap(w, exit, startErr)
+}
+
+// kill sends SIGKILL to w's process group, once.
+func (p *ProcessPool) kill(w *proc, why string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if w.killed || w.sp == nil {
+		return
+	}
+	w.killed = true
+	w.reason = why
+	p.st.WorkerKills++
+	w.sp.Signal(syscall.SIGKILL)
+	p.log(slog.LevelWarn, "futures: worker process killed", "pid", w.sp.PID, "reason", why)
+}
+
+// maxStartRetries is how many workers in a row may be killed before they
+// are ready before the pool gives up and breaks.
+const maxStartRetries = 3
+
+// retryStart reports whether another worker may be started after one was
+// killed before it was ready.
+func (p *ProcessPool) retryStart() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.startKills++
+	return p.startKills <= maxStartRetries
+}
+
+// handshake waits for the worker to say Ready. It returns an error that
+// breaks the pool if the worker does not.
+func (p *ProcessPool) handshake(w *proc, rd *wire.Reader) error {
+	t, body, err := rd.Read()
+	switch {
+	case err != nil:
+		return err
+	case t == wire.TReady:
+		if _, err := wire.ParseReady(body); err != nil {
+			return err
+		}
+		p.mu.Lock()
+		w.ready = true
+		p.starting--
+		p.startKills = 0
+		p.dispatchLocked()
+		p.unlockAndFlush()
+		return nil
+	case t == wire.TInitErr:
+		var cause error = errors.New("futures: the worker sent an empty report")
+		err = wire.ParseResults(body, func(r *wire.Result) bool {
+			cause = p.remoteErr(r, p.initName)
+			return false
+		})
+		if err != nil {
+			return err
+		}
+		p.log(slog.LevelError, "futures: worker initialization failed", "pid", w.sp.PID, "err", cause)
+		return &brokenError{msg: fmt.Sprintf("futures: the Initializer of ProcessPool %q failed in a worker process; the pool cannot run calls", p.name), cause: cause}
+	}
+	return fmt.Errorf("%w: frame type %d before Ready", wire.ErrFrame, t)
+}
+
+// writer sends w what the pool queued for it whenever woken, until w's
+// request pipe is closed.
+func (p *ProcessPool) writer(w *proc) {
+	defer p.wg.Done()
+	for range w.wake {
+		if !p.flush(w) {
+			return
+		}
+	}
+}
+
+// flush writes everything queued for w in one write, and closes w's request
+// pipe once nothing more will come. It returns false once the pipe is
+// closed.
+func (p *ProcessPool) flush(w *proc) bool {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	if w.closed {
+		return false
+	}
+	p.mu.Lock()
+	buf := append(w.buf[:0], w.setup...)
+	w.setup = nil
+	if w.calls.Len() > 0 {
+		buf = w.calls.AppendTo(buf)
+		w.frame, w.full = 0, false
+	}
+	if len(w.cancels) > 0 {
+		buf = wire.AppendCancel(buf, w.cancels)
+		w.cancels = w.cancels[:0]
+	}
+	if w.abort {
+		buf = wire.AppendEmpty(buf, wire.TAbort)
+	}
+	done := w.closing || w.abort || w.dead
+	p.mu.Unlock()
+	w.buf = buf
+	if len(buf) > 0 {
+		if _, err := w.sp.In.Write(buf); err != nil {
+			done = true
+		}
+	}
+	if cap(buf) > wire.MaxKept {
+		w.buf = nil
+	}
+	if done {
+		w.sp.In.Close()
+		w.closed = true
+		w.signal() // for the writer goroutine to see it
+	}
+	return !done
+}
+
+// serve reads w's results until it exits.
+func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
+	var a answers
+	// Gob and JSON copy what they decode, and so does decodeValue, so the
+	// buffer of a frame is reused for the next one; another codec might
+	// keep the bytes it decodes.
+	reuse := p.codec == Gob || p.codec == JSON
+	var buf []byte
+	for {
+		w.inRead.Store(true)
+		t, body, err := rd.ReadInto(buf)
+		w.inRead.Store(false)
+		if reuse && cap(body) <= maxReusedFrame {
+			buf = body
+		}
+		if err == nil && t != wire.TResults {
+			err = fmt.Errorf("%w: frame type %d", wire.ErrFrame, t)
+		}
+		if err == nil {
+			err = p.take(w, body, &a)
+		}
+		if len(a.recs) > 0 {
+			p.finish(&a)
+		}
+		a.reset()
+		if err != nil {
+			if err != io.EOF {
+				p.mu.Lock()
+				w.garbled = true
+				p.mu.Unlock()
+				p.kill(w, fmt.Sprintf("it sent a malformed message: %v", err))
+			}
+			return
+		}
+	}
+}

@@ -1,0 +1,195 @@
+package futures
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/gofutures/futures/internal/wire"
+)
+
+// Pipelining: each worker gets calls for about aheadTarget of work at its
+// measured speed, at least one call and at most maxWindow; the window
+// starts at one call for each new function.
+const (
+	aheadTarget = 2 * time.Millisecond
+	maxWindow   = 4096
+)
+
+func (w *proc) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// dispatchLocked hands queued calls to workers with room, starts workers
+// for what is left, and lets idle workers go once nothing more will come.
+func (p *ProcessPool) dispatchLocked() {
+	for p.queue.Len()+p.retry.Len() > 0 {
+		var best *proc
+		open := 0
+		for _, w := range p.procs {
+			if w.ready && !w.closing && !w.dead && p.roomLocked(w) > 0 {
+				open++
+				if best == nil || w.inflightN < best.inflightN {
+					best = w
+				}
+			}
+		}
+		if best == nil {
+			break
+		}
+		// The least busy worker gets its share of what is queued, so that
+		// one worker does not take everything while another idles.
+		p.feedLocked(best, (p.queued+p.retry.Len()+open-1)/open)
+	}
+	if p.broken == nil && p.forced == nil {
+		for p.queue.Len()+p.retry.Len() > p.starting && len(p.procs) < p.maxWorkers {
+			p.spawnLocked()
+		}
+	}
+	if p.queue.Len()+p.retry.Len() == 0 && (p.shutdown || p.broken != nil) {
+		for _, w := range p.procs {
+			if w.ready && w.inflight.Len() == 0 && !w.closing {
+				w.closing = true
+				w.signal()
+			}
+		}
+	}
+}
+
+// roomLocked returns how many more calls w may take now.
+func (p *ProcessPool) roomLocked(w *proc) int {
+	room := max(w.window, 1) - w.inflightN
+	if w.full {
+		return 0
+	}
+	if p.maxTasks > 0 {
+		room = min(room, p.maxTasks-w.sent)
+	}
+	return room
+}
+
+// feedLocked sends w queued calls until it has no room left or got share
+// calls. A chunk goes whole, even past the window, but never past
+// MaxTasksPerWorker.
+func (p *ProcessPool) feedLocked(w *proc, share int) {
+	idle := w.inflight.Len() == 0
+	if idle {
+		w.busySince = time.Now()
+	}
+	freed := false
+	for fed := 0; fed < max(share, 1) && p.roomLocked(w) > 0; {
+		pc, ok := p.retry.Pop()
+		if !ok {
+			if pc, ok = p.queue.Pop(); !ok {
+				break
+			}
+			freed = true
+		}
+		p.runs = p.runs[:0]
+		if pc.started {
+			p.runs = append(p.runs, pc)
+		} else {
+			p.startLocked(pc)
+		}
+		for i, r := range p.runs {
+			if w.full { // fitLocked queued the rest again
+				break
+			}
+			if left := p.maxTasks - w.sent; p.maxTasks > 0 && len(r.ts) > left {
+				// The worker is recycled after MaxTasksPerWorker calls:
+				// what does not fit waits for another worker.
+				if left <= 0 {
+					p.retry.Push(r)
+					continue
+				}
+				p.retry.Push(r.slice(left, len(r.ts)))
+				r = r.slice(0, left)
+			}
+			if r = p.fitLocked(w, r, p.runs[i+1:]); r == nil {
+				break
+			}
+			r.id, r.done = w.nextID+1, 0
+			w.nextID += uint64(len(r.ts))
+			w.inflight.Push(r)
+			w.inflightN += len(r.ts)
+			c := wire.Call{Func: r.fn.name}
+			if r.hasArg {
+				c.Flags |= wire.FlagArg
+			}
+			if g := r.group; g != nil {
+				c.Group = g.id
+				if g.ctx.Err() != nil {
+					c.Flags |= wire.FlagCancelled
+				}
+			}
+			c.ID = r.id
+			w.calls.AddRun(&c, len(r.ts), r.arg)
+			w.sent += len(r.ts)
+			fed += len(r.ts)
+			if r.fn != w.lastFn {
+				// A new function: its speed is not known yet, so the
+				// worker gets no more until its first result.
+				w.lastFn, w.est, w.window = r.fn, 0, 1
+			}
+		}
+		clear(p.runs)
+	}
+	if p.maxTasks > 0 && w.sent >= p.maxTasks && !w.closing {
+		w.closing = true
+		p.log(slog.LevelInfo, "futures: worker process recycled after MaxTasksPerWorker calls", "pid", w.sp.PID, "calls", w.sent)
+	}
+	if freed && p.queueSize > 0 {
+		p.room.Broadcast()
+	}
+	if idle {
+		p.urgent = append(p.urgent, w)
+	} else {
+		w.signal()
+	}
+}
+
+// startLocked starts the calls of the queued run pc and appends the runs of
+// those that started to p.runs: the others were cancelled in the queue.
+func (p *ProcessPool) startLocked(pc *pcall) {
+	from := 0
+	for i, t := range pc.ts {
+		if p.takeLocked(t) {
+			p.st.Running++
+			continue
+		}
+		if i > from {
+			p.runs = append(p.runs, pc.slice(from, i))
+		}
+		from = i + 1
+	}
+	switch {
+	case from == 0:
+		pc.started = true
+		p.runs = append(p.runs, pc)
+	case from < len(pc.ts):
+		p.runs = append(p.runs, pc.slice(from, len(pc.ts)))
+	}
+}
+
+// unlockAndFlush unlocks the pool, then writes to the workers that were
+// idle and just got calls, in the calling goroutine: a call to an idle
+// worker waits for no goroutine to wake up.
+func (p *ProcessPool) unlockAndFlush() {
+	urgent := p.urgent
+	p.urgent = nil
+	p.mu.Unlock()
+	for _, w := range urgent {
+		p.flush(w)
+	}
+}
+
+// spawnLocked starts a worker process in the background.
+func (p *ProcessPool) spawnLocked() {
+	w := &proc{wake: make(chan struct{}, 1)}
+	p.procs = append(p.procs, w)
+	p.starting++
+	p.wg.Add(1)
+	go p.run(w)
+}

@@ -1,0 +1,207 @@
+package futures
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/gofutures/futures/internal/wire"
+)
+
+// resultDecoder is implemented by the tasks of this package that decode a
+// result themselves: completeFrom decodes data and completes the task with
+// it, or returns the error decoding gave, leaving the task as it is.
+type resultDecoder interface {
+	completeFrom(c Codec, data []byte) error
+}
+
+// answers is what a frame of results answers: the calls, as spans of runs,
+// and an outcome for each.
+type answers struct {
+	spans []span
+	recs  []outcome
+	errs  []error // of the outcomes that are not successes
+}
+
+// span is the calls ts[from:to] of a run, answered by consecutive records.
+type span struct {
+	pc       *pcall
+	from, to int
+}
+
+// outcome is one result record: the encoded value of a success, a part of
+// the frame, or errs[err] for a failure.
+type outcome struct {
+	val []byte
+	err int // -1 for a success
+}
+
+func (a *answers) reset() {
+	clear(a.spans)
+	clear(a.recs)
+	clear(a.errs)
+	a.spans, a.recs, a.errs = a.spans[:0], a.recs[:0], a.errs[:0]
+}
+
+// take finds the calls that the result records of body answer in w's
+// in-flight runs, drops the runs answered in full, counts the outcomes, and
+// refills w. It fills a with the calls answered and their outcomes. If a
+// record is malformed or answers a call that is not the next one, it stops
+// there and returns an error, leaving in a the calls answered before. It
+// kills w when a record says a call overran TaskTimeout.
+func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
+	p.mu.Lock()
+	defer p.unlockAndFlush()
+	if w.abort { // Shutdown gave up and failed these calls already
+		return nil
+	}
+	var wrong *wire.Result
+	cancelled := 0 // of the records, those of calls that were not invoked
+	err := wire.ParseResults(body, func(r *wire.Result) bool {
+		pc, ok := w.inflight.Peek()
+		if !ok || r.ID != pc.id+uint64(pc.done) {
+			wrong = r
+			return false
+		}
+		if k := len(a.spans) - 1; k >= 0 && a.spans[k].pc == pc {
+			a.spans[k].to++
+		} else {
+			a.spans = append(a.spans, span{pc, pc.done, pc.done + 1})
+		}
+		if pc.done++; pc.done == len(pc.ts) {
+			w.inflight.Pop()
+		}
+		if r.Kind == wire.KindOK {
+			a.recs = append(a.recs, outcome{val: r.Value, err: -1})
+			return true
+		}
+		a.recs = append(a.recs, outcome{err: len(a.errs)})
+		if r.Kind == wire.KindCancelled {
+			cancelled++
+			a.errs = append(a.errs, notStartedError(pc.ctx))
+			return true
+		}
+		a.errs = append(a.errs, p.remoteErr(r, pc.fn.name))
+		if r.Kind == wire.KindTimeout && !w.killed && !w.dead {
+			w.closing, w.killed = true, true
+			p.st.WorkerKills++
+			w.sp.Signal(syscall.SIGKILL)
+			p.log(slog.LevelWarn, "futures: worker process killed: a call overran TaskTimeout", "pid", w.sp.PID, "func", pc.fn.name)
+		}
+		return true
+	})
+	if err == nil && wrong != nil {
+		err = fmt.Errorf("%w: a result for call %d, which is not the next one", wire.ErrFrame, wrong.ID)
+	}
+	if n := len(a.recs); n > 0 {
+		now := time.Now()
+		w.est = (w.est + now.Sub(w.busySince)/time.Duration(n)) / 2
+		if w.est == 0 {
+			w.est = 1
+		}
+		// The window grows at most twofold per reply, so that the quick
+		// first calls of a workload do not open it wide for slow later
+		// ones.
+		w.window = min(max(int(min(aheadTarget/w.est, maxWindow)), 1), 2*max(w.window, 1))
+		w.busySince = now
+		w.inflightN -= n
+		p.st.Running -= int64(n)
+		p.st.Succeeded += int64(n - len(a.errs))
+		p.st.Failed += int64(len(a.errs) - cancelled)
+		p.st.Cancelled += int64(cancelled)
+	}
+	if err == nil && !w.closing {
+		p.dispatchLocked()
+	}
+	return err
+}
+
+// finish completes the calls of a with their outcomes, which take counted
+// already.
+func (p *ProcessPool) finish(a *answers) {
+	k := 0
+	for _, sp := range a.spans {
+		for _, t := range sp.pc.ts[sp.from:sp.to] {
+			o := a.recs[k]
+			k++
+			switch _, ours := t.(laterCompleter); {
+			case o.err >= 0:
+				p.end(t, nil, a.errs[o.err])
+			case ours:
+				p.deliver(t, sp.pc.fn.name, o.val)
+			default: // NewResult and Complete are code of the task's package
+				fn, val := sp.pc.fn.name, slices.Clone(o.val)
+				p.cb.add(func() { p.deliver(t, fn, val) })
+			}
+		}
+	}
+}
+
+// deliver decodes val, the result of t's call of fn, and completes t with
+// it, or with the error decoding gave.
+func (p *ProcessPool) deliver(t Task, fn string, val []byte) {
+	var v any
+	var err error
+	d, decodes := t.(resultDecoder)
+	if decodes {
+		err = d.completeFrom(p.codec, val)
+	} else {
+		v = t.NewResult()
+		err = decodeValue(p.codec, val, v)
+	}
+	if err != nil {
+		p.mu.Lock()
+		p.st.Succeeded--
+		p.st.Failed++
+		p.mu.Unlock()
+		p.end(t, nil, fmt.Errorf("futures: cannot decode the result of %s with %s: %w", shortName(fn), p.codec.Name(), err))
+		return
+	}
+	if !decodes {
+		p.end(t, v, nil)
+	}
+}
+
+// end completes t with the value result points to, or with err, for a
+// goroutine of the pool: the user code that runs then (OnDone callbacks, or
+// the Complete of a task from another package) runs on p.cb.
+func (p *ProcessPool) end(t Task, result any, err error) {
+	if lc, ok := t.(laterCompleter); ok {
+		lc.completeLater(result, err, p.later)
+		return
+	}
+	p.cb.add(func() { t.Complete(result, err) })
+}
+
+// notStartedError is the error of a call that a worker did not invoke
+// because ctx, its context, had ended when its turn came: it matches
+// ErrCancelled and the context's error.
+func notStartedError(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	if cause == nil {
+		cause = context.Canceled
+	}
+	return &waitError{what: "the call was not started: its context ended before its turn in the worker process", sentinel: ErrCancelled, cause: cause}
+}
+
+// remoteErr turns a failure record from a worker into the call's error.
+func (p *ProcessPool) remoteErr(r *wire.Result, fn string) error {
+	switch r.Kind {
+	case wire.KindError:
+		return &RemoteError{Type: r.Type, Message: r.Message, Stack: r.Stack}
+	case wire.KindPanic:
+		return &PanicError{Value: r.Message, Stack: []byte(r.Stack)}
+	case wire.KindTimeout:
+		return &timeoutError{fn: shortName(fn), limit: r.Message}
+	case wire.KindFail:
+		if r.Type == failNotRegistered {
+			return &notRegisteredError{name: r.Message, inChild: true}
+		}
+		return errors.New(r.Message)
+	}
+	return errors.New("futures: the worker reported a call as successful without a value")
+}

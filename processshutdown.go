@@ -1,0 +1,187 @@
+package futures
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"syscall"
+	"time"
+)
+
+// Escalation when Shutdown gives up: the workers are asked to stop, then
+// sent SIGTERM after askGrace, then SIGKILL after termGrace.
+const (
+	askGrace  = 200 * time.Millisecond
+	termGrace = 200 * time.Millisecond
+)
+
+// Shutdown stops the pool from accepting calls (they then fail with
+// ErrShutdown), then waits until every queued and running call has finished
+// and every worker process has exited and been reaped, or until ctx ends.
+// Python: shutdown(wait=True, cancel_futures).
+//
+// With CancelPending, queued calls are cancelled first. If ctx ends first,
+// Shutdown fails every queued call with an error matching ErrBrokenExecutor,
+// asks the workers to cancel the context of their calls and exit, sends
+// them SIGTERM, then SIGKILL, if they do not; the futures of the calls they
+// were running fail likewise. It then waits for the workers to be reaped and
+// returns ctx.Err(). Python 3.14: terminate_workers, kill_workers. It may be
+// called any number of times, also at once: each call that returns nil
+// returns once every worker was reaped and the pool's goroutines stopped,
+// and a call on a pool that stopped already returns nil even if ctx ended.
+//
+// Called from an OnDone callback of one of the pool's futures, which the
+// pool runs and so could never wait for, Shutdown stops the pool from
+// accepting calls and returns at once an error matching ErrDeadlock.
+func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
+	if ctx == nil {
+		return errors.New("futures: ProcessPool.Shutdown: the context is nil; use context.Background()")
+	}
+	cfg := ReadShutdownOptions(opts...)
+	inside := p.cb.inside()
+	p.mu.Lock()
+	p.shutdown = true
+	var cancelled []*pcall
+	if cfg.CancelPending {
+		cancelled = p.queue.Drain()
+		for _, pc := range cancelled {
+			for _, t := range pc.ts {
+				if _, owned := t.(ownedTask); !owned { // else counted by noteCancelled
+					p.queued--
+					p.st.Queued--
+					p.st.Cancelled++
+				}
+			}
+		}
+	}
+	p.room.Broadcast()
+	p.dispatchLocked()
+	p.checkExitedLocked()
+	p.unlockAndFlush()
+	for _, pc := range cancelled {
+		for _, t := range pc.ts {
+			t.Cancel()
+		}
+	}
+	if inside {
+		return errShutdownInCallback
+	}
+	var err error
+	select {
+	case <-p.exited: // nothing left to wait for, whatever ctx says
+	default:
+		select {
+		case <-p.exited:
+		case <-ctx.Done():
+			p.abandon(ctx)
+			err = ctx.Err()
+		}
+	}
+	if rerr := p.release(ctx); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// abandon stops everything because Shutdown's ctx ended, escalating from a
+// request to SIGTERM to SIGKILL, and waits for the workers to be reaped.
+func (p *ProcessPool) abandon(ctx context.Context) {
+	cause := ctx.Err()
+	p.mu.Lock()
+	if p.forced == nil {
+		p.forced = &brokenError{msg: "futures: Shutdown gave up waiting for the call and stopped its worker process", cause: cause}
+	}
+	queued := p.drainLocked()
+	var running []Task
+	for _, w := range p.procs {
+		w.abort = true
+		for _, pc := range w.inflight.Drain() {
+			running = append(running, pc.ts[pc.done:]...)
+		}
+		w.inflightN = 0
+		w.signal()
+	}
+	p.st.Running -= int64(len(running))
+	p.st.Failed += int64(len(running))
+	p.checkExitedLocked()
+	p.mu.Unlock()
+	err := &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause}
+	for _, t := range queued {
+		t.Complete(nil, err)
+	}
+	for _, t := range running {
+		t.Complete(nil, p.forced)
+	}
+	for _, sig := range []syscall.Signal{0, syscall.SIGTERM, syscall.SIGKILL} {
+		if sig != 0 {
+			p.signalAll(sig)
+		}
+		grace := askGrace
+		if sig == syscall.SIGTERM {
+			grace = termGrace
+		}
+		t := time.NewTimer(grace)
+		select {
+		case <-p.exited:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+	<-p.exited
+}
+
+// signalAll sends sig to every worker process still alive.
+func (p *ProcessPool) signalAll(sig syscall.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.procs {
+		if w.sp != nil && !w.dead {
+			if !w.killed {
+				w.killed = true
+				p.st.WorkerKills++
+			}
+			w.sp.Signal(sig)
+			p.log(slog.LevelWarn, "futures: worker process signalled by Shutdown", "pid", w.sp.PID, "signal", sig.String())
+		}
+	}
+}
+
+// release waits for the pool's goroutines once every worker is gone, and
+// stops the spawning thread. A call that finds another doing so waits for
+// it to finish, or for ctx to end, and then returns ctx.Err().
+func (p *ProcessPool) release(ctx context.Context) error {
+	p.mu.Lock()
+	stop := p.isExited && !p.stopped
+	if stop {
+		p.stopped = true
+		for _, g := range p.groups {
+			g.stop()
+		}
+		clear(p.groups)
+		p.lastGroup = nil
+	}
+	p.mu.Unlock()
+	if stop {
+		p.wg.Wait()
+		p.spawner.Stop()
+		close(p.released)
+		return nil
+	}
+	select {
+	case <-p.released:
+		return nil
+	default:
+	}
+	select {
+	case <-p.released:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// errShutdownInCallback is returned by Shutdown called from a callback the
+// pool runs, which it cannot wait for.
+var errShutdownInCallback = fmt.Errorf("%w: Shutdown was called from an OnDone callback of a future of the same ProcessPool, which runs that callback and cannot wait for it; the pool stopped accepting calls and finishes the others: call Shutdown or Close outside the callback to wait", ErrDeadlock)

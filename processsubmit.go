@@ -1,0 +1,418 @@
+package futures
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/gofutures/futures/internal/wire"
+)
+
+// pcall is a run of accepted calls that go to one worker together and get
+// consecutive ids there: one call from Execute, or consecutive calls of a
+// chunk from ExecuteBatch that have the same function and context. The
+// calls of a run share one buffer of encoded arguments.
+type pcall struct {
+	ts      []Task
+	fn      *regFunc
+	ctx     context.Context // of every call of ts
+	hasArg  bool
+	args    []byte // the encoded arguments, back to back
+	ends    []int  // with hasArg: where the argument of ts[i] ends in args
+	first   int    // with hasArg: where the argument of ts[0] starts
+	group   *pgroup
+	id      uint64 // the id of ts[0] in the worker it was sent to
+	done    int    // calls of ts that worker answered
+	started bool   // every call of ts is started
+	tries   uint8  // workers that died as ts[0] was the next call to start
+
+	one    [1]Task // ts of a single call
+	oneEnd [1]int  // ends of a single call
+}
+
+// arg returns the encoded argument of ts[i], or nil without arguments.
+func (pc *pcall) arg(i int) []byte {
+	if !pc.hasArg {
+		return nil
+	}
+	start := pc.first
+	if i > 0 {
+		start = pc.ends[i-1]
+	}
+	return pc.args[start:pc.ends[i]:pc.ends[i]]
+}
+
+// slice returns the run of the calls ts[from:to] of pc, started.
+func (pc *pcall) slice(from, to int) *pcall {
+	r := &pcall{ts: pc.ts[from:to], fn: pc.fn, ctx: pc.ctx, hasArg: pc.hasArg, args: pc.args, group: pc.group, started: true}
+	if from == 0 {
+		r.tries = pc.tries
+	}
+	if pc.hasArg {
+		r.ends, r.first = pc.ends[from:to], pc.first
+		if from > 0 {
+			r.first = pc.ends[from-1]
+		}
+	}
+	return r
+}
+
+// failure is a call to fail with err.
+type failure struct {
+	t   Task
+	err error
+}
+
+// Execute queues t to run in a worker process, starting a worker if none
+// has room and fewer than MaxWorkers are alive. It returns an error matching
+// ErrNotRegistered if t's function is not registered, ErrShutdown after
+// Shutdown and an ErrBrokenExecutor error once the pool is broken. An
+// argument the codec cannot encode, or too big for a message to a worker
+// (about 1 GiB encoded), is accepted and fails t's future with an error
+// that says so. With QueueSize it blocks while the queue is full. Most code
+// calls Submit, Go or Map instead.
+func (p *ProcessPool) Execute(t Task) error {
+	if p == nil {
+		return errNilExecutor
+	}
+	if t == nil {
+		return errors.New("futures: ProcessPool.Execute: the Task is nil")
+	}
+	rf, err := p.lookup(t)
+	if err != nil {
+		return err
+	}
+	pc := &pcall{fn: rf, ctx: t.Context()}
+	pc.one[0] = t
+	pc.ts = pc.one[:]
+	args, hasArg, err := p.encodeArg(t, rf, nil)
+	if err != nil {
+		return p.enqueue(pc.ctx, nil, []failure{{t, err}})
+	}
+	if pc.hasArg, pc.args = hasArg, args; hasArg {
+		pc.oneEnd[0] = len(args)
+		pc.ends = pc.oneEnd[:]
+	}
+	return p.enqueue(pc.ctx, []*pcall{pc}, nil)
+}
+
+// ExecuteBatch queues ts as one chunk: one worker gets all of them in one
+// message, or in several if they do not fit in one, and reports each result
+// as soon as it has it. It accepts or
+// refuses all of them, as Execute does for one. It keeps ts: the caller must
+// not change it afterwards.
+func (p *ProcessPool) ExecuteBatch(ts []Task) error {
+	if p == nil {
+		return errNilExecutor
+	}
+	for _, t := range ts {
+		if t == nil {
+			return errors.New("futures: ProcessPool.ExecuteBatch: a Task is nil")
+		}
+	}
+	switch len(ts) {
+	case 0:
+		return nil
+	case 1:
+		return p.Execute(ts[0])
+	}
+	if err, done := p.executeChunk(ts); done {
+		return err
+	}
+	// The arguments go into one buffer, and consecutive calls of the same
+	// function and context into one run.
+	var (
+		runs []*pcall
+		bad  []failure
+		args []byte
+		cur  *pcall
+	)
+	ends := make([]int, len(ts))
+	for i, t := range ts {
+		rf, err := p.lookup(t)
+		if err != nil {
+			return err
+		}
+		start := len(args)
+		var hasArg bool
+		args, hasArg, err = p.encodeArg(t, rf, args)
+		ends[i] = len(args)
+		if i == 0 { // make room for the others at the size of the first
+			args = slices.Grow(args, (len(ts)-1)*(len(args)+len(args)/4))
+		}
+		if err != nil {
+			bad = append(bad, failure{t, err})
+			cur = nil
+			continue
+		}
+		if ctx := t.Context(); cur == nil || cur.fn != rf || cur.hasArg != hasArg || cur.ctx != ctx {
+			cur = &pcall{ts: ts[i:i], fn: rf, ctx: ctx, hasArg: hasArg, ends: ends[i:i], first: start}
+			runs = append(runs, cur)
+		}
+		cur.ts = cur.ts[:len(cur.ts)+1]
+		cur.ends = cur.ends[:len(cur.ends)+1]
+	}
+	for _, r := range runs {
+		if r.args = args; !r.hasArg {
+			r.ends = nil
+		}
+	}
+	return p.enqueue(ts[0].Context(), runs, bad)
+}
+
+// executeChunk queues ts as one run if they are items of one Map, whose
+// arguments the first encodes at once, and reports whether it did. It
+// leaves ts to ExecuteBatch's general path otherwise, and when an argument
+// cannot be encoded.
+func (p *ProcessPool) executeChunk(ts []Task) (err error, done bool) {
+	ce, ok := ts[0].(chunkEncoder)
+	if !ok {
+		return nil, false
+	}
+	rf, err := p.lookup(ts[0])
+	if err != nil {
+		return err, true
+	}
+	ends := make([]int, len(ts))
+	args, ok := ce.encodeChunk(ts, p.codec, ends)
+	if !ok {
+		return nil, false
+	}
+	for i, start := 0, 0; i < len(ends); i++ {
+		if ends[i]-start > maxArg(rf) {
+			return nil, false // fails that item alone
+		}
+		start = ends[i]
+	}
+	pc := &pcall{ts: ts, fn: rf, ctx: ts[0].Context(), hasArg: true, args: args, ends: ends}
+	return p.enqueue(pc.ctx, []*pcall{pc}, nil), true
+}
+
+// chunkEncoder is implemented by Map's items: encodeChunk encodes the
+// arguments of ts back to back, recording where each ends in ends, if every
+// task of ts is an item of the same Map and every argument can be encoded.
+type chunkEncoder interface {
+	encodeChunk(ts []Task, c Codec, ends []int) ([]byte, bool)
+}
+
+// encodeArg appends t's argument, if it has one, encoded, to buf. It
+// returns buf as it was and an error saying so if the codec cannot encode
+// it.
+func (p *ProcessPool) encodeArg(t Task, rf *regFunc, buf []byte) (out []byte, hasArg bool, err error) {
+	start := len(buf)
+	if e, ok := t.(argEncoder); ok {
+		hasArg = true
+		out, err = e.appendArg(buf, p.codec)
+	} else if a, ok := t.Arg(); ok {
+		hasArg = true
+		out, err = appendValue(buf, p.codec, a)
+	} else {
+		out = buf
+	}
+	if err != nil {
+		return buf[:start], hasArg, fmt.Errorf("futures: cannot encode the argument of %s with %s: %w; pass a type the codec supports", shortName(rf.name), p.codec.Name(), err)
+	}
+	if n := len(out) - start; n > maxArg(rf) {
+		return buf[:start], hasArg, fmt.Errorf("futures: the argument of %s is %d bytes encoded, more than the %d bytes a call to a worker process can carry (a message holds at most %d bytes); pass the data another way, such as a file", shortName(rf.name), n, maxArg(rf), wire.MaxFrame)
+	}
+	return out, hasArg, nil
+}
+
+// funcKeyer is implemented by tasks that share their function with others:
+// tasks with the same funcKey have the same function.
+type funcKeyer interface {
+	funcKey() any
+}
+
+// lastFunc is the function of the tasks with funcKey key.
+type lastFunc struct {
+	key any
+	rf  *regFunc
+}
+
+// lookup returns the registration of t's function, or an error matching
+// ErrNotRegistered. The items of one Map look it up once.
+func (p *ProcessPool) lookup(t Task) (*regFunc, error) {
+	fk, shared := t.(funcKeyer)
+	if shared {
+		if last := p.last.Load(); last != nil && last.key == fk.funcKey() {
+			return last.rf, nil
+		}
+	}
+	rf, err := lookupFunc(t.Func())
+	if err == nil && shared {
+		p.last.Store(&lastFunc{fk.funcKey(), rf})
+	}
+	return rf, err
+}
+
+// argEncoder is implemented by the tasks of this package whose function
+// takes an argument: it encodes the argument without boxing it.
+type argEncoder interface {
+	appendArg(dst []byte, c Codec) ([]byte, error)
+}
+
+// enqueue queues runs and fails the calls of bad, whose arguments could not
+// be encoded, unless the pool refuses them all.
+func (p *ProcessPool) enqueue(ctx context.Context, runs []*pcall, bad []failure) error {
+	n := len(bad)
+	for _, r := range runs {
+		n += len(r.ts)
+	}
+	p.mu.Lock()
+	if err := p.waitRoomLocked(ctx, n); err != nil {
+		p.mu.Unlock()
+		return err
+	}
+	p.st.Submitted += int64(n)
+	p.st.Failed += int64(len(bad))
+	for _, r := range runs {
+		r.group = p.groupLocked(r.ctx)
+		p.queue.Push(r)
+		p.admitLocked(r)
+	}
+	if len(runs) > 0 {
+		p.dispatchLocked()
+	}
+	p.unlockAndFlush()
+	for _, f := range bad {
+		f.t.Complete(nil, f.err)
+	}
+	return nil
+}
+
+// Counting queued calls. A call is Queued, and takes room in the queue
+// (queued), from enqueue until it is taken from the queue (takeLocked), or
+// until it is cancelled there: the pool owns the calls of this package it
+// queues, which tell it of their cancellation (noteCancelled), so that the
+// counters are exact and the room is free the moment Cancel returns.
+
+// admitLocked counts the calls of r, just queued.
+func (p *ProcessPool) admitLocked(r *pcall) {
+	for _, t := range r.ts {
+		if o, ok := t.(ownedTask); ok && !o.setOwner(p) {
+			p.countEndedLocked(t) // cancelled or failed before it got here
+			continue
+		}
+		p.queued++
+		p.st.Queued++
+	}
+}
+
+// noteCancelled counts a queued call of this package that was cancelled,
+// and frees its room in the queue.
+func (p *ProcessPool) noteCancelled() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queued--
+	p.st.Queued--
+	p.st.Cancelled++
+	if p.queueSize > 0 {
+		p.room.Broadcast()
+	}
+}
+
+// takeLocked starts t, taken from the queue, and reports whether it
+// started. A call that did not start was cancelled, or failed, in the
+// queue: it is counted here unless it is a call of this package, counted
+// already by admitLocked or noteCancelled.
+func (p *ProcessPool) takeLocked(t Task) bool {
+	if t.Start() {
+		p.queued--
+		p.st.Queued--
+		return true
+	}
+	if _, owned := t.(ownedTask); !owned {
+		p.queued--
+		p.st.Queued--
+		p.countEndedLocked(t)
+	}
+	return false
+}
+
+// countEndedLocked counts a call that ended without running.
+func (p *ProcessPool) countEndedLocked(t Task) {
+	if t.State() == Cancelled {
+		p.st.Cancelled++
+	} else {
+		p.st.Failed++
+	}
+}
+
+// waitRoomLocked returns why the pool refuses n more calls, after waiting
+// for room in the queue with QueueSize.
+func (p *ProcessPool) waitRoomLocked(ctx context.Context, n int) error {
+	var stop func() bool
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+	}()
+	for {
+		if p.shutdown {
+			return ErrShutdown
+		}
+		if p.broken != nil {
+			return p.broken
+		}
+		if p.queueSize == 0 || p.queued == 0 || p.queued+n <= p.queueSize {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return stopError("gave up waiting for room in the ProcessPool's queue", ctx, ErrCancelled)
+		}
+		if stop == nil && ctx.Done() != nil {
+			stop = context.AfterFunc(ctx, func() {
+				p.mu.Lock()
+				p.room.Broadcast()
+				p.mu.Unlock()
+			})
+		}
+		p.room.Wait()
+	}
+}
+
+// pgroup is the context shared by calls, usually those of one Map: when it
+// ends, the workers cancel the context of the calls they run for it.
+type pgroup struct {
+	id   uint64
+	ctx  context.Context
+	stop func() bool
+}
+
+// groupLocked returns the group of calls made with ctx, or nil for a
+// context that never ends.
+func (p *ProcessPool) groupLocked(ctx context.Context) *pgroup {
+	if ctx.Done() == nil {
+		return nil
+	}
+	if g := p.lastGroup; g != nil && g.ctx == ctx {
+		return g
+	}
+	g := p.groups[ctx]
+	if g == nil {
+		p.nextGroup++
+		g = &pgroup{id: p.nextGroup, ctx: ctx}
+		p.groups[ctx] = g
+		g.stop = context.AfterFunc(ctx, func() { p.cancelGroup(g) })
+	}
+	p.lastGroup = g
+	return g
+}
+
+// cancelGroup tells every worker to cancel the context of g's calls.
+func (p *ProcessPool) cancelGroup(g *pgroup) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.groups, g.ctx)
+	if p.lastGroup == g {
+		p.lastGroup = nil
+	}
+	for _, w := range p.procs {
+		if w.ready && !w.closing && !w.dead {
+			w.cancels = append(w.cancels, g.id)
+			w.signal()
+		}
+	}
+}
