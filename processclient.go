@@ -86,7 +86,7 @@ func (p *ProcessPool) run(w *proc) {
 	w.sp = sp
 	w.setup = wire.AppendSetup(nil, wire.Setup{Version: wire.Version, Codec: p.codec.Name(), Initializer: p.initName, TaskTimeout: int64(p.timeout)})
 	w.abort = p.forced != nil
-	p.st.WorkerStarts++
+	p.st.workerStarted()
 	p.mu.Unlock()
 	p.log(slog.LevelInfo, "futures: worker process started", "pid", sp.PID)
 	p.wg.Add(1)
@@ -141,7 +141,7 @@ func (p *ProcessPool) kill(w *proc, why string) {
 	}
 	w.killed = true
 	w.reason = why
-	p.st.WorkerKills++
+	p.st.workerKilled()
 	w.sp.Signal(syscall.SIGKILL)
 	p.log(slog.LevelWarn, "futures: worker process killed", "pid", w.sp.PID, "reason", why)
 }

@@ -72,7 +72,7 @@ type ProcessPool struct {
 	stopped    bool    // the spawner is being stopped
 	urgent     []*proc // idle workers just given calls, to write to at once
 	startKills int     // workers killed in a row before they were ready
-	st         Stats
+	st         counters
 	wg         sync.WaitGroup // the pool's goroutines
 	cb         callbackRunner // runs what completing a call runs of user code
 	later      func(func())   // cb.add
@@ -196,9 +196,7 @@ func (p *ProcessPool) Close() error { return p.Shutdown(context.Background()) }
 func (p *ProcessPool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := p.st
-	s.Workers = len(p.procs)
-	return s
+	return p.st.stats(len(p.procs))
 }
 
 func (p *ProcessPool) log(level slog.Level, msg string, args ...any) {

@@ -88,7 +88,7 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 		a.errs = append(a.errs, p.remoteErr(r, pc.fn.name))
 		if r.Kind == wire.KindTimeout && !w.killed && !w.dead {
 			w.closing, w.killed = true, true
-			p.st.WorkerKills++
+			p.st.workerKilled()
 			w.sp.Signal(syscall.SIGKILL)
 			p.log(slog.LevelWarn, "futures: worker process killed: a call overran TaskTimeout", "pid", w.sp.PID, "func", pc.fn.name)
 		}
@@ -109,10 +109,9 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 		w.window = min(max(int(min(aheadTarget/w.est, maxWindow)), 1), 2*max(w.window, 1))
 		w.busySince = now
 		w.inflightN -= n
-		p.st.Running -= int64(n)
-		p.st.Succeeded += int64(n - len(a.errs))
-		p.st.Failed += int64(len(a.errs) - cancelled)
-		p.st.Cancelled += int64(cancelled)
+		p.st.end(endSucceeded, int64(n-len(a.errs)))
+		p.st.end(endFailed, int64(len(a.errs)-cancelled))
+		p.st.end(endCancelled, int64(cancelled))
 	}
 	if err == nil && !w.closing {
 		p.dispatchLocked()
@@ -155,8 +154,7 @@ func (p *ProcessPool) deliver(t Task, fn string, val []byte) {
 	}
 	if err != nil {
 		p.mu.Lock()
-		p.st.Succeeded--
-		p.st.Failed++
+		p.st.failSucceeded()
 		p.mu.Unlock()
 		p.end(t, nil, fmt.Errorf("futures: cannot decode the result of %s with %s: %w", shortName(fn), p.codec.Name(), err))
 		return

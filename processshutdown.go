@@ -49,8 +49,7 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 			for _, t := range pc.ts {
 				if _, owned := t.(ownedTask); !owned { // else counted by noteCancelled
 					p.queued--
-					p.st.Queued--
-					p.st.Cancelled++
+					p.st.endQueued(endCancelled, 1)
 				}
 			}
 		}
@@ -102,8 +101,7 @@ func (p *ProcessPool) abandon(ctx context.Context) {
 		w.inflightN = 0
 		w.signal()
 	}
-	p.st.Running -= int64(len(running))
-	p.st.Failed += int64(len(running))
+	p.st.end(endFailed, int64(len(running)))
 	p.checkExitedLocked()
 	p.mu.Unlock()
 	err := &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause}
@@ -140,7 +138,7 @@ func (p *ProcessPool) signalAll(sig syscall.Signal) {
 		if w.sp != nil && !w.dead {
 			if !w.killed {
 				w.killed = true
-				p.st.WorkerKills++
+				p.st.workerKilled()
 			}
 			w.sp.Signal(sig)
 			p.log(slog.LevelWarn, "futures: worker process signalled by Shutdown", "pid", w.sp.PID, "signal", sig.String())

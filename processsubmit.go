@@ -265,8 +265,7 @@ func (p *ProcessPool) enqueue(ctx context.Context, runs []*pcall, bad []failure)
 		p.mu.Unlock()
 		return err
 	}
-	p.st.Submitted += int64(n)
-	p.st.Failed += int64(len(bad))
+	p.st.endNew(endFailed, int64(len(bad)))
 	for _, r := range runs {
 		r.group = p.groupLocked(r.ctx)
 		p.queue.Push(r)
@@ -292,11 +291,11 @@ func (p *ProcessPool) enqueue(ctx context.Context, runs []*pcall, bad []failure)
 func (p *ProcessPool) admitLocked(r *pcall) {
 	for _, t := range r.ts {
 		if o, ok := t.(ownedTask); ok && !o.setOwner(p) {
-			p.countEndedLocked(t) // cancelled or failed before it got here
+			p.st.endNew(endOf(t), 1) // cancelled or failed before it got here
 			continue
 		}
 		p.queued++
-		p.st.Queued++
+		p.st.queue(1)
 	}
 }
 
@@ -306,8 +305,7 @@ func (p *ProcessPool) noteCancelled() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.queued--
-	p.st.Queued--
-	p.st.Cancelled++
+	p.st.endQueued(endCancelled, 1)
 	if p.queueSize > 0 {
 		p.room.Broadcast()
 	}
@@ -316,28 +314,18 @@ func (p *ProcessPool) noteCancelled() {
 // takeLocked starts t, taken from the queue, and reports whether it
 // started. A call that did not start was cancelled, or failed, in the
 // queue: it is counted here unless it is a call of this package, counted
-// already by admitLocked or noteCancelled.
+// already by admitLocked or noteCancelled. The caller counts a call that
+// started, as running or ended.
 func (p *ProcessPool) takeLocked(t Task) bool {
 	if t.Start() {
 		p.queued--
-		p.st.Queued--
 		return true
 	}
 	if _, owned := t.(ownedTask); !owned {
 		p.queued--
-		p.st.Queued--
-		p.countEndedLocked(t)
+		p.st.endQueued(endOf(t), 1)
 	}
 	return false
-}
-
-// countEndedLocked counts a call that ended without running.
-func (p *ProcessPool) countEndedLocked(t Task) {
-	if t.State() == Cancelled {
-		p.st.Cancelled++
-	} else {
-		p.st.Failed++
-	}
 }
 
 // waitRoomLocked returns why the pool refuses n more calls, after waiting

@@ -37,8 +37,8 @@ type ThreadPool struct {
 	maxWorkers int
 	init       func(context.Context) error
 	log        *slog.Logger // nil: silent
-	queueSize  int64        // the QueueSize bound on stats.Queued; 0 when unbounded
-	// room is signalled, with QueueSize, when stats.Queued goes down or the
+	queueSize  int64        // the QueueSize bound on counts.queued; 0 when unbounded
+	// room is signalled, with QueueSize, when counts.queued goes down or the
 	// pool stops accepting calls, to wake submitters blocked on a full queue.
 	room sync.Cond
 	// runCtx is the parent of every call's context; kill cancels it when
@@ -68,7 +68,7 @@ type ThreadPool struct {
 	broken   error
 	exited   chan struct{} // closed once shut down with no worker left
 	isExited bool
-	stats    Stats // call counts, less the live workers' ended; Workers is len(all)
+	counts   counters // less the live workers' ended
 }
 
 // entry is one item of the queue: a single task, or a chunk run in order by
@@ -125,7 +125,7 @@ type worker struct {
 	// that gave up has counted the outcomes of the calls of cur the worker
 	// had not counted, and the worker counts no more.
 	endedMu   sync.Mutex
-	ended     Stats
+	ended     counters
 	counted   int
 	abandoned bool
 
@@ -323,37 +323,26 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 
 // admitLocked counts a call accepted by Execute.
 func (p *ThreadPool) admitLocked(t Task) {
-	p.stats.Submitted++
 	if o, ok := t.(ownedTask); ok && !o.setOwner(p) {
-		p.countEndLocked(t) // cancelled or failed before it got here
+		p.counts.endNew(endOf(t), 1) // cancelled or failed before it got here
 		return
 	}
-	p.stats.Queued++
+	p.counts.queue(1)
 }
 
 // noteCancelled counts a queued call of this package that was cancelled.
 func (p *ThreadPool) noteCancelled() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.stats.Queued--
-	p.stats.Cancelled++
+	p.counts.endQueued(endCancelled, 1)
 	p.roomFreedLocked()
 }
 
 // roomFreedLocked wakes the submitters waiting for room in the queue, with
-// QueueSize, after stats.Queued went down.
+// QueueSize, after counts.queued went down.
 func (p *ThreadPool) roomFreedLocked() {
 	if p.queueSize > 0 {
 		p.room.Broadcast()
-	}
-}
-
-// countEndLocked counts a call that ended without running.
-func (p *ThreadPool) countEndLocked(t Task) {
-	if t.State() == Cancelled {
-		p.stats.Cancelled++
-	} else {
-		p.stats.Failed++
 	}
 }
 
@@ -387,17 +376,15 @@ func (p *ThreadPool) startLocked(e entry, fresh bool) entry {
 // startOneLocked starts t and counts it; fresh is as for startLocked.
 func (p *ThreadPool) startOneLocked(t Task, fresh bool) bool {
 	if fresh {
-		p.stats.Submitted++
 		if !t.Start() {
-			p.countEndLocked(t) // cancelled or failed before it got here
+			p.counts.endNew(endOf(t), 1) // cancelled or failed before it got here
 			return false
 		}
-		p.stats.Running++
+		p.counts.startNew(1)
 		return true
 	}
 	if t.Start() {
-		p.stats.Queued--
-		p.stats.Running++
+		p.counts.start(1)
 		p.roomFreedLocked()
 		return true
 	}
@@ -411,33 +398,23 @@ func (p *ThreadPool) dropLocked(t Task, ended bool) {
 	if _, ok := t.(ownedTask); ok && !ended {
 		return // counted by noteCancelled, or by admitLocked
 	}
-	p.stats.Queued--
-	p.countEndLocked(t)
+	p.counts.endQueued(endOf(t), 1)
 	p.roomFreedLocked()
 }
 
 // finish counts the outcome of a call w ran; err is its error.
 func (w *worker) finish(t Task, err error) {
-	ok := err == nil && t.Err() == nil
+	end := endFailed
+	if err == nil && t.Err() == nil {
+		end = endSucceeded
+	}
 	w.endedMu.Lock()
 	defer w.endedMu.Unlock()
 	if w.abandoned {
 		return
 	}
 	w.counted++
-	w.ended.Running--
-	if ok {
-		w.ended.Succeeded++
-	} else {
-		w.ended.Failed++
-	}
-}
-
-// addEnded adds the outcomes counted in ended to s.
-func addEnded(s *Stats, ended Stats) {
-	s.Running += ended.Running
-	s.Succeeded += ended.Succeeded
-	s.Failed += ended.Failed
+	w.ended.end(end, 1)
 }
 
 // Stats returns a snapshot of the pool's counters; the counts add up (see
@@ -447,18 +424,17 @@ func (p *ThreadPool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.drainInboxLocked()
-	s := p.stats
-	s.Workers = len(p.all)
+	c := p.counts
 	// Hold every worker's endedMu at once, so that the counts are those of
 	// one instant.
 	for w := range p.all {
 		w.endedMu.Lock()
 	}
 	for w := range p.all {
-		addEnded(&s, w.ended)
+		c.add(&w.ended)
 		w.endedMu.Unlock()
 	}
-	return s
+	return c.stats(len(p.all))
 }
 
 // refusal returns why the pool refuses new calls, or nil.
@@ -491,7 +467,7 @@ func (p *ThreadPool) waitRoomLocked(ctx context.Context, n int64) error {
 		if err := p.refusalLocked(); err != nil {
 			return err
 		}
-		if q := p.stats.Queued; q == 0 || q+n <= p.queueSize || len(p.idle) > 0 {
+		if q := p.counts.queued; q == 0 || q+n <= p.queueSize || len(p.idle) > 0 {
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -679,8 +655,8 @@ func (p *ThreadPool) exit(w *worker, clean bool) {
 	}
 	w.cur = entry{}
 	w.endedMu.Lock()
-	addEnded(&p.stats, w.ended)
-	w.ended = Stats{}
+	p.counts.add(&w.ended)
+	w.ended = counters{}
 	if w.abandoned {
 		rest = nil // failed and counted by Shutdown
 	}
@@ -690,8 +666,7 @@ func (p *ThreadPool) exit(w *worker, clean bool) {
 	var next *worker
 	if p.broken != nil {
 		// No replacement could run them: they fail as queued calls do.
-		p.stats.Running -= int64(len(rest))
-		p.stats.Failed += int64(len(rest))
+		p.counts.end(endFailed, int64(len(rest)))
 	} else if !clean && (len(rest) > 0 || p.queue.Len() > 0) {
 		next = p.spawnLocked()
 		if len(rest) > 0 {
@@ -866,8 +841,7 @@ func (w *worker) takeOverLocked() []Task {
 		ts = w.cur.chunk()
 	}
 	ts = ts[min(w.counted-w.curBase, len(ts)):]
-	w.ended.Running -= int64(len(ts))
-	w.ended.Failed += int64(len(ts))
+	w.ended.end(endFailed, int64(len(ts)))
 	return ts
 }
 
