@@ -221,3 +221,15 @@ func (e *stateError) Error() string {
 }
 
 func (e *stateError) Is(target error) bool { return target == ErrInvalidState }
+
+// timeoutError is the error of a call that overran TaskTimeout.
+type timeoutError struct {
+	fn    string
+	limit string
+}
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("futures: %s ran longer than TaskTimeout(%s); its worker process was killed and replaced (raise the limit if the call needs more time)", e.fn, e.limit)
+}
+
+func (e *timeoutError) Is(target error) bool { return target == ErrTimeout }
