@@ -15,16 +15,19 @@ import (
 // The exported ones are for executors of any package:
 //
 //   - WorkerCounter (MaxWorkers): Map's default Buffer;
-//   - MapBufferer (MapBuffer): Map's default Buffer, ahead of WorkerCounter.
+//   - MapBufferer (MapBuffer): Map's default Buffer, ahead of WorkerCounter;
+//   - Refuser (Refusal): Map's error over an empty input.
 //
 // The unexported ones are kept between the futures, tasks and executors of
 // this package, whose internals they expose:
 //
 //   - callWaiter, in a call's context: the deadlock check of Future.Result;
 //   - canceller (noteCancelled), of an executor: exact Stats on Cancel;
-//   - refuser (refusal), of an executor: Map's error over an empty input;
-//   - ownedTask, laterCompleter, inboxTask and runningFailer, of a task:
-//     the fast paths and exact counts of this package's pools;
+//   - taskForgetter (forgetsFinishedTasks), of an executor: Map reuses the
+//     items of calls that succeeded;
+//   - ownedTask, laterCompleter, inboxTask, runningFailer, argEncoder,
+//     chunkEncoder, funcKeyer and resultDecoder, of a task: the fast paths
+//     and exact counts of this package's pools;
 //   - watchable and doneChecker, of a future: waiting without a goroutine
 //     per future, and the deadlock check.
 
@@ -47,13 +50,28 @@ type MapBufferer interface {
 	MapBuffer(chunksize int) int
 }
 
-// refuser is implemented by ThreadPool and ProcessPool, so that Map over an
-// empty input yields the error the executor would refuse a call with. Map
-// over an empty input on another executor yields nothing.
-type refuser interface {
-	// refusal returns the error Execute returns for a call of fn now, or
-	// nil if it would accept one.
-	refusal(fn any) error
+// Refuser is an Executor that can tell, without being handed a call,
+// whether it would refuse one, as ThreadPool and ProcessPool can. Map over
+// an empty input yields that refusal as its one error, as it yields the
+// refusal of the first call of a longer input; on an executor without
+// Refusal it yields nothing.
+type Refuser interface {
+	// Refusal returns the error Execute would return now for a call of fn,
+	// such as ErrShutdown, or nil if it would accept one.
+	Refusal(fn any) error
+}
+
+// taskForgetter is implemented by ThreadPool and ProcessPool, which touch
+// no task once it has finished without an error, and fail a task they may
+// have finished already only through failRunning. Map then reuses the item
+// of a call that succeeded for a later input once its whole slab has been
+// yielded, so that a long Map allocates nothing per item. On another
+// executor Map allocates new items as it goes.
+type taskForgetter interface {
+	// forgetsFinishedTasks reports whether ex, the executor Map was given,
+	// is the pool itself rather than a type that embeds it, which may touch
+	// the tasks in ways of its own.
+	forgetsFinishedTasks(ex Executor) bool
 }
 
 // callWaiterKey is the context key of the callWaiter of the call that
@@ -114,6 +132,40 @@ type laterCompleter interface {
 // lock.
 type inboxTask interface {
 	inboxLink() *mpsc.Node[Task]
+}
+
+// argEncoder is implemented by the tasks of this package whose function
+// takes an argument (Submit's and Map's): the ProcessPool encodes the
+// argument through it without boxing it. Other tasks' arguments are encoded
+// from Task.Arg.
+type argEncoder interface {
+	appendArg(dst []byte, c Codec) ([]byte, error)
+}
+
+// chunkEncoder is implemented by Map's items: encodeChunk encodes the
+// arguments of ts back to back, recording where each ends in ends, if every
+// task of ts is an item of the same Map and every argument can be encoded.
+// The ProcessPool's ExecuteBatch sends such a chunk as one run; other
+// chunks, and a chunk encodeChunk declines, are encoded call by call.
+type chunkEncoder interface {
+	encodeChunk(ts []Task, c Codec, ends []int) ([]byte, bool)
+}
+
+// funcKeyer is implemented by tasks that share their function with others
+// (Map's items): tasks with the same funcKey have the same function, so the
+// ProcessPool looks the registration of a Map's function up once. Other
+// tasks are looked up one by one.
+type funcKeyer interface {
+	funcKey() any
+}
+
+// resultDecoder is implemented by the tasks of this package that decode a
+// result themselves (Map's items): completeFrom decodes data and completes
+// the task with it, or returns the error decoding gave, leaving the task as
+// it is. The ProcessPool decodes the results of other tasks into
+// Task.NewResult and completes them with Task.Complete.
+type resultDecoder interface {
+	completeFrom(c Codec, data []byte) error
 }
 
 // runningFailer is implemented by Map's items: failRunning fails the item

@@ -60,9 +60,9 @@ func Chunksize(n int) MapOption {
 
 // Buffer sets how many chunks Map keeps in flight at most: it reads the input
 // only as results are consumed, so an endless input takes constant memory.
-// The default is sixteen chunks per worker of the executor (from its
-// MaxWorkers() method; runtime.GOMAXPROCS(0) if it has none), or what its
-// MapBuffer(chunksize int) int method returns, if it has one. n < 1 makes Map
+// The default is what the executor's MapBuffer method returns, if it is a
+// MapBufferer, else sixteen chunks per worker (from its MaxWorkers method,
+// if it is a WorkerCounter; runtime.GOMAXPROCS(0) if not). n < 1 makes Map
 // yield one error and no results. Python 3.14: buffersize.
 func Buffer(n int) MapOption {
 	return MapOption{func(c *mapConfig) {
@@ -94,7 +94,8 @@ func Unordered() MapOption {
 // A call's own error is always that item's error, even when it is a deadline
 // error. Bad options, a nil ex, fn or args, or an executor that refuses the
 // calls (ErrShutdown, ErrBrokenExecutor, ErrNotRegistered) likewise yield
-// one error and stop, on the pools of this package even when args is empty.
+// one error and stop; on a Refuser, such as the pools of this package, even
+// when args is empty.
 //
 // However the loop stops (break, ctx, an error, a panic) every call not yet
 // started is cancelled, the context of every running call is cancelled, and
@@ -138,8 +139,8 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 		}
 		m.tally.Total = m.read
 		if m.read == 0 {
-			if r, ok := ex.(refuser); ok {
-				if err := r.refusal(fn); err != nil {
+			if r, ok := ex.(Refuser); ok {
+				if err := r.Refusal(fn); err != nil {
 					yield(zero, err)
 				}
 			}
@@ -267,9 +268,8 @@ func newMapRun[A, R any](ctx context.Context, ex Executor, fn func(context.Conte
 	if c.chunksize > 1 {
 		m.batch, _ = ex.(BatchExecutor)
 	}
-	switch ex.(type) {
-	case *ThreadPool, *ProcessPool:
-		m.reuse = true
+	if f, ok := ex.(taskForgetter); ok {
+		m.reuse = f.forgetsFinishedTasks(ex)
 	}
 	m.ctx, m.cancel = context.WithCancelCause(ctx)
 	return m, nil

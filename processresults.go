@@ -12,13 +12,6 @@ import (
 	"github.com/gofutures/futures/internal/wire"
 )
 
-// resultDecoder is implemented by the tasks of this package that decode a
-// result themselves: completeFrom decodes data and completes the task with
-// it, or returns the error decoding gave, leaving the task as it is.
-type resultDecoder interface {
-	completeFrom(c Codec, data []byte) error
-}
-
 // answers is what a frame of results answers: the calls, as spans of runs,
 // and an outcome for each.
 type answers struct {

@@ -189,13 +189,6 @@ func (p *ProcessPool) executeChunk(ts []Task) (err error, done bool) {
 	return p.enqueue(pc.ctx, []*pcall{pc}, nil), true
 }
 
-// chunkEncoder is implemented by Map's items: encodeChunk encodes the
-// arguments of ts back to back, recording where each ends in ends, if every
-// task of ts is an item of the same Map and every argument can be encoded.
-type chunkEncoder interface {
-	encodeChunk(ts []Task, c Codec, ends []int) ([]byte, bool)
-}
-
 // encodeArg appends t's argument, if it has one, encoded, to buf. It
 // returns buf as it was and an error saying so if the codec cannot encode
 // it.
@@ -219,12 +212,6 @@ func (p *ProcessPool) encodeArg(t Task, rf *regFunc, buf []byte) (out []byte, ha
 	return out, hasArg, nil
 }
 
-// funcKeyer is implemented by tasks that share their function with others:
-// tasks with the same funcKey have the same function.
-type funcKeyer interface {
-	funcKey() any
-}
-
 // lastFunc is the function of the tasks with funcKey key.
 type lastFunc struct {
 	key any
@@ -245,12 +232,6 @@ func (p *ProcessPool) lookup(t Task) (*regFunc, error) {
 		p.last.Store(&lastFunc{fk.funcKey(), rf})
 	}
 	return rf, err
-}
-
-// argEncoder is implemented by the tasks of this package whose function
-// takes an argument: it encodes the argument without boxing it.
-type argEncoder interface {
-	appendArg(dst []byte, c Codec) ([]byte, error)
 }
 
 // enqueue queues runs and fails the calls of bad, whose arguments could not

@@ -183,6 +183,10 @@ func (p *ThreadPool) MaxWorkers() int { return p.maxWorkers }
 // String returns the pool's name, as set by the Name option.
 func (p *ThreadPool) String() string { return p.name }
 
+// forgetsFinishedTasks makes the pool a taskForgetter: its workers touch no
+// call they have finished.
+func (p *ThreadPool) forgetsFinishedTasks(ex Executor) bool { return ex == Executor(p) }
+
 // Execute queues t, or hands it to an idle worker, and starts a worker if
 // none is idle and fewer than MaxWorkers are alive. It returns ErrShutdown
 // after Shutdown and an ErrBrokenExecutor error after an Initializer failed.
@@ -437,8 +441,11 @@ func (p *ThreadPool) Stats() Stats {
 	return c.stats(len(p.all))
 }
 
-// refusal returns why the pool refuses new calls, or nil.
-func (p *ThreadPool) refusal(any) error {
+// Refusal returns the error Execute would return now for any call:
+// ErrShutdown after Shutdown, an ErrBrokenExecutor error once an
+// Initializer failed; nil if it would accept the call. It makes the pool a
+// Refuser.
+func (p *ThreadPool) Refusal(fn any) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.refusalLocked()
