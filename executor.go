@@ -209,15 +209,25 @@ func (t *task[R]) Complete(result any, err error) bool { return t.completeLater(
 // OnDone callbacks are passed to later to run instead of being run.
 func (t *task[R]) completeLater(result any, err error, later func(func())) bool {
 	var v R
-	if err == nil && result != nil {
-		p, ok := result.(*R)
-		if !ok {
-			err = errors.New("futures: Task.Complete: the result is not the *R that NewResult returned")
-		} else {
-			v = *p
-		}
+	p, err := completion[R](result, err)
+	if p != nil {
+		v = *p
 	}
 	return t.completeThen(Finished, v, err, later)
+}
+
+// completion is the outcome of a call that Task.Complete was given: the
+// value result points to (nil for the zero value) and err, or an error
+// saying that result is not the *R of NewResult.
+func completion[R any](result any, err error) (*R, error) {
+	if err != nil || result == nil {
+		return nil, err
+	}
+	p, ok := result.(*R)
+	if !ok {
+		return nil, errors.New("futures: Task.Complete: the result is not the *R that NewResult returned")
+	}
+	return p, nil
 }
 
 // call is the Task of Submit and Map: fn(ctx, arg).

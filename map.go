@@ -380,7 +380,7 @@ func (m *mapRun[A, R]) release(it *item[A, R], err error) {
 	for i := range s.items {
 		x := &s.items[i]
 		x.arg, x.val, x.next = zero.arg, zero.val, nil
-		x.state.Store(int32(Pending))
+		x.state.reset()
 	}
 	s.yielded = 0
 	m.spare = append(m.spare, s)

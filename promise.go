@@ -44,5 +44,5 @@ func (p *Promise[T]) SetError(err error) error {
 }
 
 func (p *Promise[T]) invalid(method string) error {
-	return &stateError{method: method, state: p.f.State()}
+	return &stateError{method: method, state: p.f.state.settled()}
 }
