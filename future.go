@@ -33,8 +33,9 @@ var closedChan = func() chan struct{} {
 }()
 
 // Future is the eventual result of one call: Python's
-// concurrent.futures.Future, typed. Executors create futures through Submit,
-// Go and Map; NewPromise creates one to complete by hand.
+// concurrent.futures.Future, typed. Submit and Go create futures (Map yields
+// its results without one per item); NewPromise creates one to complete by
+// hand.
 //
 // All methods are safe for concurrent use. The zero Future is not usable.
 type Future[T any] struct {
@@ -65,7 +66,7 @@ func (f *Future[T]) setOwner(o canceller) bool {
 }
 
 // listener is what a future tells when it is done: an OnDone callback, or a
-// waiter registered by AsCompleted, Wait or Map, which gets key back.
+// waiter registered by AsCompleted or Wait, which gets key back.
 type listener[T any] struct {
 	fn  func(*Future[T])
 	w   *waiter
