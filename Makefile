@@ -37,8 +37,8 @@ stress:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzOptions$$' -fuzztime $(FUZZTIME) .
-	$(GO) test -run '^$$' -fuzz '^FuzzCodecRoundTrip$$' -fuzztime $(FUZZTIME) .
-	$(GO) test -run '^$$' -fuzz '^FuzzFastValues$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzCodecRoundTrip$$' -fuzztime $(FUZZTIME) ./internal/value
+	$(GO) test -run '^$$' -fuzz '^FuzzFastValues$$' -fuzztime $(FUZZTIME) ./internal/value
 	$(GO) test -run '^$$' -fuzz '^FuzzFrames$$' -fuzztime $(FUZZTIME) ./internal/wire
 
 # Side-by-side benchmarks against other Go pools and Python (bench/README.md).

@@ -10,27 +10,11 @@ import (
 	"github.com/gofutures/futures/internal/wire"
 )
 
-func init() { Register(workerEcho) }
+func init() { Register(workerEcho, workerInc) }
 
 func workerEcho(_ context.Context, b []byte) ([]byte, error) { return b, nil }
 
-// kept returns the bytes the worker's buffers hold for the next calls, once
-// no call runs.
-func (w *workerProc) kept() int {
-	w.mu.Lock()
-	for w.running {
-		w.changed.Wait()
-	}
-	n := cap(w.scratch)
-	w.mu.Unlock()
-	w.wmu.Lock()
-	n += cap(w.frame) + cap(w.spare)
-	w.wmu.Unlock()
-	w.resMu.Lock()
-	n += cap(w.recs)
-	w.resMu.Unlock()
-	return n
-}
+func workerInc(_ context.Context, x int) (int, error) { return x + 1, nil }
 
 // kept returns the bytes the pool keeps to send the next calls to its
 // workers.
@@ -49,17 +33,6 @@ func (p *ProcessPool) kept() int {
 
 // bigCall is an argument larger than the buffers either side keeps.
 var bigCall = make([]byte, 4*wire.MaxKept)
-
-func TestWorkerDropsBuffersOfALargeResult(t *testing.T) {
-	h := startWorker(t, Gob, 0)
-	arg, err := appendValue(nil, Gob, bigCall)
-	require.NoError(t, err)
-	h.send(t, frame(1, wire.Call{Flags: wire.FlagArg, Func: regName(t, workerEcho), Arg: arg}))
-	require.Equal(t, wire.KindOK, h.collect(t, 1)[1].Kind)
-	assert.LessOrEqual(t, h.w.kept(), 3*wire.MaxKept, "the worker keeps the buffers of a large result")
-	h.send(t, frame(2, intCall(t, workerInc, 0, 1)))
-	assert.Equal(t, 2, decodeInt(t, h.collect(t, 1)[2]))
-}
 
 func TestProcessPoolDropsBuffersOfALargeArgument(t *testing.T) {
 	p, err := NewProcessPool(MaxWorkers(1))

@@ -1,15 +1,6 @@
 package futures
 
-import (
-	"bytes"
-	"encoding/binary"
-	"encoding/gob"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"math"
-	"reflect"
-)
+import "github.com/gofutures/futures/internal/value"
 
 // Codec encodes the arguments and results that cross into and out of worker
 // processes. Gob and JSON are provided; the Encoding option picks one.
@@ -34,205 +25,17 @@ var (
 	JSON Codec = jsonCodec{}
 )
 
-type gobCodec struct{}
-
-func (gobCodec) Name() string { return "gob" }
-
-func (gobCodec) Marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(v); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
-
-func (gobCodec) Unmarshal(data []byte, v any) error {
-	return gob.NewDecoder(bytes.NewReader(data)).Decode(v)
-}
-
-type jsonCodec struct{}
-
-func (jsonCodec) Name() string                       { return "json" }
-func (jsonCodec) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
-func (jsonCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
-
-// Values crossing into and out of worker processes start with a tag byte:
-// tagCodec, followed by the codec's bytes, or a tag for one of the common
-// types below, followed by a compact encoding that skips the codec. The fast
-// path is taken only with Gob and JSON, where it gives the same values back.
-const (
-	tagCodec byte = iota
-	tagInt
-	tagInt64
-	tagUint64
-	tagString
-	tagBytes
-	tagBool
-	tagFloat64 // Gob only: JSON cannot encode NaN and infinities
-	tagEmpty   // struct{}, which Gob refuses
+// gobCodec and jsonCodec are the types of Gob and JSON, whose values
+// internal/value encodes on its fast path.
+type (
+	gobCodec  = value.GobCodec
+	jsonCodec = value.JSONCodec
 )
 
-// appendValue appends the tagged encoding of v to dst.
-func appendValue(dst []byte, c Codec, v any) ([]byte, error) {
-	if b, ok := appendFast(dst, c, v); ok {
-		return b, nil
-	}
-	return appendMarshalled(dst, c, v)
+// RegisterCodec makes a Codec other than Gob and JSON usable with the
+// Encoding option: worker processes find the pool's codec by its Name, so
+// the program must register it in an init function, as it does its
+// functions. It panics for a nil codec or a name registered already.
+func RegisterCodec(c Codec) {
+	value.Register(c)
 }
-
-// appendArgOf is appendValue for *a, without boxing *a on the fast path.
-func appendArgOf[A any](dst []byte, c Codec, a *A) ([]byte, error) {
-	if b, ok := appendFast(dst, c, any(*a)); ok {
-		return b, nil
-	}
-	return appendMarshalled(dst, c, any(*a))
-}
-
-// appendFast appends v with a tag of its own if it has a common type the
-// codec encodes the same way, and reports whether it did.
-func appendFast(dst []byte, c Codec, v any) ([]byte, bool) {
-	_, isGob := c.(gobCodec)
-	if _, isJSON := c.(jsonCodec); !isGob && !isJSON {
-		return dst, false
-	}
-	switch x := v.(type) {
-	case int:
-		return binary.AppendVarint(append(dst, tagInt), int64(x)), true
-	case int64:
-		return binary.AppendVarint(append(dst, tagInt64), x), true
-	case uint64:
-		return binary.AppendUvarint(append(dst, tagUint64), x), true
-	case string:
-		return append(append(dst, tagString), x...), true
-	case []byte:
-		if x != nil {
-			return append(append(dst, tagBytes), x...), true
-		}
-	case bool:
-		if x {
-			return append(dst, tagBool, 1), true
-		}
-		return append(dst, tagBool, 0), true
-	case float64:
-		if isGob {
-			return binary.LittleEndian.AppendUint64(append(dst, tagFloat64), math.Float64bits(x)), true
-		}
-	case struct{}:
-		return append(dst, tagEmpty), true
-	}
-	return dst, false
-}
-
-// appendMarshalled appends v encoded by the codec, after tagCodec.
-func appendMarshalled(dst []byte, c Codec, v any) ([]byte, error) {
-	b, err := marshal(c, v)
-	if err != nil {
-		return dst, err
-	}
-	return append(append(dst, tagCodec), b...), nil
-}
-
-func marshal(c Codec, v any) (b []byte, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("encoding a %T panicked: %v", v, r)
-		}
-	}()
-	return c.Marshal(v)
-}
-
-// decodeValue decodes data, from appendValue, into ptr. A value of a common
-// type decodes into a pointer to that type or to an interface it satisfies.
-func decodeValue(c Codec, data []byte, ptr any) error {
-	if len(data) == 0 {
-		return errors.New("futures: an encoded value is empty")
-	}
-	tag, data := data[0], data[1:]
-	var v any
-	switch tag {
-	case tagCodec:
-		return c.Unmarshal(data, ptr)
-	case tagInt, tagInt64:
-		n, k := binary.Varint(data)
-		if k <= 0 || k != len(data) {
-			return errBadValue
-		}
-		if p, ok := ptr.(*int); ok && tag == tagInt {
-			*p = int(n)
-			return nil
-		}
-		if p, ok := ptr.(*int64); ok && tag == tagInt64 {
-			*p = n
-			return nil
-		}
-		v = n
-		if tag == tagInt {
-			v = int(n)
-		}
-	case tagUint64:
-		n, k := binary.Uvarint(data)
-		if k <= 0 || k != len(data) {
-			return errBadValue
-		}
-		v = n
-	case tagString:
-		if p, ok := ptr.(*string); ok {
-			*p = string(data)
-			return nil
-		}
-		v = string(data)
-	case tagBytes:
-		v = bytes.Clone(data)
-	case tagBool:
-		if len(data) != 1 {
-			return errBadValue
-		}
-		v = data[0] != 0
-	case tagFloat64:
-		if len(data) != 8 {
-			return errBadValue
-		}
-		v = math.Float64frombits(binary.LittleEndian.Uint64(data))
-	case tagEmpty:
-		v = struct{}{}
-	default:
-		return errBadValue
-	}
-	dst := reflect.ValueOf(ptr)
-	if dst.Kind() != reflect.Pointer || dst.IsNil() {
-		return fmt.Errorf("futures: cannot decode a value into %T; pass a non-nil pointer", ptr)
-	}
-	src := reflect.ValueOf(v)
-	if !src.Type().AssignableTo(dst.Elem().Type()) {
-		return fmt.Errorf("futures: the other process sent a %s where this one expects a %s; do both programs register the same function?", src.Type(), dst.Elem().Type())
-	}
-	dst.Elem().Set(src)
-	return nil
-}
-
-// decodeFast decodes data into *p without boxing *p, and reports whether
-// it could: data must be an int or a string on the fast path of appendFast.
-func decodeFast[A any](c Codec, data []byte, p *A) bool {
-	_, isGob := c.(gobCodec)
-	if _, isJSON := c.(jsonCodec); len(data) == 0 || !isGob && !isJSON {
-		return false
-	}
-	switch q := any(p).(type) {
-	case *int:
-		if data[0] == tagInt {
-			n, k := binary.Varint(data[1:])
-			if k > 0 && k == len(data)-1 {
-				*q = int(n)
-				return true
-			}
-		}
-	case *string:
-		if data[0] == tagString {
-			*q = string(data[1:])
-			return true
-		}
-	}
-	return false
-}
-
-var errBadValue = errors.New("futures: an encoded value is malformed")

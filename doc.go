@@ -62,8 +62,14 @@
 // goroutines directly; workers start lazily up to MaxWorkers and stay up.
 // Both pools count calls through one set of transitions (stats.go).
 // AsCompleted and Wait register one waiter on the futures they watch instead
-// of a goroutine each. The process machinery (wire protocol, the worker loop,
-// process supervision) lives in internal/; ProcessPool re-executes the
-// program, which calls WorkerMain first thing in main, and exchanges framed
-// messages with each worker over dedicated pipes.
+// of a goroutine each. The call protocol lives in internal/, where executors
+// outside this package can use it: internal/value encodes arguments and
+// results (Codec, Gob and JSON are its), internal/registry finds registered
+// functions by name and calls them on encoded arguments (Register is its),
+// internal/serve runs one call with its context, time limit and
+// panic/Goexit guard and turns the outcome into a result record,
+// internal/wire frames calls and results, and internal/supervise starts and
+// attaches worker processes. ProcessPool re-executes the program, which
+// calls WorkerMain first thing in main, and exchanges framed messages with
+// each worker over dedicated pipes; WorkerMain runs serve's loop over them.
 package futures

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/gofutures/futures/internal/registry"
 )
 
 // Sentinel errors. Executors, futures, Map, Wait and AsCompleted report
@@ -43,7 +45,7 @@ var (
 	// ErrNotRegistered is matched by the error of a call whose function
 	// cannot be sent to a worker process because it was not registered with
 	// Register or RegisterName. Python: PicklingError.
-	ErrNotRegistered = errors.New("futures: function is not registered; call futures.Register(fn) in an init function")
+	ErrNotRegistered = registry.ErrNotRegistered
 
 	// ErrWorkerExited is matched by *WorkerExitError: the worker process
 	// running the call died before it returned.

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/gofutures/futures/internal/mpsc"
+	"github.com/gofutures/futures/internal/value"
 )
 
 // Executor runs calls and gives back futures: Python's
@@ -242,7 +243,7 @@ func (c *call[A, R]) Arg() (any, bool) { return c.arg, true }
 
 // appendArg appends the encoded argument to dst without boxing it.
 func (c *call[A, R]) appendArg(dst []byte, cd Codec) ([]byte, error) {
-	return appendArgOf(dst, cd, &c.arg)
+	return value.AppendOf(dst, cd, &c.arg)
 }
 
 func (c *call[A, R]) Run(ctx context.Context) { c.runThen(ctx, nil) }

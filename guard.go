@@ -1,8 +1,9 @@
 package futures
 
 import (
-	"errors"
 	"runtime/debug"
+
+	"github.com/gofutures/futures/internal/serve"
 )
 
 // runGuarded calls body and passes what it returns to settle. A panic in
@@ -39,4 +40,4 @@ func runGuarded[T any](body func() (T, error), before func(error), settle func(T
 
 // errGoexit is the error of a call that called runtime.Goexit, which
 // t.FailNow and t.SkipNow do; the worker goroutine was replaced.
-var errGoexit = errors.New("futures: the call called runtime.Goexit before returning (t.FailNow, t.Fatal and t.SkipNow do that); return an error instead")
+var errGoexit = serve.ErrGoexit

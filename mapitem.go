@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"sync/atomic"
+
+	"github.com/gofutures/futures/internal/value"
 )
 
 // item is the Task of one Map item. Map hands items to the executor as it
@@ -39,7 +41,7 @@ func (it *item[A, R]) funcKey() any             { return it.m }
 
 // appendArg appends the encoded argument to dst without boxing it.
 func (it *item[A, R]) appendArg(dst []byte, c Codec) ([]byte, error) {
-	return appendArgOf(dst, c, &it.arg)
+	return value.AppendOf(dst, c, &it.arg)
 }
 
 func (it *item[A, R]) encodeChunk(ts []Task, c Codec, ends []int) ([]byte, bool) {
@@ -50,7 +52,7 @@ func (it *item[A, R]) encodeChunk(ts []Task, c Codec, ends []int) ([]byte, bool)
 			return nil, false
 		}
 		var err error
-		if buf, err = appendArgOf(buf, c, &x.arg); err != nil {
+		if buf, err = value.AppendOf(buf, c, &x.arg); err != nil {
 			return nil, false
 		}
 		ends[i] = len(buf)
@@ -123,8 +125,8 @@ func (it *item[A, R]) Cancel() bool {
 // boxing the result: an executor of this package that decodes results calls
 // it instead of NewResult and Complete.
 func (it *item[A, R]) completeFrom(c Codec, data []byte) error {
-	if !decodeFast(c, data, &it.val) {
-		if err := decodeValue(c, data, &it.val); err != nil {
+	if !value.DecodeFast(c, data, &it.val) {
+		if err := value.Decode(c, data, &it.val); err != nil {
 			return err
 		}
 	}

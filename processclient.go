@@ -11,8 +11,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/ring"
 	"github.com/gofutures/futures/internal/supervise"
+	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -38,9 +40,9 @@ type proc struct {
 	cancels   []uint64
 	setup     []byte
 	wake      chan struct{}
-	est       time.Duration // time per call of lastFn, measured; 0 until known
-	window    int           // most calls in flight
-	lastFn    *regFunc      // the function of the call sent last
+	est       time.Duration  // time per call of lastFn, measured; 0 until known
+	window    int            // most calls in flight
+	lastFn    *registry.Func // the function of the call sent last
 	busySince time.Time
 	// running is the call the watchdog last saw running in the worker,
 	// since runningSince; 0 if none.
@@ -248,10 +250,10 @@ func (p *ProcessPool) flush(w *proc) bool {
 // serve reads w's results until it exits.
 func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
 	var a answers
-	// Gob and JSON copy what they decode, and so does decodeValue, so the
+	// Gob and JSON copy what they decode, and so does value.Decode, so the
 	// buffer of a frame is reused for the next one; another codec might
 	// keep the bytes it decodes.
-	reuse := p.codec == Gob || p.codec == JSON
+	reuse := value.Copies(p.codec)
 	var buf []byte
 	for {
 		w.inRead.Store(true)

@@ -114,7 +114,7 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 			w.nextID += uint64(len(r.ts))
 			w.inflight.Push(r)
 			w.inflightN += len(r.ts)
-			c := wire.Call{Func: r.fn.name}
+			c := wire.Call{Func: r.fn.Name()}
 			if r.hasArg {
 				c.Flags |= wire.FlagArg
 			}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/supervise"
 )
 
@@ -107,7 +108,7 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 				}
 				i = len(pc.ts)
 			case id == w.overran:
-				fails = append(fails, failure{pc.ts[i], &timeoutError{fn: shortName(pc.fn.name), limit: p.timeout.String()}})
+				fails = append(fails, failure{pc.ts[i], &timeoutError{fn: registry.ShortName(pc.fn.Name()), limit: p.timeout.String()}})
 			default:
 				fails = append(fails, failure{pc.ts[i], exitErr})
 			}

@@ -1,6 +1,9 @@
 package futures
 
-import "github.com/gofutures/futures/internal/wire"
+import (
+	"github.com/gofutures/futures/internal/registry"
+	"github.com/gofutures/futures/internal/wire"
+)
 
 // Frames of calls. The calls a pool sends a worker go in frames of at most
 // wire.MaxFrame bytes, which the worker refuses past that: an argument too
@@ -9,14 +12,14 @@ import "github.com/gofutures/futures/internal/wire"
 
 // maxArg returns the size of the largest encoded argument a call of rf
 // may have: its call alone fills a frame.
-func maxArg(rf *regFunc) int {
-	return wire.MaxFrame - wire.CallsOverhead - wire.CallOverhead - len(rf.name)
+func maxArg(rf *registry.Func) int {
+	return wire.MaxFrame - wire.CallsOverhead - wire.CallOverhead - len(rf.Name())
 }
 
 // callSize returns at most the bytes the record of call i of r takes in a
 // frame of calls.
 func (r *pcall) callSize(i int) int {
-	return wire.CallOverhead + len(r.fn.name) + len(r.arg(i))
+	return wire.CallOverhead + len(r.fn.Name()) + len(r.arg(i))
 }
 
 // fitLocked returns the part of the run r that fits in the frame of calls
@@ -25,7 +28,7 @@ func (r *pcall) callSize(i int) int {
 // frame is written.
 func (p *ProcessPool) fitLocked(w *proc, r *pcall, more []*pcall) *pcall {
 	n := len(r.ts)
-	size := len(r.fn.name) + n*wire.CallOverhead
+	size := len(r.fn.Name()) + n*wire.CallOverhead
 	if r.hasArg {
 		size += r.ends[n-1] - r.first
 	}

@@ -12,8 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/ring"
 	"github.com/gofutures/futures/internal/supervise"
+	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -120,15 +122,15 @@ func NewProcessPool(opts ...Option) (*ProcessPool, error) {
 	if p.codec == nil {
 		p.codec = Gob
 	}
-	if codecByName(p.codec.Name()) == nil {
+	if value.ByName(p.codec.Name()) == nil {
 		return nil, fmt.Errorf("futures: NewProcessPool: Encoding(%s): workers cannot find this codec; register it with futures.RegisterCodec in an init function", p.codec.Name())
 	}
 	if cfg.initializer != nil {
-		rf, err := lookupFunc(cfg.initializer)
+		rf, err := registry.Lookup(cfg.initializer)
 		if err != nil {
 			return nil, fmt.Errorf("futures: NewProcessPool: Initializer: %w", err)
 		}
-		p.initName = rf.name
+		p.initName = rf.Name()
 	}
 	if p.name == "" {
 		p.name = "ProcessPool-" + strconv.FormatInt(poolCount.Add(1), 10)
@@ -181,7 +183,7 @@ func (p *ProcessPool) forgetsFinishedTasks(ex Executor) bool { return ex == Exec
 // Shutdown, an ErrBrokenExecutor error once broken; nil if it would accept
 // the call. It makes the pool a Refuser.
 func (p *ProcessPool) Refusal(fn any) error {
-	if _, err := lookupFunc(fn); err != nil {
+	if _, err := registry.Lookup(fn); err != nil {
 		return err
 	}
 	p.mu.Lock()

@@ -9,6 +9,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofutures/futures/internal/registry"
+	"github.com/gofutures/futures/internal/serve"
+	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -78,12 +81,12 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 			a.errs = append(a.errs, notStartedError(pc.ctx))
 			return true
 		}
-		a.errs = append(a.errs, p.remoteErr(r, pc.fn.name))
+		a.errs = append(a.errs, p.remoteErr(r, pc.fn.Name()))
 		if r.Kind == wire.KindTimeout && !w.killed && !w.dead {
 			w.closing, w.killed = true, true
 			p.st.workerKilled()
 			w.sp.Signal(syscall.SIGKILL)
-			p.log(slog.LevelWarn, "futures: worker process killed: a call overran TaskTimeout", "pid", w.sp.PID, "func", pc.fn.name)
+			p.log(slog.LevelWarn, "futures: worker process killed: a call overran TaskTimeout", "pid", w.sp.PID, "func", pc.fn.Name())
 		}
 		return true
 	})
@@ -124,9 +127,9 @@ func (p *ProcessPool) finish(a *answers) {
 			case o.err >= 0:
 				p.end(t, nil, a.errs[o.err])
 			case ours:
-				p.deliver(t, sp.pc.fn.name, o.val)
+				p.deliver(t, sp.pc.fn.Name(), o.val)
 			default: // NewResult and Complete are code of the task's package
-				fn, val := sp.pc.fn.name, slices.Clone(o.val)
+				fn, val := sp.pc.fn.Name(), slices.Clone(o.val)
 				p.cb.add(func() { p.deliver(t, fn, val) })
 			}
 		}
@@ -143,13 +146,13 @@ func (p *ProcessPool) deliver(t Task, fn string, val []byte) {
 		err = d.completeFrom(p.codec, val)
 	} else {
 		v = t.NewResult()
-		err = decodeValue(p.codec, val, v)
+		err = value.Decode(p.codec, val, v)
 	}
 	if err != nil {
 		p.mu.Lock()
 		p.st.failSucceeded()
 		p.mu.Unlock()
-		p.end(t, nil, fmt.Errorf("futures: cannot decode the result of %s with %s: %w", shortName(fn), p.codec.Name(), err))
+		p.end(t, nil, fmt.Errorf("futures: cannot decode the result of %s with %s: %w", registry.ShortName(fn), p.codec.Name(), err))
 		return
 	}
 	if !decodes {
@@ -187,10 +190,10 @@ func (p *ProcessPool) remoteErr(r *wire.Result, fn string) error {
 	case wire.KindPanic:
 		return &PanicError{Value: r.Message, Stack: []byte(r.Stack)}
 	case wire.KindTimeout:
-		return &timeoutError{fn: shortName(fn), limit: r.Message}
+		return &timeoutError{fn: registry.ShortName(fn), limit: r.Message}
 	case wire.KindFail:
-		if r.Type == failNotRegistered {
-			return &notRegisteredError{name: r.Message, inChild: true}
+		if r.Type == serve.FailNotRegistered {
+			return &registry.NotRegisteredError{Name: r.Message, InWorker: true}
 		}
 		return errors.New(r.Message)
 	}

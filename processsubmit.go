@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/gofutures/futures/internal/registry"
+	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -15,7 +17,7 @@ import (
 // calls of a run share one buffer of encoded arguments.
 type pcall struct {
 	ts      []Task
-	fn      *regFunc
+	fn      *registry.Func
 	ctx     context.Context // of every call of ts
 	hasArg  bool
 	args    []byte // the encoded arguments, back to back
@@ -192,22 +194,22 @@ func (p *ProcessPool) executeChunk(ts []Task) (err error, done bool) {
 // encodeArg appends t's argument, if it has one, encoded, to buf. It
 // returns buf as it was and an error saying so if the codec cannot encode
 // it.
-func (p *ProcessPool) encodeArg(t Task, rf *regFunc, buf []byte) (out []byte, hasArg bool, err error) {
+func (p *ProcessPool) encodeArg(t Task, rf *registry.Func, buf []byte) (out []byte, hasArg bool, err error) {
 	start := len(buf)
 	if e, ok := t.(argEncoder); ok {
 		hasArg = true
 		out, err = e.appendArg(buf, p.codec)
 	} else if a, ok := t.Arg(); ok {
 		hasArg = true
-		out, err = appendValue(buf, p.codec, a)
+		out, err = value.Append(buf, p.codec, a)
 	} else {
 		out = buf
 	}
 	if err != nil {
-		return buf[:start], hasArg, fmt.Errorf("futures: cannot encode the argument of %s with %s: %w; pass a type the codec supports", shortName(rf.name), p.codec.Name(), err)
+		return buf[:start], hasArg, fmt.Errorf("futures: cannot encode the argument of %s with %s: %w; pass a type the codec supports", registry.ShortName(rf.Name()), p.codec.Name(), err)
 	}
 	if n := len(out) - start; n > maxArg(rf) {
-		return buf[:start], hasArg, fmt.Errorf("futures: the argument of %s is %d bytes encoded, more than the %d bytes a call to a worker process can carry (a message holds at most %d bytes); pass the data another way, such as a file", shortName(rf.name), n, maxArg(rf), wire.MaxFrame)
+		return buf[:start], hasArg, fmt.Errorf("futures: the argument of %s is %d bytes encoded, more than the %d bytes a call to a worker process can carry (a message holds at most %d bytes); pass the data another way, such as a file", registry.ShortName(rf.Name()), n, maxArg(rf), wire.MaxFrame)
 	}
 	return out, hasArg, nil
 }
@@ -215,19 +217,19 @@ func (p *ProcessPool) encodeArg(t Task, rf *regFunc, buf []byte) (out []byte, ha
 // lastFunc is the function of the tasks with funcKey key.
 type lastFunc struct {
 	key any
-	rf  *regFunc
+	rf  *registry.Func
 }
 
 // lookup returns the registration of t's function, or an error matching
 // ErrNotRegistered. The items of one Map look it up once.
-func (p *ProcessPool) lookup(t Task) (*regFunc, error) {
+func (p *ProcessPool) lookup(t Task) (*registry.Func, error) {
 	fk, shared := t.(funcKeyer)
 	if shared {
 		if last := p.last.Load(); last != nil && last.key == fk.funcKey() {
 			return last.rf, nil
 		}
 	}
-	rf, err := lookupFunc(t.Func())
+	rf, err := registry.Lookup(t.Func())
 	if err == nil && shared {
 		p.last.Store(&lastFunc{fk.funcKey(), rf})
 	}

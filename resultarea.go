@@ -1,58 +1,12 @@
 package futures
 
-import (
-	"sync/atomic"
+import "github.com/gofutures/futures/internal/wire"
 
-	"github.com/gofutures/futures/internal/wire"
-)
-
-// resultArea is the results area of the page a worker shares with its pool:
-// a copy of the result records the worker recorded since its last write of
-// results that had no record left behind. A call that ends the process (an
-// os.Exit, a fatal error) cannot take the outcomes of the calls before it
-// along: they are written to the pipe or here, and the pool reads this copy
-// once the worker is gone (ProcessPool.takeArea).
-//
-// The head word holds the number of records in its high 32 bits and their
-// length in the low 32, stored once their bytes are in place. The pool reads
-// the area only once the worker is gone, and the methods are called with the
-// worker's resMu held, so that plain stores do.
-type resultArea struct {
-	head *uint64
-	buf  []byte
-	n    int // records in buf
-	size int // bytes of buf they take
-	// full says a record did not fit, so that the area misses records
-	// until every record is written; the goroutine running calls then
-	// writes them before the next call starts.
-	full atomic.Bool
-}
-
-// add copies rec, one result record, to the area if it fits.
-func (a *resultArea) add(rec []byte) {
-	if a.full.Load() || a.size+len(rec) > len(a.buf) {
-		a.full.Store(true)
-		return
-	}
-	copy(a.buf[a.size:], rec)
-	a.n++
-	a.size += len(rec)
-	*a.head = uint64(a.n)<<32 | uint64(a.size)
-}
-
-// clear empties the area, once every record in it is written.
-func (a *resultArea) clear() {
-	if a.n > 0 || a.full.Load() {
-		a.n, a.size = 0, 0
-		a.full.Store(false)
-		*a.head = 0
-	}
-}
-
-// takeArea delivers the outcomes that w, a worker that exited, left in its
-// results area (head and area, as supervise.Exit has them) for calls whose
-// results it never wrote, unless it broke the protocol. Records of calls
-// answered already are skipped; a malformed record ends the area.
+// takeArea delivers the outcomes that w, a worker that exited, left in the
+// results area of its page (filled by internal/serve; head and area, as
+// supervise.Exit has them) for calls whose results it never wrote, unless
+// it broke the protocol. Records of calls answered already are skipped; a
+// malformed record ends the area.
 func (p *ProcessPool) takeArea(w *proc, head uint64, area []byte) {
 	n, size := head>>32, head&(1<<32-1)
 	if n == 0 || size > uint64(len(area)) {

@@ -1,4 +1,4 @@
-package futures
+package serve
 
 import (
 	"context"
@@ -12,12 +12,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gofutures/futures/internal/registry"
+	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
 func init() {
-	Register(workerWait, workerCtx, workerGoexit, workerKeep)
-	RegisterCodec(aliasingCodec{})
+	registry.Register("", workerWait)
+	registry.Register("", workerCtx)
+	registry.Register("", workerGoexit)
+	registry.Register("", workerKeep)
+	value.Register(aliasingCodec{})
 }
 
 // workerGate is what workerWait waits for.
@@ -81,14 +86,14 @@ func workerGoexit(context.Context, int) (int, error) {
 
 // regName returns the registered name of fn.
 func regName(t *testing.T, fn any) string {
-	rf, err := lookupFunc(fn)
+	rf, err := registry.Lookup(fn)
 	require.NoError(t, err)
-	return rf.name
+	return rf.Name()
 }
 
 // intCall returns a call of fn on x in group.
 func intCall(t *testing.T, fn any, group uint64, x int) wire.Call {
-	arg, err := appendValue(nil, Gob, x)
+	arg, err := value.Append(nil, value.Gob, x)
 	require.NoError(t, err)
 	return wire.Call{Group: group, Flags: wire.FlagArg, Func: regName(t, fn), Arg: arg}
 }
@@ -122,12 +127,12 @@ func (h *workerHarness) collect(t *testing.T, n int) map[uint64]wire.Result {
 func decodeInt(t *testing.T, r wire.Result) int {
 	require.Equal(t, wire.KindOK, r.Kind, "call %d: %s", r.ID, r.Message)
 	var v int
-	require.NoError(t, decodeValue(Gob, r.Value, &v))
+	require.NoError(t, value.Decode(value.Gob, r.Value, &v))
 	return v
 }
 
 func TestWorkerWritesResultsBeforeALongCall(t *testing.T) {
-	h := startWorker(t, Gob, 0)
+	h := startWorker(t, value.Gob, 0)
 	g := newGate(t)
 	h.send(t, frame(1, intCall(t, workerInc, 0, 10), intCall(t, workerInc, 0, 20), intCall(t, workerWait, 0, 30)))
 	rs := h.collect(t, 2)
@@ -139,7 +144,7 @@ func TestWorkerWritesResultsBeforeALongCall(t *testing.T) {
 }
 
 func TestWorkerGroupContexts(t *testing.T) {
-	h := startWorker(t, Gob, 0)
+	h := startWorker(t, value.Gob, 0)
 	g := newGate(t)
 	// Two frames of group 7: the group lives on while either has calls.
 	h.send(t, frame(1, intCall(t, workerCtx, 7, 1), intCall(t, workerWait, 7, 2)))
@@ -194,7 +199,7 @@ func TestWorkerGroupContexts(t *testing.T) {
 }
 
 func TestWorkerGoexitInTheMiddleOfAFrame(t *testing.T) {
-	h := startWorker(t, Gob, 0)
+	h := startWorker(t, value.Gob, 0)
 	h.send(t, frame(1, intCall(t, workerInc, 0, 1), intCall(t, workerGoexit, 0, 2), intCall(t, workerInc, 0, 3)))
 	rs := h.collect(t, 3)
 	assert.Equal(t, 2, decodeInt(t, rs[1]))
@@ -205,7 +210,7 @@ func TestWorkerGoexitInTheMiddleOfAFrame(t *testing.T) {
 
 func TestWorkerTaskTimeout(t *testing.T) {
 	const timeout = 500 * time.Millisecond
-	h := startWorker(t, Gob, timeout)
+	h := startWorker(t, value.Gob, timeout)
 	g := newGate(t)
 	h.send(t, frame(1, intCall(t, workerWait, 0, 1), intCall(t, workerInc, 0, 2)))
 	r := h.collect(t, 1)[1]
@@ -213,7 +218,7 @@ func TestWorkerTaskTimeout(t *testing.T) {
 	assert.Equal(t, timeout.String(), r.Message)
 	// The call that timed out reports nothing more, and the worker, which
 	// its pool kills, starts no other call: it exits once the call returns.
-	h.exit = exitTimedOut
+	h.exit = ExitTimedOut
 	g.open()
 	rs, err := h.results(nil)
 	assert.ErrorIs(t, err, io.EOF)
@@ -245,7 +250,7 @@ func workerKeep(_ context.Context, b []byte) ([]byte, error) {
 func TestWorkerArgumentsOutliveTheirFrame(t *testing.T) {
 	h := startWorker(t, aliasingCodec{}, 0)
 	for i, s := range []string{"first", "second", "third"} {
-		arg, err := appendValue(nil, aliasingCodec{}, []byte(s))
+		arg, err := value.Append(nil, aliasingCodec{}, []byte(s))
 		require.NoError(t, err)
 		h.send(t, frame(uint64(i+1), wire.Call{Flags: wire.FlagArg, Func: regName(t, workerKeep), Arg: arg}))
 		r := h.collect(t, 1)[uint64(i+1)]
@@ -254,14 +259,4 @@ func TestWorkerArgumentsOutliveTheirFrame(t *testing.T) {
 	for _, want := range []string{"first", "second", "third"} {
 		assert.Equal(t, want, string(<-workerKept), "a codec that keeps the bytes it decodes from saw them change")
 	}
-}
-
-func TestCallNotStartedMatchesErrCancelled(t *testing.T) {
-	ctx, cancel := context.WithDeadline(context.Background(), time.Now())
-	defer cancel()
-	<-ctx.Done()
-	err := notStartedError(ctx)
-	assert.ErrorIs(t, err, ErrCancelled)
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.NotErrorIs(t, err, ErrTimeout, "a call that never ran did not time out")
 }

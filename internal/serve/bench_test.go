@@ -1,4 +1,4 @@
-package futures
+package serve
 
 import (
 	"context"
@@ -9,30 +9,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/supervise"
+	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
-func init() { Register(workerInc) }
+func init() { registry.Register("", workerInc) }
 
 func workerInc(_ context.Context, x int) (int, error) { return x + 1, nil }
 
-// workerHarness runs serveWorker in this process over a pair of pipes, the
+// workerHarness runs Serve in this process over a pair of pipes, the
 // way a ProcessPool runs a worker process, and plays the pool's side.
 type workerHarness struct {
 	req  *os.File // the pool's end of the request pipe
 	res  *os.File // the pool's end of the result pipe
 	rd   *wire.Reader
 	page supervise.Page // shared with the worker
-	w    *workerProc
+	w    *server
 	code chan int
 	exit int // the exit code the cleanup expects
 }
 
-// startWorker starts serveWorker with codec and timeout, and waits for it
+// startWorker starts Serve with codec and timeout, and waits for it
 // to say Ready. The cleanup closes its request pipe and checks that
 // it exits with code h.exit, 0 unless the test sets it.
-func startWorker(tb testing.TB, codec Codec, timeout time.Duration) *workerHarness {
+func startWorker(tb testing.TB, codec value.Codec, timeout time.Duration) *workerHarness {
 	tb.Helper()
 	reqR, reqW, err := os.Pipe()
 	if err != nil {
@@ -43,7 +45,7 @@ func startWorker(tb testing.TB, codec Codec, timeout time.Duration) *workerHarne
 		tb.Fatal(err)
 	}
 	h := &workerHarness{req: reqW, res: resR, rd: wire.NewReader(resR), page: make(supervise.Page, supervise.PageSize), code: make(chan int, 1)}
-	h.w = newWorkerProc(reqR, resW, h.page)
+	h.w = newServer(reqR, resW, h.page)
 	go func() {
 		code := h.w.serve()
 		reqR.Close()
@@ -95,7 +97,7 @@ func (h *workerHarness) results(rs []wire.Result) ([]wire.Result, error) {
 func intCalls(fn string, group, id uint64, args ...int) []byte {
 	var b wire.CallsBuilder
 	for i, a := range args {
-		arg, _ := appendValue(nil, Gob, a)
+		arg, _ := value.Append(nil, value.Gob, a)
 		b.Add(&wire.Call{ID: id + uint64(i), Group: group, Flags: wire.FlagArg, Func: fn, Arg: arg})
 	}
 	return b.AppendTo(nil)
@@ -108,13 +110,13 @@ func intCalls(fn string, group, id uint64, args ...int) []byte {
 // counting the results.
 func BenchmarkWorker(b *testing.B) {
 	const window = 4096
-	fn, err := lookupFunc(workerInc)
+	fn, err := registry.Lookup(workerInc)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, size := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("calls-per-frame=%d", size), func(b *testing.B) {
-			h := startWorker(b, Gob, 0)
+			h := startWorker(b, value.Gob, 0)
 			// Ids and values of a long Map: several bytes each, and
 			// results the runtime boxes without a cache.
 			const id0, x0 = 1 << 30, 1 << 20
@@ -122,7 +124,7 @@ func BenchmarkWorker(b *testing.B) {
 			for i := range args {
 				args[i] = x0 + i
 			}
-			frame := intCalls(fn.name, 1, id0, args...)
+			frame := intCalls(fn.Name(), 1, id0, args...)
 			credits := make(chan struct{}, window/size)
 			for range cap(credits) {
 				credits <- struct{}{}
@@ -136,7 +138,7 @@ func BenchmarkWorker(b *testing.B) {
 					<-credits
 					f := frame
 					if b.N-sent < size {
-						f = intCalls(fn.name, 1, id0, args[:b.N-sent]...)
+						f = intCalls(fn.Name(), 1, id0, args[:b.N-sent]...)
 					}
 					if _, err := h.req.Write(f); err != nil {
 						fed <- err

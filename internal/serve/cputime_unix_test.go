@@ -1,6 +1,6 @@
 //go:build unix
 
-package futures
+package serve
 
 import (
 	"syscall"

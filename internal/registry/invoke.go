@@ -1,0 +1,92 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	"github.com/gofutures/futures/internal/value"
+)
+
+// invoker calls a registered function in a worker: it decodes arg (nil for
+// a function without one), calls, and appends the encoded result, if any,
+// to dst. It returns the function's error, or codecErr saying what could
+// not be decoded or encoded.
+type invoker func(ctx context.Context, c value.Codec, arg, dst []byte) (res []byte, err, codecErr error)
+
+// newInvoker returns the invoker of fn: a direct call for common shapes,
+// otherwise one through reflection.
+func newInvoker(fn any, v reflect.Value, argType, resType reflect.Type) invoker {
+	switch f := fn.(type) {
+	case func(context.Context, int) (int, error):
+		return typedInvoker(f)
+	case func(context.Context, string) (string, error):
+		return typedInvoker(f)
+	case func(context.Context, int) (string, error):
+		return typedInvoker(f)
+	case func(context.Context, string) (int, error):
+		return typedInvoker(f)
+	case func(context.Context, []byte) ([]byte, error):
+		return typedInvoker(f)
+	case func(context.Context, float64) (float64, error):
+		return typedInvoker(f)
+	case func(context.Context) (int, error):
+		return typedInvoker(func(ctx context.Context, _ struct{}) (int, error) { return f(ctx) })
+	case func(context.Context) error:
+		return func(ctx context.Context, _ value.Codec, _, dst []byte) ([]byte, error, error) {
+			return dst, f(ctx), nil
+		}
+	}
+	return func(ctx context.Context, c value.Codec, arg, dst []byte) ([]byte, error, error) {
+		in := []reflect.Value{reflect.ValueOf(&ctx).Elem()}
+		if argType != nil {
+			p := reflect.New(argType)
+			if err := value.Decode(c, arg, p.Interface()); err != nil {
+				return dst, nil, fmt.Errorf("decode the argument: %w", err)
+			}
+			in = append(in, p.Elem())
+		}
+		out := v.Call(in)
+		if err, _ := out[len(out)-1].Interface().(error); err != nil {
+			return dst, err, nil
+		}
+		if resType == nil {
+			return dst, nil, nil
+		}
+		return encodeResult(c, out[0].Interface(), dst)
+	}
+}
+
+// typedInvoker calls f without reflection. A function without an argument
+// is wrapped to take a struct{}, which gets no argument bytes.
+func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
+	return func(ctx context.Context, c value.Codec, arg, dst []byte) ([]byte, error, error) {
+		var a A
+		if arg != nil && !value.DecodeFast(c, arg, &a) {
+			p := new(A) // decodeValue keeps what it decodes into
+			if err := value.Decode(c, arg, p); err != nil {
+				return dst, nil, fmt.Errorf("decode the argument: %w", err)
+			}
+			a = *p
+		}
+		r, err := f(ctx, a)
+		if err != nil {
+			return dst, err, nil
+		}
+		res, err := value.AppendOf(dst, c, &r)
+		if err != nil {
+			return dst, nil, fmt.Errorf("encode the result: %w", err)
+		}
+		return res, nil, nil
+	}
+}
+
+// encodeResult appends v, the result of a call, to dst, or returns codecErr
+// saying it cannot be encoded.
+func encodeResult(c value.Codec, v any, dst []byte) ([]byte, error, error) {
+	res, err := value.Append(dst, c, v)
+	if err != nil {
+		return dst, nil, fmt.Errorf("encode the result: %w", err)
+	}
+	return res, nil, nil
+}

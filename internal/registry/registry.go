@@ -1,0 +1,137 @@
+// Package registry finds the functions that calls name when they cross a
+// process boundary: a program registers top-level functions under their
+// qualified names (or names of its own), and both ends of a call, running
+// the same program, find the same function by name. It checks the shapes
+// functions may have, says why a closure or a method value cannot be
+// registered, and calls a registered function on an encoded argument
+// (Func.Call), directly for common shapes and through reflection otherwise.
+//
+// Package futures exports Register, RegisterName and ErrNotRegistered over
+// this package; an executor that ships calls elsewhere looks functions up
+// with Lookup on its side and ByName on the serving side.
+package registry
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gofutures/futures/internal/value"
+)
+
+// Func is a registered function.
+type Func struct {
+	name    string
+	fn      reflect.Value
+	argType reflect.Type // nil for func(ctx) ... shapes
+	resType reflect.Type // nil for func(ctx) error
+	call    invoker
+}
+
+// Name returns the name f is registered as.
+func (f *Func) Name() string { return f.name }
+
+// Call calls f: it decodes arg (nil for a function without one) with c,
+// calls, and appends the encoded result, if any, to dst. It returns the
+// function's error as callErr, or codecErr saying what could not be decoded
+// or encoded. A panic of the function is not recovered.
+func (f *Func) Call(ctx context.Context, c value.Codec, arg, dst []byte) (res []byte, callErr, codecErr error) {
+	return f.call(ctx, c, arg, dst)
+}
+
+// registry is replaced as a whole on every registration, so lookups take no
+// lock.
+type registry struct {
+	byName map[string]*Func
+	byPC   map[uintptr]*Func
+}
+
+var (
+	regMu  sync.Mutex
+	regCur atomic.Pointer[registry]
+)
+
+var (
+	contextType = reflect.TypeFor[context.Context]()
+	errorType   = reflect.TypeFor[error]()
+)
+
+// Register registers fn as name, or under its qualified name if name is
+// empty. It panics, with a message that says what to do, for a nil or
+// non-function value, a closure, a method value, a generic function, a
+// wrong shape, or a name or function registered already.
+func Register(name string, fn any) {
+	v := reflect.ValueOf(fn)
+	if fn == nil || v.Kind() != reflect.Func || v.IsNil() {
+		panic(fmt.Sprintf("futures: Register(%T): not a function; pass a top-level func(context.Context, A) (R, error)", fn))
+	}
+	qual := funcName(v)
+	if why := notTopLevel(qual); why != "" {
+		panic(fmt.Sprintf("futures: Register(%s): %s cannot be sent to a worker process; declare a top-level function and register that", qual, why))
+	}
+	rf := &Func{name: name, fn: v}
+	if rf.name == "" {
+		rf.name = qual
+	}
+	t := v.Type()
+	ok := !t.IsVariadic() && t.NumIn() >= 1 && t.NumIn() <= 2 && t.In(0) == contextType &&
+		t.NumOut() >= 1 && t.NumOut() <= 2 && t.Out(t.NumOut()-1) == errorType
+	if !ok || (t.NumIn() == 2 && t.NumOut() == 1) {
+		panic(fmt.Sprintf("futures: Register(%s): the function is a %v; it must be func(context.Context, A) (R, error), func(context.Context) (R, error) or func(context.Context) error", qual, t))
+	}
+	if t.NumIn() == 2 {
+		rf.argType = t.In(1)
+	}
+	if t.NumOut() == 2 {
+		rf.resType = t.Out(0)
+	}
+	rf.call = newInvoker(fn, v, rf.argType, rf.resType)
+
+	regMu.Lock()
+	defer regMu.Unlock()
+	old := regCur.Load()
+	next := &registry{byName: map[string]*Func{}, byPC: map[uintptr]*Func{}}
+	if old != nil {
+		if prev, dup := old.byName[rf.name]; dup {
+			panic(fmt.Sprintf("futures: Register: the name %q is registered already (for %s); register each function once, or pick another name with RegisterName", rf.name, funcName(prev.fn)))
+		}
+		if prev, dup := old.byPC[v.Pointer()]; dup {
+			panic(fmt.Sprintf("futures: Register(%s): the function is registered already as %q; register each function once", qual, prev.name))
+		}
+		for k, e := range old.byName {
+			next.byName[k] = e
+		}
+		for k, e := range old.byPC {
+			next.byPC[k] = e
+		}
+	}
+	next.byName[rf.name] = rf
+	next.byPC[v.Pointer()] = rf
+	regCur.Store(next)
+}
+
+// Lookup returns the registration of fn, or an error matching
+// ErrNotRegistered that names it.
+func Lookup(fn any) (*Func, error) {
+	v := reflect.ValueOf(fn)
+	if v.Kind() != reflect.Func || v.IsNil() {
+		return nil, &NotRegisteredError{Name: fmt.Sprintf("%T", fn)}
+	}
+	if r := regCur.Load(); r != nil {
+		if rf := r.byPC[v.Pointer()]; rf != nil && rf.fn.Type() == v.Type() {
+			return rf, nil
+		}
+	}
+	name := funcName(v)
+	return nil, &NotRegisteredError{Name: name, NotTopLevel: notTopLevel(name)}
+}
+
+// ByName returns the function registered as name, or nil.
+func ByName(name string) *Func {
+	if r := regCur.Load(); r != nil {
+		return r.byName[name]
+	}
+	return nil
+}

@@ -1,0 +1,62 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gofutures/futures/internal/value"
+)
+
+func init() {
+	Register("", regSquare)
+	Register("registry-test.size", regSize)
+}
+
+func regSquare(_ context.Context, x int) (int, error) { return x * x, nil }
+
+// regSize takes a shape without a typed invoker, so that it is called
+// through reflection.
+func regSize(_ context.Context, m map[string]int) (int, error) { return len(m), nil }
+
+// TestLookupAndCall finds functions by value and by name, as both ends of
+// a call do, and calls them on encoded arguments.
+func TestLookupAndCall(t *testing.T) {
+	f, err := Lookup(regSquare)
+	require.NoError(t, err)
+	assert.Equal(t, "github.com/gofutures/futures/internal/registry.regSquare", f.Name())
+	assert.Same(t, f, ByName(f.Name()))
+	assert.Equal(t, "registry.regSquare", ShortName(f.Name()))
+
+	for _, tc := range []struct {
+		name string
+		arg  any
+		want int
+	}{{f.Name(), 7, 49}, {"registry-test.size", map[string]int{"a": 1, "b": 2}, 2}} {
+		arg, err := value.Append(nil, value.Gob, tc.arg)
+		require.NoError(t, err)
+		res, callErr, codecErr := ByName(tc.name).Call(context.Background(), value.Gob, arg, nil)
+		require.NoError(t, callErr)
+		require.NoError(t, codecErr)
+		var got int
+		require.NoError(t, value.Decode(value.Gob, res, &got))
+		assert.Equal(t, tc.want, got, tc.name)
+	}
+
+	_, _, codecErr := f.Call(context.Background(), value.Gob, []byte{0xff}, nil)
+	assert.ErrorContains(t, codecErr, "decode the argument")
+	assert.Nil(t, ByName("registry-test.missing"))
+}
+
+func TestNotRegisteredMatchesErrNotRegistered(t *testing.T) {
+	_, err := Lookup(func(context.Context) error { return nil })
+	assert.True(t, errors.Is(err, ErrNotRegistered))
+	assert.ErrorContains(t, err, "a closure (function literal)")
+
+	err = &NotRegisteredError{Name: "example.com/pkg.Work", InWorker: true}
+	assert.ErrorIs(t, err, ErrNotRegistered)
+	assert.Equal(t, "futures: function example.com/pkg.Work is not registered in the worker process (does the WorkerCommand program register it?); call futures.Register(pkg.Work) in an init function of its package", err.Error())
+}

@@ -1,0 +1,65 @@
+package serve
+
+import (
+	"sync/atomic"
+
+	"github.com/gofutures/futures/internal/wire"
+)
+
+// timedOut records r, the outcome of a call that overran TaskTimeout, and
+// stops the worker: the pool kills it, and no other call may start in it.
+func (s *server) timedOut(r *wire.Result) {
+	s.record(r)
+	s.stop(true, ExitTimedOut)
+	s.flush()
+}
+
+// record adds r to the results to write, and to the results area.
+func (s *server) record(r *wire.Result) {
+	s.resMu.Lock()
+	at := len(s.recs)
+	s.recs = wire.AppendResult(s.recs, r)
+	s.nrecs++
+	s.area.add(s.recs[at:])
+	if s.runner.timeout > 0 { // for the pool's TaskTimeout watchdog
+		atomic.StoreUint64(s.over, r.ID)
+	}
+	s.resMu.Unlock()
+}
+
+// kick asks the writer goroutine to write the results recorded so far.
+func (s *server) kick() {
+	s.kicked.Store(true)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// flush writes the results recorded so far in one frame.
+func (s *server) flush() {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.resMu.Lock()
+	recs, n := s.recs, s.nrecs
+	if n == 0 {
+		s.resMu.Unlock()
+		return
+	}
+	s.recs, s.nrecs = s.spare[:0], 0
+	s.resMu.Unlock()
+	s.frame = wire.AppendResults(s.frame[:0], wire.TResults, n, recs)
+	s.spare = recs
+	if !s.write(s.frame) {
+		s.stop(true, ExitWriteFail)
+		return
+	}
+	if cap(s.frame) > wire.MaxKept {
+		s.frame, s.spare = nil, nil
+	}
+	s.resMu.Lock()
+	if s.nrecs == 0 { // every record in the area is written
+		s.area.clear()
+	}
+	s.resMu.Unlock()
+}

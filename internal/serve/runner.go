@@ -1,0 +1,166 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/gofutures/futures/internal/registry"
+	"github.com/gofutures/futures/internal/value"
+	"github.com/gofutures/futures/internal/wire"
+)
+
+// Kinds of KindFail results, in Result.Type.
+const (
+	FailNotRegistered = "not-registered"
+	FailCodec         = "codec"
+)
+
+// ErrGoexit is the error of a call that called runtime.Goexit, which
+// testing's FailNow and friends do.
+var ErrGoexit = errors.New("futures: the call called runtime.Goexit before returning (t.FailNow, t.Fatal and t.SkipNow do that); return an error instead")
+
+// Runner runs registered calls, one at a time, and turns their outcomes
+// into wire.Results: it is what serves a call, whatever carried it. Serve
+// runs one over pipes; another transport makes its own with NewRunner and
+// reports the results of Run its own way.
+type Runner struct {
+	codec   value.Codec
+	timeout time.Duration
+	pid     int
+	// onTimeout reports the outcome of a call that overran timeout, in
+	// the timer's goroutine.
+	onTimeout func(*wire.Result)
+	// onGoexit reports the outcome of a call that called runtime.Goexit,
+	// in its goroutine, before the goroutine ends; nil drops it.
+	onGoexit func(*wire.Result)
+	scratch  []byte // the encoded result of the call running now
+}
+
+// NewRunner returns a Runner that decodes arguments and encodes results
+// with c. If timeout is positive, a call that runs longer fails: onTimeout
+// gets a KindTimeout result, in a goroutine of its own, and the call's own
+// outcome is dropped once it returns. onGoexit, if not nil, gets the outcome
+// of a call that ends its goroutine with runtime.Goexit, in that goroutine,
+// before it ends.
+func NewRunner(c value.Codec, timeout time.Duration, onTimeout, onGoexit func(*wire.Result)) *Runner {
+	return &Runner{codec: c, timeout: timeout, pid: os.Getpid(), onTimeout: onTimeout, onGoexit: onGoexit}
+}
+
+// Run runs fn, registered as name (nil if it is not registered here), on
+// arg, the encoded argument or nil, for the call id with context ctx. It
+// sets *res to the call's outcome and reports whether to send it: false if
+// the timer reported a timeout instead. A call whose context has ended
+// already is not invoked: its outcome is KindCancelled. If the call ends
+// its goroutine with runtime.Goexit, Run does not return: onGoexit gets the
+// outcome instead. A successful result's Value is in r's scratch buffer,
+// valid until the next call.
+func (r *Runner) Run(ctx context.Context, res *wire.Result, id uint64, fn *registry.Func, name string, arg []byte) (report bool) {
+	if ctx.Err() != nil {
+		*res = wire.Result{ID: id, Kind: wire.KindCancelled}
+		return true
+	}
+	var t *callTimer
+	if r.timeout > 0 {
+		t = r.startTimer(id)
+	}
+	r.invoke(ctx, res, id, fn, name, arg, t)
+	return t == nil || t.stop()
+}
+
+// callTimer reports a timeout for a call that overruns its Runner's
+// timeout.
+type callTimer struct {
+	timer    *time.Timer
+	timedOut chan struct{} // closed once the timer reported the timeout
+}
+
+// startTimer starts the timeout timer of the call id.
+func (r *Runner) startTimer(id uint64) *callTimer {
+	t := &callTimer{timedOut: make(chan struct{})}
+	t.timer = time.AfterFunc(r.timeout, func() {
+		r.onTimeout(&wire.Result{ID: id, Kind: wire.KindTimeout, Message: r.timeout.String()})
+		close(t.timedOut)
+	})
+	return t
+}
+
+// stop stops t and reports whether it did so in time for the call to
+// report its own outcome: false if the timer reported a timeout. Once it
+// returns, the timer is over.
+func (t *callTimer) stop() bool {
+	if t.timer.Stop() {
+		return true
+	}
+	<-t.timedOut
+	return false
+}
+
+// invoke calls fn, registered as name (nil if not registered here), for
+// the call id, and sets *res to its outcome, a panic included. If the call
+// calls runtime.Goexit, onGoexit gets its outcome, unless t, its timer if
+// it has one, reported a timeout. A successful result's Value is in r's
+// scratch buffer, valid until the next call.
+func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *registry.Func, name string, arg []byte, t *callTimer) {
+	if fn == nil {
+		*res = wire.Result{ID: id, Kind: wire.KindFail, Type: FailNotRegistered, Message: name}
+		return
+	}
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		if v := recover(); v != nil {
+			*res = wire.Result{ID: id, Kind: wire.KindPanic, Message: sprintPanic(v), Stack: string(debug.Stack())}
+			return
+		}
+		// runtime.Goexit: the goroutine ends once its deferred calls ran.
+		// The outcome goes to onGoexit in a variable of its own, so that
+		// res, which the caller keeps on its stack, does not escape.
+		g := wire.Result{ID: id, Kind: wire.KindFail, Message: ErrGoexit.Error()}
+		if (t == nil || t.stop()) && r.onGoexit != nil {
+			r.onGoexit(&g)
+		}
+	}()
+	out, err, codecErr := fn.Call(ctx, r.codec, arg, r.scratch[:0])
+	returned = true
+	switch {
+	case codecErr != nil:
+		*res = wire.Result{ID: id, Kind: wire.KindFail, Type: FailCodec,
+			Message: fmt.Sprintf("futures: the worker cannot %v (function %s, codec %s); use types the codec supports", codecErr, registry.ShortName(name), r.codec.Name())}
+	case err != nil:
+		*res = wire.Result{ID: id, Kind: wire.KindError, Type: fmt.Sprintf("%T", err), Message: errorText(err),
+			Stack: fmt.Sprintf("%s, in worker process %d", name, r.pid)}
+	default:
+		if cap(out) <= wire.MaxKept {
+			r.scratch = out
+		}
+		*res = wire.Result{ID: id, Kind: wire.KindOK, Value: out}
+	}
+}
+
+// errorText returns err.Error(), or a description if that panics (an Error
+// method with a bug, a typed nil pointer whose Error reads its receiver).
+func errorText(err error) (s string) {
+	defer func() {
+		if r := recover(); r != nil {
+			s = fmt.Sprintf("%T value (its Error method panicked: %s)", err, sprintPanic(r))
+		}
+	}()
+	return err.Error()
+}
+
+// sprintPanic renders a panic value as text, even if its String method
+// panics too.
+func sprintPanic(v any) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = fmt.Sprintf("%T value (printing it panicked)", v)
+		}
+	}()
+	return fmt.Sprint(v)
+}
