@@ -366,7 +366,7 @@ func (m *mapRun[A, R]) yieldNext(yield func(R, error) bool) bool {
 	}
 	m.inFlight--
 	v, err := it.val, it.Err()
-	m.release(it, err)
+	m.yielded(it, err)
 	if m.progress != nil {
 		m.tally.Done++
 		if err != nil {

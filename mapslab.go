@@ -79,12 +79,12 @@ func (m *mapRun[A, R]) dropSlab(s *slab[A, R]) {
 	m.freeIDs = append(m.freeIDs, s.id)
 }
 
-// release accounts for the yielding of it, whose call ended with err. Once
+// yielded accounts for the yielding of it, whose call ended with err. Once
 // every item of its slab is yielded, the slab is reused if every call
 // finished without an error: the executor touches none of them any more,
 // while one that failed may have been failed by another goroutine than the
 // one running it, or may still be running.
-func (m *mapRun[A, R]) release(it *item[A, R], err error) {
+func (m *mapRun[A, R]) yielded(it *item[A, R], err error) {
 	s := m.slabs[it.slab]
 	s.yielded++
 	if err != nil {
