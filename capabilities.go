@@ -28,8 +28,8 @@ import (
 //   - ownedTask, laterCompleter, inboxTask, runningFailer, argEncoder,
 //     chunkEncoder, funcKeyer and resultDecoder, of a task: the fast paths
 //     and exact counts of this package's pools;
-//   - watchable and doneChecker, of a future: waiting without a goroutine
-//     per future, and the deadlock check.
+//   - watchable, doneChecker and stateReporter, of a future: waiting
+//     without a goroutine per future, the deadlock check, and FirstError.
 
 // WorkerCounter is an Executor that runs a bounded number of calls at once,
 // as ThreadPool and ProcessPool do. Map, without a Buffer option and without
@@ -194,3 +194,9 @@ type watchable interface {
 // doneChecker is implemented by *Future[T] for every T and by Map's items:
 // the deadlock check never counts a done one as stuck.
 type doneChecker interface{ isDone() bool }
+
+// stateReporter is an Awaitable with a State method, as *Future[T] and
+// Task are: Wait's FirstError does not count a cancelled one as failed,
+// whatever its error. For another Awaitable, an error matching ErrCancelled
+// marks a cancellation.
+type stateReporter interface{ State() State }

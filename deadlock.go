@@ -36,8 +36,6 @@ import (
 // Only Future.Result is checked: Wait, AsCompleted and Map called inside a
 // call, and a Submit blocked on a full QueueSize, wait without the check.
 
-func (t *task[R]) future() any { return &t.Future }
-
 // waitIn waits for done or ctx like Future.wait, for the call running on
 // w, unless that wait would be a deadlock: w is the callWaiter of the
 // contexts of its calls. f is the future waited on.

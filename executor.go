@@ -193,6 +193,7 @@ type task[R any] struct {
 }
 
 func (t *task[R]) inboxLink() *mpsc.Node[Task] { return &t.link }
+func (t *task[R]) future() any                 { return &t.Future }
 
 func (t *task[R]) Context() context.Context {
 	if t.ctx == nil {
