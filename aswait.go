@@ -127,7 +127,7 @@ func Wait[F Awaitable](ctx context.Context, fs []F, when Condition) (done, notDo
 // failed reports whether a done future finished with an error other than its
 // cancellation.
 func failed[F Awaitable](f F) bool {
-	if st, ok := any(f).(interface{ State() State }); ok && st.State() == Cancelled {
+	if st, ok := any(f).(stateReporter); ok && st.State() == Cancelled {
 		return false
 	}
 	err := f.Err()

@@ -1,19 +1,12 @@
 package futures
 
 import (
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
 	"github.com/gofutures/futures/internal/ring"
 )
-
-// laterCompleter is implemented by the tasks of this package: completeLater
-// is Complete, except that, with later not nil, the OnDone callbacks of the
-// future are passed to later to run instead of being run in the caller. A
-// task that implements it runs no other code of its user when it completes.
-type laterCompleter interface {
-	completeLater(result any, err error, later func(func())) bool
-}
 
 // callbackRunner runs, one at a time and in order, the jobs the goroutines
 // of a ProcessPool hand it: the OnDone callbacks of the futures they
@@ -45,30 +38,41 @@ func (c *callbackRunner) add(job func()) {
 	}
 }
 
-// run runs the queued jobs until none is left. A job that calls
-// runtime.Goexit ends the goroutine: another carries on with the next job.
+// run runs the queued jobs until none is left, under runGuarded. A job that
+// calls runtime.Goexit ends the goroutine, and one that panics (the
+// completion of a task from another package; the callbacks have guards of
+// their own) is logged: either way another goroutine carries on with the
+// next job.
 func (c *callbackRunner) run() {
 	c.gid.Store(goid())
-	returned := false
-	defer func() {
-		if !returned {
-			go c.run() // it takes over this goroutine's count in wg
-			return
-		}
-		c.wg.Done()
-	}()
+	runGuarded(c.runJobs, nil, c.stopped)
+}
+
+// runJobs runs the queued jobs until none is left.
+func (c *callbackRunner) runJobs() (struct{}, error) {
 	for {
 		c.mu.Lock()
 		job, ok := c.jobs.Pop()
 		if !ok {
 			c.running = false
 			c.mu.Unlock()
-			returned = true
-			return
+			return struct{}{}, nil
 		}
 		c.mu.Unlock()
 		job()
 	}
+}
+
+// stopped ends the goroutine that ran the jobs, with the error of runJobs.
+func (c *callbackRunner) stopped(_ struct{}, err error) {
+	if err == nil {
+		c.wg.Done()
+		return
+	}
+	if pe, ok := err.(*PanicError); ok {
+		slog.Error("futures: completing a call of a ProcessPool panicked; the pool goes on", "error", err, "stack", string(pe.Stack))
+	}
+	go c.run() // it takes over this goroutine's count in wg
 }
 
 // inside reports whether the calling goroutine is running a job.

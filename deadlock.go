@@ -12,9 +12,10 @@ import (
 
 // Deadlock detection.
 //
-// Every call a ThreadPool runs gets a context that carries its worker, and
-// so does every context derived from it. When Future.Result is about to
-// block on such a context, in the worker's own goroutine, the pool records
+// Every call a ThreadPool runs gets a context that carries its worker as
+// the callWaiter (capabilities.go), and so does every context derived from
+// it. When Future.Result is about to block on such a context, it waits
+// through the worker; in the worker's own goroutine, the pool records
 // what the worker waits on and checks, under its mutex, whether that wait can
 // end before its own deadline, if it has one:
 //
@@ -35,17 +36,11 @@ import (
 // Only Future.Result is checked: Wait, AsCompleted and Map called inside a
 // call, and a Submit blocked on a full QueueSize, wait without the check.
 
-// workerKey is the context key of the worker running a call.
-type workerKey struct{}
-
-func (t *task[R]) future() any { return &t.Future }
-
-// doneChecker is implemented by *Future[T] for every T.
-type doneChecker interface{ isDone() bool }
-
-// waitInTask waits for done or ctx like Future.wait, for a call running on
-// worker w, unless that wait would be a deadlock. f is the future waited on.
-func (p *ThreadPool) waitInTask(ctx context.Context, w *worker, f any, done <-chan struct{}) error {
+// waitIn waits for done or ctx like Future.wait, for the call running on
+// w, unless that wait would be a deadlock: w is the callWaiter of the
+// contexts of its calls. f is the future waited on.
+func (w *worker) waitIn(ctx context.Context, f any, done <-chan struct{}) error {
+	p := w.pool
 	if goid() != w.gid.Load() {
 		return waitDone(ctx, done)
 	}
@@ -182,17 +177,6 @@ func callName(t Task) string {
 	}
 	return "a call"
 }
-
-// deadlockError is the error of a Result that would wait forever.
-type deadlockError struct {
-	chain string
-}
-
-func (e *deadlockError) Error() string {
-	return "futures: deadlock: " + e.chain + "; a call that waits on another call of its own pool holds its worker, so give the pool more workers, wait outside the pool, or use a second pool"
-}
-
-func (e *deadlockError) Is(target error) bool { return target == ErrDeadlock }
 
 // goid returns the id of the calling goroutine.
 func goid() uint64 {

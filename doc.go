@@ -47,15 +47,22 @@
 //
 // A Future is a small state machine (pending, running, cancelled, finished)
 // with a done channel made only when someone waits, completed once by its
-// executor or through a Promise. An Executor takes Tasks: Submit, Go and Map
-// wrap each call in a Task that carries the function, its argument and its
-// future, and an executor either runs it in process (Task.Run) or ships
-// Task.Func and Task.Arg elsewhere and reports back with Task.Complete, so
-// executors can live outside this package. ThreadPool keeps pending calls in
-// a FIFO ring buffer under one mutex and hands them to idle goroutines
-// directly; workers start lazily up to MaxWorkers and stay up. AsCompleted,
-// Wait and Map register one waiter on the futures they watch instead of a
-// goroutine each. The call protocol lives in internal/, where executors
+// executor or through a Promise; a Map item is the same state machine
+// without the channel and callbacks, its Map loop learning of it instead. An
+// Executor takes Tasks: Submit, Go and Map wrap each call in a Task that
+// carries the function, its argument and its future, and an executor either
+// runs it in process (Task.Run) or ships Task.Func and Task.Arg elsewhere and
+// reports back with Task.Complete, so executors can live outside this
+// package. Futures and Map never name a concrete executor: what an executor
+// can do beyond Executor (its Map buffer, its refusal of calls, the fast
+// paths of this package's pools) is in the optional methods of
+// capabilities.go, and the ThreadPool's deadlock check is a hook it puts in
+// the context of its calls, which Future.Result asks. ThreadPool keeps
+// pending calls in a FIFO ring buffer under one mutex and hands them to idle
+// goroutines directly; workers start lazily up to MaxWorkers and stay up.
+// Both pools count calls through one set of transitions (stats.go).
+// AsCompleted and Wait register one waiter on the futures they watch instead
+// of a goroutine each. The call protocol lives in internal/, where executors
 // outside this package can use it: internal/value encodes arguments and
 // results (Codec, Gob and JSON are its), internal/registry finds registered
 // functions by name and calls them on encoded arguments (Register is its),

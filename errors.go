@@ -201,3 +201,38 @@ func (e *brokenError) Error() string {
 func (e *brokenError) Is(target error) bool { return target == ErrBrokenExecutor }
 
 func (e *brokenError) Unwrap() error { return e.cause }
+
+// deadlockError is the error of a Result that would wait forever.
+type deadlockError struct {
+	chain string
+}
+
+func (e *deadlockError) Error() string {
+	return "futures: deadlock: " + e.chain + "; a call that waits on another call of its own pool holds its worker, so give the pool more workers, wait outside the pool, or use a second pool"
+}
+
+func (e *deadlockError) Is(target error) bool { return target == ErrDeadlock }
+
+// stateError reports a Promise method called on a done future.
+type stateError struct {
+	method string
+	state  State
+}
+
+func (e *stateError) Error() string {
+	return "futures: Promise." + e.method + ": the future is already " + e.state.String() + "; a future is completed once"
+}
+
+func (e *stateError) Is(target error) bool { return target == ErrInvalidState }
+
+// timeoutError is the error of a call that overran TaskTimeout.
+type timeoutError struct {
+	fn    string
+	limit string
+}
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("futures: %s ran longer than TaskTimeout(%s); its worker process was killed and replaced (raise the limit if the call needs more time)", e.fn, e.limit)
+}
+
+func (e *timeoutError) Is(target error) bool { return target == ErrTimeout }

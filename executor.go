@@ -193,6 +193,7 @@ type task[R any] struct {
 }
 
 func (t *task[R]) inboxLink() *mpsc.Node[Task] { return &t.link }
+func (t *task[R]) future() any                 { return &t.Future }
 
 func (t *task[R]) Context() context.Context {
 	if t.ctx == nil {
@@ -210,15 +211,25 @@ func (t *task[R]) Complete(result any, err error) bool { return t.completeLater(
 // OnDone callbacks are passed to later to run instead of being run.
 func (t *task[R]) completeLater(result any, err error, later func(func())) bool {
 	var v R
-	if err == nil && result != nil {
-		p, ok := result.(*R)
-		if !ok {
-			err = errors.New("futures: Task.Complete: the result is not the *R that NewResult returned")
-		} else {
-			v = *p
-		}
+	p, err := completion[R](result, err)
+	if p != nil {
+		v = *p
 	}
 	return t.completeThen(Finished, v, err, later)
+}
+
+// completion is the outcome of a call that Task.Complete was given: the
+// value result points to (nil for the zero value) and err, or an error
+// saying that result is not the *R of NewResult.
+func completion[R any](result any, err error) (*R, error) {
+	if err != nil || result == nil {
+		return nil, err
+	}
+	p, ok := result.(*R)
+	if !ok {
+		return nil, errors.New("futures: Task.Complete: the result is not the *R that NewResult returned")
+	}
+	return p, nil
 }
 
 // call is the Task of Submit and Map: fn(ctx, arg).
@@ -255,17 +266,4 @@ func (c *thunk[R]) Run(ctx context.Context) { c.runThen(ctx, nil) }
 
 func (c *thunk[R]) runThen(ctx context.Context, before func(error)) {
 	c.run(func() (R, error) { return c.fn(ctx) }, before)
-}
-
-// ownedTask is implemented by the tasks of this package, for the executors
-// of this package: they keep their counters exact through it.
-type ownedTask interface {
-	// future returns the future the task completes.
-	future() any
-	// setOwner registers the executor to tell when the future is cancelled;
-	// it returns false if the future is not pending.
-	setOwner(o canceller) bool
-	// runThen is Run, calling before with the call's error just before the
-	// future completes.
-	runThen(ctx context.Context, before func(error))
 }

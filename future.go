@@ -5,47 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/gofutures/futures/internal/ring"
-	"github.com/gofutures/futures/internal/serve"
 )
-
-// State is where a Future is in its life: Pending, then Running, then
-// Finished; or Pending, then Cancelled.
-type State int32
-
-const (
-	// Pending: the call is queued and has not started. Only a pending future
-	// can be cancelled.
-	Pending State = iota
-	// Running: the call was handed to a worker and has not returned yet.
-	Running
-	// Cancelled: Cancel stopped the call before it ran. Cancelled futures
-	// are done.
-	Cancelled
-	// Finished: the call returned (a result or an error) or failed to run.
-	// Finished futures are done.
-	Finished
-)
-
-// String returns "pending", "running", "cancelled" or "finished".
-func (s State) String() string {
-	switch s {
-	case Pending:
-		return "pending"
-	case Running:
-		return "running"
-	case Cancelled:
-		return "cancelled"
-	case Finished:
-		return "finished"
-	}
-	return fmt.Sprintf("State(%d)", int32(s))
-}
 
 // Awaitable is what AsCompleted and Wait need of a future: a channel closed
 // when it is done and its error once done. Every *Future[T] is one, whatever
@@ -68,12 +33,13 @@ var closedChan = func() chan struct{} {
 }()
 
 // Future is the eventual result of one call: Python's
-// concurrent.futures.Future, typed. Executors create futures through Submit,
-// Go and Map; NewPromise creates one to complete by hand.
+// concurrent.futures.Future, typed. Submit and Go create futures (Map yields
+// its results without one per item); NewPromise creates one to complete by
+// hand.
 //
 // All methods are safe for concurrent use. The zero Future is not usable.
 type Future[T any] struct {
-	state atomic.Int32 // a State; changed under mu, except by start
+	state status // published under mu once done (see complete)
 
 	mu        sync.Mutex
 	done      chan struct{} // created on demand; closedChan once done
@@ -82,32 +48,25 @@ type Future[T any] struct {
 	val T     // valid once Finished
 	err error // valid once done
 
-	owner canceller // told when the future is cancelled; set by its executor
+	owner canceller // told when the future is cancelled, if state is owned
 
 	claimed atomic.Uint64 // the last unique() call that took this future
 }
 
-// canceller is an executor that counts the calls cancelled in its queue.
-type canceller interface {
-	// noteCancelled is called once when a pending future the executor owns
-	// is cancelled, before its waiters and callbacks learn of it.
-	noteCancelled()
-}
-
 // setOwner makes o the executor told of the future's cancellation. It
-// returns false, changing nothing, if the future is not pending.
+// returns false, changing nothing, if the future is not pending. The
+// executor calls it once, before anyone can start the future.
 func (f *Future[T]) setOwner(o canceller) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if State(f.state.Load()) != Pending {
+	f.owner = o
+	if !f.state.own() {
+		f.owner = nil
 		return false
 	}
-	f.owner = o
 	return true
 }
 
 // listener is what a future tells when it is done: an OnDone callback, or a
-// waiter registered by AsCompleted, Wait or Map, which gets key back.
+// waiter registered by AsCompleted or Wait, which gets key back.
 type listener[T any] struct {
 	fn  func(*Future[T])
 	w   *waiter
@@ -153,19 +112,6 @@ func (w *waiter) next(ctx context.Context) (int, bool) {
 	}
 }
 
-// watchable is implemented by *Future[T] for every T: it lets AsCompleted,
-// Wait and Map learn of completions without a goroutine per future.
-type watchable interface {
-	// watch registers w to get key once the future is done. It returns false,
-	// registering nothing, if the future is done already.
-	watch(w *waiter, key int) bool
-	// unwatch removes the registration of w, if any.
-	unwatch(w *waiter)
-	// claim returns true the first time it is called with stamp, false
-	// after that and on a nil future.
-	claim(stamp uint64) bool
-}
-
 func (f *Future[T]) claim(stamp uint64) bool {
 	return f != nil && f.claimed.Swap(stamp) != stamp
 }
@@ -190,12 +136,12 @@ func (f *Future[T]) unwatch(w *waiter) {
 }
 
 func (f *Future[T]) isDone() bool {
-	return State(f.state.Load()) >= Cancelled
+	return f.state.done()
 }
 
 // State returns the future's state now. A state other than Pending and
 // Running never changes again. Python: running(), cancelled(), done().
-func (f *Future[T]) State() State { return State(f.state.Load()) }
+func (f *Future[T]) State() State { return f.state.load() }
 
 // Done returns a channel that is closed once the future is finished or
 // cancelled. Python: done(), as a channel to select on.
@@ -279,8 +225,8 @@ func (f *Future[T]) wait(ctx context.Context) error {
 		return nil
 	default:
 	}
-	if w, ok := ctx.Value(workerKey{}).(*worker); ok {
-		return w.pool.waitInTask(ctx, w, f, done)
+	if cw, ok := ctx.Value(callWaiterKey{}).(callWaiter); ok {
+		return cw.waitIn(ctx, f, done)
 	}
 	return waitDone(ctx, done)
 }
@@ -291,17 +237,11 @@ func (f *Future[T]) wait(ctx context.Context) error {
 // and false if the call is running or finished; a running call is not
 // interrupted. Python: cancel().
 func (f *Future[T]) Cancel() bool {
-	switch State(f.state.Load()) {
-	case Cancelled:
-		return true
-	case Running, Finished:
-		return false
-	}
 	var zero T
 	if f.complete(Cancelled, zero, ErrCancelled) {
 		return true
 	}
-	return f.State() == Cancelled
+	return f.state.settled() == Cancelled
 }
 
 // OnDone arranges for fn to be called with the future once it is done. If it
@@ -361,12 +301,8 @@ func (f *Future[T]) runCallbacks(ls []listener[T]) {
 }
 
 // start moves a pending future to Running. It returns false if the future is
-// not pending: cancelled, or already running or finished. It is the only
-// change of state made without mu, so complete changes state by
-// compare-and-swap.
-func (f *Future[T]) start() bool {
-	return f.state.CompareAndSwap(int32(Pending), int32(Running))
-}
+// not pending: cancelled, or already running or finished.
+func (f *Future[T]) start() bool { return f.state.start() }
 
 // complete moves a pending or running future to the final state to (Finished
 // or Cancelled) with the given outcome, then wakes its waiters and runs its
@@ -378,34 +314,33 @@ func (f *Future[T]) complete(to State, v T, err error) bool {
 
 // completeThen is complete, except that, with later not nil, the callbacks
 // are not run but passed to later, as a function that runs them.
+//
+// The outcome is written once begin grants it, and published under mu, so
+// that Done, OnDone and watch, which look under mu, either see the future
+// done or leave what they add to the completer.
 func (f *Future[T]) completeThen(to State, v T, err error, later func(func())) bool {
-	f.mu.Lock()
-	from := State(f.state.Load())
-	if from >= Cancelled || (to == Cancelled && from != Pending) {
-		f.mu.Unlock()
+	owned, ok := f.state.begin(to)
+	if !ok {
 		return false
 	}
 	f.val, f.err = v, err
-	for !f.state.CompareAndSwap(int32(from), int32(to)) {
-		// start moved the future from Pending to Running meanwhile.
-		if to == Cancelled {
-			f.err = nil
-			f.mu.Unlock()
-			return false
-		}
-		from = Running
-	}
+	f.mu.Lock()
+	f.state.publish(to)
 	if f.done == nil {
 		f.done = closedChan
 	} else {
 		close(f.done)
 	}
-	listeners, owner := f.listeners, f.owner
-	f.listeners, f.owner = nil, nil
+	listeners := f.listeners
+	f.listeners = nil
 	f.mu.Unlock()
 
-	if to == Cancelled && owner != nil {
-		owner.noteCancelled()
+	if owned {
+		owner := f.owner
+		f.owner = nil
+		if to == Cancelled {
+			owner.noteCancelled()
+		}
 	}
 	for _, l := range listeners {
 		if l.w != nil {
@@ -425,35 +360,3 @@ func (f *Future[T]) completeThen(to State, v T, err error, later func(func())) b
 func (f *Future[T]) run(body func() (T, error), before func(error)) {
 	runGuarded(body, before, func(v T, err error) { f.complete(Finished, v, err) })
 }
-
-// runGuarded calls body and passes what it returns to settle. A panic in
-// body settles with a *PanicError; a runtime.Goexit in body settles with an
-// error saying so, then lets the goroutine exit. If before is not nil, it is
-// called with the call's error just before settle.
-func runGuarded[T any](body func() (T, error), before func(error), settle func(T, error)) {
-	returned := false
-	defer func() {
-		if returned {
-			return
-		}
-		var err error = errGoexit
-		if r := recover(); r != nil {
-			err = &PanicError{Value: r, Stack: debug.Stack()}
-		}
-		if before != nil {
-			before(err)
-		}
-		var zero T
-		settle(zero, err)
-	}()
-	v, err := body()
-	returned = true
-	if before != nil {
-		before(err)
-	}
-	settle(v, err)
-}
-
-// errGoexit is the error of a call that called runtime.Goexit, which
-// t.FailNow and t.SkipNow do; the worker goroutine was replaced.
-var errGoexit = serve.ErrGoexit

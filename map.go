@@ -12,73 +12,6 @@ import (
 	"github.com/gofutures/futures/internal/ring"
 )
 
-// MapOption configures Map.
-type MapOption struct {
-	apply func(*mapConfig)
-}
-
-type mapConfig struct {
-	chunksize int
-	buffer    int // 0: the default
-	unordered bool
-	progress  func(MapProgress)
-	bad       []string // options out of range
-}
-
-// MapProgress is how far a Map loop has got, as reported to the Progress
-// option.
-type MapProgress struct {
-	// Done counts the items yielded so far, with or without an error.
-	Done int
-	// Failed counts the items of Done that yielded an error.
-	Failed int
-	// Total is the number of items in the input once Map has read all of
-	// it, and -1 before that.
-	Total int
-}
-
-// Progress makes Map call fn with its progress each time it yields an
-// item, just before it does, in the goroutine running the loop: a progress
-// bar can be drawn from there without locking. A nil fn is ignored.
-func Progress(fn func(MapProgress)) MapOption {
-	return MapOption{func(c *mapConfig) { c.progress = fn }}
-}
-
-// Chunksize makes Map hand n items per call to a worker: a process pool sends
-// them in one message, a goroutine pool runs them in one worker in turn. Each
-// item still gets its own result and error. The default is 1 (a process pool
-// then batches adaptively). n < 1 makes Map yield one error and no results.
-// Python: chunksize.
-func Chunksize(n int) MapOption {
-	return MapOption{func(c *mapConfig) {
-		if n < 1 {
-			c.bad = append(c.bad, fmt.Sprintf("Chunksize(%d): must be at least 1", n))
-		}
-		c.chunksize = n
-	}}
-}
-
-// Buffer sets how many chunks Map keeps in flight at most: it reads the input
-// only as results are consumed, so an endless input takes constant memory.
-// The default is sixteen chunks per worker of the executor (from its
-// MaxWorkers() method; runtime.GOMAXPROCS(0) if it has none), or what its
-// MapBuffer(chunksize int) int method returns, if it has one. n < 1 makes Map
-// yield one error and no results. Python 3.14: buffersize.
-func Buffer(n int) MapOption {
-	return MapOption{func(c *mapConfig) {
-		if n < 1 {
-			c.bad = append(c.bad, fmt.Sprintf("Buffer(%d): must be at least 1", n))
-		}
-		c.buffer = n
-	}}
-}
-
-// Unordered makes Map yield results in the order they finish instead of the
-// order of the input, so one slow item does not hold back the others.
-func Unordered() MapOption {
-	return MapOption{func(c *mapConfig) { c.unordered = true }}
-}
-
 // Map calls fn(ctx, a) on ex for every a of args and yields each result with
 // its error: Python's executor.map(fn, args, timeout, chunksize, buffersize).
 //
@@ -94,7 +27,8 @@ func Unordered() MapOption {
 // A call's own error is always that item's error, even when it is a deadline
 // error. Bad options, a nil ex, fn or args, or an executor that refuses the
 // calls (ErrShutdown, ErrBrokenExecutor, ErrNotRegistered) likewise yield
-// one error and stop, on the pools of this package even when args is empty.
+// one error and stop; on a Refuser, such as the pools of this package, even
+// when args is empty.
 //
 // However the loop stops (break, ctx, an error, a panic) every call not yet
 // started is cancelled, the context of every running call is cancelled, and
@@ -138,8 +72,8 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 		}
 		m.tally.Total = m.read
 		if m.read == 0 {
-			if r, ok := ex.(refuser); ok {
-				if err := r.refusal(fn); err != nil {
+			if r, ok := ex.(Refuser); ok {
+				if err := r.Refusal(fn); err != nil {
 					yield(zero, err)
 				}
 			}
@@ -154,14 +88,6 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 			}
 		}
 	}
-}
-
-// refuser is implemented by the executors of this package, so that Map over
-// an empty input yields the error the executor would refuse a call with.
-type refuser interface {
-	// refusal returns the error Execute returns for a call of fn now, or
-	// nil if it would accept one.
-	refusal(fn any) error
 }
 
 // mapRun is the state of one Map loop.
@@ -233,13 +159,6 @@ func (m *mapRun[A, R]) closeDoneLocked(it *item[A, R]) {
 	}
 }
 
-// Map allocates items in slabs of whole chunks of at least slabItems items;
-// a chunk larger than maxSlab items gets slabs of growing size.
-const (
-	slabItems = 32
-	maxSlab   = 1024
-)
-
 func newMapRun[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A) (R, error),
 	args iter.Seq[A], opts []MapOption) (*mapRun[A, R], error) {
 	c := mapConfig{chunksize: 1}
@@ -275,9 +194,8 @@ func newMapRun[A, R any](ctx context.Context, ex Executor, fn func(context.Conte
 	if c.chunksize > 1 {
 		m.batch, _ = ex.(BatchExecutor)
 	}
-	switch ex.(type) {
-	case *ThreadPool, *ProcessPool:
-		m.reuse = true
+	if f, ok := ex.(taskForgetter); ok {
+		m.reuse = f.forgetsFinishedTasks(ex)
 	}
 	m.ctx, m.cancel = context.WithCancelCause(ctx)
 	return m, nil
@@ -293,106 +211,6 @@ func (m *mapRun[A, R]) stopped() error {
 
 // full reports whether the window has no room for another chunk.
 func (m *mapRun[A, R]) full() bool { return m.inFlight+m.size > m.window }
-
-// add adds an item for a to the chunk not sent yet, and returns the chunk's
-// length.
-func (m *mapRun[A, R]) add(a A) int {
-	if m.used == len(m.cur) {
-		m.grow()
-	}
-	m.cur[m.used].arg = a
-	m.used++
-	return m.used - m.chunkStart
-}
-
-// slab is a block of items allocated together. With a BatchExecutor, tasks
-// holds the Task of each item, tasks[i] being &items[i] for the slab's whole
-// life, so that the chunks Map hands over need no allocation and stay valid
-// however long the executor keeps them.
-type slab[A, R any] struct {
-	items   []item[A, R]
-	tasks   []Task
-	id      int32
-	yielded int  // items yielded since the slab was filled
-	dirty   bool // an item yielded an error or was cancelled
-}
-
-// grow gives the Map a slab of items: a spare one, or a new one into which
-// it moves the items of the chunk not sent yet (nothing refers to them yet).
-func (m *mapRun[A, R]) grow() {
-	pending := m.cur[m.chunkStart:m.used]
-	if k := len(m.spare); k > 0 && len(pending) == 0 {
-		m.curSlab = m.spare[k-1]
-		m.spare[k-1] = nil
-		m.spare = m.spare[:k-1]
-		m.cur, m.used, m.chunkStart = m.curSlab.items, 0, 0
-		return
-	}
-	n := m.slabLen
-	if len(pending) > 0 {
-		n = min(max(2*len(pending), slabItems), m.size)
-	}
-	s := &slab[A, R]{items: make([]item[A, R], n)}
-	if m.batch != nil {
-		s.tasks = make([]Task, n)
-	}
-	if k := len(m.freeIDs); k > 0 {
-		s.id = m.freeIDs[k-1]
-		m.freeIDs = m.freeIDs[:k-1]
-		m.slabs[s.id] = s
-	} else {
-		s.id = int32(len(m.slabs))
-		m.slabs = append(m.slabs, s)
-	}
-	for i := range s.items {
-		it := &s.items[i]
-		it.m, it.slab = m, s.id
-		if s.tasks != nil {
-			s.tasks[i] = it
-		}
-	}
-	for i := range pending {
-		s.items[i].arg = pending[i].arg
-	}
-	if len(pending) > 0 { // the old slab holds no item that was sent
-		m.dropSlab(m.curSlab)
-	}
-	m.curSlab, m.cur, m.used, m.chunkStart = s, s.items, len(pending), 0
-}
-
-// dropSlab forgets s, leaving it to the garbage collector.
-func (m *mapRun[A, R]) dropSlab(s *slab[A, R]) {
-	m.slabs[s.id] = nil
-	m.freeIDs = append(m.freeIDs, s.id)
-}
-
-// release accounts for the yielding of it, whose call ended with err. Once
-// every item of its slab is yielded, the slab is reused if every call
-// finished without an error: the executor touches none of them any more,
-// while one that failed may have been failed by another goroutine than the
-// one running it, or may still be running.
-func (m *mapRun[A, R]) release(it *item[A, R], err error) {
-	s := m.slabs[it.slab]
-	s.yielded++
-	if err != nil {
-		s.dirty = true
-	}
-	if s.yielded < len(s.items) {
-		return
-	}
-	if !m.reuse || s.dirty {
-		m.dropSlab(s)
-		return
-	}
-	var zero item[A, R]
-	for i := range s.items {
-		x := &s.items[i]
-		x.arg, x.val, x.next = zero.arg, zero.val, nil
-		x.state.Store(int32(Pending))
-	}
-	s.yielded = 0
-	m.spare = append(m.spare, s)
-}
 
 // send hands the pending chunk to the executor. If the executor refuses it,
 // send yields the error and returns false.
@@ -548,7 +366,7 @@ func (m *mapRun[A, R]) yieldNext(yield func(R, error) bool) bool {
 	}
 	m.inFlight--
 	v, err := it.val, it.Err()
-	m.release(it, err)
+	m.yielded(it, err)
 	if m.progress != nil {
 		m.tally.Done++
 		if err != nil {
@@ -594,20 +412,4 @@ func (m *mapRun[A, R]) close() {
 			m.sleep(it, nil)
 		}
 	}
-}
-
-// defaultBuffer is the Buffer of a Map without that option: what the
-// executor's MapBuffer(chunksize) method says, when it has one (a process
-// pool keeps more small items in flight to batch them), else sixteen chunks per
-// worker, from its MaxWorkers() method or runtime.GOMAXPROCS(0).
-func defaultBuffer(ex Executor, chunksize int) int {
-	if s, ok := ex.(interface{ MapBuffer(chunksize int) int }); ok {
-		if n := s.MapBuffer(chunksize); n > 0 {
-			return n
-		}
-	}
-	if s, ok := ex.(interface{ MaxWorkers() int }); ok && s.MaxWorkers() > 0 {
-		return 16 * s.MaxWorkers()
-	}
-	return 16 * runtime.GOMAXPROCS(0)
 }

@@ -2,7 +2,6 @@ package futures
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"sync/atomic"
 
@@ -13,30 +12,27 @@ import (
 // would calls from Submit, but an item has no Future: Map reads its outcome
 // from the item itself and learns that it is done through its mapRun, so an
 // item costs a slot in a slab shared with other items rather than a future,
-// a waiter registration and their allocations. On the pools of this
-// package, whose workers touch no call they have finished, the item of a
-// call that finished without an error is reused for a later input once its
-// whole slab has been yielded, so that a long Map allocates nothing per item.
+// a waiter registration and their allocations. It is a specialisation of
+// Future: the same state machine (status, in state.go) without the mutex,
+// channel and callbacks, which the mapRun replaces. On a taskForgetter (the
+// pools of this package, whose workers touch no call they have finished),
+// the item of a call that finished without an error is reused for a later
+// input once its whole slab has been yielded, so that a long Map allocates
+// nothing per item.
 type item[A, R any] struct {
 	m   *mapRun[A, R]
 	arg A
 	val R     // valid once Finished
 	err error // valid once done
 
-	// state is a State, or itemSettling while an outcome is being written.
-	// itemOwned is set on a Pending item once an executor owns it: the
-	// Map's owner is then told of its cancellation.
-	state  atomic.Int32
+	// state is the Future's state machine; once it is owned, the Map's
+	// owner is told of the item's cancellation.
+	state  status
 	slab   int32       // the id of its slab in m.slabs; set once
 	waited atomic.Bool // Done was called: m.doneChs has its channel
 	live   bool        // unordered, the loop's own: sent and not yet yielded
 	next   *item[A, R] // in m's stack of settled items
 }
-
-const (
-	itemSettling = 1 << 3 // an outcome is being written
-	itemOwned    = 1 << 4 // with Pending: owner is set
-)
 
 func (it *item[A, R]) Context() context.Context { return it.m.ctx }
 func (it *item[A, R]) Func() any                { return it.m.fn }
@@ -67,16 +63,9 @@ func (it *item[A, R]) encodeChunk(ts []Task, c Codec, ends []int) ([]byte, bool)
 	return buf, true
 }
 
-func (it *item[A, R]) State() State {
-	switch s := it.state.Load(); {
-	case s == itemSettling:
-		return Running
-	default:
-		return State(s &^ itemOwned)
-	}
-}
+func (it *item[A, R]) State() State { return it.state.load() }
 
-func (it *item[A, R]) isDone() bool { return it.State() >= Cancelled }
+func (it *item[A, R]) isDone() bool { return it.state.done() }
 
 func (it *item[A, R]) Err() error {
 	switch it.State() {
@@ -112,17 +101,7 @@ func (it *item[A, R]) Done() <-chan struct{} {
 	return ch
 }
 
-func (it *item[A, R]) Start() bool {
-	for {
-		s := it.state.Load()
-		if State(s&^itemOwned) != Pending || s == itemSettling {
-			return false
-		}
-		if it.state.CompareAndSwap(s, int32(Running)) {
-			return true
-		}
-	}
-}
+func (it *item[A, R]) Start() bool { return it.state.start() }
 
 // setOwner records o as the owner of every item of the Map: an executor
 // owns all the items of a Map it takes.
@@ -130,7 +109,7 @@ func (it *item[A, R]) setOwner(o canceller) bool {
 	if it.m.owner.Load() == nil {
 		it.m.setOwner(o)
 	}
-	return it.state.CompareAndSwap(int32(Pending), int32(Pending)|itemOwned)
+	return it.state.own()
 }
 
 func (it *item[A, R]) future() any { return it }
@@ -139,7 +118,7 @@ func (it *item[A, R]) Cancel() bool {
 	if it.settle(Cancelled, ErrCancelled) {
 		return true
 	}
-	return it.State() == Cancelled
+	return it.state.settled() == Cancelled
 }
 
 // completeFrom decodes data into the item's result and settles it, without
@@ -165,28 +144,22 @@ func (it *item[A, R]) completeLater(result any, err error, _ func(func())) bool 
 }
 
 func (it *item[A, R]) Complete(result any, err error) bool {
-	var v R
-	if err == nil && result != nil {
-		p, ok := result.(*R)
-		switch {
-		case !ok:
-			err = errors.New("futures: Task.Complete: the result is not the *R that NewResult returned")
-		case p != &it.val:
-			v = *p
-		default:
-			return it.settleWith(&it.val, nil)
-		}
+	p, err := completion[R](result, err)
+	if p == nil {
+		var zero R
+		p = &zero
 	}
-	return it.settleWith(&v, err)
+	return it.settleWith(p, err)
 }
 
 // settleWith settles the item as Finished with *v and err.
 func (it *item[A, R]) settleWith(v *R, err error) bool {
-	if v == &it.val && err == nil && it.state.CompareAndSwap(int32(Running), int32(Finished)) {
+	if v == &it.val && err == nil && it.state.finishRunning() {
 		it.m.settled(it) // the common case: the result is in place already
 		return true
 	}
-	if !it.claim(Finished) {
+	owned, ok := it.state.begin(Finished)
+	if !ok {
 		return false
 	}
 	if v != &it.val {
@@ -195,49 +168,28 @@ func (it *item[A, R]) settleWith(v *R, err error) bool {
 	if err != nil {
 		it.err = err
 	}
-	it.publish(Finished, 0)
+	it.publish(Finished, owned)
 	return true
 }
 
 // settle settles the item as to (Cancelled or Finished) with err and the
 // zero value.
 func (it *item[A, R]) settle(to State, err error) bool {
-	s, ok := it.claimFrom(to)
+	owned, ok := it.state.begin(to)
 	if !ok {
 		return false
 	}
 	var zero R
 	it.val, it.err = zero, err
-	it.publish(to, s)
+	it.publish(to, owned)
 	return true
 }
 
-func (it *item[A, R]) claim(to State) bool {
-	_, ok := it.claimFrom(to)
-	return ok
-}
-
-// claimFrom moves the item to itemSettling if it may go to to: from Pending
-// or Running, and only from Pending to Cancelled. It returns the state it
-// left.
-func (it *item[A, R]) claimFrom(to State) (int32, bool) {
-	for {
-		s := it.state.Load()
-		from := State(s &^ itemOwned)
-		if s == itemSettling || from >= Cancelled || to == Cancelled && from != Pending {
-			return s, false
-		}
-		if it.state.CompareAndSwap(s, itemSettling) {
-			return s, true
-		}
-	}
-}
-
 // publish ends settling: it stores the final state, tells the owner of a
-// cancellation (before anyone can see it), then the Map.
-func (it *item[A, R]) publish(to State, from int32) {
-	it.state.Store(int32(to))
-	if to == Cancelled && from&itemOwned != 0 {
+// cancellation if the item was owned, then the Map.
+func (it *item[A, R]) publish(to State, owned bool) {
+	it.state.publish(to)
+	if to == Cancelled && owned {
 		(*it.m.owner.Load()).noteCancelled()
 	}
 	it.m.settled(it)
@@ -248,7 +200,7 @@ func (it *item[A, R]) publish(to State, from int32) {
 // reuses the item of a call that finished without an error for a later
 // input, which Complete would then fail.
 func failRunning(t Task, err error) {
-	if it, ok := t.(interface{ failRunning(error) }); ok {
+	if it, ok := t.(runningFailer); ok {
 		it.failRunning(err)
 		return
 	}
@@ -257,17 +209,10 @@ func failRunning(t Task, err error) {
 
 // failRunning fails the item with err if it is running.
 func (it *item[A, R]) failRunning(err error) {
-	for {
-		s := it.state.Load()
-		if s != int32(Running) {
-			return
-		}
-		if it.state.CompareAndSwap(s, itemSettling) {
-			var zero R
-			it.val, it.err = zero, err
-			it.publish(Finished, s)
-			return
-		}
+	if it.state.beginRunning() {
+		var zero R
+		it.val, it.err = zero, err
+		it.publish(Finished, false)
 	}
 }
 

@@ -145,7 +145,7 @@ func (p *ProcessPool) startLocked(pc *pcall) {
 	from := 0
 	for i, t := range pc.ts {
 		if p.takeLocked(t) {
-			p.st.Running++
+			p.st.start(1)
 			continue
 		}
 		if i > from {

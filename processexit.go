@@ -66,7 +66,7 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 	p.setStateLocked(w, procExited)
 	if w.sp != nil {
 		w.signal()
-		p.st.WorkerExits++
+		p.st.workerExited()
 	}
 	for i, x := range p.procs {
 		if x == w {
@@ -111,8 +111,7 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 			}
 		}
 	}
-	p.st.Running -= int64(len(fails))
-	p.st.Failed += int64(len(fails))
+	p.st.end(endFailed, int64(len(fails)))
 	var dropped []Task
 	if startErr != nil {
 		dropped = p.breakLocked(startErr)
@@ -160,17 +159,17 @@ func (p *ProcessPool) breakLocked(cause error) []Task {
 func (p *ProcessPool) drainLocked() []Task {
 	var out []Task
 	for _, pc := range p.retry.Drain() {
-		p.st.Running -= int64(len(pc.ts))
+		p.st.end(endFailed, int64(len(pc.ts)))
 		out = append(out, pc.ts...)
 	}
 	for _, pc := range p.queue.Drain() {
 		for _, t := range pc.ts {
 			if p.takeLocked(t) {
+				p.st.endQueued(endFailed, 1)
 				out = append(out, t)
 			}
 		}
 	}
-	p.st.Failed += int64(len(out))
 	return out
 }
 

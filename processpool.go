@@ -47,7 +47,7 @@ type ProcessPool struct {
 	groupTable
 	workerSet
 	poolEnd
-	st    Stats
+	st    counters
 	wg    sync.WaitGroup // the pool's goroutines
 	cb    callbackRunner // runs what completing a call runs of user code
 	later func(func())   // cb.add
@@ -215,8 +215,15 @@ func (p *ProcessPool) MapBuffer(chunksize int) int {
 // String returns the pool's name, as set by the Name option.
 func (p *ProcessPool) String() string { return p.name }
 
-// refusal returns the error Execute returns for a call of fn now, or nil.
-func (p *ProcessPool) refusal(fn any) error {
+// forgetsFinishedTasks makes the pool a taskForgetter: it touches no call
+// once it has completed it.
+func (p *ProcessPool) forgetsFinishedTasks(ex Executor) bool { return ex == Executor(p) }
+
+// Refusal returns the error Execute would return now for a call of fn: an
+// ErrNotRegistered error if fn is not registered, ErrShutdown after
+// Shutdown, an ErrBrokenExecutor error once broken; nil if it would accept
+// the call. It makes the pool a Refuser.
+func (p *ProcessPool) Refusal(fn any) error {
 	if _, err := registry.Lookup(fn); err != nil {
 		return err
 	}
@@ -239,9 +246,7 @@ func (p *ProcessPool) Close() error { return p.Shutdown(context.Background()) }
 func (p *ProcessPool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := p.st
-	s.Workers = len(p.procs)
-	return s
+	return p.st.stats(len(p.procs))
 }
 
 func (p *ProcessPool) log(level slog.Level, msg string, args ...any) {

@@ -14,13 +14,6 @@ import (
 	"github.com/gofutures/futures/internal/wire"
 )
 
-// resultDecoder is implemented by the tasks of this package that decode a
-// result themselves: completeFrom decodes data and completes the task with
-// it, or returns the error decoding gave, leaving the task as it is.
-type resultDecoder interface {
-	completeFrom(c Codec, data []byte) error
-}
-
 // answers is what a frame of results answers: the calls, as spans of runs,
 // and an outcome for each.
 type answers struct {
@@ -100,10 +93,9 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 	if n := len(a.recs); n > 0 {
 		w.pace.answered(n, time.Now())
 		w.inflightN -= n
-		p.st.Running -= int64(n)
-		p.st.Succeeded += int64(n - len(a.errs))
-		p.st.Failed += int64(len(a.errs) - cancelled)
-		p.st.Cancelled += int64(cancelled)
+		p.st.end(endSucceeded, int64(n-len(a.errs)))
+		p.st.end(endFailed, int64(len(a.errs)-cancelled))
+		p.st.end(endCancelled, int64(cancelled))
 	}
 	if err == nil && w.state == procReady {
 		p.dispatchLocked()
@@ -146,8 +138,7 @@ func (p *ProcessPool) deliver(t Task, fn string, val []byte) {
 	}
 	if err != nil {
 		p.mu.Lock()
-		p.st.Succeeded--
-		p.st.Failed++
+		p.st.failSucceeded()
 		p.mu.Unlock()
 		p.end(t, nil, fmt.Errorf("futures: cannot decode the result of %s with %s: %w", registry.ShortName(fn), p.codec.Name(), err))
 		return

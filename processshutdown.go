@@ -92,8 +92,7 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 			for _, t := range pc.ts {
 				if _, owned := t.(ownedTask); !owned { // else counted by noteCancelled
 					p.queued--
-					p.st.Queued--
-					p.st.Cancelled++
+					p.st.endQueued(endCancelled, 1)
 				}
 			}
 		}
@@ -146,8 +145,7 @@ func (p *ProcessPool) abandon(ctx context.Context) {
 		w.inflightN = 0
 		w.signal()
 	}
-	p.st.Running -= int64(len(running))
-	p.st.Failed += int64(len(running))
+	p.st.end(endFailed, int64(len(running)))
 	p.checkExitedLocked()
 	p.mu.Unlock()
 	err := &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause}

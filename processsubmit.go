@@ -191,13 +191,6 @@ func (p *ProcessPool) executeChunk(ts []Task) (err error, done bool) {
 	return p.enqueue(pc.ctx, []*pcall{pc}, nil), true
 }
 
-// chunkEncoder is implemented by Map's items: encodeChunk encodes the
-// arguments of ts back to back, recording where each ends in ends, if every
-// task of ts is an item of the same Map and every argument can be encoded.
-type chunkEncoder interface {
-	encodeChunk(ts []Task, c Codec, ends []int) ([]byte, bool)
-}
-
 // encodeArg appends t's argument, if it has one, encoded, to buf. It
 // returns buf as it was and an error saying so if the codec cannot encode
 // it.
@@ -219,12 +212,6 @@ func (p *ProcessPool) encodeArg(t Task, rf *registry.Func, buf []byte) (out []by
 		return buf[:start], hasArg, fmt.Errorf("futures: the argument of %s is %d bytes encoded, more than the %d bytes a call to a worker process can carry (a message holds at most %d bytes); pass the data another way, such as a file", registry.ShortName(rf.Name()), n, maxArg(rf), wire.MaxFrame)
 	}
 	return out, hasArg, nil
-}
-
-// funcKeyer is implemented by tasks that share their function with others:
-// tasks with the same funcKey have the same function.
-type funcKeyer interface {
-	funcKey() any
 }
 
 // lastFunc is the function of the tasks with funcKey key.
@@ -249,12 +236,6 @@ func (p *ProcessPool) lookup(t Task) (*registry.Func, error) {
 	return rf, err
 }
 
-// argEncoder is implemented by the tasks of this package whose function
-// takes an argument: it encodes the argument without boxing it.
-type argEncoder interface {
-	appendArg(dst []byte, c Codec) ([]byte, error)
-}
-
 // enqueue queues runs and fails the calls of bad, whose arguments could not
 // be encoded, unless the pool refuses them all.
 func (p *ProcessPool) enqueue(ctx context.Context, runs []*pcall, bad []failure) error {
@@ -267,8 +248,7 @@ func (p *ProcessPool) enqueue(ctx context.Context, runs []*pcall, bad []failure)
 		p.mu.Unlock()
 		return err
 	}
-	p.st.Submitted += int64(n)
-	p.st.Failed += int64(len(bad))
+	p.st.endNew(endFailed, int64(len(bad)))
 	for _, r := range runs {
 		r.group = p.groupLocked(r.ctx)
 		p.queue.Push(r)
@@ -294,11 +274,11 @@ func (p *ProcessPool) enqueue(ctx context.Context, runs []*pcall, bad []failure)
 func (p *ProcessPool) admitLocked(r *pcall) {
 	for _, t := range r.ts {
 		if o, ok := t.(ownedTask); ok && !o.setOwner(p) {
-			p.countEndedLocked(t) // cancelled or failed before it got here
+			p.st.endNew(endOf(t), 1) // cancelled or failed before it got here
 			continue
 		}
 		p.queued++
-		p.st.Queued++
+		p.st.queue(1)
 	}
 }
 
@@ -308,8 +288,7 @@ func (p *ProcessPool) noteCancelled() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.queued--
-	p.st.Queued--
-	p.st.Cancelled++
+	p.st.endQueued(endCancelled, 1)
 	if p.queueSize > 0 {
 		p.room.Broadcast()
 	}
@@ -318,28 +297,18 @@ func (p *ProcessPool) noteCancelled() {
 // takeLocked starts t, taken from the queue, and reports whether it
 // started. A call that did not start was cancelled, or failed, in the
 // queue: it is counted here unless it is a call of this package, counted
-// already by admitLocked or noteCancelled.
+// already by admitLocked or noteCancelled. The caller counts a call that
+// started, as running or ended.
 func (p *ProcessPool) takeLocked(t Task) bool {
 	if t.Start() {
 		p.queued--
-		p.st.Queued--
 		return true
 	}
 	if _, owned := t.(ownedTask); !owned {
 		p.queued--
-		p.st.Queued--
-		p.countEndedLocked(t)
+		p.st.endQueued(endOf(t), 1)
 	}
 	return false
-}
-
-// countEndedLocked counts a call that ended without running.
-func (p *ProcessPool) countEndedLocked(t Task) {
-	if t.State() == Cancelled {
-		p.st.Cancelled++
-	} else {
-		p.st.Failed++
-	}
 }
 
 // waitRoomLocked returns why the pool refuses n more calls, after waiting

@@ -1,7 +1,6 @@
 package futures
 
 import (
-	"fmt"
 	"io"
 	"sync/atomic"
 	"time"
@@ -112,15 +111,3 @@ func (c countingReader) Read(b []byte) (int, error) {
 	c.n.Add(uint64(k))
 	return k, err
 }
-
-// timeoutError is the error of a call that overran TaskTimeout.
-type timeoutError struct {
-	fn    string
-	limit string
-}
-
-func (e *timeoutError) Error() string {
-	return fmt.Sprintf("futures: %s ran longer than TaskTimeout(%s); its worker process was killed and replaced (raise the limit if the call needs more time)", e.fn, e.limit)
-}
-
-func (e *timeoutError) Is(target error) bool { return target == ErrTimeout }

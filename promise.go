@@ -44,17 +44,5 @@ func (p *Promise[T]) SetError(err error) error {
 }
 
 func (p *Promise[T]) invalid(method string) error {
-	return &stateError{method: method, state: p.f.State()}
+	return &stateError{method: method, state: p.f.state.settled()}
 }
-
-// stateError reports a Promise method called on a done future.
-type stateError struct {
-	method string
-	state  State
-}
-
-func (e *stateError) Error() string {
-	return "futures: Promise." + e.method + ": the future is already " + e.state.String() + "; a future is completed once"
-}
-
-func (e *stateError) Is(target error) bool { return target == ErrInvalidState }

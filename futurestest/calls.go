@@ -48,6 +48,16 @@ func (cs *calls) refuseLocked(t futures.Task) error {
 	return nil
 }
 
+// refusal returns futures.ErrShutdown after Shutdown, nil before.
+func (cs *calls) refusal() error {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.shut {
+		return futures.ErrShutdown
+	}
+	return nil
+}
+
 // pruneLocked drops the queued calls whose future is done already: their
 // readers cancelled them.
 func (cs *calls) pruneLocked() {

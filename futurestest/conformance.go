@@ -173,7 +173,7 @@ func newSuite(t *testing.T, newExecutor func(t *testing.T) futures.Executor) *su
 	if s.ex == nil {
 		t.Fatal("newExecutor returned a nil executor")
 	}
-	if w, ok := s.ex.(interface{ MaxWorkers() int }); ok && w.MaxWorkers() > 0 {
+	if w, ok := s.ex.(futures.WorkerCounter); ok && w.MaxWorkers() > 0 {
 		s.workers = w.MaxWorkers()
 	}
 	if st, ok := s.ex.(interface{ Stats() futures.Stats }); ok {

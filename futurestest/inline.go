@@ -60,6 +60,12 @@ func (in *Inline) Shutdown(ctx context.Context, opts ...futures.ShutdownOption) 
 	return in.shutdown(ctx, opts)
 }
 
+// Refusal returns futures.ErrShutdown after Shutdown or Close and nil
+// before: the error Execute would return now for any call. It makes Inline a
+// futures.Refuser, so that Map over an empty input after Shutdown yields
+// that error, as on the pools.
+func (in *Inline) Refusal(fn any) error { return in.refusal() }
+
 // Close is Shutdown(context.Background()): it waits for the running calls and
 // returns nil. Calling it again is harmless.
 func (in *Inline) Close() error { return in.Shutdown(context.Background()) }

@@ -137,6 +137,12 @@ func (m *Manual) Shutdown(ctx context.Context, opts ...futures.ShutdownOption) e
 // every queued call, and returns nil. Calling it again is harmless.
 func (m *Manual) Close() error { return m.Shutdown(context.Background()) }
 
+// Refusal returns futures.ErrShutdown after Shutdown or Close and nil
+// before: the error Execute would return now for any call. It makes Manual a
+// futures.Refuser, so that Map over an empty input after Shutdown yields
+// that error, as on the pools.
+func (m *Manual) Refusal(fn any) error { return m.refusal() }
+
 // Call is one call queued on a Manual, from Manual.Queued. Its methods act on
 // the call only while it is still queued.
 type Call struct {

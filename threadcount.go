@@ -1,0 +1,124 @@
+package futures
+
+// Counting a ThreadPool's calls. Stats are kept under the pool's mutex. A call is Queued
+// from Execute until a worker starts it (startLocked) or it leaves the queue
+// unstarted (dropLocked); then Running until finished counts its outcome.
+// The tasks of this package report their own cancellation while queued
+// (noteCancelled), so that Stats are exact the moment Cancel returns. A call
+// Execute hands straight to an idle worker is never Queued.
+
+// admitLocked counts a call accepted by Execute.
+func (p *ThreadPool) admitLocked(t Task) {
+	if o, ok := t.(ownedTask); ok && !o.setOwner(p) {
+		p.counts.endNew(endOf(t), 1) // cancelled or failed before it got here
+		return
+	}
+	p.counts.queue(1)
+}
+
+// noteCancelled counts a queued call of this package that was cancelled.
+func (p *ThreadPool) noteCancelled() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.counts.endQueued(endCancelled, 1)
+	p.roomFreedLocked()
+}
+
+// roomFreedLocked wakes the submitters waiting for room in the queue, with
+// QueueSize, after counts.queued went down.
+func (p *ThreadPool) roomFreedLocked() {
+	if p.queueSize > 0 {
+		p.room.Broadcast()
+	}
+}
+
+// startLocked starts the calls of e a worker is about to run, and returns
+// those that started: the others were cancelled (or failed) before. fresh
+// tells that e comes from Execute rather than from the queue.
+func (p *ThreadPool) startLocked(e entry, fresh bool) entry {
+	if e.one != nil {
+		if !p.startOneLocked(e.one, fresh) {
+			return entry{}
+		}
+		return e
+	}
+	ts := e.chunk()
+	for i, t := range ts {
+		if !p.startOneLocked(t, fresh) {
+			// Some did not start: the others go in a slice of their own,
+			// since the caller may still read ts (Map reuses its tasks).
+			started := append(make([]Task, 0, len(ts)-1), ts[:i]...)
+			for _, t := range ts[i+1:] {
+				if p.startOneLocked(t, fresh) {
+					started = append(started, t)
+				}
+			}
+			return entry{many: &started}
+		}
+	}
+	return e
+}
+
+// startOneLocked starts t and counts it; fresh is as for startLocked.
+func (p *ThreadPool) startOneLocked(t Task, fresh bool) bool {
+	if fresh {
+		if !t.Start() {
+			p.counts.endNew(endOf(t), 1) // cancelled or failed before it got here
+			return false
+		}
+		p.counts.startNew(1)
+		return true
+	}
+	if t.Start() {
+		p.counts.start(1)
+		p.roomFreedLocked()
+		return true
+	}
+	p.dropLocked(t, false)
+	return false
+}
+
+// dropLocked counts a call that left the queue without running. ended tells
+// whether the caller ended it just now with Complete.
+func (p *ThreadPool) dropLocked(t Task, ended bool) {
+	if _, ok := t.(ownedTask); ok && !ended {
+		return // counted by noteCancelled, or by admitLocked
+	}
+	p.counts.endQueued(endOf(t), 1)
+	p.roomFreedLocked()
+}
+
+// finish counts the outcome of a call w ran; err is its error.
+func (w *worker) finish(t Task, err error) {
+	end := endFailed
+	if err == nil && t.Err() == nil {
+		end = endSucceeded
+	}
+	w.endedMu.Lock()
+	defer w.endedMu.Unlock()
+	if w.abandoned {
+		return
+	}
+	w.counted++
+	w.ended.end(end, 1)
+}
+
+// Stats returns a snapshot of the pool's counters; the counts add up (see
+// Stats). A call's outcome is counted before its future completes, and a
+// queued call's cancellation before Cancel returns.
+func (p *ThreadPool) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.drainInboxLocked()
+	c := p.counts
+	// Hold every worker's endedMu at once, so that the counts are those of
+	// one instant.
+	for w := range p.all {
+		w.endedMu.Lock()
+	}
+	for w := range p.all {
+		c.add(&w.ended)
+		w.endedMu.Unlock()
+	}
+	return c.stats(len(p.all))
+}

@@ -1,0 +1,166 @@
+package futures
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// checkExitedLocked closes exited once the pool is shut down and has no
+// worker left.
+func (p *ThreadPool) checkExitedLocked() {
+	if p.shutdown && len(p.all) == 0 && !p.isExited {
+		p.isExited = true
+		close(p.exited)
+	}
+}
+
+// breakPool marks the pool broken by an Initializer's error: queued calls
+// fail, idle workers exit and later calls are refused.
+func (p *ThreadPool) breakPool(cause error) {
+	p.mu.Lock()
+	if p.broken != nil {
+		p.mu.Unlock()
+		return
+	}
+	p.broken = &brokenError{msg: fmt.Sprintf("futures: an Initializer of ThreadPool %q failed; the pool cannot run calls", p.name), cause: cause}
+	p.closeInboxLocked()
+	queued := p.queue.Drain()
+	idle := p.idle
+	p.idle = nil
+	p.room.Broadcast()
+	p.mu.Unlock()
+	for _, w := range idle {
+		close(w.ch)
+	}
+	p.endQueued(queued, func(t Task) bool { return t.Complete(nil, p.broken) })
+}
+
+// endQueued ends the calls of es, taken out of the queue, with end, which
+// returns whether it ended the call (false: it was done already).
+func (p *ThreadPool) endQueued(es []entry, end func(Task) bool) {
+	for _, e := range es {
+		e.each(func(t Task) {
+			ended := end(t)
+			p.mu.Lock()
+			p.dropLocked(t, ended)
+			p.mu.Unlock()
+		})
+	}
+}
+
+// Shutdown stops the pool from accepting calls (they then fail with
+// ErrShutdown), then waits until every queued and running call has finished
+// and every worker goroutine has exited, or until ctx ends. Python:
+// shutdown(wait=True, cancel_futures).
+//
+// With CancelPending, queued calls are cancelled first. If ctx ends first,
+// Shutdown fails every call still queued with an error matching
+// ErrBrokenExecutor, cancels the context of every running call and fails its
+// future likewise (the goroutine itself ends when the call returns), and
+// returns ctx.Err(). It may be called any number of times.
+//
+// Called from one of the pool's own calls, which it could never wait for,
+// Shutdown stops the pool from accepting calls and returns at once an error
+// matching ErrDeadlock (Python raises RuntimeError there).
+func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
+	if ctx == nil {
+		return errors.New("futures: ThreadPool.Shutdown: the context is nil; use context.Background()")
+	}
+	cfg := ReadShutdownOptions(opts...)
+	self := goid()
+	p.mu.Lock()
+	p.shutdown = true
+	p.closeInboxLocked()
+	inside := false
+	for w := range p.all {
+		inside = inside || w.gid.Load() == self
+	}
+	var cancelled []entry
+	if cfg.CancelPending {
+		cancelled = p.queue.Drain()
+	}
+	idle := p.idle
+	p.idle = nil
+	p.room.Broadcast()
+	p.checkExitedLocked()
+	p.mu.Unlock()
+	for _, w := range idle {
+		close(w.ch)
+	}
+	// A cancellation is counted by noteCancelled, not as ended here.
+	p.endQueued(cancelled, func(t Task) bool { t.Cancel(); return false })
+	if inside {
+		return errShutdownInside
+	}
+	select {
+	case <-p.exited: // nothing left to wait for, whatever ctx says
+		return nil
+	default:
+	}
+	select {
+	case <-p.exited:
+		return nil
+	case <-ctx.Done():
+	}
+	p.abandon(ctx)
+	return ctx.Err()
+}
+
+// errShutdownInside is returned by Shutdown called from one of the pool's own
+// calls, which it cannot wait for.
+var errShutdownInside = fmt.Errorf("%w: Shutdown was called from a call running on the same pool and cannot wait for that call; the pool stopped accepting calls and finishes the others: call Shutdown or Close from outside the pool to wait", ErrDeadlock)
+
+// notStarted is the error of a call whose context ctx ended before a worker
+// got to it.
+func notStarted(ctx context.Context) error {
+	return fmt.Errorf("%w: its context ended before a worker got to it (%w)", ErrCancelled, context.Cause(ctx))
+}
+
+// abandon ends every queued and running call because Shutdown's ctx ended.
+func (p *ThreadPool) abandon(ctx context.Context) {
+	p.mu.Lock()
+	p.drainInboxLocked()
+	queued := p.queue.Drain()
+	var running []Task
+	for w := range p.all {
+		running = append(running, w.takeOverLocked()...)
+	}
+	p.mu.Unlock()
+	// Fail the futures first, so that no call ends with its own reaction to
+	// the cancellation instead.
+	cause := ctx.Err()
+	notRun := &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause}
+	p.endQueued(queued, func(t Task) bool { return t.Complete(nil, notRun) })
+	stopped := &brokenError{msg: "futures: Shutdown gave up waiting for the call and cancelled its context", cause: cause}
+	for _, t := range running {
+		failRunning(t, stopped)
+	}
+	p.kill(&brokenError{msg: "futures: Shutdown gave up waiting", cause: cause})
+}
+
+// takeOverLocked returns the calls of w's entry whose outcome w has not
+// counted yet, counted as failed: the caller fails them. w counts no more.
+func (w *worker) takeOverLocked() []Task {
+	w.endedMu.Lock()
+	defer w.endedMu.Unlock()
+	if w.abandoned {
+		return nil
+	}
+	w.abandoned = true
+	var ts []Task
+	if w.cur.one != nil {
+		ts = []Task{w.cur.one}
+	} else {
+		ts = w.cur.chunk()
+	}
+	ts = ts[min(w.counted-w.curBase, len(ts)):]
+	w.ended.end(endFailed, int64(len(ts)))
+	return ts
+}
+
+// Close shuts the pool down and waits for every queued and running call: it
+// is Shutdown(context.Background()). It always returns nil, and may be
+// called any number of times. Python: shutdown(wait=True), or leaving a
+// with block.
+func (p *ThreadPool) Close() error { return p.Shutdown(context.Background()) }

@@ -1,0 +1,293 @@
+package futures
+
+import (
+	"context"
+	"log/slog"
+	"runtime/pprof"
+	"strconv"
+	"sync"
+	"sync/atomic"
+)
+
+// entry is one item of the queue: a single task, or a chunk run in order by
+// one worker.
+type entry struct {
+	one  Task
+	many *[]Task // a pointer keeps queue slots small
+}
+
+// chunk returns the tasks of a chunk entry, or nil.
+func (e entry) chunk() []Task {
+	if e.many == nil {
+		return nil
+	}
+	return *e.many
+}
+
+func (e entry) len() int {
+	if e.one != nil {
+		return 1
+	}
+	return len(e.chunk())
+}
+
+// each calls fn for each task of e.
+func (e entry) each(fn func(Task)) {
+	if e.one != nil {
+		fn(e.one)
+	}
+	for _, t := range e.chunk() {
+		fn(t)
+	}
+}
+
+// worker is one goroutine of the pool. Fields are owned by the worker's own
+// goroutine, except cur, which is guarded by the pool's mutex.
+type worker struct {
+	pool    *ThreadPool
+	id      int
+	gid     atomic.Uint64 // the worker goroutine's id
+	ch      chan entry    // hands an entry to the idle worker; closed to stop it
+	cur     entry         // what the worker runs now
+	pos     int           // index in cur's chunk of the task running now; -1 before the first
+	curBase int           // counted when cur was set; guarded by the pool's mutex
+
+	task     Task        // the call running now, if any
+	finished func(error) // counts the outcome of task in ended
+
+	// ended counts the outcomes of the calls the worker finished, and
+	// those calls as a negative Running. Only the worker adds to it, under
+	// endedMu, so that finishing a call does not take the pool's mutex;
+	// Stats reads it with every worker's endedMu held. counted counts the
+	// calls the worker counted in all; once abandoned is set, a Shutdown
+	// that gave up has counted the outcomes of the calls of cur the worker
+	// had not counted, and the worker counts no more.
+	endedMu   sync.Mutex
+	ended     counters
+	counted   int
+	abandoned bool
+
+	// What the running call waits on in Future.Result, and whether without
+	// a deadline; guarded by the pool's mutex (see deadlock.go).
+	waitingOn   any
+	waitForever bool
+
+	base context.Context // context of calls without one of their own
+
+	// The context of the last call that came with its own (from Map), kept
+	// for the next calls of the same Map.
+	parent context.Context
+	merged context.Context
+	cancel context.CancelCauseFunc
+	stop   func() bool
+}
+
+func (p *ThreadPool) spawnLocked() *worker {
+	p.nextID++
+	w := &worker{pool: p, id: p.nextID, ch: make(chan entry, 1), pos: -1}
+	w.finished = func(err error) { w.finish(w.task, err) }
+	p.all[w] = struct{}{}
+	return w
+}
+
+// work is the body of a worker goroutine. A worker that replaces one that
+// left through runtime.Goexit first runs the rest of its chunk, in w.cur.
+func (p *ThreadPool) work(w *worker) {
+	clean := false
+	defer func() { p.exit(w, clean) }()
+	labels := pprof.Labels("futures.pool", p.name, "futures.worker", strconv.Itoa(w.id))
+	p.logf(slog.LevelDebug, "futures: worker started", w)
+	pprof.Do(p.runCtx, labels, func(ctx context.Context) {
+		w.gid.Store(goid())
+		w.base = context.WithValue(ctx, callWaiterKey{}, w)
+		if p.init != nil && !p.initialize(w) {
+			return
+		}
+		p.runEntry(w, w.cur)
+		p.loop(w)
+	})
+	clean = true
+}
+
+// initialize runs the Initializer in w and breaks the pool if it fails:
+// returns an error, panics or calls runtime.Goexit.
+func (p *ThreadPool) initialize(w *worker) (ok bool) {
+	runGuarded(func() (struct{}, error) { return struct{}{}, p.init(w.base) }, nil, func(_ struct{}, err error) {
+		if err != nil {
+			p.logf(slog.LevelError, "futures: worker initializer failed; the pool is broken", w, "error", err)
+			p.breakPool(err)
+		}
+		ok = err == nil
+	})
+	return ok
+}
+
+// loop runs entries until the pool is shut down or broken and the queue is
+// empty.
+func (p *ThreadPool) loop(w *worker) {
+	p.mu.Lock()
+	for {
+		e, ok := p.queue.Pop()
+		if !ok {
+			// Fails also while an Execute links its call: closing the
+			// inbox below waits for it.
+			var t Task
+			if t, ok = p.inbox.Pop(); ok {
+				p.admitLocked(t)
+				e = entry{one: t}
+			}
+		}
+		if !ok && !p.shutdown && p.broken == nil {
+			// About to go idle: calls must come through Execute's lock
+			// again, to be handed over.
+			p.closeInboxLocked()
+			if e, ok = p.queue.Pop(); ok {
+				p.openInboxLocked()
+			}
+		}
+		if ok {
+			run := p.startLocked(e, false)
+			w.cur, w.curBase = run, w.counted
+			p.mu.Unlock()
+			e = run
+		} else {
+			w.cur = entry{}
+			if p.shutdown || p.broken != nil {
+				p.mu.Unlock()
+				return
+			}
+			p.idle = append(p.idle, w)
+			p.mu.Unlock()
+			if e, ok = <-w.ch; !ok {
+				return
+			}
+		}
+		p.runEntry(w, e)
+		p.mu.Lock()
+	}
+}
+
+// runEntry runs the started calls of e in order.
+func (p *ThreadPool) runEntry(w *worker, e entry) {
+	if e.one != nil {
+		p.run(w, e.one)
+		return
+	}
+	for i, t := range e.chunk() {
+		w.pos = i
+		p.run(w, t)
+	}
+}
+
+// run runs a started call, unless a forced Shutdown ended it already (and
+// counted it) or its context ended before its turn: such a call is not
+// invoked and fails with an error matching ErrCancelled.
+func (p *ThreadPool) run(w *worker, t Task) {
+	if t.Err() != nil {
+		return
+	}
+	tc := t.Context()
+	if d := tc.Done(); d != nil {
+		select {
+		case <-d:
+			err := notStarted(tc)
+			w.finish(t, err)
+			failRunning(t, err)
+			return
+		default:
+		}
+	}
+	w.task = t
+	ctx := p.contextFor(w, tc)
+	if o, ok := t.(ownedTask); ok {
+		o.runThen(ctx, w.finished)
+	} else {
+		t.Run(ctx)
+		w.finished(t.Err())
+	}
+	w.task = nil
+}
+
+// contextFor returns the context a call made with tc runs with: the
+// worker's own for calls without a context, else one derived from tc that is
+// also cancelled when Shutdown gives up.
+func (p *ThreadPool) contextFor(w *worker, tc context.Context) context.Context {
+	if tc.Done() == nil {
+		return w.base
+	}
+	if tc != w.parent {
+		w.forget()
+		w.parent = tc
+		var merged context.Context
+		merged, w.cancel = context.WithCancelCause(tc)
+		w.merged = context.WithValue(merged, callWaiterKey{}, w)
+		cancel, run := w.cancel, p.runCtx
+		w.stop = context.AfterFunc(run, func() { cancel(context.Cause(run)) })
+	}
+	return w.merged
+}
+
+// forget drops the worker's cached call context.
+func (w *worker) forget() {
+	if w.stop != nil {
+		w.stop()
+		w.cancel(nil)
+		w.parent, w.merged, w.cancel, w.stop = nil, nil, nil, nil
+	}
+}
+
+// exit accounts for a worker goroutine that ends. A worker that did not end
+// cleanly left through runtime.Goexit in a call: a replacement starts with
+// the rest of its chunk, or if calls are queued.
+func (p *ThreadPool) exit(w *worker, clean bool) {
+	w.forget()
+	if clean {
+		p.logf(slog.LevelDebug, "futures: worker exited", w)
+	} else {
+		p.logf(slog.LevelWarn, "futures: worker exited through runtime.Goexit in a call; starting a replacement", w)
+	}
+	p.mu.Lock()
+	var rest []Task // the calls of cur the worker did not run
+	if tasks := w.cur.chunk(); w.pos+1 < len(tasks) {
+		rest = tasks[w.pos+1:]
+	}
+	w.cur = entry{}
+	w.endedMu.Lock()
+	p.counts.add(&w.ended)
+	w.ended = counters{}
+	if w.abandoned {
+		rest = nil // failed and counted by Shutdown
+	}
+	w.endedMu.Unlock()
+	p.closeInboxLocked()
+	delete(p.all, w)
+	var next *worker
+	if p.broken != nil {
+		// No replacement could run them: they fail as queued calls do.
+		p.counts.end(endFailed, int64(len(rest)))
+	} else if !clean && (len(rest) > 0 || p.queue.Len() > 0) {
+		next = p.spawnLocked()
+		if len(rest) > 0 {
+			left := rest
+			next.cur = entry{many: &left}
+		}
+		rest = nil
+		p.openInboxLocked()
+	}
+	broken := p.broken
+	p.checkExitedLocked()
+	p.mu.Unlock()
+	for _, t := range rest {
+		failRunning(t, broken)
+	}
+	if next != nil {
+		go p.work(next)
+	}
+}
+
+// logf reports a lifecycle event of worker w to the Logger option's logger.
+func (p *ThreadPool) logf(level slog.Level, msg string, w *worker, attrs ...any) {
+	if p.log != nil {
+		p.log.Log(context.Background(), level, msg, append([]any{"pool", p.name, "worker", w.id}, attrs...)...)
+	}
+}
