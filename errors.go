@@ -45,7 +45,7 @@ var (
 	// ErrNotRegistered is matched by the error of a call whose function
 	// cannot be sent to a worker process because it was not registered with
 	// Register or RegisterName. Python: PicklingError.
-	ErrNotRegistered = registry.ErrNotRegistered
+	ErrNotRegistered = registry.ErrNotRegistered // "futures: function is not registered; call futures.Register(fn) in an init function"
 
 	// ErrWorkerExited is matched by *WorkerExitError: the worker process
 	// running the call died before it returned.
@@ -236,3 +236,14 @@ func (e *timeoutError) Error() string {
 }
 
 func (e *timeoutError) Is(target error) bool { return target == ErrTimeout }
+
+// notStartedError is the error of a call that an executor did not invoke
+// because ctx, its context, had ended when its turn came: it matches
+// ErrCancelled and the context's error.
+func notStartedError(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	if cause == nil {
+		cause = context.Canceled
+	}
+	return &waitError{what: "the call was not started: its context ended before its turn", sentinel: ErrCancelled, cause: cause}
+}

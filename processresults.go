@@ -1,7 +1,6 @@
 package futures
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -157,17 +156,6 @@ func (p *ProcessPool) end(t Task, result any, err error) {
 		return
 	}
 	p.cb.add(func() { t.Complete(result, err) })
-}
-
-// notStartedError is the error of a call that a worker did not invoke
-// because ctx, its context, had ended when its turn came: it matches
-// ErrCancelled and the context's error.
-func notStartedError(ctx context.Context) error {
-	cause := context.Cause(ctx)
-	if cause == nil {
-		cause = context.Canceled
-	}
-	return &waitError{what: "the call was not started: its context ended before its turn in the worker process", sentinel: ErrCancelled, cause: cause}
 }
 
 // remoteErr turns a failure record from a worker into the call's error.

@@ -13,10 +13,12 @@ type Stats struct {
 	// Succeeded counts the calls that returned a nil error.
 	Succeeded int64
 	// Failed counts the calls that finished with an error: returned, a
-	// panic, a worker that died, a forced shutdown, or, on a ThreadPool, a
-	// context that ended before the call's turn.
+	// panic, a worker that died, a forced shutdown.
 	Failed int64
-	// Cancelled counts the calls cancelled before a worker started them.
+	// Cancelled counts the calls cancelled before a worker started them,
+	// and the calls a worker did not invoke because their context had ended
+	// when their turn came (the rest of a stopped Map's chunk, say; their
+	// futures fail with an error matching ErrCancelled).
 	Cancelled int64
 
 	// Workers is the number of workers alive now.

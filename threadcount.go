@@ -94,6 +94,12 @@ func (w *worker) finish(t Task, err error) {
 	if err == nil && t.Err() == nil {
 		end = endSucceeded
 	}
+	w.record(end)
+}
+
+// record counts the end of a call w ran, or did not invoke (endCancelled),
+// unless Shutdown counted it already.
+func (w *worker) record(end ending) {
 	w.endedMu.Lock()
 	defer w.endedMu.Unlock()
 	if w.abandoned {

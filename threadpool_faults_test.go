@@ -217,6 +217,7 @@ func TestMapStopInvokesNoCallThatHadNotStarted(t *testing.T) {
 		assert.EqualValues(t, 1, invoked.Load(), "Chunksize(%d): calls invoked", chunk)
 		s := p.Stats()
 		assert.Equal(t, s.Submitted, s.Succeeded+s.Failed+s.Cancelled, "Chunksize(%d): %+v", chunk, s)
+		assert.Zero(t, s.Failed, "Chunksize(%d): a call not invoked is counted Cancelled: %+v", chunk, s)
 	}
 }
 

@@ -111,12 +111,6 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 // calls, which it cannot wait for.
 var errShutdownInside = fmt.Errorf("%w: Shutdown was called from a call running on the same pool and cannot wait for that call; the pool stopped accepting calls and finishes the others: call Shutdown or Close from outside the pool to wait", ErrDeadlock)
 
-// notStarted is the error of a call whose context ctx ended before a worker
-// got to it.
-func notStarted(ctx context.Context) error {
-	return fmt.Errorf("%w: its context ended before a worker got to it (%w)", ErrCancelled, context.Cause(ctx))
-}
-
 // abandon ends every queued and running call because Shutdown's ctx ended.
 func (p *ThreadPool) abandon(ctx context.Context) {
 	p.mu.Lock()

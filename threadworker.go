@@ -190,9 +190,8 @@ func (p *ThreadPool) run(w *worker, t Task) {
 	if d := tc.Done(); d != nil {
 		select {
 		case <-d:
-			err := notStarted(tc)
-			w.finish(t, err)
-			failRunning(t, err)
+			w.record(endCancelled)
+			failRunning(t, notStartedError(tc))
 			return
 		default:
 		}
