@@ -3,6 +3,8 @@ package futures
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 
 	"github.com/gofutures/futures/internal/mpsc"
 	"github.com/gofutures/futures/internal/value"
@@ -266,4 +268,17 @@ func (c *thunk[R]) Run(ctx context.Context) { c.runThen(ctx, nil) }
 
 func (c *thunk[R]) runThen(ctx context.Context, before func(error)) {
 	c.run(func() (R, error) { return c.fn(ctx) }, before)
+}
+
+// executeFew is ExecuteBatch of the pool ex, named pool, for what is not a
+// chunk: it refuses ts if one of its Tasks is nil, accepts an empty ts and
+// executes a single Task alone.
+func executeFew(ex Executor, pool string, ts []Task) error {
+	if slices.Contains(ts, nil) {
+		return fmt.Errorf("futures: %s.ExecuteBatch: a Task is nil", pool)
+	}
+	if len(ts) == 1 {
+		return ex.Execute(ts[0])
+	}
+	return nil
 }

@@ -108,16 +108,8 @@ func (p *ProcessPool) ExecuteBatch(ts []Task) error {
 	if p == nil {
 		return errNilExecutor
 	}
-	for _, t := range ts {
-		if t == nil {
-			return errors.New("futures: ProcessPool.ExecuteBatch: a Task is nil")
-		}
-	}
-	switch len(ts) {
-	case 0:
-		return nil
-	case 1:
-		return p.Execute(ts[0])
+	if len(ts) < 2 || slices.Contains(ts, nil) {
+		return executeFew(p, "ProcessPool", ts)
 	}
 	if err, done := p.executeChunk(ts); done {
 		return err

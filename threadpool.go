@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -180,16 +181,8 @@ func (p *ThreadPool) ExecuteBatch(ts []Task) error {
 	if p == nil {
 		return errNilExecutor
 	}
-	for _, t := range ts {
-		if t == nil {
-			return errors.New("futures: ThreadPool.ExecuteBatch: a Task is nil")
-		}
-	}
-	switch len(ts) {
-	case 0:
-		return nil
-	case 1:
-		return p.Execute(ts[0])
+	if len(ts) < 2 || slices.Contains(ts, nil) {
+		return executeFew(p, "ThreadPool", ts)
 	}
 	return p.enqueue(entry{many: &ts}, ts[0].Context())
 }
