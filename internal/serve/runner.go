@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -135,6 +136,9 @@ func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *re
 	case err != nil:
 		*res = wire.Result{ID: id, Kind: wire.KindError, Type: fmt.Sprintf("%T", err), Message: errorText(err),
 			Stack: fmt.Sprintf("%s, in worker process %d", name, r.pid)}
+	case len(out) > wire.MaxFrame-resultOverhead:
+		*res = wire.Result{ID: id, Kind: wire.KindFail, Type: FailCodec,
+			Message: fmt.Sprintf("futures: the result of %s is %d bytes encoded, more than the %d bytes a message from a worker process can carry; return the data another way, such as a file", registry.ShortName(name), len(out), wire.MaxFrame-resultOverhead)}
 	default:
 		if cap(out) <= wire.MaxKept {
 			r.scratch = out
@@ -142,6 +146,11 @@ func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *re
 		*res = wire.Result{ID: id, Kind: wire.KindOK, Value: out}
 	}
 }
+
+// resultOverhead is the most a frame holding one successful result adds to
+// its value: the frame's type, the count, the call's id, the kind and the
+// value's length.
+const resultOverhead = 2 + 3*binary.MaxVarintLen64
 
 // errorText returns err.Error(), or a description if that panics (an Error
 // method with a bug, a typed nil pointer whose Error reads its receiver).
