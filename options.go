@@ -127,8 +127,9 @@ func MaxTasksPerWorker(n int) Option {
 // TaskTimeout is a hard limit on each call of a ProcessPool: the worker
 // process running a call longer than d is killed and replaced, and the call
 // fails with an error matching ErrTimeout. The limit counts from the moment
-// the worker starts the call: neither the time its argument takes to reach
-// the worker nor the time the pool takes to read results counts. A worker
+// the worker starts the call's function, once its argument is decoded:
+// neither the time the argument takes to reach the worker and be decoded
+// nor the time the pool takes to read results counts. A worker
 // starts no other call once one overran; the calls sent to it after that one
 // go to another worker. The default is no limit. d <= 0 is an error.
 func TaskTimeout(d time.Duration) Option {

@@ -62,7 +62,6 @@ func TestProcessPoolRefusesResultsOverTheFrameLimit(t *testing.T) {
 // take longer to decode in the worker than TaskTimeout: the call itself
 // returns at once, so none may time out.
 func TestProcessPoolTimeoutExcludesDecodingTheArgument(t *testing.T) {
-	t.Skip("the worker starts a call's TaskTimeout timer before it decodes the argument")
 	p := newProcPool(t, futures.MaxWorkers(1), futures.TaskTimeout(20*time.Millisecond))
 	ctx, cancel := context.WithTimeout(bg, 60*time.Second)
 	defer cancel()

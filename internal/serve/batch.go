@@ -2,7 +2,6 @@ package serve
 
 import (
 	"context"
-	"sync/atomic"
 
 	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/wire"
@@ -194,7 +193,6 @@ func (s *server) run(b *batch, c *call) {
 		s.mu.Unlock()
 		go s.loop()
 	}()
-	atomic.StoreUint64(s.started, c.id)
 	var arg []byte
 	if c.flags&callHasArg != 0 {
 		arg = b.body[c.argAt:c.argEnd:c.argEnd]

@@ -78,3 +78,7 @@ func (s *server) flush() {
 	}
 	s.resMu.Unlock()
 }
+
+// markStarted tells the pool, through the shared page, that the call id
+// started: its argument is decoded and its function runs now.
+func (s *server) markStarted(id uint64) { atomic.StoreUint64(s.started, id) }
