@@ -33,17 +33,39 @@ func (p *ThreadPool) breakPool(cause error) {
 	for _, w := range idle {
 		close(w.ch)
 	}
-	p.endQueued(queued, func(t Task) bool { return t.Complete(nil, p.broken) })
+	p.failQueued(queued, p.broken)
 }
 
-// endQueued ends the calls of es, taken out of the queue, with end, which
-// returns whether it ended the call (false: it was done already).
-func (p *ThreadPool) endQueued(es []entry, end func(Task) bool) {
+// failQueued fails the calls of es, taken out of the queue, with err. Each
+// is started first, so that no Cancel wins the race, and counted as failed
+// before its future completes; one that does not start was cancelled or
+// ended before, and is counted as dropLocked says.
+func (p *ThreadPool) failQueued(es []entry, err error) {
 	for _, e := range es {
 		e.each(func(t Task) {
-			ended := end(t)
 			p.mu.Lock()
-			p.dropLocked(t, ended)
+			started := t.Start()
+			if started {
+				p.counts.endQueued(endFailed, 1)
+				p.roomFreedLocked()
+			} else {
+				p.dropLocked(t)
+			}
+			p.mu.Unlock()
+			if started {
+				failRunning(t, err)
+			}
+		})
+	}
+}
+
+// cancelQueued cancels the calls of es, taken out of the queue.
+func (p *ThreadPool) cancelQueued(es []entry) {
+	for _, e := range es {
+		e.each(func(t Task) {
+			t.Cancel() // counted by noteCancelled, for the tasks of this package
+			p.mu.Lock()
+			p.dropLocked(t)
 			p.mu.Unlock()
 		})
 	}
@@ -88,8 +110,7 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 	for _, w := range idle {
 		close(w.ch)
 	}
-	// A cancellation is counted by noteCancelled, not as ended here.
-	p.endQueued(cancelled, func(t Task) bool { t.Cancel(); return false })
+	p.cancelQueued(cancelled)
 	if inside {
 		return errShutdownInside
 	}
@@ -125,7 +146,7 @@ func (p *ThreadPool) abandon(ctx context.Context) {
 	// the cancellation instead.
 	cause := ctx.Err()
 	notRun := &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause}
-	p.endQueued(queued, func(t Task) bool { return t.Complete(nil, notRun) })
+	p.failQueued(queued, notRun)
 	stopped := &brokenError{msg: "futures: Shutdown gave up waiting for the call and cancelled its context", cause: cause}
 	for _, t := range running {
 		failRunning(t, stopped)

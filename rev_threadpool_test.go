@@ -1,0 +1,58 @@
+package futures_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gofutures/futures"
+)
+
+// A queued call that a Shutdown giving up fails, or that a failing
+// Initializer fails, is counted Failed before its future completes: its
+// OnDone callback already sees it so.
+func TestQueuedCallEndedByThePoolIsCountedBeforeItsFutureCompletes(t *testing.T) {
+	t.Run("Shutdown gave up", func(t *testing.T) {
+		p, err := futures.NewThreadPool(futures.MaxWorkers(1))
+		require.NoError(t, err)
+		started, gate := make(chan struct{}), make(chan struct{})
+		release := sync.OnceFunc(func() { close(gate) })
+		defer release()
+		futures.Go(p, func(context.Context) (int, error) {
+			close(started)
+			<-gate // ignores its context
+			return 0, nil
+		})
+		within(t, started, "the first call")
+		queued := futures.Submit(p, double, 1)
+		seen := make(chan futures.Stats, 1)
+		queued.OnDone(func(*futures.Future[int]) { seen <- p.Stats() })
+		require.ErrorIs(t, p.Shutdown(cancelledContext()), context.Canceled)
+		s := <-seen
+		assert.Equal(t, int64(0), s.Queued, "%+v", s)
+		assert.Equal(t, int64(2), s.Failed, "%+v", s)
+		release()
+		require.NoError(t, p.Close())
+	})
+	t.Run("Initializer failed", func(t *testing.T) {
+		entered, gate := make(chan struct{}), make(chan struct{})
+		p, err := futures.NewThreadPool(futures.MaxWorkers(1), futures.Initializer(func(context.Context) error {
+			close(entered)
+			<-gate
+			return errors.New("no")
+		}))
+		require.NoError(t, err)
+		f := futures.Submit(p, double, 1)
+		seen := make(chan futures.Stats, 1)
+		f.OnDone(func(*futures.Future[int]) { seen <- p.Stats() })
+		within(t, entered, "the Initializer")
+		close(gate)
+		s := <-seen
+		assert.Equal(t, futures.Stats{Submitted: 1, Failed: 1, Workers: s.Workers}, s)
+		require.NoError(t, p.Close())
+	})
+}
