@@ -300,6 +300,9 @@ func (f *Future[T]) runCallbacks(ls []listener[T]) {
 	}
 }
 
+// settled returns the future's state once no outcome is being written.
+func (f *Future[T]) settled() State { return f.state.settled() }
+
 // start moves a pending future to Running. It returns false if the future is
 // not pending: cancelled, or already running or finished.
 func (f *Future[T]) start() bool { return f.state.start() }

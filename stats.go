@@ -53,9 +53,14 @@ const (
 )
 
 // endOf is the ending of t, which ended without running: cancelled, or
-// failed.
+// failed. A task of this package whose outcome is being written, by a
+// Cancel say, reads as pending until then: endOf waits for it.
 func endOf(t Task) ending {
-	if t.State() == Cancelled {
+	s := t.State()
+	if o, ok := t.(ownedTask); ok {
+		s = o.settled()
+	}
+	if s == Cancelled {
 		return endCancelled
 	}
 	return endFailed
