@@ -327,6 +327,15 @@ func (f *Future[T]) completeThen(to State, v T, err error, later func(func())) b
 		return false
 	}
 	f.val, f.err = v, err
+	if owned {
+		// Before the future shows done, so that whoever wakes on it sees
+		// the cancellation counted.
+		owner := f.owner
+		f.owner = nil
+		if to == Cancelled {
+			owner.noteCancelled()
+		}
+	}
 	f.mu.Lock()
 	f.state.publish(to)
 	if f.done == nil {
@@ -338,13 +347,6 @@ func (f *Future[T]) completeThen(to State, v T, err error, later func(func())) b
 	f.listeners = nil
 	f.mu.Unlock()
 
-	if owned {
-		owner := f.owner
-		f.owner = nil
-		if to == Cancelled {
-			owner.noteCancelled()
-		}
-	}
 	for _, l := range listeners {
 		if l.w != nil {
 			l.w.notify(l.key)

@@ -47,3 +47,29 @@ func TestCallCancelledWhileTakenInIsCountedCancelled(t *testing.T) {
 	s := p.Stats()
 	assert.Equal(t, Stats{Submitted: 2, Running: 1, Cancelled: 1, Workers: 1}, s)
 }
+
+// cancellerFunc is a canceller that calls itself.
+type cancellerFunc func()
+
+func (f cancellerFunc) noteCancelled() { f() }
+
+// A cancelled future tells its owner before anyone can see it done, so that
+// whoever wakes on it reads Stats that count the cancellation.
+func TestCancelTellsTheOwnerBeforeTheFutureIsDone(t *testing.T) {
+	c := &call[int, int]{}
+	done := c.Done()
+	var seen []string
+	require.True(t, c.setOwner(cancellerFunc(func() {
+		select {
+		case <-done:
+			seen = append(seen, "Done closed")
+		default:
+		}
+		if c.State() != Pending {
+			seen = append(seen, "State "+c.State().String())
+		}
+	})))
+	require.True(t, c.Cancel())
+	assert.Empty(t, seen, "when the owner was told")
+	assert.Equal(t, Cancelled, c.State())
+}
