@@ -183,7 +183,9 @@ func (f *Future[T]) Err() error {
 // call running on a ThreadPool received, or one derived from it (with a
 // deadline too), Result is called in that call's goroutine, and the future
 // cannot finish before ctx ends because every worker of that pool is busy
-// waiting, Result returns at once with an error matching ErrDeadlock. Only
+// waiting, Result returns at once with an error matching ErrDeadlock. A wait
+// of another call without a deadline counts as endless there, even if its
+// context is cancelled later. Only
 // Result is checked: Wait, AsCompleted and Map called inside a call, and a
 // Submit blocked on its own pool's full QueueSize, wait without the check.
 //
