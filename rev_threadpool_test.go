@@ -3,6 +3,7 @@ package futures_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -54,5 +55,56 @@ func TestQueuedCallEndedByThePoolIsCountedBeforeItsFutureCompletes(t *testing.T)
 		s := <-seen
 		assert.Equal(t, futures.Stats{Submitted: 1, Failed: 1, Workers: s.Workers}, s)
 		require.NoError(t, p.Close())
+	})
+}
+
+// A runtime.Goexit in an OnDone callback of a call that the pool fails
+// leaves no other call unfinished: the pool fails the others, and a Shutdown
+// that gives up still cancels the running calls' contexts.
+func TestOnDoneGoexitWhilePoolFailsCallsFinishesTheOthers(t *testing.T) {
+	t.Run("Shutdown gave up", func(t *testing.T) {
+		p, err := futures.NewThreadPool(futures.MaxWorkers(1))
+		require.NoError(t, err)
+		started := make(chan struct{})
+		running := futures.Go(p, func(ctx context.Context) (int, error) {
+			close(started)
+			<-ctx.Done()
+			return 0, ctx.Err()
+		})
+		within(t, started, "the first call")
+		first := futures.Submit(p, double, 1)
+		first.OnDone(func(*futures.Future[int]) { runtime.Goexit() })
+		second := futures.Submit(p, double, 2)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			p.Shutdown(cancelledContext()) // exits through the callback's Goexit
+		}()
+		within(t, done, "the Shutdown")
+		within(t, second.Done(), "the second queued call")
+		within(t, running.Done(), "the running call")
+		assert.ErrorIs(t, second.Err(), futures.ErrBrokenExecutor)
+		closed := make(chan struct{})
+		go func() { defer close(closed); p.Close() }()
+		within(t, closed, "Close, once the running call saw its context cancelled")
+		assert.Equal(t, futures.Stats{Submitted: 3, Failed: 3}, p.Stats())
+	})
+	t.Run("Initializer failed", func(t *testing.T) {
+		entered, gate := make(chan struct{}), make(chan struct{})
+		p, err := futures.NewThreadPool(futures.MaxWorkers(1), futures.Initializer(func(context.Context) error {
+			close(entered)
+			<-gate
+			return errors.New("no")
+		}))
+		require.NoError(t, err)
+		first := futures.Submit(p, double, 1)
+		first.OnDone(func(*futures.Future[int]) { runtime.Goexit() })
+		second := futures.Submit(p, double, 2)
+		within(t, entered, "the Initializer")
+		close(gate)
+		within(t, second.Done(), "the second queued call")
+		assert.ErrorIs(t, second.Err(), futures.ErrBrokenExecutor)
+		require.NoError(t, p.Close())
+		assert.Equal(t, futures.Stats{Submitted: 2, Failed: 2}, p.Stats())
 	})
 }

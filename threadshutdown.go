@@ -39,36 +39,36 @@ func (p *ThreadPool) breakPool(cause error) {
 // failQueued fails the calls of es, taken out of the queue, with err. Each
 // is started first, so that no Cancel wins the race, and counted as failed
 // before its future completes; one that does not start was cancelled or
-// ended before, and is counted as dropLocked says.
+// ended before, and is counted as dropLocked says. A runtime.Goexit in an
+// OnDone callback skips none of them.
 func (p *ThreadPool) failQueued(es []entry, err error) {
-	for _, e := range es {
-		e.each(func(t Task) {
-			p.mu.Lock()
-			started := t.Start()
-			if started {
-				p.counts.endQueued(endFailed, 1)
-				p.roomFreedLocked()
-			} else {
-				p.dropLocked(t)
-			}
-			p.mu.Unlock()
-			if started {
-				failRunning(t, err)
-			}
-		})
+	fail := func(t Task) {
+		p.mu.Lock()
+		started := t.Start()
+		if started {
+			p.counts.endQueued(endFailed, 1)
+			p.roomFreedLocked()
+		} else {
+			p.dropLocked(t)
+		}
+		p.mu.Unlock()
+		if started {
+			failRunning(t, err)
+		}
 	}
+	eachGuarded(es, func(e entry) { eachGuarded(e.tasks(), fail) })
 }
 
-// cancelQueued cancels the calls of es, taken out of the queue.
+// cancelQueued cancels the calls of es, taken out of the queue. A
+// runtime.Goexit in an OnDone callback skips none of them.
 func (p *ThreadPool) cancelQueued(es []entry) {
-	for _, e := range es {
-		e.each(func(t Task) {
-			t.Cancel() // counted by noteCancelled, for the tasks of this package
-			p.mu.Lock()
-			p.dropLocked(t)
-			p.mu.Unlock()
-		})
+	cancel := func(t Task) {
+		t.Cancel() // counted by noteCancelled, for the tasks of this package
+		p.mu.Lock()
+		p.dropLocked(t)
+		p.mu.Unlock()
 	}
+	eachGuarded(es, func(e entry) { eachGuarded(e.tasks(), cancel) })
 }
 
 // Shutdown stops the pool from accepting calls (they then fail with
@@ -143,15 +143,13 @@ func (p *ThreadPool) abandon(ctx context.Context) {
 	}
 	p.mu.Unlock()
 	// Fail the futures first, so that no call ends with its own reaction to
-	// the cancellation instead.
+	// the cancellation instead. The deferred steps are taken even if an
+	// OnDone callback calls runtime.Goexit.
 	cause := ctx.Err()
-	notRun := &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause}
-	p.failQueued(queued, notRun)
+	defer p.kill(&brokenError{msg: "futures: Shutdown gave up waiting", cause: cause})
 	stopped := &brokenError{msg: "futures: Shutdown gave up waiting for the call and cancelled its context", cause: cause}
-	for _, t := range running {
-		failRunning(t, stopped)
-	}
-	p.kill(&brokenError{msg: "futures: Shutdown gave up waiting", cause: cause})
+	defer eachGuarded(running, func(t Task) { failRunning(t, stopped) })
+	p.failQueued(queued, &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause})
 }
 
 // takeOverLocked returns the calls of w's entry whose outcome w has not
@@ -163,12 +161,7 @@ func (w *worker) takeOverLocked() []Task {
 		return nil
 	}
 	w.abandoned = true
-	var ts []Task
-	if w.cur.one != nil {
-		ts = []Task{w.cur.one}
-	} else {
-		ts = w.cur.chunk()
-	}
+	ts := w.cur.tasks()
 	ts = ts[min(w.counted-w.curBase, len(ts)):]
 	w.ended.end(endFailed, int64(len(ts)))
 	return ts
