@@ -108,3 +108,28 @@ func TestOnDoneGoexitWhilePoolFailsCallsFinishesTheOthers(t *testing.T) {
 		assert.Equal(t, futures.Stats{Submitted: 2, Failed: 2}, p.Stats())
 	})
 }
+
+// An OnDone callback of a call that a Shutdown giving up fails may Close the
+// pool: the running calls' contexts are cancelled before any callback runs,
+// so Close does not wait for ever on a call that honours its context.
+func TestCloseInOnDoneOfCallFailedByShutdownGivingUp(t *testing.T) {
+	p, err := futures.NewThreadPool(futures.MaxWorkers(1))
+	require.NoError(t, err)
+	started := make(chan struct{})
+	running := futures.Go(p, func(ctx context.Context) (int, error) {
+		close(started)
+		<-ctx.Done()
+		return 0, ctx.Err()
+	})
+	within(t, started, "the first call")
+	closed := make(chan error, 1)
+	futures.Submit(p, double, 1).OnDone(func(*futures.Future[int]) { closed <- p.Close() })
+	shut := make(chan struct{})
+	go func() {
+		defer close(shut)
+		p.Shutdown(cancelledContext())
+	}()
+	within(t, shut, "the Shutdown")
+	require.NoError(t, <-closed)
+	assert.ErrorIs(t, running.Err(), futures.ErrBrokenExecutor)
+}

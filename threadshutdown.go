@@ -33,31 +33,51 @@ func (p *ThreadPool) breakPool(cause error) {
 	for _, w := range idle {
 		close(w.ch)
 	}
-	p.failQueued(queued, p.broken)
+	// The callbacks run once every queued call has failed.
+	var callbacks []func()
+	p.failQueued(queued, p.broken, func(run func()) { callbacks = append(callbacks, run) })
+	runLater(callbacks)
 }
 
-// failQueued fails the calls of es, taken out of the queue, with err. Each
-// is started first, so that no Cancel wins the race, and counted as failed
-// before its future completes; one that does not start was cancelled or
-// ended before, and is counted as dropLocked says. A runtime.Goexit in an
-// OnDone callback skips none of them.
-func (p *ThreadPool) failQueued(es []entry, err error) {
-	fail := func(t Task) {
-		p.mu.Lock()
-		started := t.Start()
-		if started {
-			p.counts.endQueued(endFailed, 1)
-			p.roomFreedLocked()
-		} else {
-			p.dropLocked(t)
-		}
-		p.mu.Unlock()
-		if started {
-			failRunning(t, err)
+// failQueued fails the calls of es, taken out of the queue, with err, and
+// passes the OnDone callbacks of their futures to later. Each is started
+// first, so that no Cancel wins the race, and counted as failed before its
+// future completes; one that does not start was cancelled or ended before,
+// and is counted as dropLocked says.
+func (p *ThreadPool) failQueued(es []entry, err error, later func(func())) {
+	for _, e := range es {
+		for _, t := range e.tasks() {
+			p.mu.Lock()
+			started := t.Start()
+			if started {
+				p.counts.endQueued(endFailed, 1)
+				p.roomFreedLocked()
+			} else {
+				p.dropLocked(t)
+			}
+			p.mu.Unlock()
+			if started {
+				failLater(t, err, later)
+			}
 		}
 	}
-	eachGuarded(es, func(e entry) { eachGuarded(e.tasks(), fail) })
 }
+
+// failLater fails t, which is running, with err as failRunning does, and
+// passes the OnDone callbacks of its future, if any, to later.
+func failLater(t Task, err error, later func(func())) {
+	if _, ok := t.(runningFailer); ok {
+		failRunning(t, err)
+	} else if lc, ok := t.(laterCompleter); ok {
+		lc.completeLater(nil, err, later)
+	} else {
+		t.Complete(nil, err)
+	}
+}
+
+// runLater runs the callbacks that failLater passed on, in order. A
+// runtime.Goexit in one skips none of the others.
+func runLater(callbacks []func()) { eachGuarded(callbacks, func(run func()) { run() }) }
 
 // cancelQueued cancels the calls of es, taken out of the queue. A
 // runtime.Goexit in an OnDone callback skips none of them.
@@ -143,13 +163,19 @@ func (p *ThreadPool) abandon(ctx context.Context) {
 	}
 	p.mu.Unlock()
 	// Fail the futures first, so that no call ends with its own reaction to
-	// the cancellation instead. The deferred steps are taken even if an
-	// OnDone callback calls runtime.Goexit.
+	// the cancellation instead; run their callbacks last, once every call
+	// has failed and every context is cancelled, so that a callback that
+	// waits, closes the pool or calls runtime.Goexit holds up none of that.
 	cause := ctx.Err()
-	defer p.kill(&brokenError{msg: "futures: Shutdown gave up waiting", cause: cause})
+	var callbacks []func()
+	later := func(run func()) { callbacks = append(callbacks, run) }
+	p.failQueued(queued, &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause}, later)
 	stopped := &brokenError{msg: "futures: Shutdown gave up waiting for the call and cancelled its context", cause: cause}
-	defer eachGuarded(running, func(t Task) { failRunning(t, stopped) })
-	p.failQueued(queued, &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause})
+	for _, t := range running {
+		failLater(t, stopped, later)
+	}
+	p.kill(&brokenError{msg: "futures: Shutdown gave up waiting", cause: cause})
+	runLater(callbacks)
 }
 
 // takeOverLocked returns the calls of w's entry whose outcome w has not
