@@ -13,7 +13,8 @@ type Stats struct {
 	// Succeeded counts the calls that returned a nil error.
 	Succeeded int64
 	// Failed counts the calls that finished with an error: returned, a
-	// panic, a worker that died, a forced shutdown.
+	// panic or runtime.Goexit, a worker that died, a broken executor, a
+	// forced shutdown.
 	Failed int64
 	// Cancelled counts the calls cancelled before a worker started them,
 	// and the calls a worker did not invoke because their context had ended
