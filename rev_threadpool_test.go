@@ -133,3 +133,42 @@ func TestCloseInOnDoneOfCallFailedByShutdownGivingUp(t *testing.T) {
 	require.NoError(t, <-closed)
 	assert.ErrorIs(t, running.Err(), futures.ErrBrokenExecutor)
 }
+
+// Shutdowns giving up at once fail every running call with ErrBrokenExecutor
+// before any of them cancels the calls' contexts: a call that returns its
+// context's error does not get its own outcome in first, and no Shutdown
+// returns before that.
+func TestConcurrentShutdownsGivingUpFailRunningCallsFirst(t *testing.T) {
+	for range 5 {
+		p, err := futures.NewThreadPool(futures.MaxWorkers(2))
+		require.NoError(t, err)
+		started := make(chan struct{}, 2)
+		var running []*futures.Future[int]
+		for range 2 {
+			running = append(running, futures.Go(p, func(ctx context.Context) (int, error) {
+				started <- struct{}{}
+				<-ctx.Done()
+				return 0, ctx.Err()
+			}))
+		}
+		<-started
+		<-started
+		for i := range 2000 { // the first Shutdown to give up fails them before the running ones
+			futures.Submit(p, double, i)
+		}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				assert.ErrorIs(t, p.Shutdown(cancelledContext()), context.Canceled)
+			}()
+		}
+		wg.Wait()
+		for _, f := range running {
+			require.True(t, f.State() == futures.Finished, "a Shutdown returned before the running call failed")
+			assert.ErrorIs(t, f.Err(), futures.ErrBrokenExecutor)
+		}
+		require.NoError(t, p.Close())
+	}
+}

@@ -154,6 +154,7 @@ var errShutdownInside = fmt.Errorf("%w: Shutdown was called from a call running 
 
 // abandon ends every queued and running call because Shutdown's ctx ended.
 func (p *ThreadPool) abandon(ctx context.Context) {
+	p.abandonMu.Lock()
 	p.mu.Lock()
 	p.drainInboxLocked()
 	queued := p.queue.Drain()
@@ -175,6 +176,7 @@ func (p *ThreadPool) abandon(ctx context.Context) {
 		failLater(t, stopped, later)
 	}
 	p.kill(&brokenError{msg: "futures: Shutdown gave up waiting", cause: cause})
+	p.abandonMu.Unlock()
 	runLater(callbacks)
 }
 
