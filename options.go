@@ -68,8 +68,9 @@ func MaxWorkers(n int) Option {
 }
 
 // Initializer sets a function every worker runs once, before its first call.
-// If it returns an error (or panics) the executor is broken: queued and later
-// calls fail with an error matching ErrBrokenExecutor that carries it. A
+// If it returns an error (or panics, or on a ThreadPool calls
+// runtime.Goexit) the executor is broken: queued and later calls fail with
+// an error matching ErrBrokenExecutor that carries it. A
 // ProcessPool runs it in each worker process, so it must be registered with
 // Register. A nil fn is an error. Python: initializer.
 func Initializer(fn func(context.Context) error) Option {
