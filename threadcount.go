@@ -112,8 +112,12 @@ func (w *worker) record(end ending) {
 
 // Stats returns a snapshot of the pool's counters; the counts add up (see
 // Stats). A call's outcome is counted before its future completes, and a
-// queued call's cancellation before Cancel returns.
+// queued call's cancellation before Cancel returns. A nil pool has zero
+// counts.
 func (p *ThreadPool) Stats() Stats {
+	if p == nil {
+		return Stats{}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.drainInboxLocked()

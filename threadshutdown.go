@@ -105,7 +105,11 @@ func (p *ThreadPool) cancelQueued(es []entry) {
 // Called from one of the pool's own calls, which it could never wait for,
 // Shutdown stops the pool from accepting calls and returns at once an error
 // matching ErrDeadlock (Python raises RuntimeError there).
+// On a nil pool it returns an error that says the executor is nil.
 func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
+	if p == nil {
+		return errNilExecutor
+	}
 	if ctx == nil {
 		return errors.New("futures: ThreadPool.Shutdown: the context is nil; use context.Background()")
 	}
