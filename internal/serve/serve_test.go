@@ -167,6 +167,11 @@ func TestWorkerGroupContexts(t *testing.T) {
 	// The pool cancels a group while its call runs.
 	newGate(t)
 	h.send(t, frame(4, intCall(t, workerWait, 9, 4)))
+	// Once the call is marked started it is invoked: a cancel sent
+	// before would make it a call not started.
+	for deadline := time.Now().Add(time.Minute); atomic.LoadUint64(h.page.Started()) != 4; time.Sleep(time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "call 4 did not start")
+	}
 	h.send(t, wire.AppendCancel(nil, []uint64{9}))
 	r := h.collect(t, 1)[4]
 	assert.Equal(t, wire.KindError, r.Kind)
