@@ -323,6 +323,15 @@ func (f *Future[T]) completeThen(to State, v T, err error, later func(func())) b
 	if !ok {
 		return false
 	}
+	if owned {
+		// Before the future is seen done, so that the owner's Stats count
+		// the cancellation by then.
+		owner := f.owner
+		f.owner = nil
+		if to == Cancelled {
+			owner.noteCancelled()
+		}
+	}
 	f.val, f.err = v, err
 	f.mu.Lock()
 	f.state.publish(to)
@@ -335,13 +344,6 @@ func (f *Future[T]) completeThen(to State, v T, err error, later func(func())) b
 	f.listeners = nil
 	f.mu.Unlock()
 
-	if owned {
-		owner := f.owner
-		f.owner = nil
-		if to == Cancelled {
-			owner.noteCancelled()
-		}
-	}
 	for _, l := range listeners {
 		if l.w != nil {
 			l.w.notify(l.key)
