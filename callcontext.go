@@ -55,7 +55,7 @@ func scheduleWith[R any](ctx context.Context, what string, ex Executor, t Task, 
 	switch {
 	case ctx == nil:
 		return c.fail(errors.New("futures: " + what + ": the context is nil; use context.Background()"))
-	case ex == nil:
+	case isNil(ex): // a nil pointer of any executor type too
 		return c.fail(errNilExecutor)
 	}
 	w := &watch{ctx: ctx}

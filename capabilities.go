@@ -115,6 +115,9 @@ type ownedTask interface {
 	// runThen is Run, calling before with the call's error just before the
 	// future completes.
 	runThen(ctx context.Context, before func(error))
+	// settled returns the state once no outcome is being written, as State
+	// would return it next.
+	settled() State
 }
 
 // laterCompleter is implemented by the tasks of this package: completeLater

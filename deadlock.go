@@ -30,8 +30,10 @@ import (
 // wait with a timeout). If the new waiter is in it, Result returns an
 // ErrDeadlock error instead of blocking. Another worker's wait with a
 // deadline, a wait in another goroutine, a future done or owned by something
-// else (a promise, another pool) is never stuck, so there are no false
-// alarms; code that never waits inside a call pays nothing.
+// else (a promise, another pool) is never stuck, so no worker that can free
+// up by itself is taken for stuck; a wait without a deadline is, although
+// its context may be cancelled later. Code that never waits inside a call
+// pays nothing.
 //
 // Only Future.Result is checked: Wait, AsCompleted and Map called inside a
 // call, and a Submit blocked on a full QueueSize, wait without the check.

@@ -219,3 +219,38 @@ func TestNoDeadlockWhileAnotherWaitHasADeadline(t *testing.T) {
 		assert.Equal(t, 2, v)
 	})
 }
+
+// Another call's wait without a deadline counts as endless, even if its
+// context is cancelled later: the new waiter gets ErrDeadlock at once.
+func TestDeadlockCountsAnotherWaitWithoutDeadlineAsEndless(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPool(t, futures.MaxWorkers(2))
+		xs := make(chan *futures.Future[int], 2)
+		cancelA := make(chan context.CancelFunc, 1)
+		a := futures.Go(p, func(ctx context.Context) (int, error) {
+			x := <-xs
+			ctx, cancel := context.WithCancel(ctx)
+			cancelA <- cancel
+			return x.Result(ctx)
+		})
+		startB := make(chan struct{})
+		b := futures.Go(p, func(ctx context.Context) (int, error) {
+			x := <-xs
+			<-startB
+			return x.Result(ctx)
+		})
+		x := futures.Submit(p, double, 21) // queued: both workers are busy
+		xs <- x
+		xs <- x
+		cancel := <-cancelA
+		synctest.Wait() // a waits on x
+		close(startB)
+		_, err := b.Result(context.Background())
+		require.ErrorIs(t, err, futures.ErrDeadlock)
+		cancel() // a could free up this way, had b not given up
+		<-a.Done()
+		v, err := x.Result(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, 42, v)
+	})
+}

@@ -11,8 +11,9 @@ import (
 // Sentinel errors. Executors, futures, Map, Wait and AsCompleted report
 // cancellations, timeouts, refusals and broken executors with errors that
 // match one of these with errors.Is, through every wrapper. Other errors are
-// a call's own error, *PanicError, *RemoteError, and errors about invalid
-// arguments or options; those of this package start with "futures:".
+// a call's own error, *PanicError, the error of a call that called
+// runtime.Goexit, *RemoteError, and errors about invalid arguments or
+// options; those of this package start with "futures:".
 var (
 	// ErrCancelled is returned by Future.Result and Future.Err for a future
 	// that was cancelled before it ran. Python: CancelledError.

@@ -170,7 +170,7 @@ func Go[R any](ex Executor, fn func(context.Context) (R, error)) *Future[R] {
 }
 
 func schedule[R any](ex Executor, t Task, f *Future[R]) *Future[R] {
-	if ex == nil {
+	if isNil(ex) { // a nil pointer of any executor type too
 		return f.fail(errNilExecutor)
 	}
 	if err := ex.Execute(t); err != nil {

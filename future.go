@@ -183,7 +183,9 @@ func (f *Future[T]) Err() error {
 // call running on a ThreadPool received, or one derived from it (with a
 // deadline too), Result is called in that call's goroutine, and the future
 // cannot finish before ctx ends because every worker of that pool is busy
-// waiting, Result returns at once with an error matching ErrDeadlock. Only
+// waiting, Result returns at once with an error matching ErrDeadlock. A wait
+// of another call without a deadline counts as endless there, even if its
+// context is cancelled later. Only
 // Result is checked: Wait, AsCompleted and Map called inside a call, and a
 // Submit blocked on its own pool's full QueueSize, wait without the check.
 //
@@ -300,6 +302,9 @@ func (f *Future[T]) runCallbacks(ls []listener[T]) {
 	}
 }
 
+// settled returns the future's state once no outcome is being written.
+func (f *Future[T]) settled() State { return f.state.settled() }
+
 // start moves a pending future to Running. It returns false if the future is
 // not pending: cancelled, or already running or finished.
 func (f *Future[T]) start() bool { return f.state.start() }
@@ -323,16 +328,16 @@ func (f *Future[T]) completeThen(to State, v T, err error, later func(func())) b
 	if !ok {
 		return false
 	}
+	f.val, f.err = v, err
 	if owned {
-		// Before the future is seen done, so that the owner's Stats count
-		// the cancellation by then.
+		// Before the future shows done, so that whoever wakes on it sees
+		// the cancellation counted.
 		owner := f.owner
 		f.owner = nil
 		if to == Cancelled {
 			owner.noteCancelled()
 		}
 	}
-	f.val, f.err = v, err
 	f.mu.Lock()
 	f.state.publish(to)
 	if f.done == nil {

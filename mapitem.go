@@ -67,6 +67,9 @@ func (it *item[A, R]) State() State { return it.state.load() }
 
 func (it *item[A, R]) isDone() bool { return it.state.done() }
 
+// settled returns the item's state once no outcome is being written.
+func (it *item[A, R]) settled() State { return it.state.settled() }
+
 func (it *item[A, R]) Err() error {
 	switch it.State() {
 	case Finished:

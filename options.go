@@ -68,8 +68,9 @@ func MaxWorkers(n int) Option {
 }
 
 // Initializer sets a function every worker runs once, before its first call.
-// If it returns an error (or panics) the executor is broken: queued and later
-// calls fail with an error matching ErrBrokenExecutor that carries it. A
+// If it returns an error (or panics, or on a ThreadPool calls
+// runtime.Goexit) the executor is broken: queued and later calls fail with
+// an error matching ErrBrokenExecutor that carries it. A
 // ProcessPool runs it in each worker process, so it must be registered with
 // Register. A nil fn is an error. Python: initializer.
 func Initializer(fn func(context.Context) error) Option {
@@ -127,8 +128,9 @@ func MaxTasksPerWorker(n int) Option {
 // TaskTimeout is a hard limit on each call of a ProcessPool: the worker
 // process running a call longer than d is killed and replaced, and the call
 // fails with an error matching ErrTimeout. The limit counts from the moment
-// the worker starts the call: neither the time its argument takes to reach
-// the worker nor the time the pool takes to read results counts. A worker
+// the worker starts the call's function, once its argument is decoded:
+// neither the time the argument takes to reach the worker and be decoded
+// nor the time the pool takes to read results counts. A worker
 // starts no other call once one overran; the calls sent to it after that one
 // go to another worker. The default is no limit. d <= 0 is an error.
 func TaskTimeout(d time.Duration) Option {

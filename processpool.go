@@ -242,8 +242,12 @@ func (p *ProcessPool) Refusal(fn any) error {
 // times. Python: shutdown(wait=True), or leaving a with block.
 func (p *ProcessPool) Close() error { return p.Shutdown(context.Background()) }
 
-// Stats returns a snapshot of the pool's counters.
+// Stats returns a snapshot of the pool's counters; a nil pool has zero
+// counts.
 func (p *ProcessPool) Stats() Stats {
+	if p == nil {
+		return Stats{}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.st.stats(len(p.procs))

@@ -75,7 +75,11 @@ func (e escalation) climb(exited <-chan struct{}, signal func(syscall.Signal)) {
 // Called from an OnDone callback of one of the pool's futures, which the
 // pool runs and so could never wait for, Shutdown stops the pool from
 // accepting calls and returns at once an error matching ErrDeadlock.
+// On a nil pool it returns an error that says the executor is nil.
 func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
+	if p == nil {
+		return errNilExecutor
+	}
 	if ctx == nil {
 		return errors.New("futures: ProcessPool.Shutdown: the context is nil; use context.Background()")
 	}

@@ -13,7 +13,8 @@ type Stats struct {
 	// Succeeded counts the calls that returned a nil error.
 	Succeeded int64
 	// Failed counts the calls that finished with an error: returned, a
-	// panic, a worker that died, a forced shutdown.
+	// panic or runtime.Goexit, a worker that died, a broken executor, a
+	// forced shutdown.
 	Failed int64
 	// Cancelled counts the calls cancelled before a worker started them,
 	// and the calls a worker did not invoke because their context had ended
@@ -53,9 +54,14 @@ const (
 )
 
 // endOf is the ending of t, which ended without running: cancelled, or
-// failed.
+// failed. A task of this package whose outcome is being written, by a
+// Cancel say, reads as pending until then: endOf waits for it.
 func endOf(t Task) ending {
-	if t.State() == Cancelled {
+	s := t.State()
+	if o, ok := t.(ownedTask); ok {
+		s = o.settled()
+	}
+	if s == Cancelled {
 		return endCancelled
 	}
 	return endFailed

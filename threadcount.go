@@ -1,8 +1,9 @@
 package futures
 
-// Counting a ThreadPool's calls. Stats are kept under the pool's mutex. A call is Queued
-// from Execute until a worker starts it (startLocked) or it leaves the queue
-// unstarted (dropLocked); then Running until finished counts its outcome.
+// Counting a ThreadPool's calls. Stats are kept under the pool's mutex. A
+// call is Queued from Execute until a worker starts it (startLocked), the
+// pool fails it (failQueued) or it leaves the queue unstarted (dropLocked);
+// then Running until finished counts its outcome.
 // The tasks of this package report their own cancellation while queued
 // (noteCancelled), so that Stats are exact the moment Cancel returns. A call
 // Execute hands straight to an idle worker is never Queued.
@@ -74,14 +75,14 @@ func (p *ThreadPool) startOneLocked(t Task, fresh bool) bool {
 		p.roomFreedLocked()
 		return true
 	}
-	p.dropLocked(t, false)
+	p.dropLocked(t)
 	return false
 }
 
-// dropLocked counts a call that left the queue without running. ended tells
-// whether the caller ended it just now with Complete.
-func (p *ThreadPool) dropLocked(t Task, ended bool) {
-	if _, ok := t.(ownedTask); ok && !ended {
+// dropLocked counts a call that left the queue without running: cancelled,
+// or ended otherwise before it could start.
+func (p *ThreadPool) dropLocked(t Task) {
+	if _, ok := t.(ownedTask); ok {
 		return // counted by noteCancelled, or by admitLocked
 	}
 	p.counts.endQueued(endOf(t), 1)
@@ -111,8 +112,12 @@ func (w *worker) record(end ending) {
 
 // Stats returns a snapshot of the pool's counters; the counts add up (see
 // Stats). A call's outcome is counted before its future completes, and a
-// queued call's cancellation before Cancel returns.
+// queued call's cancellation before Cancel returns. A nil pool has zero
+// counts.
 func (p *ThreadPool) Stats() Stats {
+	if p == nil {
+		return Stats{}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.drainInboxLocked()

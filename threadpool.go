@@ -44,6 +44,9 @@ type ThreadPool struct {
 	// Shutdown gives up waiting.
 	runCtx context.Context
 	kill   context.CancelCauseFunc
+	// abandonMu makes a Shutdown that gives up wait for another one that
+	// gave up first to have failed every call and cancelled their contexts.
+	abandonMu sync.Mutex
 
 	// The inbox holds calls of Submit and Go that Execute pushed without
 	// taking mu, oldest first. Execute pushes there while inboxOpen is set:

@@ -237,6 +237,9 @@ func TestNilPoolFailsTheCall(t *testing.T) {
 			require.Len(t, errs, 1)
 			assert.Contains(t, errs[0].Error(), "Executor is nil")
 		}
+		assert.ErrorContains(t, ex.Shutdown(context.Background()), "Executor is nil")
+		assert.ErrorContains(t, ex.Close(), "Executor is nil")
+		assert.Zero(t, ex.(interface{ Stats() futures.Stats }).Stats())
 	}
 }
 

@@ -33,20 +33,62 @@ func (p *ThreadPool) breakPool(cause error) {
 	for _, w := range idle {
 		close(w.ch)
 	}
-	p.endQueued(queued, func(t Task) bool { return t.Complete(nil, p.broken) })
+	// The callbacks run once every queued call has failed.
+	var callbacks []func()
+	p.failQueued(queued, p.broken, func(run func()) { callbacks = append(callbacks, run) })
+	runLater(callbacks)
 }
 
-// endQueued ends the calls of es, taken out of the queue, with end, which
-// returns whether it ended the call (false: it was done already).
-func (p *ThreadPool) endQueued(es []entry, end func(Task) bool) {
+// failQueued fails the calls of es, taken out of the queue, with err, and
+// passes the OnDone callbacks of their futures to later. Each is started
+// first, so that no Cancel wins the race, and counted as failed before its
+// future completes; one that does not start was cancelled or ended before,
+// and is counted as dropLocked says.
+func (p *ThreadPool) failQueued(es []entry, err error, later func(func())) {
 	for _, e := range es {
-		e.each(func(t Task) {
-			ended := end(t)
+		for _, t := range e.tasks() {
 			p.mu.Lock()
-			p.dropLocked(t, ended)
+			started := t.Start()
+			if started {
+				p.counts.endQueued(endFailed, 1)
+				p.roomFreedLocked()
+			} else {
+				p.dropLocked(t)
+			}
 			p.mu.Unlock()
-		})
+			if started {
+				failLater(t, err, later)
+			}
+		}
 	}
+}
+
+// failLater fails t, which is running, with err as failRunning does, and
+// passes the OnDone callbacks of its future, if any, to later.
+func failLater(t Task, err error, later func(func())) {
+	if _, ok := t.(runningFailer); ok {
+		failRunning(t, err)
+	} else if lc, ok := t.(laterCompleter); ok {
+		lc.completeLater(nil, err, later)
+	} else {
+		t.Complete(nil, err)
+	}
+}
+
+// runLater runs the callbacks that failLater passed on, in order. A
+// runtime.Goexit in one skips none of the others.
+func runLater(callbacks []func()) { eachGuarded(callbacks, func(run func()) { run() }) }
+
+// cancelQueued cancels the calls of es, taken out of the queue. A
+// runtime.Goexit in an OnDone callback skips none of them.
+func (p *ThreadPool) cancelQueued(es []entry) {
+	cancel := func(t Task) {
+		t.Cancel() // counted by noteCancelled, for the tasks of this package
+		p.mu.Lock()
+		p.dropLocked(t)
+		p.mu.Unlock()
+	}
+	eachGuarded(es, func(e entry) { eachGuarded(e.tasks(), cancel) })
 }
 
 // Shutdown stops the pool from accepting calls (they then fail with
@@ -63,7 +105,11 @@ func (p *ThreadPool) endQueued(es []entry, end func(Task) bool) {
 // Called from one of the pool's own calls, which it could never wait for,
 // Shutdown stops the pool from accepting calls and returns at once an error
 // matching ErrDeadlock (Python raises RuntimeError there).
+// On a nil pool it returns an error that says the executor is nil.
 func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
+	if p == nil {
+		return errNilExecutor
+	}
 	if ctx == nil {
 		return errors.New("futures: ThreadPool.Shutdown: the context is nil; use context.Background()")
 	}
@@ -88,8 +134,7 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 	for _, w := range idle {
 		close(w.ch)
 	}
-	// A cancellation is counted by noteCancelled, not as ended here.
-	p.endQueued(cancelled, func(t Task) bool { t.Cancel(); return false })
+	p.cancelQueued(cancelled)
 	if inside {
 		return errShutdownInside
 	}
@@ -113,6 +158,7 @@ var errShutdownInside = fmt.Errorf("%w: Shutdown was called from a call running 
 
 // abandon ends every queued and running call because Shutdown's ctx ended.
 func (p *ThreadPool) abandon(ctx context.Context) {
+	p.abandonMu.Lock()
 	p.mu.Lock()
 	p.drainInboxLocked()
 	queued := p.queue.Drain()
@@ -122,15 +168,20 @@ func (p *ThreadPool) abandon(ctx context.Context) {
 	}
 	p.mu.Unlock()
 	// Fail the futures first, so that no call ends with its own reaction to
-	// the cancellation instead.
+	// the cancellation instead; run their callbacks last, once every call
+	// has failed and every context is cancelled, so that a callback that
+	// waits, closes the pool or calls runtime.Goexit holds up none of that.
 	cause := ctx.Err()
-	notRun := &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause}
-	p.endQueued(queued, func(t Task) bool { return t.Complete(nil, notRun) })
+	var callbacks []func()
+	later := func(run func()) { callbacks = append(callbacks, run) }
+	p.failQueued(queued, &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause}, later)
 	stopped := &brokenError{msg: "futures: Shutdown gave up waiting for the call and cancelled its context", cause: cause}
 	for _, t := range running {
-		failRunning(t, stopped)
+		failLater(t, stopped, later)
 	}
 	p.kill(&brokenError{msg: "futures: Shutdown gave up waiting", cause: cause})
+	p.abandonMu.Unlock()
+	runLater(callbacks)
 }
 
 // takeOverLocked returns the calls of w's entry whose outcome w has not
@@ -142,12 +193,7 @@ func (w *worker) takeOverLocked() []Task {
 		return nil
 	}
 	w.abandoned = true
-	var ts []Task
-	if w.cur.one != nil {
-		ts = []Task{w.cur.one}
-	} else {
-		ts = w.cur.chunk()
-	}
+	ts := w.cur.tasks()
 	ts = ts[min(w.counted-w.curBase, len(ts)):]
 	w.ended.end(endFailed, int64(len(ts)))
 	return ts

@@ -31,6 +31,14 @@ func (e entry) len() int {
 	return len(e.chunk())
 }
 
+// tasks returns the tasks of e.
+func (e entry) tasks() []Task {
+	if e.one != nil {
+		return []Task{e.one}
+	}
+	return e.chunk()
+}
+
 // each calls fn for each task of e.
 func (e entry) each(fn func(Task)) {
 	if e.one != nil {
@@ -276,9 +284,7 @@ func (p *ThreadPool) exit(w *worker, clean bool) {
 	broken := p.broken
 	p.checkExitedLocked()
 	p.mu.Unlock()
-	for _, t := range rest {
-		failRunning(t, broken)
-	}
+	eachGuarded(rest, func(t Task) { failRunning(t, broken) })
 	if next != nil {
 		go p.work(next)
 	}

@@ -133,9 +133,7 @@ func (cs *calls) shutdown(ctx context.Context, opts []futures.ShutdownOption) er
 		cs.signalLocked()
 	}
 	cs.mu.Unlock()
-	for _, c := range cancelled {
-		c.t.Cancel()
-	}
+	each(cancelled, func(c *Call) { c.t.Cancel() })
 	for {
 		cs.mu.Lock()
 		cs.pruneLocked()
@@ -161,7 +159,8 @@ func (cs *calls) shutdown(ctx context.Context, opts []futures.ShutdownOption) er
 
 // abandon ends every queued and running call because Shutdown's ctx ended:
 // their futures fail with an error matching ErrBrokenExecutor, and the
-// contexts of the running calls are cancelled with that error as the cause.
+// contexts of the running calls are cancelled with that error as the cause,
+// even if an OnDone callback calls runtime.Goexit.
 func (cs *calls) abandon(ctx context.Context) {
 	cs.mu.Lock()
 	queued := cs.queue
@@ -173,12 +172,25 @@ func (cs *calls) abandon(ctx context.Context) {
 	cs.signalLocked()
 	cs.mu.Unlock()
 	notRun := fmt.Errorf("futures: %s.Shutdown gave up waiting (%w) before the call ran: %w", cs.name, ctx.Err(), futures.ErrBrokenExecutor)
-	for _, c := range queued {
-		c.t.Complete(nil, notRun)
-	}
 	stopped := fmt.Errorf("futures: %s.Shutdown gave up waiting (%w) and cancelled the running call's context: %w", cs.name, ctx.Err(), futures.ErrBrokenExecutor)
-	for _, c := range running {
+	defer each(running, func(c *Call) {
+		defer c.cancel(stopped)
 		c.t.Complete(nil, stopped)
-		c.cancel(stopped)
+	})
+	each(queued, func(c *Call) { c.t.Complete(nil, notRun) })
+}
+
+// each calls fn with each of cs in order. A runtime.Goexit (or a panic) in
+// one, from an OnDone callback say, does not skip the others: they are made
+// before the goroutine goes on exiting.
+func each(cs []*Call, fn func(*Call)) {
+	i := 0
+	defer func() {
+		if i < len(cs) { // fn(cs[i]) did not return
+			each(cs[i+1:], fn)
+		}
+	}()
+	for ; i < len(cs); i++ {
+		fn(cs[i])
 	}
 }

@@ -93,11 +93,11 @@ import (
 // that runs its queued calls in another goroutine, wrapped into the
 // executor newExecutor returns.
 //
-// Errors from a worker process: API.md promises errors.Is and errors.As
-// through a call's wrapped errors, and checks them, for an error that is not
-// a *futures.RemoteError. A call that ran in a worker process fails with a
-// *futures.RemoteError carrying the original error's type and message: for
-// such an error the suite checks those instead.
+// Errors from a worker process: Future.Result promises errors.Is and
+// errors.As through a call's wrapped errors, and the suite checks them, for
+// an error that is not a *futures.RemoteError. A call that ran in a worker
+// process fails with a *futures.RemoteError carrying the original error's
+// type and message: for such an error the suite checks those instead.
 func TestExecutor(t *testing.T, newExecutor func(t *testing.T) futures.Executor) {
 	t.Helper()
 	for _, c := range checks {

@@ -3,6 +3,7 @@ package futurestest_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -405,5 +406,44 @@ func TestManualSubmitContext(t *testing.T) {
 	m.RunNext()
 	if v, err := g.Result(context.Background()); v != 2 || err != nil {
 		t.Errorf("a call whose ctx ended while it ran: %d, %v; want what it returned, 2, nil", v, err)
+	}
+}
+
+// A runtime.Goexit in an OnDone callback of a call that Shutdown cancels or
+// fails leaves no other call unfinished.
+func TestManualShutdownOnDoneGoexitFinishesTheOthers(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		ctx  func() context.Context
+		opts []futures.ShutdownOption
+	}{
+		{"CancelPending", context.Background, []futures.ShutdownOption{futures.CancelPending()}},
+		{"gave up", func() context.Context {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx
+		}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := futurestest.NewManual()
+			fn := func(_ context.Context, x int) (int, error) { return x, nil }
+			first := futures.Submit(m, fn, 1)
+			first.OnDone(func(*futures.Future[int]) { runtime.Goexit() })
+			second := futures.Submit(m, fn, 2)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				m.Shutdown(tt.ctx(), tt.opts...) // exits through the callback's Goexit
+			}()
+			<-done
+			select {
+			case <-second.Done():
+			case <-time.After(20 * time.Second):
+				t.Fatal("the second queued call did not finish")
+			}
+			if m.Pending() != 0 {
+				t.Fatalf("Pending() = %d, want 0", m.Pending())
+			}
+		})
 	}
 }

@@ -9,10 +9,11 @@ import (
 )
 
 // invoker calls a registered function in a worker: it decodes arg (nil for
-// a function without one), calls, and appends the encoded result, if any,
-// to dst. It returns the function's error, or codecErr saying what could
-// not be decoded or encoded.
-type invoker func(ctx context.Context, c value.Codec, arg, dst []byte) (res []byte, err, codecErr error)
+// a function without one), calls started if it is not nil, calls the
+// function, and appends the encoded result, if any, to dst. It returns the
+// function's error, or codecErr saying what could not be decoded or
+// encoded.
+type invoker func(ctx context.Context, c value.Codec, arg, dst []byte, started func()) (res []byte, err, codecErr error)
 
 // newInvoker returns the invoker of fn: a direct call for common shapes,
 // otherwise one through reflection.
@@ -33,11 +34,14 @@ func newInvoker(fn any, v reflect.Value, argType, resType reflect.Type) invoker 
 	case func(context.Context) (int, error):
 		return typedInvoker(func(ctx context.Context, _ struct{}) (int, error) { return f(ctx) })
 	case func(context.Context) error:
-		return func(ctx context.Context, _ value.Codec, _, dst []byte) ([]byte, error, error) {
+		return func(ctx context.Context, _ value.Codec, _, dst []byte, started func()) ([]byte, error, error) {
+			if started != nil {
+				started()
+			}
 			return dst, f(ctx), nil
 		}
 	}
-	return func(ctx context.Context, c value.Codec, arg, dst []byte) ([]byte, error, error) {
+	return func(ctx context.Context, c value.Codec, arg, dst []byte, started func()) ([]byte, error, error) {
 		in := []reflect.Value{reflect.ValueOf(&ctx).Elem()}
 		if argType != nil {
 			p := reflect.New(argType)
@@ -45,6 +49,9 @@ func newInvoker(fn any, v reflect.Value, argType, resType reflect.Type) invoker 
 				return dst, nil, fmt.Errorf("decode the argument: %w", err)
 			}
 			in = append(in, p.Elem())
+		}
+		if started != nil {
+			started()
 		}
 		out := v.Call(in)
 		if err, _ := out[len(out)-1].Interface().(error); err != nil {
@@ -60,7 +67,7 @@ func newInvoker(fn any, v reflect.Value, argType, resType reflect.Type) invoker 
 // typedInvoker calls f without reflection. A function without an argument
 // is wrapped to take a struct{}, which gets no argument bytes.
 func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
-	return func(ctx context.Context, c value.Codec, arg, dst []byte) ([]byte, error, error) {
+	return func(ctx context.Context, c value.Codec, arg, dst []byte, started func()) ([]byte, error, error) {
 		var a A
 		if arg != nil && !value.DecodeFast(c, arg, &a) {
 			p := new(A) // decodeValue keeps what it decodes into
@@ -68,6 +75,9 @@ func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
 				return dst, nil, fmt.Errorf("decode the argument: %w", err)
 			}
 			a = *p
+		}
+		if started != nil {
+			started()
 		}
 		r, err := f(ctx, a)
 		if err != nil {

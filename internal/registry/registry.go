@@ -34,11 +34,14 @@ type Func struct {
 func (f *Func) Name() string { return f.name }
 
 // Call calls f: it decodes arg (nil for a function without one) with c,
-// calls, and appends the encoded result, if any, to dst. It returns the
-// function's error as callErr, or codecErr saying what could not be decoded
-// or encoded. A panic of the function is not recovered.
-func (f *Func) Call(ctx context.Context, c value.Codec, arg, dst []byte) (res []byte, callErr, codecErr error) {
-	return f.call(ctx, c, arg, dst)
+// calls started, if not nil, once the argument is decoded and just before
+// the function runs, calls the function, and appends the encoded result,
+// if any, to dst. It returns the function's error as callErr, or codecErr
+// saying what could not be decoded or encoded (started is not called when
+// the argument cannot be decoded). A panic of the function is not
+// recovered.
+func (f *Func) Call(ctx context.Context, c value.Codec, arg, dst []byte, started func()) (res []byte, callErr, codecErr error) {
+	return f.call(ctx, c, arg, dst, started)
 }
 
 // registry is replaced as a whole on every registration, so lookups take no

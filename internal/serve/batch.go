@@ -3,7 +3,6 @@ package serve
 import (
 	"context"
 	"math"
-	"sync/atomic"
 	"time"
 
 	"github.com/gofutures/futures/internal/registry"
@@ -202,7 +201,6 @@ func (s *server) run(b *batch, c *call) {
 		s.mu.Unlock()
 		go s.loop()
 	}()
-	atomic.StoreUint64(s.started, c.id)
 	var arg []byte
 	if c.flags&callHasArg != 0 {
 		arg = b.body[c.argAt:c.argEnd:c.argEnd]

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"encoding/binary"
 	"sync/atomic"
 
 	"github.com/gofutures/futures/internal/wire"
@@ -14,11 +15,21 @@ func (s *server) timedOut(r *wire.Result) {
 	s.flush()
 }
 
-// record adds r to the results to write, and to the results area.
+// record adds r to the results to write, and to the results area. If r
+// would make the results to write too big for one frame, it writes them
+// first.
 func (s *server) record(r *wire.Result) {
 	s.resMu.Lock()
 	at := len(s.recs)
 	s.recs = wire.AppendResult(s.recs, r)
+	for at > 0 && len(s.recs) > wire.MaxFrame-frameOverhead {
+		s.recs = s.recs[:at]
+		s.resMu.Unlock()
+		s.flush()
+		s.resMu.Lock()
+		at = len(s.recs)
+		s.recs = wire.AppendResult(s.recs, r)
+	}
 	s.nrecs++
 	s.area.add(s.recs[at:])
 	if s.runner.timeout > 0 { // for the pool's TaskTimeout watchdog
@@ -26,6 +37,10 @@ func (s *server) record(r *wire.Result) {
 	}
 	s.resMu.Unlock()
 }
+
+// frameOverhead is the most a frame of results adds to its records: its
+// type and the count.
+const frameOverhead = 1 + binary.MaxVarintLen64
 
 // kick asks the writer goroutine to write the results recorded so far.
 func (s *server) kick() {
@@ -63,3 +78,7 @@ func (s *server) flush() {
 	}
 	s.resMu.Unlock()
 }
+
+// markStarted tells the pool, through the shared page, that the call id
+// started: its argument is decoded and its function runs now.
+func (s *server) markStarted(id uint64) { atomic.StoreUint64(s.started, id) }

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -37,17 +38,40 @@ type Runner struct {
 	// onGoexit reports the outcome of a call that called runtime.Goexit,
 	// in its goroutine, before the goroutine ends; nil drops it.
 	onGoexit func(*wire.Result)
-	scratch  []byte // the encoded result of the call running now
+	// onStart, if not nil, is told the id of each call as it starts: once
+	// its argument is decoded, just before the function runs.
+	onStart func(id uint64)
+	scratch []byte // the encoded result of the call running now
+
+	// The call running now: its id, and its timer once it started.
+	id      uint64
+	timer   *callTimer
+	started func() // r.start, made once
 }
 
 // NewRunner returns a Runner that decodes arguments and encodes results
-// with c. If timeout is positive, a call that runs longer fails: onTimeout
-// gets a KindTimeout result, in a goroutine of its own, and the call's own
-// outcome is dropped once it returns. onGoexit, if not nil, gets the outcome
-// of a call that ends its goroutine with runtime.Goexit, in that goroutine,
-// before it ends.
+// with c. If timeout is positive, a call whose function runs longer fails:
+// onTimeout gets a KindTimeout result, in a goroutine of its own, and the
+// call's own outcome is dropped once it returns; the time counts from the
+// moment its argument is decoded, so that neither the transport nor the
+// decoding of a large argument counts against it. onGoexit, if not nil,
+// gets the outcome of a call that ends its goroutine with runtime.Goexit,
+// in that goroutine, before it ends.
 func NewRunner(c value.Codec, timeout time.Duration, onTimeout, onGoexit func(*wire.Result)) *Runner {
-	return &Runner{codec: c, timeout: timeout, pid: os.Getpid(), onTimeout: onTimeout, onGoexit: onGoexit}
+	r := &Runner{codec: c, timeout: timeout, pid: os.Getpid(), onTimeout: onTimeout, onGoexit: onGoexit}
+	r.started = r.start
+	return r
+}
+
+// start starts the call r runs now: it tells onStart and starts the
+// call's timer.
+func (r *Runner) start() {
+	if r.onStart != nil {
+		r.onStart(r.id)
+	}
+	if r.timeout > 0 {
+		r.timer = r.startTimer(r.id)
+	}
 }
 
 // Run runs fn, registered as name (nil if it is not registered here), on
@@ -63,11 +87,10 @@ func (r *Runner) Run(ctx context.Context, res *wire.Result, id uint64, fn *regis
 		*res = wire.Result{ID: id, Kind: wire.KindCancelled}
 		return true
 	}
-	var t *callTimer
-	if r.timeout > 0 {
-		t = r.startTimer(id)
-	}
-	r.invoke(ctx, res, id, fn, name, arg, t)
+	r.id, r.timer = id, nil
+	r.invoke(ctx, res, id, fn, name, arg, r.started)
+	t := r.timer
+	r.timer = nil
 	return t == nil || t.stop()
 }
 
@@ -100,11 +123,12 @@ func (t *callTimer) stop() bool {
 }
 
 // invoke calls fn, registered as name (nil if not registered here), for
-// the call id, and sets *res to its outcome, a panic included. If the call
-// calls runtime.Goexit, onGoexit gets its outcome, unless t, its timer if
-// it has one, reported a timeout. A successful result's Value is in r's
+// the call id, and sets *res to its outcome, a panic included; started, if
+// not nil, is called once the argument is decoded. If the call calls
+// runtime.Goexit, onGoexit gets its outcome, unless its timer, once started
+// (r.timer), reported a timeout. A successful result's Value is in r's
 // scratch buffer, valid until the next call.
-func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *registry.Func, name string, arg []byte, t *callTimer) {
+func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *registry.Func, name string, arg []byte, started func()) {
 	if fn == nil {
 		*res = wire.Result{ID: id, Kind: wire.KindFail, Type: FailNotRegistered, Message: name}
 		return
@@ -122,11 +146,11 @@ func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *re
 		// The outcome goes to onGoexit in a variable of its own, so that
 		// res, which the caller keeps on its stack, does not escape.
 		g := wire.Result{ID: id, Kind: wire.KindFail, Message: ErrGoexit.Error()}
-		if (t == nil || t.stop()) && r.onGoexit != nil {
+		if (r.timer == nil || r.timer.stop()) && r.onGoexit != nil {
 			r.onGoexit(&g)
 		}
 	}()
-	out, err, codecErr := fn.Call(ctx, r.codec, arg, r.scratch[:0])
+	out, err, codecErr := fn.Call(ctx, r.codec, arg, r.scratch[:0], started)
 	returned = true
 	switch {
 	case codecErr != nil:
@@ -135,6 +159,9 @@ func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *re
 	case err != nil:
 		*res = wire.Result{ID: id, Kind: wire.KindError, Type: fmt.Sprintf("%T", err), Message: errorText(err),
 			Stack: fmt.Sprintf("%s, in worker process %d", name, r.pid)}
+	case len(out) > wire.MaxFrame-resultOverhead:
+		*res = wire.Result{ID: id, Kind: wire.KindFail, Type: FailCodec,
+			Message: fmt.Sprintf("futures: the result of %s is %d bytes encoded, more than the %d bytes a message from a worker process can carry; return the data another way, such as a file", registry.ShortName(name), len(out), wire.MaxFrame-resultOverhead)}
 	default:
 		if cap(out) <= wire.MaxKept {
 			r.scratch = out
@@ -142,6 +169,11 @@ func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *re
 		*res = wire.Result{ID: id, Kind: wire.KindOK, Value: out}
 	}
 }
+
+// resultOverhead is the most a frame holding one successful result adds to
+// its value: the frame's type, the count, the call's id, the kind and the
+// value's length.
+const resultOverhead = 2 + 3*binary.MaxVarintLen64
 
 // errorText returns err.Error(), or a description if that panics (an Error
 // method with a bug, a typed nil pointer whose Error reads its receiver).

@@ -145,7 +145,8 @@ func (s *server) setup() int {
 	default:
 		r := &s.runner
 		r.codec, r.timeout = value.ByName(st.Codec), time.Duration(st.TaskTimeout)
-		r.onTimeout, r.onGoexit = s.timedOut, s.record
+		r.onTimeout, r.onGoexit, r.onStart = s.timedOut, s.record, s.markStarted
+		r.started = r.start
 		// Gob and JSON copy what they decode; another codec may keep
 		// parts of the argument's bytes, so each frame gets new ones.
 		s.reuseBodies = value.Copies(r.codec)
