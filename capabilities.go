@@ -28,6 +28,7 @@ import (
 //   - ownedTask, laterCompleter, inboxTask, runningFailer, argEncoder,
 //     chunkEncoder, funcKeyer and resultDecoder, of a task: the fast paths
 //     and exact counts of this package's pools;
+//   - deadlineCarrier, of a task: the deadline of a call in a worker process;
 //   - watchable, doneChecker and stateReporter, of a future: waiting
 //     without a goroutine per future, the deadlock check, and FirstError.
 
@@ -135,6 +136,15 @@ type laterCompleter interface {
 // lock.
 type inboxTask interface {
 	inboxLink() *mpsc.Node[Task]
+}
+
+// deadlineCarrier is implemented by the tasks of this package. A ProcessPool
+// sends the deadline of a task's context to the worker process as the
+// call's deadline there if carriesDeadline returns true: for the calls of
+// SubmitContext and GoContext, not Map's items, whose Map reports its own
+// deadline and stops its calls itself when it passes.
+type deadlineCarrier interface {
+	carriesDeadline() bool
 }
 
 // argEncoder is implemented by the tasks of this package whose function

@@ -21,6 +21,7 @@
 //	ProcessPoolExecutor(max_workers=n)      NewProcessPool(MaxWorkers(n))
 //	executor.submit(fn, arg)                Submit(ex, fn, arg)
 //	executor.submit(lambda: ...)            Go(ex, func(ctx) (R, error) { ... })
+//	(none: cancel one call by its context)  SubmitContext(ctx, ex, fn, arg), GoContext(ctx, ex, fn)
 //	executor.map(fn, xs, timeout=t)         Map(ctx with deadline t, ex, fn, xs)
 //	map(..., chunksize=c, buffersize=b)     Map(..., Chunksize(c), Buffer(b))
 //	as_completed(fs, timeout=t)             AsCompleted(ctx, fs...)
@@ -49,13 +50,14 @@
 // with a done channel made only when someone waits, completed once by its
 // executor or through a Promise; a Map item is the same state machine
 // without the channel and callbacks, its Map loop learning of it instead. An
-// Executor takes Tasks: Submit, Go and Map wrap each call in a Task that
-// carries the function, its argument and its future, and an executor either
-// runs it in process (Task.Run) or ships Task.Func and Task.Arg elsewhere and
-// reports back with Task.Complete, so executors can live outside this
-// package. Futures and Map never name a concrete executor: what an executor
-// can do beyond Executor (its Map buffer, its refusal of calls, the fast
-// paths of this package's pools) is in the optional methods of
+// Executor takes Tasks: Submit, Go, SubmitContext, GoContext and Map wrap
+// each call in a Task that carries the function, its argument, its context
+// and its future, and an executor either runs it in process (Task.Run) or
+// ships Task.Func and Task.Arg elsewhere and reports back with
+// Task.Complete, so executors can live outside this package. Futures and
+// Map never name a concrete executor: what an executor can do beyond
+// Executor (its Map buffer, its refusal of calls, the fast paths of this
+// package's pools) is in the optional methods of
 // capabilities.go, and the ThreadPool's deadlock check is a hook it puts in
 // the context of its calls, which Future.Result asks. ThreadPool keeps
 // pending calls in a FIFO ring buffer under one mutex and hands them to idle

@@ -174,16 +174,24 @@ func (e *waitError) Unwrap() error { return e.cause }
 // matches ctx.Err() and the context's cause, and ErrTimeout if the deadline
 // passed or onCancel (which may be nil) if ctx was cancelled.
 func stopError(what string, ctx context.Context, onCancel error) error {
-	err := ctx.Err()
-	cause := err
-	if c := context.Cause(ctx); c != nil && !errors.Is(c, err) {
-		cause = fmt.Errorf("%w (%w)", err, c)
-	}
 	sentinel := onCancel
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		sentinel = ErrTimeout
 	}
-	return &waitError{what: what, sentinel: sentinel, cause: cause}
+	return &waitError{what: what, sentinel: sentinel, cause: endCause(ctx)}
+}
+
+// endCause returns the error of ctx, which has ended, wrapping its cause too
+// if that does not match it; context.Canceled if ctx has not ended.
+func endCause(ctx context.Context) error {
+	err := ctx.Err()
+	if err == nil {
+		return context.Canceled
+	}
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, err) {
+		return fmt.Errorf("%w (%w)", err, c)
+	}
+	return err
 }
 
 // brokenError is an error matching ErrBrokenExecutor and its cause.
@@ -240,11 +248,7 @@ func (e *timeoutError) Is(target error) bool { return target == ErrTimeout }
 
 // notStartedError is the error of a call that an executor did not invoke
 // because ctx, its context, had ended when its turn came: it matches
-// ErrCancelled and the context's error.
+// ErrCancelled, the context's error and its cause.
 func notStartedError(ctx context.Context) error {
-	cause := context.Cause(ctx)
-	if cause == nil {
-		cause = context.Canceled
-	}
-	return &waitError{what: "the call was not started: its context ended before its turn", sentinel: ErrCancelled, cause: cause}
+	return &waitError{what: "the call was not started: its context ended before its turn", sentinel: ErrCancelled, cause: endCause(ctx)}
 }

@@ -39,6 +39,51 @@ func ExampleGo() {
 	// Output: CONCURRENT
 }
 
+func ExampleSubmitContext() {
+	pool, _ := futures.NewThreadPool(futures.MaxWorkers(1))
+	defer pool.Close()
+
+	// A slow call, stopped when its request goes away.
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	slow := futures.SubmitContext(ctx, pool, func(ctx context.Context, d time.Duration) (string, error) {
+		close(started)
+		select {
+		case <-time.After(d):
+			return "done", nil
+		case <-ctx.Done():
+			return "stopped early", nil // the call decides its outcome
+		}
+	}, time.Hour)
+	<-started
+	// A call queued behind it, with the same context: it never runs.
+	queued := futures.SubmitContext(ctx, pool, square, 3)
+	cancel()
+
+	v, err := slow.Result(context.Background())
+	fmt.Println(v, err)
+	_, err = queued.Result(context.Background())
+	fmt.Println(errors.Is(err, futures.ErrCancelled), errors.Is(err, context.Canceled))
+	// Output:
+	// stopped early <nil>
+	// true true
+}
+
+func ExampleGoContext() {
+	pool, _ := futures.NewThreadPool()
+	defer pool.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	f := futures.GoContext(ctx, pool, func(ctx context.Context) (bool, error) {
+		_, hasDeadline := ctx.Deadline() // ctx's, in a worker process too
+		return hasDeadline, nil
+	})
+	v, _ := f.Result(context.Background())
+	fmt.Println(v)
+	// Output: true
+}
+
 func ExampleFuture_Result() {
 	pool, _ := futures.NewThreadPool()
 	defer pool.Close()

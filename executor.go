@@ -64,8 +64,9 @@ type BatchExecutor interface {
 // runs them elsewhere reads Func and Arg, calls Start when it hands the call
 // over, and reports the outcome with Complete.
 type Task interface {
-	// Context is the context of whoever made the call: Map's, or
-	// context.Background() for Submit and Go. The call's own context must be
+	// Context is the context of whoever made the call: Map's, the ctx of
+	// SubmitContext and GoContext, or context.Background() for Submit and
+	// Go. The call's own context must be
 	// derived from it, and an executor blocked on a full queue stops waiting
 	// when it ends.
 	Context() context.Context
@@ -190,7 +191,7 @@ func (f *Future[T]) fail(err error) *Future[T] {
 // task holds the Task methods that do not depend on the function's shape.
 type task[R any] struct {
 	Future[R]
-	ctx  context.Context // nil means context.Background()
+	w    *watch          // the context of SubmitContext and GoContext; nil means context.Background()
 	link mpsc.Node[Task] // in a ThreadPool's inbox
 }
 
@@ -198,13 +199,38 @@ func (t *task[R]) inboxLink() *mpsc.Node[Task] { return &t.link }
 func (t *task[R]) future() any                 { return &t.Future }
 
 func (t *task[R]) Context() context.Context {
-	if t.ctx == nil {
+	if t.w == nil {
 		return context.Background()
 	}
-	return t.ctx
+	return t.w.ctx
 }
 
-func (t *task[R]) Start() bool    { return t.start() }
+func (t *task[R]) Start() bool {
+	ok := t.start()
+	if t.w != nil {
+		t.w.end()
+	}
+	return ok
+}
+
+func (t *task[R]) Cancel() bool {
+	ok := t.Future.Cancel()
+	if t.w != nil {
+		t.w.end()
+	}
+	return ok
+}
+
+// setOwner is Future.setOwner; a call with its own context is told of its
+// cancellation first, to stop watching the context.
+func (t *task[R]) setOwner(o canceller) bool {
+	if t.w == nil {
+		return t.Future.setOwner(o)
+	}
+	t.w.owner = o
+	return t.Future.setOwner(t.w)
+}
+
 func (t *task[R]) NewResult() any { return new(R) }
 
 func (t *task[R]) Complete(result any, err error) bool { return t.completeLater(result, err, nil) }
@@ -212,6 +238,9 @@ func (t *task[R]) Complete(result any, err error) bool { return t.completeLater(
 // completeLater is Complete, except that, with later not nil, the future's
 // OnDone callbacks are passed to later to run instead of being run.
 func (t *task[R]) completeLater(result any, err error, later func(func())) bool {
+	if t.w != nil {
+		t.w.end()
+	}
 	var v R
 	p, err := completion[R](result, err)
 	if p != nil {

@@ -115,6 +115,9 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 				c.Group = g.id
 				if g.ctx.Err() != nil {
 					c.Flags |= wire.FlagCancelled
+				} else if !g.deadline.IsZero() {
+					c.Flags |= wire.FlagDeadline
+					c.Deadline = uint64(max(0, time.Until(g.deadline)))
 				}
 			}
 			c.ID = r.id

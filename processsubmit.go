@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/value"
@@ -242,7 +243,7 @@ func (p *ProcessPool) enqueue(ctx context.Context, runs []*pcall, bad []failure)
 	}
 	p.st.endNew(endFailed, int64(len(bad)))
 	for _, r := range runs {
-		r.group = p.groupLocked(r.ctx)
+		r.group = p.groupLocked(r.ctx, r.ts[0])
 		p.queue.Push(r)
 		p.admitLocked(r)
 	}
@@ -337,16 +338,20 @@ func (p *ProcessPool) waitRoomLocked(ctx context.Context, n int) error {
 }
 
 // pgroup is the context shared by calls, usually those of one Map: when it
-// ends, the workers cancel the context of the calls they run for it.
+// ends, the workers cancel the context of the calls they run for it. Its
+// deadline, if it has one (see deadlineCarrier), is the deadline of those
+// calls in the workers.
 type pgroup struct {
-	id   uint64
-	ctx  context.Context
-	stop func() bool
+	id       uint64
+	ctx      context.Context
+	deadline time.Time // zero without one
+	stop     func() bool
 }
 
 // groupLocked returns the group of calls made with ctx, or nil for a
-// context that never ends.
-func (p *ProcessPool) groupLocked(ctx context.Context) *pgroup {
+// context that never ends. A new group has ctx's deadline if t, its first
+// call, is a deadlineCarrier that carries it.
+func (p *ProcessPool) groupLocked(ctx context.Context, t Task) *pgroup {
 	if ctx.Done() == nil {
 		return nil
 	}
@@ -357,6 +362,9 @@ func (p *ProcessPool) groupLocked(ctx context.Context) *pgroup {
 	if g == nil {
 		p.nextGroup++
 		g = &pgroup{id: p.nextGroup, ctx: ctx}
+		if dc, ok := t.(deadlineCarrier); ok && dc.carriesDeadline() {
+			g.deadline, _ = ctx.Deadline()
+		}
 		p.groups[ctx] = g
 		g.stop = context.AfterFunc(ctx, func() { p.cancelGroup(g) })
 	}

@@ -36,6 +36,12 @@ import (
 //     *futures.PanicError with the panic value and a stack; a call that
 //     calls runtime.Goexit finishes its future with an error; the executor
 //     goes on running calls after each of these.
+//   - SubmitContext and GoContext: the call's context has ctx's deadline; a
+//     call whose ctx has ended is cancelled, never run; a call whose ctx
+//     ends while it is queued is cancelled at once (futures.Cancelled,
+//     futures.ErrCancelled and ctx.Err()), never runs, and is counted before
+//     its Result returns; a call whose ctx ends while it runs sees its
+//     context cancelled and returns what it chooses.
 //   - Map: input order, Unordered, several Chunksize and Buffer values, an
 //     empty input, a failing item that does not stop the others, a break out
 //     of the loop (after it, no call it made is still running, and none
@@ -117,6 +123,8 @@ type check struct {
 var checks = []check{
 	{"Submit/Values", false, checkSubmitValues},
 	{"Go/Values", false, checkGoValues},
+	{"SubmitContext", false, checkSubmitContext},
+	{"GoContext", false, checkGoContext},
 	{"Submit/Errors", false, checkSubmitErrors},
 	{"Submit/Panic", false, checkSubmitPanic},
 	{"Submit/Goexit", false, checkSubmitGoexit},

@@ -301,3 +301,27 @@ func TestInlineCancelsACallWhoseContextEnded(t *testing.T) {
 		t.Fatalf("%d calls invoked after the Map's context ended, want 1", n)
 	}
 }
+
+// Inline runs a SubmitContext call with ctx's deadline and values, and never
+// invokes one whose ctx has ended.
+func TestInlineSubmitContext(t *testing.T) {
+	in := futurestest.NewInline()
+	type key struct{}
+	deadline := time.Now().Add(time.Hour)
+	ctx, cancel := context.WithDeadline(context.WithValue(context.Background(), key{}, 7), deadline)
+	f := futures.SubmitContext(ctx, in, func(ctx context.Context, x int) (int, error) {
+		if d, ok := ctx.Deadline(); !ok || !d.Equal(deadline) {
+			return 0, errors.New("the call's context lacks ctx's deadline")
+		}
+		return x + ctx.Value(key{}).(int), nil
+	}, 1)
+	if v, err := f.Result(context.Background()); v != 8 || err != nil {
+		t.Errorf("Result() = %d, %v; want 8, nil", v, err)
+	}
+	cancel()
+	var ran atomic.Bool
+	g := futures.SubmitContext(ctx, in, func(context.Context, int) (int, error) { ran.Store(true); return 1, nil }, 1)
+	if g.State() != futures.Cancelled || !errors.Is(g.Err(), futures.ErrCancelled) || !errors.Is(g.Err(), context.Canceled) || ran.Load() {
+		t.Errorf("with a ctx that had ended: %v, %v, ran %v; want cancelled, not run", g.State(), g.Err(), ran.Load())
+	}
+}

@@ -375,6 +375,40 @@ func TestManualCancelsCallsWhoseContextEnded(t *testing.T) {
 	}
 }
 
+// A call whose ctx ends while it is queued on a Manual is cancelled at once
+// and leaves the queue; one whose ctx ends while it runs sees its context
+// cancelled.
+func TestManualSubmitContext(t *testing.T) {
+	m := futurestest.NewManual()
+	ran := false
+	ctx, cancel := context.WithCancel(context.Background())
+	f := futures.SubmitContext(ctx, m, func(context.Context, int) (int, error) { ran = true; return 1, nil }, 1)
+	if m.Pending() != 1 {
+		t.Fatalf("Pending() = %d, want 1", m.Pending())
+	}
+	cancel()
+	if _, err := f.Result(context.Background()); !errors.Is(err, futures.ErrCancelled) || !errors.Is(err, context.Canceled) || f.State() != futures.Cancelled {
+		t.Errorf("after ctx ended: %v, %v; want cancelled, an error matching ErrCancelled and context.Canceled", f.State(), err)
+	}
+	if n := m.Pending(); n != 0 {
+		t.Errorf("Pending() = %d after the call's ctx ended, want 0", n)
+	}
+	if n := m.RunAll(); n != 0 || ran {
+		t.Errorf("RunAll() = %d, ran %v; the cancelled call must not run", n, ran)
+	}
+
+	ctx, cancel = context.WithCancel(context.Background())
+	g := futures.GoContext(ctx, m, func(ctx context.Context) (int, error) {
+		cancel()
+		<-ctx.Done()
+		return 2, nil
+	})
+	m.RunNext()
+	if v, err := g.Result(context.Background()); v != 2 || err != nil {
+		t.Errorf("a call whose ctx ended while it ran: %d, %v; want what it returned, 2, nil", v, err)
+	}
+}
+
 // A runtime.Goexit in an OnDone callback of a call that Shutdown cancels or
 // fails leaves no other call unfinished.
 func TestManualShutdownOnDoneGoexitFinishesTheOthers(t *testing.T) {

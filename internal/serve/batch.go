@@ -2,6 +2,8 @@ package serve
 
 import (
 	"context"
+	"math"
+	"time"
 
 	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/wire"
@@ -81,7 +83,7 @@ func (s *server) queueCalls(b *batch) error {
 			g = nil
 		}
 		if g == nil && group != 0 {
-			g = s.hold(group)
+			g = s.hold(group, c)
 			b.groups = append(b.groups, g)
 		}
 		if g != nil {
@@ -113,13 +115,19 @@ func (s *server) queueCalls(b *batch) error {
 }
 
 // hold returns the group id, created if new, and takes a reference to it.
-func (s *server) hold(id uint64) *group {
+// A new group's context has the deadline of c, a call of the group, if it
+// carries one.
+func (s *server) hold(id uint64, c *wire.Call) *group {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.groups[id]
 	if g == nil {
 		g = &group{id: id}
-		g.ctx, g.cancel = context.WithCancel(s.base)
+		if c.Flags&wire.FlagDeadline != 0 {
+			g.ctx, g.cancel = context.WithTimeout(s.base, time.Duration(min(c.Deadline, math.MaxInt64)))
+		} else {
+			g.ctx, g.cancel = context.WithCancel(s.base)
+		}
 		s.groups[id] = g
 	}
 	g.refs++

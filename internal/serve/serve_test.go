@@ -265,3 +265,22 @@ func TestWorkerArgumentsOutliveTheirFrame(t *testing.T) {
 		assert.Equal(t, want, string(<-workerKept), "a codec that keeps the bytes it decodes from saw them change")
 	}
 }
+
+// A group's first call with FlagDeadline gives the group's context a
+// deadline that far off; a call of a group without one gets none.
+func TestWorkerGroupDeadline(t *testing.T) {
+	h := startWorker(t, value.Gob, 0)
+	timed := intCall(t, workerCtx, 3, 1)
+	timed.Flags |= wire.FlagDeadline
+	timed.Deadline = uint64(time.Hour)
+	before := time.Now()
+	h.send(t, frame(1, timed, intCall(t, workerCtx, 4, 2)))
+	rs := h.collect(t, 2)
+	assert.Equal(t, wire.KindOK, rs[1].Kind)
+	seen := []seenCtx{<-workerCtxs, <-workerCtxs}
+	d, ok := seen[0].ctx.Deadline()
+	assert.True(t, ok, "the call of a group sent with a deadline has none")
+	assert.False(t, d.Before(before.Add(time.Hour)) || d.After(time.Now().Add(time.Hour)), "deadline %v, want an hour after the frame was read", d)
+	_, ok = seen[1].ctx.Deadline()
+	assert.False(t, ok, "a group sent without a deadline has one")
+}

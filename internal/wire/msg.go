@@ -34,6 +34,7 @@ func ParseSetup(body []byte) (Setup, error) {
 const (
 	FlagArg       = 1 << iota // the call has an argument
 	FlagCancelled             // the call's context is cancelled already
+	FlagDeadline              // the call's group has a deadline: the record ends with Deadline
 )
 
 // Call is one call in a TCalls frame.
@@ -43,6 +44,11 @@ type Call struct {
 	Flags byte
 	Func  string // registered name
 	Arg   []byte // encoded argument, with FlagArg
+	// Deadline, with FlagDeadline, is how many nanoseconds were left until
+	// the deadline of the group's context when the record was written: the
+	// worker's context for the group ends that long after it reads the
+	// record. A record without the flag has no such field.
+	Deadline uint64
 }
 
 // Bounds of the size of a TCalls frame: the frame header and the record
@@ -50,7 +56,7 @@ type Call struct {
 // most CallOverhead bytes.
 const (
 	CallsOverhead = 5 + binary.MaxVarintLen64
-	CallOverhead  = 4*binary.MaxVarintLen64 + 1
+	CallOverhead  = 5*binary.MaxVarintLen64 + 1
 )
 
 // CallsBuilder accumulates the records of a TCalls frame.
@@ -78,13 +84,16 @@ func (b *CallsBuilder) Add(c *Call) {
 	if c.Flags&FlagArg != 0 {
 		buf = AppendBytes(buf, c.Arg)
 	}
+	if c.Flags&FlagDeadline != 0 {
+		buf = AppendUvarint(buf, c.Deadline)
+	}
 	b.buf = buf
 	b.n++
 }
 
 // AddRun appends n call records with the ids c.ID, c.ID+1, ... that share
-// c's group, flags and function; arg(i) is the argument of the i-th, with
-// FlagArg. It is n calls of Add, cheaper.
+// c's group, flags, function and deadline; arg(i) is the argument of the
+// i-th, with FlagArg. It is n calls of Add, cheaper.
 func (b *CallsBuilder) AddRun(c *Call, n int, arg func(i int) []byte) {
 	if n == 0 {
 		return
@@ -101,6 +110,9 @@ func (b *CallsBuilder) AddRun(c *Call, n int, arg func(i int) []byte) {
 		buf = append(AppendUvarint(buf, c.ID+uint64(i)), rest...)
 		if c.Flags&FlagArg != 0 {
 			buf = AppendBytes(buf, arg(i))
+		}
+		if c.Flags&FlagDeadline != 0 {
+			buf = AppendUvarint(buf, c.Deadline)
 		}
 	}
 	b.buf = buf
@@ -173,6 +185,10 @@ func (r *CallReader) Next() bool {
 	if c.Flags&FlagArg != 0 {
 		c.Arg = d.Bytes()
 		r.ArgStart = d.i - len(c.Arg)
+	}
+	c.Deadline = 0
+	if c.Flags&FlagDeadline != 0 {
+		c.Deadline = d.Uvarint()
 	}
 	r.i++
 	return d.Err == nil

@@ -20,6 +20,7 @@ func sampleFrames() []byte {
 	b.Add(&Call{ID: 1, Group: 0, Flags: FlagArg, Func: "pkg.square", Arg: []byte{1, 2, 3}})
 	b.Add(&Call{ID: 2, Group: 7, Flags: FlagArg | FlagCancelled, Func: "pkg.square", Arg: nil})
 	b.Add(&Call{ID: 3, Func: "pkg.noarg"})
+	b.Add(&Call{ID: 4, Group: 8, Flags: FlagArg | FlagDeadline, Func: "pkg.noarg", Arg: []byte{4}, Deadline: 1500})
 	buf = b.AppendTo(buf)
 	buf = AppendCancel(buf, []uint64{7, 9})
 	var recs []byte
@@ -96,23 +97,24 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("call %d: ArgStart %d does not point at its argument", cr.Call.ID, cr.ArgStart)
 		}
 	}
-	if err := cr.Err(); err != nil || cr.Len() != 3 {
+	if err := cr.Err(); err != nil || cr.Len() != 4 {
 		t.Fatalf("calls: %d records, %v", cr.Len(), err)
 	}
-	if !slices.Equal(same, []bool{false, true, false}) {
-		t.Errorf("SameFunc %v, want [false true false]", same)
+	if !slices.Equal(same, []bool{false, true, false, true}) {
+		t.Errorf("SameFunc %v, want [false true false true]", same)
 	}
 	want := []Call{
 		{ID: 1, Flags: FlagArg, Func: "pkg.square", Arg: []byte{1, 2, 3}},
 		{ID: 2, Group: 7, Flags: FlagArg | FlagCancelled, Func: "pkg.square", Arg: []byte{}},
 		{ID: 3, Func: "pkg.noarg"},
+		{ID: 4, Group: 8, Flags: FlagArg | FlagDeadline, Func: "pkg.noarg", Arg: []byte{4}, Deadline: 1500},
 	}
 	if len(calls) != len(want) {
 		t.Fatalf("got %d calls", len(calls))
 	}
 	for i := range want {
 		g, w := calls[i], want[i]
-		if g.ID != w.ID || g.Group != w.Group || g.Flags != w.Flags || g.Func != w.Func || !bytes.Equal(g.Arg, w.Arg) {
+		if g.ID != w.ID || g.Group != w.Group || g.Flags != w.Flags || g.Func != w.Func || !bytes.Equal(g.Arg, w.Arg) || g.Deadline != w.Deadline {
 			t.Errorf("call %d: got %+v, want %+v", i, g, w)
 		}
 	}
@@ -220,6 +222,7 @@ func TestAddRunIsAddForEachCall(t *testing.T) {
 	}{
 		{"with arguments", Call{ID: 127, Group: 300, Flags: FlagArg, Func: "pkg.f"}, ""},
 		{"without", Call{ID: 1 << 40, Flags: FlagCancelled, Func: "pkg.g"}, ""},
+		{"with a deadline", Call{ID: 5, Group: 2, Flags: FlagArg | FlagDeadline, Func: "pkg.f", Deadline: 1 << 35}, ""},
 		{"after the same function", Call{ID: 9, Group: 1, Flags: FlagArg, Func: "pkg.f"}, "pkg.f"},
 		{"after another", Call{ID: 9, Group: 1, Flags: FlagArg, Func: "pkg.f"}, "pkg.h"},
 	} {
@@ -259,5 +262,24 @@ func TestCallsBuilderDropsALargeBuffer(t *testing.T) {
 	b.AppendTo(nil)
 	if kept := cap(b.buf); kept == 0 || kept > MaxKept {
 		t.Fatalf("the builder keeps %d bytes after a small argument, want its buffer", kept)
+	}
+}
+
+// A record carries a deadline only with FlagDeadline, after everything else,
+// so that a record without one has the bytes it always had.
+func TestCallRecordBytes(t *testing.T) {
+	for _, tc := range []struct {
+		c    Call
+		want []byte
+	}{
+		{Call{ID: 1, Group: 2, Flags: FlagArg, Func: "f", Arg: []byte{9}}, []byte{1, 2, FlagArg, 2, 'f', 1, 9}},
+		{Call{ID: 1, Flags: FlagCancelled, Func: "f"}, []byte{1, 0, FlagCancelled, 2, 'f'}},
+		{Call{ID: 1, Group: 2, Flags: FlagArg | FlagDeadline, Func: "f", Arg: []byte{9}, Deadline: 300}, []byte{1, 2, FlagArg | FlagDeadline, 2, 'f', 1, 9, 0xac, 0x02}},
+	} {
+		var b CallsBuilder
+		b.Add(&tc.c)
+		if !bytes.Equal(b.buf, tc.want) {
+			t.Errorf("%+v: record % x, want % x", tc.c, b.buf, tc.want)
+		}
 	}
 }
