@@ -41,7 +41,7 @@ import (
 // waitIn waits for done or ctx like Future.wait, for the call running on
 // w, unless that wait would be a deadlock: w is the callWaiter of the
 // contexts of its calls. f is the future waited on.
-func (w *worker) waitIn(ctx context.Context, f any, done <-chan struct{}) error {
+func (w *threadWorker) waitIn(ctx context.Context, f any, done <-chan struct{}) error {
 	p := w.pool
 	if goid() != w.gid.Load() {
 		return waitDone(ctx, done)
@@ -75,9 +75,9 @@ func waitDone(ctx context.Context, done <-chan struct{}) error {
 
 // deadlockLocked returns an ErrDeadlock error if w, which has just started
 // waiting, can never be woken.
-func (p *ThreadPool) deadlockLocked(w *worker) error {
+func (p *ThreadPool) deadlockLocked(w *threadWorker) error {
 	// Where each awaited future is: on a worker, in the queue, or elsewhere.
-	runner := make(map[any]*worker)
+	runner := make(map[any]*threadWorker)
 	for x := range p.all {
 		x.cur.each(func(t Task) {
 			if o, ok := t.(ownedTask); ok {
@@ -105,7 +105,7 @@ func (p *ThreadPool) deadlockLocked(w *worker) error {
 	// w's own wait ends only if its future finishes or its deadline
 	// passes: for its own check it counts as stuck, other waits with a
 	// deadline as ending.
-	stuck := make(map[*worker]bool)
+	stuck := make(map[*threadWorker]bool)
 	for x := range p.all {
 		if x.waitingOn != nil && (x.waitForever || x == w) {
 			stuck[x] = true
@@ -137,9 +137,9 @@ func (p *ThreadPool) deadlockLocked(w *worker) error {
 }
 
 // describeLocked names the calls of the wait chain that starts at w.
-func (p *ThreadPool) describeLocked(w *worker, runner map[any]*worker, queued map[any]Task) string {
+func (p *ThreadPool) describeLocked(w *threadWorker, runner map[any]*threadWorker, queued map[any]Task) string {
 	names := []string{callName(w.task)}
-	seen := map[*worker]bool{w: true}
+	seen := map[*threadWorker]bool{w: true}
 	for x := w; ; {
 		target := x.waitingOn
 		r := runner[target]

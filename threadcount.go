@@ -90,7 +90,7 @@ func (p *ThreadPool) dropLocked(t Task) {
 }
 
 // finish counts the outcome of a call w ran; err is its error.
-func (w *worker) finish(t Task, err error) {
+func (w *threadWorker) finish(t Task, err error) {
 	end := endFailed
 	if err == nil && t.Err() == nil {
 		end = endSucceeded
@@ -100,7 +100,7 @@ func (w *worker) finish(t Task, err error) {
 
 // record counts the end of a call w ran, or did not invoke (endCancelled),
 // unless Shutdown counted it already.
-func (w *worker) record(end ending) {
+func (w *threadWorker) record(end ending) {
 	w.endedMu.Lock()
 	defer w.endedMu.Unlock()
 	if w.abandoned {

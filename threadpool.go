@@ -63,8 +63,8 @@ type ThreadPool struct {
 
 	mu       sync.Mutex
 	queue    ring.Queue[entry]
-	idle     []*worker            // idle workers, most recently idle last
-	all      map[*worker]struct{} // every live worker
+	idle     []*threadWorker            // idle workers, most recently idle last
+	all      map[*threadWorker]struct{} // every live worker
 	nextID   int
 	shutdown bool
 	broken   error
@@ -90,7 +90,7 @@ func NewThreadPool(opts ...Option) (*ThreadPool, error) {
 		maxWorkers: cfg.maxWorkers,
 		init:       cfg.initializer,
 		log:        cfg.logger,
-		all:        make(map[*worker]struct{}),
+		all:        make(map[*threadWorker]struct{}),
 		exited:     make(chan struct{}),
 	}
 	if p.name == "" {
@@ -227,7 +227,7 @@ func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
 	}
 	e.each(p.admitLocked)
 	p.queue.Push(e)
-	var w *worker
+	var w *threadWorker
 	if len(p.all) < p.maxWorkers {
 		w = p.spawnLocked()
 		p.openInboxLocked()

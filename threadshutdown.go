@@ -186,7 +186,7 @@ func (p *ThreadPool) abandon(ctx context.Context) {
 
 // takeOverLocked returns the calls of w's entry whose outcome w has not
 // counted yet, counted as failed: the caller fails them. w counts no more.
-func (w *worker) takeOverLocked() []Task {
+func (w *threadWorker) takeOverLocked() []Task {
 	w.endedMu.Lock()
 	defer w.endedMu.Unlock()
 	if w.abandoned {

@@ -49,9 +49,9 @@ func (e entry) each(fn func(Task)) {
 	}
 }
 
-// worker is one goroutine of the pool. Fields are owned by the worker's own
-// goroutine, except cur, which is guarded by the pool's mutex.
-type worker struct {
+// threadWorker is one goroutine of the pool. Fields are owned by the
+// worker's own goroutine, except cur, which is guarded by the pool's mutex.
+type threadWorker struct {
 	pool    *ThreadPool
 	id      int
 	gid     atomic.Uint64 // the worker goroutine's id
@@ -90,9 +90,9 @@ type worker struct {
 	stop   func() bool
 }
 
-func (p *ThreadPool) spawnLocked() *worker {
+func (p *ThreadPool) spawnLocked() *threadWorker {
 	p.nextID++
-	w := &worker{pool: p, id: p.nextID, ch: make(chan entry, 1), pos: -1}
+	w := &threadWorker{pool: p, id: p.nextID, ch: make(chan entry, 1), pos: -1}
 	w.finished = func(err error) { w.finish(w.task, err) }
 	p.all[w] = struct{}{}
 	return w
@@ -100,7 +100,7 @@ func (p *ThreadPool) spawnLocked() *worker {
 
 // work is the body of a worker goroutine. A worker that replaces one that
 // left through runtime.Goexit first runs the rest of its chunk, in w.cur.
-func (p *ThreadPool) work(w *worker) {
+func (p *ThreadPool) work(w *threadWorker) {
 	clean := false
 	defer func() { p.exit(w, clean) }()
 	labels := pprof.Labels("futures.pool", p.name, "futures.worker", strconv.Itoa(w.id))
@@ -119,7 +119,7 @@ func (p *ThreadPool) work(w *worker) {
 
 // initialize runs the Initializer in w and breaks the pool if it fails:
 // returns an error, panics or calls runtime.Goexit.
-func (p *ThreadPool) initialize(w *worker) (ok bool) {
+func (p *ThreadPool) initialize(w *threadWorker) (ok bool) {
 	runGuarded(func() (struct{}, error) { return struct{}{}, p.init(w.base) }, nil, func(_ struct{}, err error) {
 		if err != nil {
 			p.logf(slog.LevelError, "futures: worker initializer failed; the pool is broken", w, "error", err)
@@ -132,7 +132,7 @@ func (p *ThreadPool) initialize(w *worker) (ok bool) {
 
 // loop runs entries until the pool is shut down or broken and the queue is
 // empty.
-func (p *ThreadPool) loop(w *worker) {
+func (p *ThreadPool) loop(w *threadWorker) {
 	p.mu.Lock()
 	for {
 		e, ok := p.queue.Pop()
@@ -176,7 +176,7 @@ func (p *ThreadPool) loop(w *worker) {
 }
 
 // runEntry runs the started calls of e in order.
-func (p *ThreadPool) runEntry(w *worker, e entry) {
+func (p *ThreadPool) runEntry(w *threadWorker, e entry) {
 	if e.one != nil {
 		p.run(w, e.one)
 		return
@@ -190,7 +190,7 @@ func (p *ThreadPool) runEntry(w *worker, e entry) {
 // run runs a started call, unless a forced Shutdown ended it already (and
 // counted it) or its context ended before its turn: such a call is not
 // invoked and fails with an error matching ErrCancelled.
-func (p *ThreadPool) run(w *worker, t Task) {
+func (p *ThreadPool) run(w *threadWorker, t Task) {
 	if t.Err() != nil {
 		return
 	}
@@ -218,7 +218,7 @@ func (p *ThreadPool) run(w *worker, t Task) {
 // contextFor returns the context a call made with tc runs with: the
 // worker's own for calls without a context, else one derived from tc that is
 // also cancelled when Shutdown gives up.
-func (p *ThreadPool) contextFor(w *worker, tc context.Context) context.Context {
+func (p *ThreadPool) contextFor(w *threadWorker, tc context.Context) context.Context {
 	if tc.Done() == nil {
 		return w.base
 	}
@@ -235,7 +235,7 @@ func (p *ThreadPool) contextFor(w *worker, tc context.Context) context.Context {
 }
 
 // forget drops the worker's cached call context.
-func (w *worker) forget() {
+func (w *threadWorker) forget() {
 	if w.stop != nil {
 		w.stop()
 		w.cancel(nil)
@@ -246,7 +246,7 @@ func (w *worker) forget() {
 // exit accounts for a worker goroutine that ends. A worker that did not end
 // cleanly left through runtime.Goexit in a call: a replacement starts with
 // the rest of its chunk, or if calls are queued.
-func (p *ThreadPool) exit(w *worker, clean bool) {
+func (p *ThreadPool) exit(w *threadWorker, clean bool) {
 	w.forget()
 	if clean {
 		p.logf(slog.LevelDebug, "futures: worker exited", w)
@@ -268,7 +268,7 @@ func (p *ThreadPool) exit(w *worker, clean bool) {
 	w.endedMu.Unlock()
 	p.closeInboxLocked()
 	delete(p.all, w)
-	var next *worker
+	var next *threadWorker
 	if p.broken != nil {
 		// No replacement could run them: they fail as queued calls do.
 		p.counts.end(endFailed, int64(len(rest)))
@@ -291,7 +291,7 @@ func (p *ThreadPool) exit(w *worker, clean bool) {
 }
 
 // logf reports a lifecycle event of worker w to the Logger option's logger.
-func (p *ThreadPool) logf(level slog.Level, msg string, w *worker, attrs ...any) {
+func (p *ThreadPool) logf(level slog.Level, msg string, w *threadWorker, attrs ...any) {
 	if p.log != nil {
 		p.log.Log(context.Background(), level, msg, append([]any{"pool", p.name, "worker", w.id}, attrs...)...)
 	}
