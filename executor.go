@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/gofutures/futures/internal/mpsc"
 	"github.com/gofutures/futures/internal/value"
@@ -310,4 +311,34 @@ func executeFew(ex Executor, pool string, ts []Task) error {
 		return ex.Execute(ts[0])
 	}
 	return nil
+}
+
+// waitRoom waits on room, whose lock the caller holds, until check, called
+// with the lock held, returns an error (why the pool refuses the calls) or
+// that the calls fit in the queue of QueueSize. It returns check's error,
+// nil, or, once ctx ends, an error matching ErrCancelled and ctx's that
+// names pool.
+func waitRoom(ctx context.Context, room *sync.Cond, pool string, check func() (bool, error)) error {
+	var stop func() bool
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+	}()
+	for {
+		if fit, err := check(); fit || err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return stopError("gave up waiting for room in the "+pool+"'s queue", ctx, ErrCancelled)
+		}
+		if stop == nil && ctx.Done() != nil {
+			stop = context.AfterFunc(ctx, func() {
+				room.L.Lock()
+				room.Broadcast()
+				room.L.Unlock()
+			})
+		}
+		room.Wait()
+	}
 }

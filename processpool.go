@@ -229,6 +229,11 @@ func (p *ProcessPool) Refusal(fn any) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.refusalLocked()
+}
+
+// refusalLocked returns why the pool refuses new calls, or nil.
+func (p *ProcessPool) refusalLocked() error {
 	if p.stage >= poolShutdown {
 		return ErrShutdown
 	}

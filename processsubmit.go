@@ -307,34 +307,15 @@ func (p *ProcessPool) takeLocked(t Task) bool {
 // waitRoomLocked returns why the pool refuses n more calls, after waiting
 // for room in the queue with QueueSize.
 func (p *ProcessPool) waitRoomLocked(ctx context.Context, n int) error {
-	var stop func() bool
-	defer func() {
-		if stop != nil {
-			stop()
-		}
-	}()
-	for {
-		if p.stage >= poolShutdown {
-			return ErrShutdown
-		}
-		if p.broken != nil {
-			return p.broken
-		}
-		if p.queueSize == 0 || p.queued == 0 || p.queued+n <= p.queueSize {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return stopError("gave up waiting for room in the ProcessPool's queue", ctx, ErrCancelled)
-		}
-		if stop == nil && ctx.Done() != nil {
-			stop = context.AfterFunc(ctx, func() {
-				p.mu.Lock()
-				p.room.Broadcast()
-				p.mu.Unlock()
-			})
-		}
-		p.room.Wait()
+	if err := p.refusalLocked(); err != nil || p.queueSize == 0 {
+		return err
 	}
+	return waitRoom(ctx, p.room, "ProcessPool", func() (bool, error) {
+		if err := p.refusalLocked(); err != nil {
+			return false, err
+		}
+		return p.queued == 0 || p.queued+n <= p.queueSize, nil
+	})
 }
 
 // pgroup is the context shared by calls, usually those of one Map: when it

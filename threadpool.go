@@ -262,29 +262,11 @@ func (p *ThreadPool) refusalLocked() error {
 // in alone), or a worker is idle to take them. It returns why the pool
 // refuses calls, or an error matching ctx's if ctx ends first.
 func (p *ThreadPool) waitRoomLocked(ctx context.Context, n int64) error {
-	var stop func() bool
-	defer func() {
-		if stop != nil {
-			stop()
-		}
-	}()
-	for {
+	return waitRoom(ctx, &p.room, "ThreadPool", func() (bool, error) {
 		if err := p.refusalLocked(); err != nil {
-			return err
+			return false, err
 		}
-		if q := p.counts.queued; q == 0 || q+n <= p.queueSize || len(p.idle) > 0 {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return stopError("gave up waiting for room in the ThreadPool's queue", ctx, ErrCancelled)
-		}
-		if stop == nil && ctx.Done() != nil {
-			stop = context.AfterFunc(ctx, func() {
-				p.mu.Lock()
-				p.room.Broadcast()
-				p.mu.Unlock()
-			})
-		}
-		p.room.Wait()
-	}
+		q := p.counts.queued
+		return q == 0 || q+n <= p.queueSize || len(p.idle) > 0, nil
+	})
 }
