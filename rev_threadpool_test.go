@@ -40,13 +40,7 @@ func TestQueuedCallEndedByThePoolIsCountedBeforeItsFutureCompletes(t *testing.T)
 		require.NoError(t, p.Close())
 	})
 	t.Run("Initializer failed", func(t *testing.T) {
-		entered, gate := make(chan struct{}), make(chan struct{})
-		p, err := futures.NewThreadPool(futures.MaxWorkers(1), futures.Initializer(func(context.Context) error {
-			close(entered)
-			<-gate
-			return errors.New("no")
-		}))
-		require.NoError(t, err)
+		p, entered, gate := poolWithGatedFailingInit(t)
 		f := futures.Submit(p, double, 1)
 		seen := make(chan futures.Stats, 1)
 		f.OnDone(func(*futures.Future[int]) { seen <- p.Stats() })
@@ -90,13 +84,7 @@ func TestOnDoneGoexitWhilePoolFailsCallsFinishesTheOthers(t *testing.T) {
 		assert.Equal(t, futures.Stats{Submitted: 3, Failed: 3}, p.Stats())
 	})
 	t.Run("Initializer failed", func(t *testing.T) {
-		entered, gate := make(chan struct{}), make(chan struct{})
-		p, err := futures.NewThreadPool(futures.MaxWorkers(1), futures.Initializer(func(context.Context) error {
-			close(entered)
-			<-gate
-			return errors.New("no")
-		}))
-		require.NoError(t, err)
+		p, entered, gate := poolWithGatedFailingInit(t)
 		first := futures.Submit(p, double, 1)
 		first.OnDone(func(*futures.Future[int]) { runtime.Goexit() })
 		second := futures.Submit(p, double, 2)
@@ -174,4 +162,17 @@ func TestConcurrentShutdownsGivingUpFailRunningCallsFirst(t *testing.T) {
 		}
 		require.NoError(t, p.Close())
 	}
+}
+
+// poolWithGatedFailingInit returns a pool of one worker whose Initializer
+// closes entered, waits for gate to be closed, then fails.
+func poolWithGatedFailingInit(t *testing.T) (p *futures.ThreadPool, entered, gate chan struct{}) {
+	entered, gate = make(chan struct{}), make(chan struct{})
+	p, err := futures.NewThreadPool(futures.MaxWorkers(1), futures.Initializer(func(context.Context) error {
+		close(entered)
+		<-gate
+		return errors.New("no")
+	}))
+	require.NoError(t, err)
+	return p, entered, gate
 }
