@@ -1,6 +1,7 @@
 package futures
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gofutures/futures/internal/registry"
+	"github.com/gofutures/futures/internal/remote"
 	"github.com/gofutures/futures/internal/serve"
 	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
@@ -74,13 +76,11 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 			return true
 		}
 		a.recs = append(a.recs, outcome{err: len(a.errs)})
-		if r.Kind == wire.KindCancelled {
+		a.errs = append(a.errs, remoteFailure(pc.ctx, r, pc.fn.Name()))
+		switch {
+		case r.Kind == wire.KindCancelled:
 			cancelled++
-			a.errs = append(a.errs, notStartedError(pc.ctx))
-			return true
-		}
-		a.errs = append(a.errs, p.remoteErr(r, pc.fn.Name()))
-		if r.Kind == wire.KindTimeout && w.state < procExited {
+		case r.Kind == wire.KindTimeout && w.state < procExited:
 			p.setStateLocked(w, procClosing)
 			p.signalLocked(w, syscall.SIGKILL, "a call overran TaskTimeout")
 		}
@@ -158,8 +158,9 @@ func (p *ProcessPool) end(t Task, result any, err error) {
 	p.cb.add(func() { t.Complete(result, err) })
 }
 
-// remoteErr turns a failure record from a worker into the call's error.
-func (p *ProcessPool) remoteErr(r *wire.Result, fn string) error {
+// remoteFailure turns a failure record from a worker into the call's error, for
+// every executor that serves registered calls (internal/remote).
+func remoteFailure(ctx context.Context, r *wire.Result, fn string) error {
 	switch r.Kind {
 	case wire.KindError:
 		return &RemoteError{Type: r.Type, Message: r.Message, Stack: r.Stack}
@@ -167,6 +168,8 @@ func (p *ProcessPool) remoteErr(r *wire.Result, fn string) error {
 		return &PanicError{Value: r.Message, Stack: []byte(r.Stack)}
 	case wire.KindTimeout:
 		return &timeoutError{fn: registry.ShortName(fn), limit: r.Message}
+	case wire.KindCancelled:
+		return notStartedError(ctx)
 	case wire.KindFail:
 		if r.Type == serve.FailNotRegistered {
 			return &registry.NotRegisteredError{Name: r.Message, InWorker: true}
@@ -175,3 +178,5 @@ func (p *ProcessPool) remoteErr(r *wire.Result, fn string) error {
 	}
 	return errors.New("futures: the worker reported a call as successful without a value")
 }
+
+func init() { remote.Failure = remoteFailure }
