@@ -76,7 +76,7 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 			return true
 		}
 		a.recs = append(a.recs, outcome{err: len(a.errs)})
-		a.errs = append(a.errs, remoteFailure(pc.ctx, r, pc.fn.Name()))
+		a.errs = append(a.errs, remoteFailure(pc.ctx, r, pc.fn.Name(), p.codec))
 		switch {
 		case r.Kind == wire.KindCancelled:
 			cancelled++
@@ -158,14 +158,15 @@ func (p *ProcessPool) end(t Task, result any, err error) {
 	p.cb.add(func() { t.Complete(result, err) })
 }
 
-// remoteFailure turns a failure record from a worker into the call's error, for
-// every executor that serves registered calls (internal/remote).
-func remoteFailure(ctx context.Context, r *wire.Result, fn string) error {
+// remoteFailure turns a failure record from a worker into the call's error,
+// decoding the errors and panic values it carries with c, for every
+// executor that serves registered calls (internal/remote).
+func remoteFailure(ctx context.Context, r *wire.Result, fn string, c value.Codec) error {
 	switch r.Kind {
 	case wire.KindError:
-		return &RemoteError{Type: r.Type, Message: r.Message, Stack: r.Stack}
+		return remoteError(r, c)
 	case wire.KindPanic:
-		return &PanicError{Value: r.Message, Stack: []byte(r.Stack)}
+		return &PanicError{Value: panicValue(r, c), Stack: []byte(r.Stack)}
 	case wire.KindTimeout:
 		return &timeoutError{fn: registry.ShortName(fn), limit: r.Message}
 	case wire.KindCancelled:

@@ -1,0 +1,220 @@
+package errtree
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/gofutures/futures/internal/value"
+	"github.com/gofutures/futures/internal/wire"
+)
+
+// Bounds of the work and size of a tree, beyond wire.MaxErrDepth and
+// wire.MaxErrNodes: the bytes of its texts and values, and the errors
+// walked below a node whose children are left out, for the registered
+// sentinels they match.
+const (
+	maxTreeBytes = 1 << 20
+	maxWalk      = 10000
+)
+
+var errorType = reflect.TypeFor[error]()
+
+// Append appends to buf the tree of err, the error a call returned, for
+// the Value of a KindError result; it appends nothing if the tree would say
+// no more than the record's Type and Message, which are the root's and are
+// left out of it. It never panics, whatever err's methods do.
+func Append(buf []byte, err error, c value.Codec) []byte {
+	n := tree(err, c)
+	if n == nil || n.Kind == wire.NodeOpaque && len(n.Children) == 0 && len(n.Is) == 0 {
+		return buf
+	}
+	n.Type, n.Message = "", ""
+	return wire.AppendErrTree(buf, n)
+}
+
+// tree returns the tree of err, or nil if building it panicked.
+func tree(err error, c value.Codec) (n *wire.ErrNode) {
+	defer func() {
+		if recover() != nil {
+			n = nil
+		}
+	}()
+	e := encoder{r: current(), c: c}
+	return e.node(err, 1)
+}
+
+// An encoder builds the tree of one error.
+type encoder struct {
+	r     *registry
+	c     value.Codec
+	nodes int
+	bytes int
+}
+
+// room reports whether a child may be added below depth.
+func (e *encoder) room(depth int) bool {
+	return depth < wire.MaxErrDepth && e.nodes < wire.MaxErrNodes && e.bytes < maxTreeBytes
+}
+
+// node returns the node of err, at the given depth.
+func (e *encoder) node(err error, depth int) *wire.ErrNode {
+	e.nodes++
+	n := &wire.ErrNode{Type: fmt.Sprintf("%T", err), Message: Text(err)}
+	e.bytes += len(n.Type) + len(n.Message)
+	if key, found, _ := e.r.sentinelKey(err); found {
+		n.Kind, n.Key = wire.NodeSentinel, key
+		return n
+	}
+	if key, ok := e.r.typeKey[reflect.TypeOf(err)]; ok && e.value(n, err, key, depth) {
+		return n
+	}
+	n.Kind = wire.NodeOpaque
+	n.Is = e.matches(err, nil)
+	for _, w := range unwrap(err) {
+		if w == nil {
+			continue
+		}
+		if !e.room(depth) {
+			n.Is = e.below(w, n.Is)
+			continue
+		}
+		n.Children = append(n.Children, wire.ErrChild{Node: e.node(w, depth+1)})
+	}
+	return n
+}
+
+// value makes n the node of err, a value of the registered type key, and
+// reports whether it could: false if the codec cannot encode it. The value
+// crosses with its exported fields of type error nil; those errors are its
+// children.
+func (e *encoder) value(n *wire.ErrNode, err error, key string, depth int) bool {
+	v := reflect.ValueOf(err)
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			n.Kind, n.Key = wire.NodeNil, key
+			return true
+		}
+		v = v.Elem()
+	}
+	cp := reflect.New(v.Type()).Elem()
+	cp.Set(v)
+	var children []wire.ErrChild
+	if cp.Kind() == reflect.Struct {
+		for i := range cp.NumField() {
+			f, fv := cp.Type().Field(i), cp.Field(i)
+			if !f.IsExported() || f.Type != errorType || fv.IsNil() {
+				continue
+			}
+			if e.room(depth) {
+				children = append(children, wire.ErrChild{Field: uint64(i + 1), Node: e.node(fv.Interface().(error), depth+1)})
+			}
+			fv.SetZero()
+		}
+	}
+	n.Kind, n.Key, n.Children = wire.NodeZero, key, children
+	if !cp.IsZero() {
+		b, err := value.Append(nil, e.c, cp.Addr().Interface())
+		if err != nil {
+			n.Children = nil
+			return false
+		}
+		n.Kind, n.Value = wire.NodeValue, b
+		e.bytes += len(b)
+	}
+	return true
+}
+
+// matches appends to keys those of the registered sentinels err's Is
+// method matches.
+func (e *encoder) matches(err error, keys []string) []string {
+	is, ok := err.(interface{ Is(error) bool })
+	if !ok {
+		return keys
+	}
+	for _, s := range e.r.list {
+		if matchesOne(is, s.err) && !contains(keys, s.key) {
+			keys = append(keys, s.key)
+			e.bytes += len(s.key)
+		}
+	}
+	return keys
+}
+
+// below appends to keys those of the registered sentinels that err, left
+// out of the tree, and the errors it wraps match, as errors.Is would find
+// them, walking at most maxWalk errors.
+func (e *encoder) below(err error, keys []string) []string {
+	stack := []error{err}
+	for walked := 0; len(stack) > 0 && walked < maxWalk; walked++ {
+		err = stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if key, found, _ := e.r.sentinelKey(err); found && !contains(keys, key) {
+			keys = append(keys, key)
+		}
+		keys = e.matches(err, keys)
+		ws := unwrap(err)
+		for i := len(ws) - 1; i >= 0; i-- {
+			if ws[i] != nil {
+				stack = append(stack, ws[i])
+			}
+		}
+	}
+	return keys
+}
+
+func contains(keys []string, key string) bool {
+	for _, k := range keys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesOne is is.Is(target), false if that panics.
+func matchesOne(is interface{ Is(error) bool }, target error) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return is.Is(target)
+}
+
+// unwrap returns the errors err wraps, none if its Unwrap method panics.
+func unwrap(err error) (ws []error) {
+	defer func() {
+		if recover() != nil {
+			ws = nil
+		}
+	}()
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return []error{u.Unwrap()}
+	case interface{ Unwrap() []error }:
+		return u.Unwrap()
+	}
+	return nil
+}
+
+// Text returns err.Error(), or a description if that panics (an Error
+// method with a bug, a typed nil pointer whose Error reads its receiver).
+func Text(err error) (s string) {
+	defer func() {
+		if r := recover(); r != nil {
+			s = fmt.Sprintf("%T value (its Error method panicked: %s)", err, PanicText(r))
+		}
+	}()
+	return err.Error()
+}
+
+// PanicText renders a panic value as text, even if its String or Error
+// method panics.
+func PanicText(v any) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = fmt.Sprintf("%T value (printing it panicked)", v)
+		}
+	}()
+	return fmt.Sprint(v)
+}
