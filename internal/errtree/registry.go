@@ -49,11 +49,11 @@ func init() {
 		fs.ErrNotExist, fs.ErrExist, fs.ErrPermission, os.ErrDeadlineExceeded)
 }
 
-// Register registers each of errs as a sentinel, if its type is
-// comparable, and its type, unless it is a struct (or a pointer to one)
-// whose fields are all unexported: values of such a type cannot cross, only
-// the sentinel can. An error registered already is skipped. It panics for a
-// nil error or one whose Error method panics.
+// Register registers each of errs as a sentinel, if it is comparable and
+// its Error method does not panic, and its type, unless that is a struct
+// (or a pointer to one) whose fields are all unexported: values of such a
+// type cannot cross, only the sentinel can. An error registered already is
+// skipped. It panics for a nil error, registering none of errs.
 func Register(errs ...error) {
 	for _, err := range errs {
 		if err == nil {
@@ -62,31 +62,31 @@ func Register(errs ...error) {
 	}
 	regMu.Lock()
 	defer regMu.Unlock()
-	next := clone(regCur.Load())
+	regCur.Store(clone(regCur.Load()).add(errs))
+}
+
+// add registers errs in r, which no lookup uses yet, and returns r.
+func (r *registry) add(errs []error) *registry {
 	for _, err := range errs {
 		t := reflect.TypeOf(err)
 		tk := TypeKey(t)
-		if _, dup, ok := next.sentinelKey(err); ok {
-			if !dup {
-				text, ok := errorText(err)
-				if !ok {
-					panic(fmt.Sprintf("futures: RegisterError(%s value): its Error method panicked; register an error whose Error method works", tk))
-				}
-				key := tk + ":" + text
-				for i := 2; next.sentinels[key] != nil; i++ {
-					key = fmt.Sprintf("%s:%s#%d", tk, text, i)
-				}
-				next.keyOf[err] = key
-				next.sentinels[key] = err
-				next.list = append(next.list, sentinel{key, err})
+		_, dup, ok := r.sentinelKey(err)
+		text, works := errorText(err)
+		if ok && !dup && works {
+			key := tk + ":" + text
+			for i := 2; r.sentinels[key] != nil; i++ {
+				key = fmt.Sprintf("%s:%s#%d", tk, text, i)
 			}
+			r.keyOf[err] = key
+			r.sentinels[key] = err
+			r.list = append(r.list, sentinel{key, err})
 		}
-		if _, dup := next.typeKey[t]; !dup && crosses(t) {
-			next.typeKey[t] = tk
-			next.types[tk] = t
+		if _, dup := r.typeKey[t]; !dup && crosses(t) {
+			r.typeKey[t] = tk
+			r.types[tk] = t
 		}
 	}
-	regCur.Store(next)
+	return r
 }
 
 // clone returns a copy of r, or an empty registry for nil.

@@ -10,45 +10,55 @@ import (
 
 // Bounds of the work and size of a tree, beyond wire.MaxErrDepth and
 // wire.MaxErrNodes: the bytes of its texts and values, and the errors
-// walked below a node whose children are left out, for the registered
+// walked below the nodes whose children are left out, for the registered
 // sentinels they match.
 const (
 	maxTreeBytes = 1 << 20
-	maxWalk      = 10000
+	maxWalk      = 100000
 )
 
 var errorType = reflect.TypeFor[error]()
 
 // Append appends to buf the tree of err, the error a call returned, for
-// the Value of a KindError result; it appends nothing if the tree would say
-// no more than the record's Type and Message, which are the root's and are
-// left out of it. It never panics, whatever err's methods do.
+// the Value of a KindError result; it appends nothing if nothing in the
+// tree is registered, for then it would say no more than the record's Type
+// and Message. The root's type and message are left out: they are the
+// record's. It never panics, whatever err's methods do.
 func Append(buf []byte, err error, c value.Codec) []byte {
-	n := tree(err, c)
-	if n == nil || n.Kind == wire.NodeOpaque && len(n.Children) == 0 && len(n.Is) == 0 {
+	return appendTree(current(), buf, err, c)
+}
+
+// appendTree is Append with the errors registered in r.
+func appendTree(r *registry, buf []byte, err error, c value.Codec) []byte {
+	n, found := tree(r, err, c)
+	if !found {
 		return buf
 	}
 	n.Type, n.Message = "", ""
 	return wire.AppendErrTree(buf, n)
 }
 
-// tree returns the tree of err, or nil if building it panicked.
-func tree(err error, c value.Codec) (n *wire.ErrNode) {
+// tree returns the tree of err with the errors registered in r, and
+// whether it holds any registered error; nil if building it panicked.
+func tree(r *registry, err error, c value.Codec) (n *wire.ErrNode, found bool) {
 	defer func() {
 		if recover() != nil {
-			n = nil
+			n, found = nil, false
 		}
 	}()
-	e := encoder{r: current(), c: c}
-	return e.node(err, 1)
+	e := encoder{r: r, c: c}
+	n = e.node(err, 1)
+	return n, e.found
 }
 
 // An encoder builds the tree of one error.
 type encoder struct {
-	r     *registry
-	c     value.Codec
-	nodes int
-	bytes int
+	r      *registry
+	c      value.Codec
+	nodes  int
+	bytes  int
+	walked int  // errors walked by below
+	found  bool // a node or an Is key names a registered error
 }
 
 // room reports whether a child may be added below depth.
@@ -63,9 +73,11 @@ func (e *encoder) node(err error, depth int) *wire.ErrNode {
 	e.bytes += len(n.Type) + len(n.Message)
 	if key, found, _ := e.r.sentinelKey(err); found {
 		n.Kind, n.Key = wire.NodeSentinel, key
+		e.found = true
 		return n
 	}
 	if key, ok := e.r.typeKey[reflect.TypeOf(err)]; ok && e.value(n, err, key, depth) {
+		e.found = true
 		return n
 	}
 	n.Kind = wire.NodeOpaque
@@ -135,6 +147,7 @@ func (e *encoder) matches(err error, keys []string) []string {
 		if matchesOne(is, s.err) && !contains(keys, s.key) {
 			keys = append(keys, s.key)
 			e.bytes += len(s.key)
+			e.found = true
 		}
 	}
 	return keys
@@ -142,14 +155,16 @@ func (e *encoder) matches(err error, keys []string) []string {
 
 // below appends to keys those of the registered sentinels that err, left
 // out of the tree, and the errors it wraps match, as errors.Is would find
-// them, walking at most maxWalk errors.
+// them, walking at most maxWalk errors for the whole tree.
 func (e *encoder) below(err error, keys []string) []string {
 	stack := []error{err}
-	for walked := 0; len(stack) > 0 && walked < maxWalk; walked++ {
+	for ; len(stack) > 0 && e.walked < maxWalk; e.walked++ {
 		err = stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		if key, found, _ := e.r.sentinelKey(err); found && !contains(keys, key) {
 			keys = append(keys, key)
+			e.bytes += len(key)
+			e.found = true
 		}
 		keys = e.matches(err, keys)
 		ws := unwrap(err)

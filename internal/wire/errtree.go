@@ -102,6 +102,9 @@ func parseErrNode(d *Decoder, depth int, nodes *int, build bool) *ErrNode {
 		d.fail("error node kind %d", kind)
 	}
 	typ, msg, key, val := d.Bytes(), d.Bytes(), d.Bytes(), d.Bytes()
+	if len(val) == 0 {
+		val = nil
+	}
 	var n *ErrNode
 	if build {
 		n = &ErrNode{Kind: kind, Type: string(typ), Message: string(msg), Key: string(key), Value: val}
