@@ -88,7 +88,7 @@ func (l *loop) Unwrap() []error { return []error{l, errX} }
 // fs.ErrNotExist.
 type isX struct{}
 
-func (isX) Error() string          { return "is X" }
+func (isX) Error() string        { return "is X" }
 func (isX) Is(target error) bool { return target == errX }
 
 func init() {

@@ -84,7 +84,6 @@ func TestPanicValuesCross(t *testing.T) {
 	assert.Equal(t, "plain", got.(*remote).msg)
 }
 
-
 func TestPanicValuesWithMethodsThatFail(t *testing.T) {
 	got, text := crossPanic(t, badString{}, value.Gob)
 	assert.Contains(t, text, "String panicked")
