@@ -32,9 +32,9 @@ import (
 // The subtests check:
 //
 //   - Submit and Go: results; a call's error reaches Result (a wrapped
-//     sentinel and a wrapped error type, see below); RegisterError (see
-//     below); a panic becomes a
-//     *futures.PanicError with the panic value and a stack; a call that
+//     sentinel and a wrapped error type, and the errors of RegisterError,
+//     see below); a panic becomes a *futures.PanicError with the panic
+//     value and a stack; a call that
 //     calls runtime.Goexit finishes its future with an error; the executor
 //     goes on running calls after each of these.
 //   - SubmitContext and GoContext: the call's context has ctx's deadline; a
