@@ -28,7 +28,7 @@ func AppendPanic(buf []byte, v any, c value.Codec) ([]byte, string) {
 		defer close(done)
 		text := PanicText(v)
 		if err, ok := v.(error); ok {
-			if n, _ := tree(current(), err, c); n != nil {
+			if n, _ := tree(current(), err, c, false); n != nil {
 				done <- out{wire.AppendPanicValue(buf, wire.PanicError, n, "", nil), text}
 				return
 			}

@@ -30,23 +30,23 @@ func Append(buf []byte, err error, c value.Codec) []byte {
 
 // appendTree is Append with the errors registered in r.
 func appendTree(r *registry, buf []byte, err error, c value.Codec) []byte {
-	n, found := tree(r, err, c)
+	n, found := tree(r, err, c, true)
 	if !found {
 		return buf
 	}
-	n.Type, n.Message = "", ""
 	return wire.AppendErrTree(buf, n)
 }
 
 // tree returns the tree of err with the errors registered in r, and
-// whether it holds any registered error; nil if building it panicked.
-func tree(r *registry, err error, c value.Codec) (n *wire.ErrNode, found bool) {
+// whether it holds any registered error; nil if building it panicked. With
+// bareRoot, the root's type and message are left empty.
+func tree(r *registry, err error, c value.Codec, bareRoot bool) (n *wire.ErrNode, found bool) {
 	defer func() {
 		if recover() != nil {
 			n, found = nil, false
 		}
 	}()
-	e := encoder{r: r, c: c}
+	e := encoder{r: r, c: c, bareRoot: bareRoot}
 	n = e.node(err, 1)
 	return n, e.found
 }
@@ -57,8 +57,9 @@ type encoder struct {
 	c      value.Codec
 	nodes  int
 	bytes  int
-	walked int  // errors walked by below
-	found  bool // a node or an Is key names a registered error
+	walked   int  // errors walked by below
+	found    bool // a node or an Is key names a registered error
+	bareRoot bool // the root's type and message are the record's
 }
 
 // room reports whether a child may be added below depth.
@@ -69,8 +70,11 @@ func (e *encoder) room(depth int) bool {
 // node returns the node of err, at the given depth.
 func (e *encoder) node(err error, depth int) *wire.ErrNode {
 	e.nodes++
-	n := &wire.ErrNode{Type: fmt.Sprintf("%T", err), Message: Text(err)}
-	e.bytes += len(n.Type) + len(n.Message)
+	n := &wire.ErrNode{}
+	if depth > 1 || !e.bareRoot {
+		n.Type, n.Message = fmt.Sprintf("%T", err), Text(err)
+		e.bytes += len(n.Type) + len(n.Message)
+	}
 	if key, found, _ := e.r.sentinelKey(err); found {
 		n.Kind, n.Key = wire.NodeSentinel, key
 		e.found = true
