@@ -53,10 +53,10 @@ func tree(r *registry, err error, c value.Codec, bareRoot bool) (n *wire.ErrNode
 
 // An encoder builds the tree of one error.
 type encoder struct {
-	r      *registry
-	c      value.Codec
-	nodes  int
-	bytes  int
+	r        *registry
+	c        value.Codec
+	nodes    int
+	bytes    int
 	walked   int  // errors walked by below
 	found    bool // a node or an Is key names a registered error
 	bareRoot bool // the root's type and message are the record's
