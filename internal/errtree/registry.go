@@ -34,6 +34,7 @@ type registry struct {
 	types     map[string]reflect.Type // key → registered type
 }
 
+// sentinel is a registered sentinel and its key.
 type sentinel struct {
 	key string
 	err error
@@ -69,7 +70,7 @@ func Register(errs ...error) {
 func (r *registry) add(errs []error) *registry {
 	for _, err := range errs {
 		t := reflect.TypeOf(err)
-		tk := TypeKey(t)
+		tk := keyOfType(t)
 		_, dup, ok := r.sentinelKey(err)
 		text, works := errorText(err)
 		if ok && !dup && works {
@@ -115,9 +116,9 @@ func clone(r *registry) *registry {
 // is never nil.
 func current() *registry { return regCur.Load() }
 
-// TypeKey returns the name a registered type crosses as: its package path
+// keyOfType returns the name a registered type crosses as: its package path
 // and name, after a * for each pointer.
-func TypeKey(t reflect.Type) string {
+func keyOfType(t reflect.Type) string {
 	stars := ""
 	for t.Kind() == reflect.Pointer && t.Name() == "" {
 		stars += "*"

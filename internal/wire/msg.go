@@ -335,22 +335,21 @@ func AppendResults(buf []byte, t Type, n int, recs []byte) []byte {
 	return End(buf, at)
 }
 
-// checkValue checks the Value of a KindError or KindPanic record r, which
-// d has read: it returns r.Value, or nil after failing d if it is
-// malformed.
-func checkValue(d *Decoder, r *Result) []byte {
-	if d.Err != nil || len(r.Value) == 0 {
-		return r.Value
+// checkValue checks v, the Value of a KindError or KindPanic record that d
+// has read: it returns v, or nil after failing d if v is malformed.
+func checkValue(d *Decoder, kind byte, v []byte) []byte {
+	if d.Err != nil || len(v) == 0 {
+		return v
 	}
 	check := checkErrTree
-	if r.Kind == KindPanic {
+	if kind == KindPanic {
 		check = checkPanicValue
 	}
-	if err := check(r.Value); err != nil {
+	if err := check(v); err != nil {
 		d.Err, d.i = err, len(d.b)
 		return nil
 	}
-	return r.Value
+	return v
 }
 
 // ParseResults decodes the body of a TResults or TInitErr frame, calling fn
@@ -371,8 +370,7 @@ func ParseResults(body []byte, fn func(r *Result) bool) error {
 		default:
 			r.Type, r.Message, r.Stack = d.String(), d.String(), d.String()
 			if r.Kind == KindError || r.Kind == KindPanic {
-				r.Value = d.Bytes()
-				r.Value = checkValue(d, &r)
+				r.Value = checkValue(d, r.Kind, d.Bytes())
 			}
 		}
 		if d.Err == nil && !fn(&r) {
