@@ -219,3 +219,28 @@ func TestRegisterErrorPanicValues(t *testing.T) {
 		})
 	}
 }
+
+// procOutcomes are what procOutcome returns, by index: a result, then
+// errors that cross without a tree, with a sentinel's and with a value's.
+var procOutcomes = []error{nil, fmt.Errorf("item: %w", errors.New("bad")), fmt.Errorf("item: %w", errProcX), fmt.Errorf("item: %w", &procCodeError{Code: 7})}
+
+func procOutcome(_ context.Context, i int) (int, error) { return i, procOutcomes[i] }
+
+func init() { futures.Register(procOutcome) }
+
+// BenchmarkProcessErrors is the round trip of a call that fails, beside
+// one that succeeds, on a ProcessPool of one worker.
+func BenchmarkProcessErrors(b *testing.B) {
+	p := newBenchProcPool(b, 1)
+	for i, name := range []string{"none", "unregistered", "sentinel", "value"} {
+		b.Run("err="+name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_, err := futures.Submit(p, procOutcome, i).Result(bg)
+				if (err == nil) != (i == 0) {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
