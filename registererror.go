@@ -41,10 +41,11 @@ import (
 // cross by pickling, so except MyError works in the parent.
 //
 // Call it from an init function, as Register, so that the parent and every
-// worker, which run the same program, register the same errors; a sentinel
-// crosses under its type and message, so both must register sentinels of
-// the same type and message in the same order. Registering an error again
-// does nothing. It is safe to call at any time, concurrently with calls,
+// worker, which run the same program, register the same errors. A sentinel
+// crosses under its type and message, and a type under its package path and
+// name; sentinels that share a type and a message are told apart by the
+// order in which they were registered. Registering an error again does
+// nothing. It is safe to call at any time, concurrently with calls,
 // but an error registered after a worker started crosses from that worker
 // only if the worker registered it too. It panics for a nil error or one
 // whose Error method panics.

@@ -58,7 +58,24 @@ type procPoint struct{ X, Y int }
 func init() {
 	futures.RegisterError(errProcX, &procCodeError{}, &procCauseError{}, &procChanError{})
 	gob.Register(procPoint{})
-	futures.Register(procFailWith, procPanicWith)
+	futures.Register(procFailWith, procPanicWith, procInitFailX)
+}
+
+// procInitFailX is an Initializer that fails with a registered error.
+func procInitFailX(context.Context) error {
+	return fmt.Errorf("init: %w", &procCauseError{Op: "connect", Err: errProcX})
+}
+
+// TestRegisterErrorInitializer: the error of a failed Initializer, the
+// cause of the pool's ErrBrokenExecutor, keeps the registered errors too.
+func TestRegisterErrorInitializer(t *testing.T) {
+	p := newProcPool(t, futures.MaxWorkers(1), futures.Initializer(procInitFailX))
+	_, err := futures.Submit(p, procFailWith, 0).Result(bg)
+	require.ErrorIs(t, err, futures.ErrBrokenExecutor)
+	assert.ErrorIs(t, err, errProcX)
+	var ce *procCauseError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "connect", ce.Op)
 }
 
 // procErrors are the errors procFailWith returns, by index.
