@@ -20,8 +20,9 @@ import (
 //     codec carries; its exported fields of type error cross as errors
 //     themselves, rebuilt as the call's error is.
 //
-// A comparable error is registered as both: a sentinel is matched first,
-// then its type. The type of a struct (or pointer to one) whose fields are
+// A comparable error is registered as both, a sentinel being matched first,
+// then its type; an error whose Error method panics (such as a &MyError{}
+// whose Error reads a nil field) registers its type only. The type of a struct (or pointer to one) whose fields are
 // all unexported, such as that of errors.New, is not registered: its values
 // could not cross with their fields, so only the sentinel does.
 //
@@ -45,10 +46,10 @@ import (
 // crosses under its type and message, and a type under its package path and
 // name; sentinels that share a type and a message are told apart by the
 // order in which they were registered. Registering an error again does
-// nothing. It is safe to call at any time, concurrently with calls,
-// but an error registered after a worker started crosses from that worker
-// only if the worker registered it too. It panics for a nil error or one
-// whose Error method panics.
+// nothing. It is safe to call at any time, concurrently with calls, but an
+// error registered after a worker started crosses from that worker only if
+// the worker registered it too. It panics for a nil error, registering none
+// of errs.
 func RegisterError(errs ...error) {
 	errtree.Register(errs...)
 }
