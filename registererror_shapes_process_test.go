@@ -1,0 +1,183 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
+
+package futures_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"runtime"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gofutures/futures"
+)
+
+// shapeValError has value receivers and is registered as a value,
+// shapePtrValError has value receivers and is registered as a pointer.
+type shapeValError struct{ Name string }
+
+func (e shapeValError) Error() string { return "val " + e.Name }
+
+type shapePtrValError struct{ Name string }
+
+func (e shapePtrValError) Error() string { return "ptrval " + e.Name }
+
+// shapeAsError is not registered; its As method answers for
+// *procCodeError, as some wrappers of foreign errors do.
+type shapeAsError struct{ code int }
+
+func (e *shapeAsError) Error() string { return "as" }
+func (e *shapeAsError) As(target any) bool {
+	if p, ok := target.(**procCodeError); ok {
+		*p = &procCodeError{Code: e.code}
+		return true
+	}
+	return false
+}
+
+// shapeNilsError unwraps to nils around a sentinel.
+type shapeNilsError struct{}
+
+func (shapeNilsError) Error() string   { return "nils" }
+func (shapeNilsError) Unwrap() []error { return []error{nil, errProcX, nil} }
+
+// shapeSecretError is registered; its unexported field is left behind.
+type shapeSecretError struct {
+	Code   int
+	secret string
+}
+
+func (e *shapeSecretError) Error() string { return fmt.Sprint("secret ", e.Code, e.secret) }
+
+func init() {
+	futures.RegisterError(shapeValError{}, &shapePtrValError{}, &shapeSecretError{})
+	futures.Register(shapeFailWith)
+}
+
+// deepValue wraps a registered value holding errProcX in its error field
+// at the bottom of a %w chain deeper than a tree carries.
+func deepValue() error {
+	err := error(&procCauseError{Op: "bottom", Err: errProcX})
+	for range 100 {
+		err = fmt.Errorf("w: %w", err)
+	}
+	return err
+}
+
+// shapeErrors are the errors shapeFailWith returns, by index.
+var shapeErrors = []struct {
+	name string
+	err  func() error
+}{
+	{"a value type returned as a pointer", func() error { return fmt.Errorf("w: %w", &shapeValError{Name: "p"}) }},
+	{"a value type returned as a value", func() error { return fmt.Errorf("w: %w", shapeValError{Name: "v"}) }},
+	{"a pointer-registered value type returned as a value", func() error { return fmt.Errorf("w: %w", shapePtrValError{Name: "v"}) }},
+	{"an As method", func() error { return fmt.Errorf("w: %w", &shapeAsError{code: 9}) }},
+	{"Unwrap returning nils", func() error { return shapeNilsError{} }},
+	{"Join with nils", func() error { return errors.Join(nil, errProcX, nil) }},
+	{"%w of a nil", func() error { return fmt.Errorf("w: %w", nil) }},
+	{"an unexported field", func() error { return &shapeSecretError{Code: 4, secret: "s"} }},
+	{"a wrapped typed nil of a value type", func() error { return fmt.Errorf("w: %w", (*shapeValError)(nil)) }},
+	{"an *os.SyscallError", func() error { return fmt.Errorf("w: %w", os.NewSyscallError("open", syscall.ENOENT)) }},
+	{"a *net.OpError", func() error {
+		return &net.OpError{Op: "dial", Net: "tcp", Err: fmt.Errorf("t: %w", os.ErrDeadlineExceeded)}
+	}},
+	{"a context cause", func() error {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(fmt.Errorf("why: %w", errProcX))
+		return fmt.Errorf("%w: %w", ctx.Err(), context.Cause(ctx))
+	}},
+	{"Join of Joins", func() error {
+		return errors.Join(errors.Join(io.EOF, nil), errors.Join(&shapeValError{Name: "j"}, fs.ErrExist))
+	}},
+}
+
+func shapeFailWith(_ context.Context, i int) (int, error) { return 0, shapeErrors[i].err() }
+
+// shapeAnswers extends answers with the errors of this file.
+func shapeAnswers(err error) map[string]string {
+	a := answers(err)
+	for name, target := range map[string]error{"Exist": fs.ErrExist, "os.DeadlineExceeded": os.ErrDeadlineExceeded} {
+		a["Is "+name] = fmt.Sprint(errors.Is(err, target))
+	}
+	var v shapeValError
+	a["As shapeValError"] = fmt.Sprint(errors.As(err, &v), v)
+	var vp *shapeValError
+	a["As *shapeValError"] = fmt.Sprint(errors.As(err, &vp), vp != nil)
+	var pv shapePtrValError
+	a["As shapePtrValError"] = fmt.Sprint(errors.As(err, &pv), pv)
+	var pvp *shapePtrValError
+	a["As *shapePtrValError"] = fmt.Sprint(errors.As(err, &pvp), pvp != nil)
+	var se *shapeSecretError
+	a["As *shapeSecretError"] = fmt.Sprint(errors.As(err, &se))
+	if se != nil {
+		a["As *shapeSecretError"] = fmt.Sprint(se.Code)
+	}
+	var ca *procCauseError
+	if errors.As(err, &ca) {
+		a["As *procCauseError"] = fmt.Sprint(ca.Op, errors.Is(ca.Err, errProcX))
+	}
+	return a
+}
+
+// TestRegisterErrorShapesAnswerAsAGoroutine: for errors of every shape
+// (value and pointer forms of registered types, As methods, nils among
+// wrapped errors, unexported fields, standard library errors, context
+// causes, a value deeper than a tree carries), errors.Is and errors.As
+// give on a ProcessPool the answers they give on a ThreadPool.
+func TestRegisterErrorShapesAnswerAsAGoroutine(t *testing.T) {
+	tp, err := futures.NewThreadPool(futures.MaxWorkers(1))
+	require.NoError(t, err)
+	defer tp.Close()
+	pp := newProcPool(t, futures.MaxWorkers(1))
+	for i, tc := range shapeErrors {
+		t.Run(tc.name, func(t *testing.T) {
+			_, terr := futures.Submit(tp, shapeFailWith, i).Result(bg)
+			_, perr := futures.Submit(pp, shapeFailWith, i).Result(bg)
+			require.Error(t, perr)
+			assert.Equal(t, shapeAnswers(terr), shapeAnswers(perr))
+		})
+	}
+}
+
+// TestRegisterErrorDeepValue: a registered sentinel wrapped deeper than a
+// tree carries still matches, a value that deep does not cross.
+func TestRegisterErrorDeepValue(t *testing.T) {
+	pp := newProcPool(t, futures.MaxWorkers(1))
+	_, err := futures.Go(pp, shapeDeepValue).Result(bg)
+	assert.ErrorIs(t, err, errProcX)
+	var ca *procCauseError
+	assert.False(t, errors.As(err, &ca))
+}
+
+func shapeDeepValue(context.Context) (int, error) { return 0, deepValue() }
+
+func init() { futures.Register(shapeDeepValue) }
+
+// TestRegisterErrorPanicNil: panic(nil) is a *runtime.PanicNilError, as
+// on a ThreadPool.
+func TestRegisterErrorPanicNil(t *testing.T) {
+	tp, err := futures.NewThreadPool(futures.MaxWorkers(1))
+	require.NoError(t, err)
+	defer tp.Close()
+	pp := newProcPool(t, futures.MaxWorkers(1))
+	for _, ex := range []futures.Executor{tp, pp} {
+		_, err := futures.Go(ex, shapePanicNil).Result(bg)
+		var pe *futures.PanicError
+		require.ErrorAs(t, err, &pe)
+		var pne *runtime.PanicNilError
+		assert.ErrorAs(t, err, &pne, "%T", ex)
+	}
+}
+
+func shapePanicNil(context.Context) (int, error) { panic(nil) }
+
+func init() { futures.Register(shapePanicNil) }
