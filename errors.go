@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/gofutures/futures/internal/registry"
 )
@@ -111,6 +112,7 @@ type RemoteError struct {
 	Stack string
 
 	is      []error // the registered sentinels the original's Is method matched
+	as      []error // the values of registered types the original's As method gave
 	wrapped []error // the errors the original is or wraps, rebuilt
 }
 
@@ -130,6 +132,23 @@ func (e *RemoteError) Unwrap() []error { return e.wrapped }
 func (e *RemoteError) Is(target error) bool {
 	for _, s := range e.is {
 		if s == target {
+			return true
+		}
+	}
+	return false
+}
+
+// As sets target to a value of a type registered with RegisterError that
+// the As method of the original error gave for that type in the worker,
+// and reports whether there was one.
+func (e *RemoteError) As(target any) bool {
+	t := reflect.ValueOf(target)
+	if t.Kind() != reflect.Pointer || t.IsNil() {
+		return false
+	}
+	for _, a := range e.as {
+		if v := reflect.ValueOf(a); v.Type().AssignableTo(t.Type().Elem()) {
+			t.Elem().Set(v)
 			return true
 		}
 	}

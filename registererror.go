@@ -18,7 +18,10 @@ import (
 //     error of that type crosses as a value, encoded with the pool's codec,
 //     so errors.As(err, &myErr) holds and myErr has the exported fields the
 //     codec carries; its exported fields of type error cross as errors
-//     themselves, rebuilt as the call's error is.
+//     themselves, rebuilt as the call's error is. When MyError's Error
+//     method has a value receiver, MyError and *MyError are both
+//     registered, whichever of them is passed. The value an As method of
+//     an unregistered error gives for a registered type crosses too.
 //
 // A comparable error is registered as both, a sentinel being matched first,
 // then its type; an error whose Error method panics (such as a &MyError{}
@@ -38,7 +41,8 @@ import (
 //
 // Registered by default: context.Canceled, context.DeadlineExceeded, io.EOF,
 // io.ErrUnexpectedEOF, fs.ErrNotExist, fs.ErrExist, fs.ErrPermission,
-// os.ErrDeadlineExceeded, ErrCancelled and ErrTimeout. Python: exceptions
+// os.ErrDeadlineExceeded, ErrCancelled and ErrTimeout, and the type
+// *runtime.PanicNilError, the value of panic(nil). Python: exceptions
 // cross by pickling, so except MyError works in the parent.
 //
 // Call it from an init function, as Register, so that the parent and every
@@ -79,8 +83,8 @@ func remoteError(r *wire.Result, c value.Codec) error {
 }
 
 // newRemoteError is the errtree.Opaque of package futures.
-func newRemoteError(typ, msg string, is, wrapped []error) error {
-	return &RemoteError{Type: typ, Message: msg, is: is, wrapped: wrapped}
+func newRemoteError(typ, msg string, is, as, wrapped []error) error {
+	return &RemoteError{Type: typ, Message: msg, is: is, as: as, wrapped: wrapped}
 }
 
 // panicValue returns the value of a KindPanic record r: what its Value

@@ -98,12 +98,22 @@ func init() {
 
 // remote is the Opaque of the tests.
 type remote struct {
-	typ, msg string
-	is, ws   []error
+	typ, msg   string
+	is, as, ws []error
 }
 
 func (r *remote) Error() string   { return r.msg }
 func (r *remote) Unwrap() []error { return r.ws }
+func (r *remote) As(target any) bool {
+	t := reflect.ValueOf(target).Elem()
+	for _, a := range r.as {
+		if v := reflect.ValueOf(a); v.Type().AssignableTo(t.Type()) {
+			t.Set(v)
+			return true
+		}
+	}
+	return false
+}
 func (r *remote) Is(t error) bool {
 	for _, s := range r.is {
 		if s == t {
@@ -113,7 +123,7 @@ func (r *remote) Is(t error) bool {
 	return false
 }
 
-func opaque(typ, msg string, is, ws []error) error { return &remote{typ, msg, is, ws} }
+func opaque(typ, msg string, is, as, ws []error) error { return &remote{typ, msg, is, as, ws} }
 
 // cross returns err as the parent rebuilds it from the tree the worker
 // sends, with registries rw in the worker and rp in the parent.

@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -32,6 +33,7 @@ type registry struct {
 	list      []sentinel              // in registration order, for Is methods
 	typeKey   map[reflect.Type]string // registered type → its key
 	types     map[string]reflect.Type // key → registered type
+	typeList  []reflect.Type          // in registration order, for As methods
 }
 
 // sentinel is a registered sentinel and its key.
@@ -47,13 +49,14 @@ var (
 
 func init() {
 	Register(context.Canceled, context.DeadlineExceeded, io.EOF, io.ErrUnexpectedEOF,
-		fs.ErrNotExist, fs.ErrExist, fs.ErrPermission, os.ErrDeadlineExceeded)
+		fs.ErrNotExist, fs.ErrExist, fs.ErrPermission, os.ErrDeadlineExceeded, new(runtime.PanicNilError))
 }
 
 // Register registers each of errs as a sentinel, if it is comparable and
 // its Error method does not panic, and its type, unless that is a struct
-// (or a pointer to one) whose fields are all unexported: values of such a
-// type cannot cross, only the sentinel can. An error registered already is
+// (or a pointer to one) of some size whose fields are all unexported:
+// values of such a type cannot cross, only the sentinel can. With a type
+// T whose Error method has a value receiver, it registers both T and *T. An error registered already is
 // skipped. It panics for a nil error, registering none of errs.
 func Register(errs ...error) {
 	for _, err := range errs {
@@ -70,24 +73,39 @@ func Register(errs ...error) {
 func (r *registry) add(errs []error) *registry {
 	for _, err := range errs {
 		t := reflect.TypeOf(err)
-		tk := keyOfType(t)
 		_, dup, ok := r.sentinelKey(err)
 		text, works := errorText(err)
 		if ok && !dup && works {
-			key := tk + ":" + text
+			key := keyOfType(t) + ":" + text
 			for i := 2; r.sentinels[key] != nil; i++ {
-				key = fmt.Sprintf("%s:%s#%d", tk, text, i)
+				key = fmt.Sprintf("%s:%s#%d", keyOfType(t), text, i)
 			}
 			r.keyOf[err] = key
 			r.sentinels[key] = err
 			r.list = append(r.list, sentinel{key, err})
 		}
-		if _, dup := r.typeKey[t]; !dup && crosses(t) {
-			r.typeKey[t] = tk
-			r.types[tk] = t
+		for _, t := range forms(t) {
+			if _, dup := r.typeKey[t]; !dup && crosses(t) {
+				r.typeKey[t] = keyOfType(t)
+				r.types[keyOfType(t)] = t
+				r.typeList = append(r.typeList, t)
+			}
 		}
 	}
 	return r
+}
+
+// forms returns t and, when its methods are those of a value, the other of
+// T and *T: an error type with value receivers can be returned as either,
+// and errors.As tells them apart.
+func forms(t reflect.Type) []reflect.Type {
+	if t.Kind() != reflect.Pointer {
+		return []reflect.Type{t, reflect.PointerTo(t)}
+	}
+	if e := t.Elem(); e.Name() != "" && e.Implements(errorType) {
+		return []reflect.Type{t, e}
+	}
+	return []reflect.Type{t}
 }
 
 // clone returns a copy of r, or an empty registry for nil.
@@ -103,6 +121,7 @@ func clone(r *registry) *registry {
 		next.sentinels[k] = v
 	}
 	next.list = append(next.list, r.list...)
+	next.typeList = append(next.typeList, r.typeList...)
 	for k, v := range r.typeKey {
 		next.typeKey[k] = v
 	}
@@ -131,12 +150,13 @@ func keyOfType(t reflect.Type) string {
 }
 
 // crosses reports whether values of t can cross with a codec: t is not a
-// struct, or pointer to one, with fields that are all unexported.
+// struct, or pointer to one, with fields that are all unexported, unless it
+// has no size, its one value being its zero value (as runtime.PanicNilError).
 func crosses(t reflect.Type) bool {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t.Kind() != reflect.Struct || t.NumField() == 0 {
+	if t.Kind() != reflect.Struct || t.Size() == 0 {
 		return true
 	}
 	for i := range t.NumField() {

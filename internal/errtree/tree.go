@@ -86,6 +86,7 @@ func (e *encoder) node(err error, depth int) *wire.ErrNode {
 	}
 	n.Kind = wire.NodeOpaque
 	n.Is = e.matches(err, nil)
+	n.Children = e.as(err, depth)
 	for _, w := range unwrap(err) {
 		if w == nil {
 			continue
@@ -155,6 +156,40 @@ func (e *encoder) matches(err error, keys []string) []string {
 		}
 	}
 	return keys
+}
+
+// as returns the children of the node of err, at the given depth, that
+// stand for the values of registered types its As method gives, as
+// errors.As would ask it for them.
+func (e *encoder) as(err error, depth int) []wire.ErrChild {
+	a, ok := err.(interface{ As(any) bool })
+	if !ok {
+		return nil
+	}
+	var children []wire.ErrChild
+	for _, t := range e.r.typeList {
+		if !e.room(depth) {
+			break
+		}
+		p := reflect.New(t)
+		if !asOne(a, p.Interface()) {
+			continue
+		}
+		if v, ok := p.Elem().Interface().(error); ok {
+			children = append(children, wire.ErrChild{Field: wire.FieldAs, Node: e.node(v, depth+1)})
+		}
+	}
+	return children
+}
+
+// asOne is a.As(target), false if that panics.
+func asOne(a interface{ As(any) bool }, target any) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return a.As(target)
 }
 
 // below appends to keys those of the registered sentinels that err, left

@@ -37,11 +37,16 @@ type ErrNode struct {
 	Value   []byte // NodeValue: the value as the codec encoded it, its error fields nil
 	Is      []string
 	// Children: of a NodeOpaque node, the errors its Unwrap method
-	// returns, with Field 0; of a NodeValue or NodeZero node, the values
-	// of its exported fields of type error, with Field the field's index
-	// plus one.
+	// returns, with Field 0, and the values of registered types its As
+	// method gives, with Field FieldAs; of a NodeValue or NodeZero node,
+	// the values of its exported fields of type error, with Field the
+	// field's index plus one.
 	Children []ErrChild
 }
+
+// FieldAs is the Field of a child of a NodeOpaque node that its As method
+// gave rather than its Unwrap method.
+const FieldAs = 1
 
 // ErrChild is a child of an ErrNode.
 type ErrChild struct {
