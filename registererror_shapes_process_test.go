@@ -11,6 +11,8 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -181,3 +183,41 @@ func TestRegisterErrorPanicNil(t *testing.T) {
 func shapePanicNil(context.Context) (int, error) { panic(nil) }
 
 func init() { futures.Register(shapePanicNil) }
+
+// shapeBig is what shapeBigFailure fails with, by index: a panic with a
+// string, an error of a registered type holding it, and a panic with it.
+func shapeBigFailure(_ context.Context, i int) (int, error) {
+	s := strings.Repeat("x", shapeBigSize)
+	switch i {
+	case 0:
+		panic(s)
+	case 1:
+		return 0, fmt.Errorf("w: %w", &procCauseError{Op: s, Err: errProcX})
+	default:
+		panic(&procCauseError{Op: s, Err: errProcX})
+	}
+}
+
+const shapeBigSize = 40 << 10
+
+func init() { futures.Register(shapeBigFailure) }
+
+// TestRegisterErrorBigFailures: a failure whose text and value together
+// exceed a frame, though each fits, is the call's error, never a killed
+// worker; what does not fit crosses as text.
+func TestRegisterErrorBigFailures(t *testing.T) {
+	const limit = 64 << 10
+	lowerMaxFrame(t, limit)
+	t.Setenv(workerMaxFrame, strconv.Itoa(limit))
+	pp := newProcPool(t, futures.MaxWorkers(1))
+	for i := range 3 {
+		_, err := futures.Submit(pp, shapeBigFailure, i).Result(bg)
+		require.Error(t, err)
+		require.NotErrorIs(t, err, futures.ErrWorkerExited, "case %d", i)
+		if i == 0 {
+			var pe *futures.PanicError
+			require.ErrorAs(t, err, &pe)
+			assert.Len(t, fmt.Sprint(pe.Value), shapeBigSize)
+		}
+	}
+}
