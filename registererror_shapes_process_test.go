@@ -185,7 +185,8 @@ func shapePanicNil(context.Context) (int, error) { panic(nil) }
 func init() { futures.Register(shapePanicNil) }
 
 // shapeBig is what shapeBigFailure fails with, by index: a panic with a
-// string, an error of a registered type holding it, and a panic with it.
+// string, an error of a registered type holding it, a panic with it, and
+// a panic with a string longer than a frame.
 func shapeBigFailure(_ context.Context, i int) (int, error) {
 	s := strings.Repeat("x", shapeBigSize)
 	switch i {
@@ -193,6 +194,8 @@ func shapeBigFailure(_ context.Context, i int) (int, error) {
 		panic(s)
 	case 1:
 		return 0, fmt.Errorf("w: %w", &procCauseError{Op: s, Err: errProcX})
+	case 3:
+		panic(s + s + s)
 	default:
 		panic(&procCauseError{Op: s, Err: errProcX})
 	}
@@ -204,13 +207,14 @@ func init() { futures.Register(shapeBigFailure) }
 
 // TestRegisterErrorBigFailures: a failure whose text and value together
 // exceed a frame, though each fits, is the call's error, never a killed
-// worker; what does not fit crosses as text.
+// worker; what does not fit crosses as text, and a text longer than a
+// frame is cut short.
 func TestRegisterErrorBigFailures(t *testing.T) {
 	const limit = 64 << 10
 	lowerMaxFrame(t, limit)
 	t.Setenv(workerMaxFrame, strconv.Itoa(limit))
 	pp := newProcPool(t, futures.MaxWorkers(1))
-	for i := range 3 {
+	for i := range 4 {
 		_, err := futures.Submit(pp, shapeBigFailure, i).Result(bg)
 		require.Error(t, err)
 		require.NotErrorIs(t, err, futures.ErrWorkerExited, "case %d", i)
@@ -218,6 +222,12 @@ func TestRegisterErrorBigFailures(t *testing.T) {
 			var pe *futures.PanicError
 			require.ErrorAs(t, err, &pe)
 			assert.Len(t, fmt.Sprint(pe.Value), shapeBigSize)
+		}
+		if i == 3 {
+			var pe *futures.PanicError
+			require.ErrorAs(t, err, &pe)
+			assert.Less(t, len(fmt.Sprint(pe.Value)), limit)
+			assert.True(t, strings.HasSuffix(fmt.Sprint(pe.Value), "…"))
 		}
 	}
 }
