@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -229,5 +230,38 @@ func TestRegisterErrorBigFailures(t *testing.T) {
 			assert.Less(t, len(fmt.Sprint(pe.Value)), limit)
 			assert.True(t, strings.HasSuffix(fmt.Sprint(pe.Value), "…"))
 		}
+	}
+}
+
+// TestRegisterErrorMapItems: through Map, ordered or not, in chunks or
+// not, each item's error answers errors.Is and errors.As as the same
+// item's on a ThreadPool.
+func TestRegisterErrorMapItems(t *testing.T) {
+	tp, err := futures.NewThreadPool(futures.MaxWorkers(2))
+	require.NoError(t, err)
+	defer tp.Close()
+	pp := newProcPool(t, futures.MaxWorkers(2))
+	var items []int
+	for range 3 {
+		for i := range shapeErrors {
+			items = append(items, i)
+		}
+	}
+	run := func(ex futures.Executor, opts ...futures.MapOption) []string {
+		var got []string
+		for _, err := range futures.Map(bg, ex, shapeFailWith, slices.Values(items), opts...) {
+			require.Error(t, err)
+			got = append(got, fmt.Sprint(shapeAnswers(err)))
+		}
+		return got
+	}
+	want := run(tp)
+	for _, opts := range [][]futures.MapOption{nil, {futures.Chunksize(5)}, {futures.Chunksize(len(items))}} {
+		assert.Equal(t, want, run(pp, opts...))
+	}
+	for _, opts := range [][]futures.MapOption{{futures.Unordered()}, {futures.Unordered(), futures.Chunksize(4)}} {
+		got := run(pp, opts...)
+		slices.Sort(got)
+		assert.Equal(t, slices.Sorted(slices.Values(want)), got)
 	}
 }
