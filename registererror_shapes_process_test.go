@@ -66,10 +66,10 @@ func init() {
 }
 
 // deepValue wraps a registered value holding errProcX in its error field
-// at the bottom of a %w chain deeper than a tree carries.
-func deepValue() error {
+// at the bottom of a %w chain of n wrappers.
+func deepValue(n int) error {
 	err := error(&procCauseError{Op: "bottom", Err: errProcX})
-	for range 100 {
+	for range n {
 		err = fmt.Errorf("w: %w", err)
 	}
 	return err
@@ -152,16 +152,20 @@ func TestRegisterErrorShapesAnswerAsAGoroutine(t *testing.T) {
 }
 
 // TestRegisterErrorDeepValue: a registered sentinel wrapped deeper than a
-// tree carries still matches, a value that deep does not cross.
+// tree carries still matches, a value that deep does not cross, and a
+// value on the last level the tree carries crosses if its error fields fit
+// or else does not, the sentinels they wrap still matching.
 func TestRegisterErrorDeepValue(t *testing.T) {
 	pp := newProcPool(t, futures.MaxWorkers(1))
-	_, err := futures.Go(pp, shapeDeepValue).Result(bg)
-	assert.ErrorIs(t, err, errProcX)
-	var ca *procCauseError
-	assert.False(t, errors.As(err, &ca))
+	for _, n := range []int{100, 64, 63, 62} {
+		_, err := futures.Submit(pp, shapeDeepValue, n).Result(bg)
+		assert.ErrorIs(t, err, errProcX, "%d wrappers", n)
+		var ca *procCauseError
+		assert.Equal(t, n < 63, errors.As(err, &ca), "%d wrappers", n)
+	}
 }
 
-func shapeDeepValue(context.Context) (int, error) { return 0, deepValue() }
+func shapeDeepValue(_ context.Context, n int) (int, error) { return 0, deepValue(n) }
 
 func init() { futures.Register(shapeDeepValue) }
 
