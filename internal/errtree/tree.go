@@ -101,9 +101,9 @@ func (e *encoder) node(err error, depth int) *wire.ErrNode {
 }
 
 // value makes n the node of err, a value of the registered type key, and
-// reports whether it could: false if the codec cannot encode it. The value
-// crosses with its exported fields of type error nil; those errors are its
-// children.
+// reports whether it could: false if the codec cannot encode it, or if the
+// tree has no room for the errors of its fields. The value crosses with its
+// exported fields of type error nil; those errors are its children.
 func (e *encoder) value(n *wire.ErrNode, err error, key string, depth int) bool {
 	v := reflect.ValueOf(err)
 	if v.Kind() == reflect.Pointer {
@@ -122,9 +122,10 @@ func (e *encoder) value(n *wire.ErrNode, err error, key string, depth int) bool 
 			if !f.IsExported() || f.Type != errorType || fv.IsNil() {
 				continue
 			}
-			if e.room(depth) {
-				children = append(children, wire.ErrChild{Field: uint64(i + 1), Node: e.node(fv.Interface().(error), depth+1)})
+			if !e.room(depth) { // it would cross with the field nil
+				return false
 			}
+			children = append(children, wire.ErrChild{Field: uint64(i + 1), Node: e.node(fv.Interface().(error), depth+1)})
 			fv.SetZero()
 		}
 	}
