@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -246,7 +247,7 @@ func TestTypedNilAndPanickingMethods(t *testing.T) {
 func TestRegisteredOnOneSideOnly(t *testing.T) {
 	none := clone(nil)
 	err := fmt.Errorf("w: %w", errors.Join(errX, &codeError{Code: 2}, fs.ErrNotExist))
-	std := clone(nil).add([]error{fs.ErrNotExist})
+	std := clone(nil).add("std", []error{fs.ErrNotExist})
 	for name, sides := range map[string][2]*registry{"worker": {std, current()}, "parent": {current(), std}} {
 		t.Run("not in the "+name, func(t *testing.T) {
 			got := cross(t, sides[0], sides[1], err, value.Gob)
@@ -316,8 +317,12 @@ func TestRegister(t *testing.T) {
 	r2 := current()
 	assert.Equal(t, len(r.list)+1, len(r2.list))
 	assert.Equal(t, r.typeKey, r2.typeKey)
+	keyX, _, _ := r2.sentinelKey(errX)
 	key, _, _ := r2.sentinelKey(errSame)
-	assert.Equal(t, "*errors.errorString:errtree test: X#2", key)
+	assert.NotEqual(t, keyX, key, "sentinels of the same type and text have keys of their own")
+	assert.True(t, strings.HasSuffix(key, ":*errors.errorString:errtree test: X"), key)
+	assert.Equal(t, errSame, r2.sentinel(key))
+	assert.Equal(t, errX, r2.sentinel(keyX))
 	_, ok := r2.typeKey[reflect.TypeOf(errX)]
 	assert.False(t, ok, "the type of errors.New does not cross as a value")
 }

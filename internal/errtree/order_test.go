@@ -28,7 +28,7 @@ type registration struct {
 func registryOf(regs ...registration) *registry {
 	r := clone(nil)
 	for _, reg := range regs {
-		r = clone(r).add(reg.errs)
+		r = clone(r).add(reg.site, reg.errs)
 	}
 	return r
 }
@@ -42,6 +42,7 @@ func registryOf(regs ...registration) *registry {
 func TestSentinelsOfTheSameTextInEitherOrder(t *testing.T) {
 	a := registration{"pkga.init:10", []error{errNotFoundA}}
 	b := registration{"pkgb.init:20", []error{errNotFoundB}}
+	loopA, loopB := registration{"loop:30", []error{errNotFoundA}}, registration{"loop:30", []error{errNotFoundB}}
 	for _, tc := range []struct {
 		name           string
 		worker, parent *registry
@@ -51,6 +52,7 @@ func TestSentinelsOfTheSameTextInEitherOrder(t *testing.T) {
 		{"the worker has one", registryOf(b), registryOf(a, b)},
 		{"the parent has one", registryOf(a, b), registryOf(b)},
 		{"the parent has the other order and the worker one", registryOf(b), registryOf(b, a)},
+		{"one site, in a loop", registryOf(loopA, loopB), registryOf(loopA, loopB)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, sent := range []error{errNotFoundA, errNotFoundB} {

@@ -26,7 +26,7 @@ func Rebuild(n *wire.ErrNode, c value.Codec, opaque Opaque) (err error, register
 func rebuild(r *registry, n *wire.ErrNode, c value.Codec, opaque Opaque) (error, bool) {
 	switch n.Kind {
 	case wire.NodeSentinel:
-		if s := r.sentinels[n.Key]; s != nil {
+		if s := r.sentinel(n.Key); s != nil {
 			return s, true
 		}
 	case wire.NodeValue, wire.NodeZero, wire.NodeNil:
@@ -38,7 +38,7 @@ func rebuild(r *registry, n *wire.ErrNode, c value.Codec, opaque Opaque) (error,
 	default:
 		var is []error
 		for _, k := range n.Is {
-			if s := r.sentinels[k]; s != nil {
+			if s := r.sentinel(k); s != nil {
 				is = append(is, s)
 			}
 		}
