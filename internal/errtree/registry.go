@@ -32,12 +32,12 @@ import (
 // registry is replaced as a whole on every registration, so lookups take no
 // lock.
 type registry struct {
-	keyOf     map[error]string        // sentinel → its key
-	byBase    map[string][]int        // the base of a key → the sentinels in list that have it
-	list      []sentinel              // in registration order, for Is methods
-	typeKey   map[reflect.Type]string // registered type → its key
-	types     map[string]reflect.Type // key → registered type
-	typeList  []reflect.Type          // in registration order, for As methods
+	keyOf    map[error]string        // sentinel → its key
+	byBase   map[string][]int        // the base of a key → the sentinels in list that have it
+	list     []sentinel              // in registration order, for Is methods
+	typeKey  map[reflect.Type]string // registered type → its key
+	types    map[string]reflect.Type // key → registered type
+	typeList []reflect.Type          // in registration order, for As methods
 }
 
 // sentinel is a registered sentinel and its key. A key is made of a
