@@ -70,7 +70,9 @@ var errNilContext = errors.New("futures: the context is nil; use context.Backgro
 // panic value itself when the pool's codec carries it and it decodes to its
 // own type (for Gob, a basic type or one registered with gob.Register): an
 // error is rebuilt as a call's error is (see RemoteError and
-// RegisterError), and any other value becomes its fmt text.
+// RegisterError), and any other value becomes its fmt text; so does a
+// value too big for a message from the worker, its text cut short if need
+// be.
 type PanicError struct {
 	// Value is the value passed to panic.
 	Value any
@@ -99,14 +101,16 @@ func (e *PanicError) Unwrap() error {
 // see those through a RemoteError as they would see them through the
 // original in the worker: a registered sentinel the original wrapped (with
 // fmt.Errorf's %w, errors.Join or an Unwrap method) or that its Is method
-// matched, and a value of a registered error type. An error the original
+// matched, a value of a registered error type, and one that its As method
+// gave. An error the original
 // wrapped that is not registered is a RemoteError of its own, with its
 // type, message and what it wrapped in turn. An error that is and wraps
 // nothing registered is a RemoteError that unwraps to nothing.
 type RemoteError struct {
 	// Type is the Go type of the original error, such as "*fs.PathError".
 	Type string
-	// Message is the original error's Error() text.
+	// Message is the original error's Error() text, cut short if it is
+	// longer than a message from a worker process can carry.
 	Message string
 	// Stack is where the call ran in the worker, when known.
 	Stack string

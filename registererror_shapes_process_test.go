@@ -191,7 +191,7 @@ func init() { futures.Register(shapePanicNil) }
 
 // shapeBig is what shapeBigFailure fails with, by index: a panic with a
 // string, an error of a registered type holding it, a panic with it, and
-// a panic with a string longer than a frame.
+// a panic with and an error of a text longer than a frame.
 func shapeBigFailure(_ context.Context, i int) (int, error) {
 	s := strings.Repeat("x", shapeBigSize)
 	switch i {
@@ -201,6 +201,8 @@ func shapeBigFailure(_ context.Context, i int) (int, error) {
 		return 0, fmt.Errorf("w: %w", &procCauseError{Op: s, Err: errProcX})
 	case 3:
 		panic(s + s + s)
+	case 4:
+		return 0, errors.New(s + s + s)
 	default:
 		panic(&procCauseError{Op: s, Err: errProcX})
 	}
@@ -219,7 +221,7 @@ func TestRegisterErrorBigFailures(t *testing.T) {
 	lowerMaxFrame(t, limit)
 	t.Setenv(workerMaxFrame, strconv.Itoa(limit))
 	pp := newProcPool(t, futures.MaxWorkers(1))
-	for i := range 4 {
+	for i := range 5 {
 		_, err := futures.Submit(pp, shapeBigFailure, i).Result(bg)
 		require.Error(t, err)
 		require.NotErrorIs(t, err, futures.ErrWorkerExited, "case %d", i)
@@ -233,6 +235,12 @@ func TestRegisterErrorBigFailures(t *testing.T) {
 			require.ErrorAs(t, err, &pe)
 			assert.Less(t, len(fmt.Sprint(pe.Value)), limit)
 			assert.True(t, strings.HasSuffix(fmt.Sprint(pe.Value), "…"))
+		}
+		if i == 4 {
+			var re *futures.RemoteError
+			require.ErrorAs(t, err, &re)
+			assert.Less(t, len(re.Message), limit)
+			assert.True(t, strings.HasSuffix(re.Message, "…"))
 		}
 	}
 }
