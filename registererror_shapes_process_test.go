@@ -277,3 +277,36 @@ func TestRegisterErrorMapItems(t *testing.T) {
 		assert.Equal(t, slices.Sorted(slices.Values(want)), got)
 	}
 }
+
+// shapeOwnErrors returns the errors the package's own executors and
+// promises return: a submission after Close and a promise completed twice.
+func shapeOwnErrors(ctx context.Context) (int, error) {
+	tp, err := futures.NewThreadPool(futures.MaxWorkers(1))
+	if err != nil {
+		return 0, err
+	}
+	tp.Close()
+	_, shut := futures.Go(tp, procPid).Result(ctx)
+	p := futures.NewPromise[int]()
+	_ = p.SetResult(1)
+	return 0, errors.Join(shut, p.SetResult(2))
+}
+
+func init() { futures.Register(shapeOwnErrors) }
+
+// TestRegisterErrorOwnSentinels: the errors of the package's own sentinels
+// that a call returns match them in the parent as on a ThreadPool.
+func TestRegisterErrorOwnSentinels(t *testing.T) {
+	tp, err := futures.NewThreadPool(futures.MaxWorkers(1))
+	require.NoError(t, err)
+	defer tp.Close()
+	pp := newProcPool(t, futures.MaxWorkers(1))
+	_, terr := futures.Go(tp, shapeOwnErrors).Result(bg)
+	_, perr := futures.Go(pp, shapeOwnErrors).Result(bg)
+	for _, target := range []error{futures.ErrShutdown, futures.ErrInvalidState, futures.ErrBrokenExecutor, futures.ErrNotRegistered,
+		futures.ErrWorkerExited, futures.ErrDeadlock, futures.ErrCancelled, futures.ErrTimeout} {
+		assert.Equal(t, errors.Is(terr, target), errors.Is(perr, target), "%v", target)
+	}
+	assert.ErrorIs(t, terr, futures.ErrShutdown)
+	assert.ErrorIs(t, terr, futures.ErrInvalidState)
+}
