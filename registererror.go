@@ -45,7 +45,9 @@ import (
 //
 // Registered by default: context.Canceled, context.DeadlineExceeded, io.EOF,
 // io.ErrUnexpectedEOF, fs.ErrNotExist, fs.ErrExist, fs.ErrPermission,
-// os.ErrDeadlineExceeded, ErrCancelled and ErrTimeout, and the type
+// os.ErrDeadlineExceeded, the sentinels of this package (ErrCancelled,
+// ErrTimeout, ErrShutdown, ErrBrokenExecutor, ErrInvalidState,
+// ErrNotRegistered, ErrWorkerExited, ErrDeadlock), and the type
 // *runtime.PanicNilError, the value of panic(nil). Python: exceptions
 // cross by pickling, so except MyError works in the parent.
 //
@@ -68,7 +70,10 @@ func RegisterError(errs ...error) {
 	errtree.Register(errs...)
 }
 
-func init() { RegisterError(ErrCancelled, ErrTimeout) }
+func init() {
+	RegisterError(ErrCancelled, ErrTimeout, ErrShutdown, ErrBrokenExecutor, ErrInvalidState, ErrNotRegistered,
+		ErrWorkerExited, ErrDeadlock)
+}
 
 // remoteError returns the error of a KindError record r: a *RemoteError
 // that unwraps to the errors r's tree rebuilds, decoded with c.
