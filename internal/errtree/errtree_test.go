@@ -79,6 +79,18 @@ func (panicky) Error() string        { panic("Error panicked") }
 func (panicky) Unwrap() error        { panic("Unwrap panicked") }
 func (panicky) Is(target error) bool { panic("Is panicked") }
 
+// asCodeError is not registered; its As method gives a *codeError.
+type asCodeError struct{ code int }
+
+func (e asCodeError) Error() string { return "as code" }
+func (e asCodeError) As(target any) bool {
+	p, ok := target.(**codeError)
+	if ok {
+		*p = &codeError{Code: e.code}
+	}
+	return ok
+}
+
 // loop wraps itself and errX.
 type loop struct{}
 
@@ -177,6 +189,11 @@ func TestErrorsIsAndAsSeeTheSameThroughTheTree(t *testing.T) {
 			[]check{asCause, is(errY), asCode, is(errX)}},
 		{"a type with a chan", fmt.Errorf("w: %w", &chanError{Code: 3}), []check{is(errX)}},
 		{"unregistered", errors.New("nothing"), []check{is(errX)}},
+		{"an As method", fmt.Errorf("w: %w", asCodeError{code: 7}), []check{asCode, asVal, is(errX)}},
+		{"a value type as a pointer", fmt.Errorf("w: %w", &valError{Name: "v"}), []check{asVal, {"As *valError", func(err error) bool {
+			var p *valError
+			return errors.As(err, &p) && p.Name == "v"
+		}}}},
 	} {
 		for _, c := range []value.Codec{value.Gob, value.JSON} {
 			t.Run(tc.name+"/"+c.Name(), func(t *testing.T) {
