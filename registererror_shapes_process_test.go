@@ -310,3 +310,34 @@ func TestRegisterErrorOwnSentinels(t *testing.T) {
 	assert.ErrorIs(t, terr, futures.ErrShutdown)
 	assert.ErrorIs(t, terr, futures.ErrInvalidState)
 }
+
+// shapeHiddenCauseError is registered; its cause is in an unexported
+// field, which no codec carries, and its Unwrap returns it.
+type shapeHiddenCauseError struct {
+	Code  int
+	cause error
+}
+
+func (e *shapeHiddenCauseError) Error() string { return fmt.Sprint("hidden ", e.Code) }
+func (e *shapeHiddenCauseError) Unwrap() error { return e.cause }
+
+func init() {
+	futures.RegisterError(&shapeHiddenCauseError{})
+	futures.Register(shapeHiddenCause)
+}
+
+func shapeHiddenCause(context.Context) (int, error) {
+	return 0, fmt.Errorf("w: %w", &shapeHiddenCauseError{Code: 3, cause: fmt.Errorf("c: %w", io.ErrUnexpectedEOF)})
+}
+
+// TestRegisterErrorHiddenCause: a value of a registered type whose Unwrap
+// returns an error the codec does not carry crosses with its exported
+// fields, and the sentinels its Unwrap gave still match.
+func TestRegisterErrorHiddenCause(t *testing.T) {
+	pp := newProcPool(t, futures.MaxWorkers(1))
+	_, err := futures.Go(pp, shapeHiddenCause).Result(bg)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	var he *shapeHiddenCauseError
+	require.ErrorAs(t, err, &he)
+	assert.Equal(t, 3, he.Code)
+}
