@@ -80,13 +80,24 @@ func (e *encoder) node(err error, depth int) *wire.ErrNode {
 		e.found = true
 		return n
 	}
-	if key, ok := e.r.typeKey[reflect.TypeOf(err)]; ok && e.value(n, err, key, depth) {
+	key, registered := e.r.typeKey[reflect.TypeOf(err)]
+	hides := registered && hidesCauses(err)
+	if registered && !hides && e.value(n, err, key, depth) {
 		e.found = true
 		return n
 	}
 	n.Kind = wire.NodeOpaque
 	n.Is = e.matches(err, nil)
 	n.Children = e.as(err, depth)
+	if hides && e.room(depth) { // the value beside the causes it hides
+		e.nodes++
+		v := &wire.ErrNode{Type: fmt.Sprintf("%T", err), Message: Text(err)}
+		e.bytes += len(v.Type) + len(v.Message)
+		if e.value(v, err, key, depth+1) {
+			n.Children = append(n.Children, wire.ErrChild{Field: wire.FieldAs, Node: v})
+			e.found = true
+		}
+	}
 	for _, w := range unwrap(err) {
 		if w == nil {
 			continue
@@ -140,6 +151,44 @@ func (e *encoder) value(n *wire.ErrNode, err error, key string, depth int) bool 
 		e.bytes += len(b)
 	}
 	return true
+}
+
+// hidesCauses reports whether err, a value of a registered type, wraps
+// errors that are not in its exported fields of type error, which cross
+// with it: those in unexported fields, which it cannot carry.
+func hidesCauses(err error) bool {
+	v := reflect.ValueOf(err)
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return false
+		}
+		v = v.Elem()
+	}
+	for _, w := range unwrap(err) {
+		if w != nil && !inFields(v, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// inFields reports whether w is the value of one of the exported fields of
+// type error of v.
+func inFields(v reflect.Value, w error) (in bool) {
+	defer func() {
+		if recover() != nil { // errors that cannot be compared
+			in = false
+		}
+	}()
+	if v.Kind() != reflect.Struct {
+		return false
+	}
+	for i := range v.NumField() {
+		if f := v.Type().Field(i); f.IsExported() && f.Type == errorType && !v.Field(i).IsNil() && v.Field(i).Interface() == any(w) {
+			return true
+		}
+	}
+	return false
 }
 
 // matches appends to keys those of the registered sentinels err's Is
