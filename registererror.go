@@ -21,7 +21,9 @@ import (
 //     themselves, rebuilt as the call's error is. When MyError's Error
 //     method has a value receiver, MyError and *MyError are both
 //     registered, whichever of them is passed. The value an As method of
-//     an unregistered error gives for a registered type crosses too.
+//     an unregistered error gives for a registered type crosses too; so do
+//     the errors that the Unwrap method of a registered value returns from
+//     its unexported fields, beside the value, for errors.Is.
 //
 // A comparable error is registered as both, a sentinel being matched first,
 // then its type; an error whose Error method panics (such as a &MyError{}
