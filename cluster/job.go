@@ -1,0 +1,283 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gofutures/futures/internal/registry"
+	"github.com/gofutures/futures/internal/serve"
+	"github.com/gofutures/futures/internal/value"
+	"github.com/gofutures/futures/internal/wire"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// job is one message of calls a worker took: it asks the pool for leave to
+// start them, runs them one after the other, sends their outcomes in
+// batches and acknowledges the message once every outcome is sent.
+type job struct {
+	w       *worker
+	m       jetstream.Msg
+	client  string
+	attempt int
+	stamp   time.Time // when the server stored the message
+	calls   []wire.Call
+	skip    map[uint64]bool // calls not to run
+	runner  *serve.Runner
+	next    int // the index in calls of the next call to run
+
+	mu   sync.Mutex // guards what follows, which a timeout's goroutine touches too
+	recs []byte     // result records not sent yet
+	nrec int
+	sent time.Time // when results were sent last
+	cur  *runCall  // the call running now
+}
+
+// Results are sent when this many bytes of them wait, or when the oldest
+// waits this long, checked as each call ends, and when the message is done.
+const (
+	resultBatchBytes = 64 << 10
+	resultBatchWait  = 5 * time.Millisecond
+)
+
+// handle runs the job of the message m, which holds one slot of w.
+func (w *worker) handle(m jetstream.Msg) {
+	j := &job{w: w, m: m}
+	meta, err := m.Metadata()
+	if err == nil {
+		j.attempt, j.stamp = int(meta.NumDelivered), meta.Timestamp
+		j.client, _, err = callSubjectParts(m.Subject())
+	}
+	var r wire.CallReader
+	if err == nil {
+		r, err = parseCallFrame(m.Data())
+	}
+	for err == nil && r.Next() {
+		j.calls = append(j.calls, r.Call)
+	}
+	if err == nil {
+		err = r.Err()
+	}
+	if err != nil {
+		m.Term() // no worker can run it
+		w.release()
+		return
+	}
+	codecName := m.Headers().Get(headerCodec)
+	codec := value.ByName(codecName)
+	var timeout time.Duration
+	if t, err := strconv.ParseInt(m.Headers().Get(headerTimeout), 10, 64); err == nil && t > 0 {
+		timeout = time.Duration(t)
+	}
+	w.mu.Lock()
+	w.held[j] = struct{}{}
+	w.mu.Unlock()
+	if !j.askStart() {
+		w.unhold(j)
+		w.release()
+		return
+	}
+	if codec == nil {
+		for _, c := range j.calls {
+			if !j.skip[c.ID] {
+				j.record(&wire.Result{ID: c.ID, Kind: wire.KindFail, Type: serve.FailCodec,
+					Message: fmt.Sprintf("futures/cluster: worker %s has no codec %q; register it with futures.RegisterCodec", w.id, codecName)})
+			}
+		}
+		j.next = len(j.calls)
+	}
+	j.runner = serve.NewRunner(codec, timeout, j.timedOut, j.record)
+	j.run()
+}
+
+// askStart asks the pool that made the calls which of them to run, and
+// reports whether to go on. Without an answer (the pool is gone, or busy
+// for longer than WorkerLostAfter) the message is handed back for a later
+// delivery, which counts towards MaxAttempts.
+func (j *job) askStart() bool {
+	ids := make([]uint64, len(j.calls))
+	for i, c := range j.calls {
+		ids[i] = c.ID
+	}
+	reply, err := j.w.nc.Request(j.w.top.resultSubject(j.client), appendStart(nil, j.attempt, j.w.id, ids), j.w.lostAfter)
+	if err != nil {
+		j.m.NakWithDelay(j.w.lostAfter)
+		return false
+	}
+	d := wire.NewDecoder(reply.Data)
+	skip := readIDs(d)
+	if d.Finish() != nil {
+		j.m.NakWithDelay(j.w.lostAfter)
+		return false
+	}
+	if len(skip) > 0 {
+		j.skip = make(map[uint64]bool, len(skip))
+		for _, id := range skip {
+			j.skip[id] = true
+		}
+	}
+	return true
+}
+
+// run runs the calls from j.next on. A call that ends its goroutine with
+// runtime.Goexit has its outcome recorded by the runner; another goroutine
+// goes on with the next call.
+func (j *job) run() {
+	returned := false
+	defer func() {
+		if !returned {
+			j.endCall()
+			go j.run()
+		}
+	}()
+	for j.next < len(j.calls) {
+		c := &j.calls[j.next]
+		j.next++
+		if j.skip[c.ID] {
+			continue
+		}
+		j.runOne(c)
+	}
+	returned = true
+	j.finish()
+}
+
+// runOne runs the call c and records its outcome.
+func (j *job) runOne(c *wire.Call) {
+	ctx := j.w.calls
+	var cancelDeadline context.CancelFunc
+	if c.Flags&wire.FlagDeadline != 0 {
+		ctx, cancelDeadline = context.WithDeadline(ctx, j.stamp.Add(time.Duration(c.Deadline)))
+		defer cancelDeadline()
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	rc := &runCall{group: c.Group, cancel: cancel}
+	key := runKey{j.client, c.ID}
+	j.w.mu.Lock()
+	j.w.running[key] = rc
+	j.w.mu.Unlock()
+	j.mu.Lock()
+	j.cur = rc
+	j.mu.Unlock()
+	var res wire.Result
+	report := j.runner.Run(ctx, &res, c.ID, registry.ByName(c.Func), c.Func, c.Arg)
+	j.endCall()
+	if report {
+		j.record(&res)
+	}
+}
+
+// endCall forgets the call that ran last and cancels its context.
+func (j *job) endCall() {
+	j.mu.Lock()
+	rc := j.cur
+	j.cur = nil
+	j.mu.Unlock()
+	if rc == nil {
+		return
+	}
+	j.w.mu.Lock()
+	for k, r := range j.w.running {
+		if r == rc {
+			delete(j.w.running, k)
+		}
+	}
+	j.w.mu.Unlock()
+	rc.cancel(nil)
+}
+
+// timedOut records the outcome of a call that overran TaskTimeout, sends it
+// at once and cancels the call's context; the call keeps its slot until it
+// returns.
+func (j *job) timedOut(r *wire.Result) {
+	j.record(r)
+	j.send()
+	j.mu.Lock()
+	rc := j.cur
+	j.mu.Unlock()
+	if rc != nil {
+		rc.cancel(fmt.Errorf("futures/cluster: the call overran TaskTimeout (%s)", r.Message))
+	}
+}
+
+// record adds the outcome r to those to send, and sends them if enough
+// wait.
+func (j *job) record(r *wire.Result) {
+	limit := int(j.w.nc.MaxPayload()) - 256
+	j.mu.Lock()
+	if r.Kind == wire.KindOK && len(r.Value) > limit {
+		r = &wire.Result{ID: r.ID, Kind: wire.KindFail, Type: serve.FailCodec,
+			Message: fmt.Sprintf("futures/cluster: the result is %d bytes encoded, more than a message of the server carries (max_payload %d bytes); return the data another way", len(r.Value), j.w.nc.MaxPayload())}
+	}
+	at := len(j.recs)
+	j.recs = wire.AppendResult(j.recs, r)
+	if at > 0 && len(j.recs) > limit {
+		// It does not fit with the others: send them first.
+		rec := append([]byte(nil), j.recs[at:]...)
+		j.recs = j.recs[:at]
+		j.sendLocked()
+		j.recs = append(j.recs, rec...)
+	}
+	j.nrec++
+	due := len(j.recs) >= resultBatchBytes || time.Since(j.sent) >= resultBatchWait
+	if due {
+		j.sendLocked()
+	}
+	j.mu.Unlock()
+}
+
+// send sends the outcomes recorded.
+func (j *job) send() {
+	j.mu.Lock()
+	j.sendLocked()
+	j.mu.Unlock()
+}
+
+func (j *job) sendLocked() {
+	if j.nrec == 0 {
+		return
+	}
+	j.w.mu.Lock()
+	abandoned := j.w.abandoned
+	j.w.mu.Unlock()
+	if !abandoned {
+		b := appendResultsHead(make([]byte, 0, len(j.recs)+64), j.attempt, j.w.id)
+		b = wire.AppendUvarint(b, uint64(j.nrec))
+		b = append(b, j.recs...)
+		j.w.nc.Publish(j.w.top.resultSubject(j.client), b)
+	}
+	j.recs, j.nrec = j.recs[:0], 0
+	j.sent = time.Now()
+}
+
+// finish sends the last outcomes and acknowledges the message: the server
+// removes it from the stream. A worker that stopped waiting for its calls
+// hands the message back instead.
+func (j *job) finish() {
+	j.send()
+	j.w.mu.Lock()
+	abandoned := j.w.abandoned
+	j.w.mu.Unlock()
+	if abandoned {
+		j.m.Nak()
+	} else {
+		j.m.Ack()
+	}
+	j.w.unhold(j)
+	j.w.release()
+}
+
+// unhold stops the heartbeats of j.
+func (w *worker) unhold(j *job) {
+	w.mu.Lock()
+	delete(w.held, j)
+	w.mu.Unlock()
+}
+
+// release frees the slot of a job that ended.
+func (w *worker) release() {
+	w.slots <- struct{}{}
+	w.jobs.Done()
+}
