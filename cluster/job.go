@@ -21,18 +21,23 @@ type job struct {
 	w       *worker
 	m       jetstream.Msg
 	client  string
+	group   uint64 // of every call of the message
 	attempt int
 	stamp   time.Time // when the server stored the message
 	calls   []wire.Call
 	skip    map[uint64]bool // calls not to run
 	runner  *serve.Runner
 	next    int // the index in calls of the next call to run
+	// ctx is the base of the contexts of the calls; cancel ends it when
+	// the pool cancels the calls of the group, or all of its calls.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
 
 	mu   sync.Mutex // guards what follows, which a timeout's goroutine touches too
 	recs []byte     // result records not sent yet
 	nrec int
-	sent time.Time // when results were sent last
-	cur  *runCall  // the call running now
+	sent time.Time                // when results were sent last
+	cur  context.CancelCauseFunc // cancels the call running now
 }
 
 // Results are sent when this many bytes of them wait, or when the oldest
@@ -48,7 +53,7 @@ func (w *worker) handle(m jetstream.Msg) {
 	meta, err := m.Metadata()
 	if err == nil {
 		j.attempt, j.stamp = int(meta.NumDelivered), meta.Timestamp
-		j.client, _, err = callSubjectParts(m.Subject())
+		j.client, j.group, err = callSubjectParts(m.Subject())
 	}
 	var r wire.CallReader
 	if err == nil {
@@ -71,11 +76,13 @@ func (w *worker) handle(m jetstream.Msg) {
 	if t, err := strconv.ParseInt(m.Headers().Get(headerTimeout), 10, 64); err == nil && t > 0 {
 		timeout = time.Duration(t)
 	}
+	j.ctx, j.cancel = context.WithCancelCause(w.calls)
 	w.mu.Lock()
-	w.held[j] = struct{}{}
+	w.held[j] = struct{}{} // from now on the heartbeats and cancellations reach it
 	w.mu.Unlock()
 	if !j.askStart() {
 		w.unhold(j)
+		j.cancel(nil)
 		w.release()
 		return
 	}
@@ -146,20 +153,15 @@ func (j *job) run() {
 
 // runOne runs the call c and records its outcome.
 func (j *job) runOne(c *wire.Call) {
-	ctx := j.w.calls
+	ctx := j.ctx
 	var cancelDeadline context.CancelFunc
 	if c.Flags&wire.FlagDeadline != 0 {
 		ctx, cancelDeadline = context.WithDeadline(ctx, j.stamp.Add(time.Duration(c.Deadline)))
 		defer cancelDeadline()
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
-	rc := &runCall{group: c.Group, cancel: cancel}
-	key := runKey{j.client, c.ID}
-	j.w.mu.Lock()
-	j.w.running[key] = rc
-	j.w.mu.Unlock()
 	j.mu.Lock()
-	j.cur = rc
+	j.cur = cancel
 	j.mu.Unlock()
 	var res wire.Result
 	report := j.runner.Run(ctx, &res, c.ID, registry.ByName(c.Func), c.Func, c.Arg)
@@ -172,20 +174,12 @@ func (j *job) runOne(c *wire.Call) {
 // endCall forgets the call that ran last and cancels its context.
 func (j *job) endCall() {
 	j.mu.Lock()
-	rc := j.cur
+	cancel := j.cur
 	j.cur = nil
 	j.mu.Unlock()
-	if rc == nil {
-		return
+	if cancel != nil {
+		cancel(nil)
 	}
-	j.w.mu.Lock()
-	for k, r := range j.w.running {
-		if r == rc {
-			delete(j.w.running, k)
-		}
-	}
-	j.w.mu.Unlock()
-	rc.cancel(nil)
 }
 
 // timedOut records the outcome of a call that overran TaskTimeout, sends it
@@ -195,10 +189,10 @@ func (j *job) timedOut(r *wire.Result) {
 	j.record(r)
 	j.send()
 	j.mu.Lock()
-	rc := j.cur
+	cancel := j.cur
 	j.mu.Unlock()
-	if rc != nil {
-		rc.cancel(fmt.Errorf("futures/cluster: the call overran TaskTimeout (%s)", r.Message))
+	if cancel != nil {
+		cancel(fmt.Errorf("futures/cluster: the call overran TaskTimeout (%s)", r.Message))
 	}
 }
 
@@ -266,6 +260,7 @@ func (j *job) finish() {
 		j.m.Ack()
 	}
 	j.w.unhold(j)
+	j.cancel(nil)
 	j.w.release()
 }
 

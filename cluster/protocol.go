@@ -28,8 +28,8 @@ import (
 //	msgLost    any pool's reaper → client: the deliveries made and the ids
 //	           of the calls of a message delivered MaxAttempts times
 //	cancel     client → workers, on fut.<p>.cancel.<client>: a flag for
-//	           every call of the client, then the groups and the ids of the
-//	           calls whose context to cancel
+//	           every call of the client, then the groups whose calls'
+//	           context to cancel
 const (
 	msgStart byte = iota + 1
 	msgResults
@@ -113,7 +113,6 @@ func appendLost(b []byte, attempts int, ids []uint64) []byte {
 type cancelMsg struct {
 	all    bool     // every call of the client
 	groups []uint64 // the calls of these groups
-	ids    []uint64 // these calls
 }
 
 // appendCancel appends the cancel message c.
@@ -123,8 +122,7 @@ func appendCancel(b []byte, c cancelMsg) []byte {
 		all = 1
 	}
 	b = append(b, all)
-	b = appendIDs(b, c.groups)
-	return appendIDs(b, c.ids)
+	return appendIDs(b, c.groups)
 }
 
 // parseCancel decodes a cancel message.
@@ -132,7 +130,6 @@ func parseCancel(data []byte) (cancelMsg, error) {
 	d := wire.NewDecoder(data)
 	c := cancelMsg{all: d.Byte() == 1}
 	c.groups = readIDs(d)
-	c.ids = readIDs(d)
 	return c, d.Finish()
 }
 

@@ -134,21 +134,8 @@ type worker struct {
 
 	mu        sync.Mutex
 	held      map[*job]struct{} // messages taken and not yet acknowledged
-	running   map[runKey]*runCall
-	abandoned bool // the drain grace passed: results are dropped and messages handed back
+	abandoned bool              // the drain grace passed: results are dropped and messages handed back
 	jobs      sync.WaitGroup
-}
-
-// runKey names a call among those of every client.
-type runKey struct {
-	client string
-	id     uint64
-}
-
-// runCall is a call running on the worker.
-type runCall struct {
-	group  uint64
-	cancel context.CancelCauseFunc
 }
 
 // drainGrace is how long a stopping worker waits for the calls it runs.
@@ -194,7 +181,6 @@ func newWorker(ctx context.Context, nc *nats.Conn, top topology, c workerConfig)
 		slots:     make(chan struct{}, c.concurrency),
 		ready:     c.ready,
 		held:      map[*job]struct{}{},
-		running:   map[runKey]*runCall{},
 	}
 	for range c.concurrency {
 		w.slots <- struct{}{}
@@ -313,7 +299,8 @@ func (w *worker) heartbeat(stop <-chan struct{}) {
 }
 
 // cancelled handles a cancel message of a client: it cancels the context
-// of the calls it names that run here.
+// of the messages of calls it names that the worker holds, so that their
+// running call sees its context end and the others are not invoked.
 func (w *worker) cancelled(m *nats.Msg) {
 	client := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
 	c, err := parseCancel(m.Data)
@@ -322,21 +309,18 @@ func (w *worker) cancelled(m *nats.Msg) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for k, r := range w.running {
-		if k.client != client {
+	for j := range w.held {
+		if j.client != client {
 			continue
 		}
 		hit := c.all
 		for _, g := range c.groups {
-			hit = hit || g == r.group && g != 0
-		}
-		for _, id := range c.ids {
-			hit = hit || id == k.id
+			hit = hit || g == j.group && g != 0
 		}
 		if hit {
-			r.cancel(errCancelledByPool)
+			j.cancel(errCancelledByPool)
 		}
 	}
 }
 
-var errCancelledByPool = errors.New("futures/cluster: the pool cancelled the call")
+var errCancelledByPool = fmt.Errorf("futures/cluster: the pool cancelled the call: %w", context.Canceled)
