@@ -36,7 +36,7 @@ type job struct {
 	mu   sync.Mutex // guards what follows, which a timeout's goroutine touches too
 	recs []byte     // result records not sent yet
 	nrec int
-	sent time.Time                // when results were sent last
+	sent time.Time               // when results were sent last
 	cur  context.CancelCauseFunc // cancels the call running now
 }
 
