@@ -56,10 +56,10 @@ func (p *Pool) startCalls(attempt int, worker string, ids []uint64) (skip []uint
 		case e == nil:
 			skip = append(skip, id)
 			continue
+		case !e.started && e.t.Context().Err() != nil:
+			skip = append(skip, id) // its context ended: endGroup cancels it
+			continue
 		case !e.started:
-			if e.t.Context().Err() != nil {
-				e.t.Cancel() // its context ended: the pool cancels its group now
-			}
 			if !e.t.Start() {
 				skip = append(skip, id) // its future ended; settleLocked counts it
 				continue

@@ -133,33 +133,31 @@ func (p *Pool) enqueue(ctx context.Context, rf *registry.Func, ts []futures.Task
 		gid = g.id
 	}
 	live := calls[:0]
-	var ended []futures.Task
+	ended := 0
 	for i, t := range kept {
-		p.st.submitted++
-		if t.State() != futures.Pending || ctx.Err() != nil {
-			ended = append(ended, t) // cancelled before it got here
-			continue
-		}
 		c := calls[i]
 		c.Group = gid
-		live = append(live, c)
+		// A call cancelled before it got here, or whose context ended, is
+		// recorded but not published: settleLocked counts it once it is
+		// cancelled, by its owner or by endGroup.
 		p.entries[c.ID] = &entry{t: t, fn: rf, group: g}
 		p.queued++
+		p.st.submitted++
 		p.st.queued++
-	}
-	for _, t := range ended {
-		if t.State() == futures.Pending {
-			t.Cancel()
+		if t.State() != futures.Pending || ctx.Err() != nil {
+			ended++
+			continue
 		}
-		if t.State() == futures.Cancelled {
-			p.st.cancelled++
-		} else {
-			p.st.failed++
-		}
+		live = append(live, c)
 	}
 	p.mu.Unlock()
 	for _, f := range bad {
 		f.t.Complete(nil, f.err)
+	}
+	if ended > 0 {
+		p.mu.Lock()
+		p.settleLocked()
+		p.mu.Unlock()
 	}
 	if len(live) > 0 {
 		p.publish(ctx, gid, live, deadline, hasDeadline)
@@ -214,13 +212,14 @@ func (p *Pool) publishMsg(subject string, data []byte, calls []wire.Call, deadli
 		ttl := time.Until(deadline).Truncate(time.Second) + time.Second
 		m.Header.Set(jetstream.MsgTTLHeader, ttl.String())
 	}
+	giveUp := time.Now().Add(apiWait)
 	for {
 		_, err := p.pub.PublishMsgAsync(m)
 		if err == nil {
 			return
 		}
-		if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
-			continue // the server acknowledges the messages before
+		if errors.Is(err, jetstream.ErrTooManyStalledMsgs) && time.Now().Before(giveUp) {
+			continue // it waited for the server to acknowledge earlier messages
 		}
 		ids := make([]uint64, len(calls))
 		for i := range calls {
@@ -352,6 +351,11 @@ func (p *Pool) endGroup(g *group) {
 		}
 	}
 	p.mu.Unlock()
+	// The calls of SubmitContext and Map cancel themselves as their context
+	// ends, with the error that says why; a Task of another kind may not.
+	wait, stop := context.WithTimeout(context.Background(), ownerGrace)
+	futures.Wait(wait, queued, futures.AllCompleted)
+	stop()
 	for _, t := range queued {
 		t.Cancel() // counted by the next settleLocked
 	}
@@ -359,6 +363,10 @@ func (p *Pool) endGroup(g *group) {
 	p.settleLocked()
 	p.mu.Unlock()
 }
+
+// ownerGrace is how long endGroup lets the calls of a context that ended
+// cancel themselves before it cancels them.
+const ownerGrace = 100 * time.Millisecond
 
 // apiWait bounds a request to the JetStream API.
 const apiWait = 10 * time.Second
