@@ -144,12 +144,26 @@ func TestPoisonCallLost(t *testing.T) {
 	if v, err := futures.Submit(p, square, 7).Result(ctx); v != 49 || err != nil {
 		t.Errorf("after the poison call: square(7) = %d, %v", v, err)
 	}
-	for _, s := range []string{p.top.calls.Name, p.top.lost.Name} {
-		if n := streamMsgs(t, p.link, s); n != 0 {
-			t.Errorf("stream %s holds %d messages after the calls ended", s, n)
-		}
-	}
+	waitEmptyStreams(t, ctx, p)
 	if st := p.Stats(); st.Failed != 1 || st.Succeeded != 1 {
 		t.Errorf("Stats %+v: want 1 failure, 1 success", st)
+	}
+}
+
+// waitEmptyStreams waits, at most until ctx ends, until neither the calls
+// stream nor the lost stream of p holds a message: the reaper tells the
+// pool of a lost call before it deletes the call's message.
+func waitEmptyStreams(t *testing.T, ctx context.Context, p *Pool) {
+	t.Helper()
+	for {
+		calls, lost := streamMsgs(t, p.link, p.top.calls.Name), streamMsgs(t, p.link, p.top.lost.Name)
+		if calls == 0 && lost == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the calls stream holds %d messages and the lost stream %d after the calls ended", calls, lost)
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }
