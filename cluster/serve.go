@@ -279,10 +279,10 @@ func (w *worker) drain() {
 	<-done
 }
 
-// heartbeat tells the server, every third of WorkerLostAfter, that the
+// heartbeat tells the server, every quarter of WorkerLostAfter, that the
 // worker still holds the messages it took, until stop is closed.
 func (w *worker) heartbeat(stop <-chan struct{}) {
-	t := time.NewTicker(max(w.lostAfter/3, 10*time.Millisecond))
+	t := time.NewTicker(max(w.lostAfter/4, 10*time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
