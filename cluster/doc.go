@@ -37,6 +37,11 @@
 //     matches futures.ErrWorkerExited. A call that returns an error or
 //     panics is not retried. The first outcome of a call wins; later ones
 //     are dropped. Side effects of a call should be idempotent.
+//   - A worker that cannot reach the pool of a call (the pool reconnects
+//     after its server restarted, say) hands the call back, and the server
+//     delivers it again WorkerLostAfter later. Calls queued on a server that
+//     keeps its streams in files (StoreDir, or Connect) survive the server's
+//     restart.
 //   - A call is Pending while it waits in the stream: the worker that takes
 //     it asks the pool for leave to start it, and it is Running from then
 //     on. A call cancelled before that (Future.Cancel, the end of its

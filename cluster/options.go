@@ -286,6 +286,7 @@ type serverConfig struct {
 	storeDir      string // "": memory
 	listen        string // host:port
 	allowInsecure bool
+	token         string // "": a random one; set by tests that restart a server
 }
 
 // check tells whether the address to listen on may be used without TLS.
