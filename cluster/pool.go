@@ -56,7 +56,6 @@ type Pool struct {
 	st        counters
 	stage     poolStage
 	broken    error         // why new calls are refused, once set
-	forced    error         // set when Shutdown gave up: the error of the calls running then
 	released  chan struct{} // closed once teardown released everything
 	wg        sync.WaitGroup
 }
@@ -67,7 +66,7 @@ type entry struct {
 	fn      *registry.Func
 	group   *group // nil for a context that never ends
 	started bool   // a worker was allowed to start it
-	attempt int    // the delivery that started it last
+	attempt int    // the delivery of its message that started it last
 	worker  string // the worker that started it last
 }
 

@@ -43,17 +43,21 @@ func (p *Pool) receive(m *nats.Msg) {
 	}
 }
 
-// startCalls starts the calls ids, which worker took in its attempt-th
-// delivery of their message, and returns those it must not run: calls that
-// finished or were cancelled meanwhile, and calls this pool does not know.
-// A call started by an earlier delivery runs again.
+// startCalls starts the calls ids, whose message worker took in its
+// attempt-th delivery, and returns those it must not run: calls that
+// finished or were cancelled meanwhile, calls this pool does not know, and
+// calls an equal or later delivery started. A call started by an earlier
+// delivery, whose worker was lost, runs again.
 func (p *Pool) startCalls(attempt int, worker string, ids []uint64) (skip []uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, id := range ids {
 		e := p.entries[id]
 		switch {
-		case e == nil:
+		case e == nil, e.started && attempt <= e.attempt:
+			// Finished, or started by this delivery or a later one: a
+			// worker that took the message before it was delivered again
+			// asks late.
 			skip = append(skip, id)
 			continue
 		case !e.started && e.t.Context().Err() != nil:

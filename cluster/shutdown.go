@@ -98,9 +98,6 @@ func (p *Pool) abandon(ctx context.Context) {
 	notRun := fmt.Errorf("futures/cluster: Shutdown gave up waiting (%w) before the call ran: %w", cause, futures.ErrBrokenExecutor)
 	stopped := fmt.Errorf("futures/cluster: Shutdown gave up waiting (%w) and cancelled the call on its worker: %w", cause, futures.ErrBrokenExecutor)
 	p.mu.Lock()
-	if p.forced == nil {
-		p.forced = stopped
-	}
 	type end struct {
 		t   futures.Task
 		err error
