@@ -6,8 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofutures/futures"
 	"go.uber.org/goleak"
 )
+
+// square is the trivial registered function of the tests.
+func square(_ context.Context, n int) (int, error) { return n * n, nil }
+
+func init() { futures.Register(square) }
 
 // TestMain checks that no test leaves a goroutine of the server or of the
 // client library behind. It first lets the worker processes that re-execute

@@ -12,10 +12,6 @@ import (
 	"github.com/gofutures/futures/futurestest"
 )
 
-func square(_ context.Context, n int) (int, error) { return n * n, nil }
-
-func init() { futures.Register(square) }
-
 // newTestPool returns a pool with an embedded server and two local worker
 // processes, closed when the test ends.
 func newTestPool(t testing.TB, opts ...Option) *Pool {
