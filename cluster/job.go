@@ -27,7 +27,8 @@ type job struct {
 	calls   []wire.Call
 	skip    map[uint64]bool // calls not to run
 	runner  *serve.Runner
-	next    int // the index in calls of the next call to run
+	timeout time.Duration // TaskTimeout, 0 for none
+	next    int           // the index in calls of the next call to run
 	// ctx is the base of the contexts of the calls; cancel ends it when
 	// the pool cancels the calls of the group, or all of its calls.
 	ctx    context.Context
@@ -37,7 +38,7 @@ type job struct {
 	recs []byte     // result records not sent yet
 	nrec int
 	sent time.Time               // when results were sent last
-	cur  context.CancelCauseFunc // cancels the call running now
+	cur  context.CancelCauseFunc // cancels the call running now, with a TaskTimeout
 }
 
 // Results are sent when this many bytes of them wait, or when the oldest
@@ -47,7 +48,7 @@ const (
 	resultBatchWait  = 5 * time.Millisecond
 )
 
-// handle runs the job of the message m, which holds one slot of w.
+// handle runs the job of the message m in the calling slot.
 func (w *worker) handle(m jetstream.Msg) {
 	j := &job{w: w, m: m}
 	meta, err := m.Metadata()
@@ -67,7 +68,6 @@ func (w *worker) handle(m jetstream.Msg) {
 	}
 	if err != nil {
 		m.Term() // no worker can run it
-		w.release()
 		return
 	}
 	codecName := m.Headers().Get(headerCodec)
@@ -77,13 +77,20 @@ func (w *worker) handle(m jetstream.Msg) {
 		timeout = time.Duration(t)
 	}
 	j.ctx, j.cancel = context.WithCancelCause(w.calls)
+	if c := j.calls[0]; c.Flags&wire.FlagDeadline != 0 {
+		// The calls of a message share their context, and so its deadline.
+		var stop context.CancelFunc
+		j.ctx, stop = context.WithDeadline(j.ctx, j.stamp.Add(time.Duration(c.Deadline)))
+		cancel := j.cancel
+		j.cancel = func(err error) { cancel(err); stop() }
+	}
+	j.timeout = timeout
 	w.mu.Lock()
 	w.held[j] = struct{}{} // from now on the heartbeats and cancellations reach it
 	w.mu.Unlock()
 	if !j.askStart() {
 		w.unhold(j)
 		j.cancel(nil)
-		w.release()
 		return
 	}
 	if codec == nil {
@@ -128,15 +135,20 @@ func (j *job) askStart() bool {
 	return true
 }
 
-// run runs the calls from j.next on. A call that ends its goroutine with
-// runtime.Goexit has its outcome recorded by the runner; another goroutine
-// goes on with the next call.
+// run runs the calls from j.next on. A call that ends its goroutine, the
+// slot's, with runtime.Goexit has its outcome recorded by the runner;
+// another goroutine goes on with the next call, and then serves as the slot.
 func (j *job) run() {
 	returned := false
 	defer func() {
 		if !returned {
 			j.endCall()
-			go j.run()
+			j.w.slots.Add(1) // before the slot's goroutine counts itself out
+			go func() {
+				defer j.w.slots.Done()
+				j.run()
+				j.w.slotLoop()
+			}()
 		}
 	}()
 	for j.next < len(j.calls) {
@@ -154,15 +166,13 @@ func (j *job) run() {
 // runOne runs the call c and records its outcome.
 func (j *job) runOne(c *wire.Call) {
 	ctx := j.ctx
-	var cancelDeadline context.CancelFunc
-	if c.Flags&wire.FlagDeadline != 0 {
-		ctx, cancelDeadline = context.WithDeadline(ctx, j.stamp.Add(time.Duration(c.Deadline)))
-		defer cancelDeadline()
+	if j.timeout > 0 { // a context of its own, which its timeout cancels
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		j.mu.Lock()
+		j.cur = cancel
+		j.mu.Unlock()
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	j.mu.Lock()
-	j.cur = cancel
-	j.mu.Unlock()
 	var res wire.Result
 	report := j.runner.Run(ctx, &res, c.ID, registry.ByName(c.Func), c.Func, c.Arg)
 	j.endCall()
@@ -261,7 +271,6 @@ func (j *job) finish() {
 	}
 	j.w.unhold(j)
 	j.cancel(nil)
-	j.w.release()
 }
 
 // unhold stops the heartbeats of j.
@@ -269,10 +278,4 @@ func (w *worker) unhold(j *job) {
 	w.mu.Lock()
 	delete(w.held, j)
 	w.mu.Unlock()
-}
-
-// release frees the slot of a job that ended.
-func (w *worker) release() {
-	w.slots <- struct{}{}
-	w.jobs.Done()
 }

@@ -109,8 +109,12 @@ func (p *Pool) results(body []byte) {
 		return true
 	})
 	p.mu.Unlock()
-	for _, d := range ds {
-		p.done.add(func() { p.complete(d.e, &d.r) })
+	if len(ds) > 0 {
+		p.done.add(func() {
+			for i := range ds {
+				p.complete(ds[i].e, &ds[i].r)
+			}
+		})
 	}
 }
 

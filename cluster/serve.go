@@ -126,7 +126,7 @@ type worker struct {
 	cons      jetstream.Consumer
 	id        string
 	lostAfter time.Duration // the consumer's AckWait
-	slots     chan struct{} // a token per call the worker has room for
+	slotsN    int           // calls run at once: each slot takes one message at a time
 	ready     func()
 
 	calls     context.Context // the base of the calls' contexts
@@ -135,7 +135,8 @@ type worker struct {
 	mu        sync.Mutex
 	held      map[*job]struct{} // messages taken and not yet acknowledged
 	abandoned bool              // the drain grace passed: results are dropped and messages handed back
-	jobs      sync.WaitGroup
+	slots     sync.WaitGroup    // the goroutines of the slots
+	pullCtx   context.Context   // ends when the worker stops taking messages
 }
 
 // drainGrace is how long a stopping worker waits for the calls it runs.
@@ -178,12 +179,9 @@ func newWorker(ctx context.Context, nc *nats.Conn, top topology, c workerConfig)
 		cons:      cons,
 		id:        fmt.Sprintf("%s:%d:%s", host, os.Getpid(), suffix[:6]),
 		lostAfter: cons.CachedInfo().Config.AckWait,
-		slots:     make(chan struct{}, c.concurrency),
+		slotsN:    c.concurrency,
 		ready:     c.ready,
 		held:      map[*job]struct{}{},
-	}
-	for range c.concurrency {
-		w.slots <- struct{}{}
 	}
 	w.calls, w.stopCalls = context.WithCancel(context.Background())
 	return w, nil
@@ -211,42 +209,41 @@ func (w *worker) serve(ctx context.Context) error {
 		w.ready()
 	}
 	w.pull(ctx)
+	<-ctx.Done()
 	w.drain()
 	return nil
 }
 
-// pull takes messages from the stream as slots are free, until ctx ends.
+// pull runs the worker's slots until ctx ends: each takes a message from
+// the stream when it has none, and runs its calls.
 func (w *worker) pull(ctx context.Context) {
-	for {
-		select {
-		case <-w.slots:
-		case <-ctx.Done():
-			return
-		}
-		n := 1
-		for more := true; more && n < cap(w.slots); {
-			select {
-			case <-w.slots:
-				n++
-			default:
-				more = false
-			}
-		}
+	w.pullCtx = ctx
+	for range w.slotsN {
+		w.slots.Add(1)
+		go w.slot()
+	}
+}
+
+// slot is the goroutine of a slot.
+func (w *worker) slot() {
+	defer w.slots.Done()
+	w.slotLoop()
+}
+
+// slotLoop takes one message after another and runs its calls, until the
+// worker stops taking messages.
+func (w *worker) slotLoop() {
+	ctx := w.pullCtx
+	for ctx.Err() == nil {
 		fctx, cancel := context.WithTimeout(ctx, pullWait)
-		got := 0
-		batch, err := w.cons.Fetch(n, jetstream.FetchContext(fctx))
+		batch, err := w.cons.Fetch(1, jetstream.FetchContext(fctx))
 		if err == nil {
 			for m := range batch.Messages() {
-				got++
-				w.jobs.Add(1)
-				go w.handle(m)
+				w.handle(m)
 			}
 			err = batch.Error()
 		}
 		cancel()
-		for ; got < n; got++ {
-			w.slots <- struct{}{}
-		}
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && !errors.Is(err, nats.ErrTimeout) {
 			select { // the server restarts, say: try again soon
 			case <-ctx.Done():
@@ -257,12 +254,13 @@ func (w *worker) pull(ctx context.Context) {
 	}
 }
 
-// drain waits up to drainGrace for the calls running, then cancels their
-// contexts, hands their messages back and waits for them to return.
+// drain waits up to drainGrace for the slots to finish the calls they
+// run, then cancels the calls' contexts, hands their messages back and
+// waits for them to return.
 func (w *worker) drain() {
 	done := make(chan struct{})
 	go func() {
-		w.jobs.Wait()
+		w.slots.Wait()
 		close(done)
 	}()
 	t := time.NewTimer(drainGrace)

@@ -100,16 +100,21 @@ func (p *Pool) enqueue(ctx context.Context, rf *registry.Func, ts []futures.Task
 	var bad []failure
 	calls := make([]wire.Call, 0, len(ts))
 	kept := ts[:0:0]
+	var args []byte // the encoded arguments, back to back; a slice of an older array stays valid
 	for i, t := range ts {
 		c := wire.Call{ID: first + uint64(i), Func: rf.Name()}
 		if a, ok := t.Arg(); ok {
-			arg, err := value.Append(nil, p.codec, a)
+			start := len(args)
+			var err error
+			args, err = value.Append(args, p.codec, a)
+			arg := args[start:len(args):len(args)]
 			if err == nil && len(arg)+len(rf.Name())+wire.CallOverhead+wire.CallsOverhead+callMsgSlack > p.maxPayload {
 				err = fmt.Errorf("futures/cluster: the argument of %s is %d bytes encoded, more than a message of the server carries (max_payload %d bytes); pass the data another way", registry.ShortName(rf.Name()), len(arg), p.maxPayload)
 			} else if err != nil {
 				err = fmt.Errorf("futures/cluster: cannot encode the argument of %s with %s: %w; pass a type the codec supports", registry.ShortName(rf.Name()), p.codec.Name(), err)
 			}
 			if err != nil {
+				args = args[:start]
 				bad = append(bad, failure{t, err})
 				continue
 			}
