@@ -165,6 +165,11 @@ func (p *Pool) release() {
 		p.sub.Unsubscribe()
 	}
 	p.done.wait()
+	if p.calls != nil {
+		// Messages of calls cancelled while queued wait for a worker to
+		// skip them; every call of the pool is over now.
+		p.purgeClient()
+	}
 	p.link.close()
 	close(p.released)
 }
