@@ -74,3 +74,31 @@ func TestServerRestartStoreDir(t *testing.T) {
 		t.Errorf("Serve: %v", err)
 	}
 }
+
+// TestCloseLeavesNothing: a call cancelled while it waits in the stream
+// leaves its message there for a worker to skip, until the pool closes,
+// which removes it.
+func TestCloseLeavesNothing(t *testing.T) {
+	ctx := testContext(t, time.Minute)
+	srv := startTestServer(t)
+	p, err := NewPool(Connect(srv.clientURL()), Name("leaves"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := futures.Submit(p, square, 2)
+	select {
+	case <-p.pub.PublishAsyncComplete():
+	case <-ctx.Done():
+		t.Fatal("the server did not store the call")
+	}
+	if !f.Cancel() {
+		t.Fatal("Cancel of a call no worker took returned false")
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l := dialTest(t, Connect(srv.clientURL()))
+	if n := streamMsgs(t, l, p.top.calls.Name); n != 0 {
+		t.Errorf("after Close the calls stream holds %d messages", n)
+	}
+}
