@@ -3,6 +3,9 @@ package cluster
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
+
+	"github.com/gofutures/futures/internal/goroutine"
 )
 
 // completer runs, one at a time and in order, the completions of the
@@ -14,7 +17,8 @@ type completer struct {
 	mu      sync.Mutex
 	jobs    []func()
 	running bool
-	idle    *sync.Cond // signalled when running becomes false; made lazily
+	idle    *sync.Cond    // signalled when running becomes false; made lazily
+	gid     atomic.Uint64 // the goroutine that runs the jobs, or ran them last
 }
 
 // add queues job and starts the goroutine if it does not run.
@@ -32,6 +36,7 @@ func (c *completer) add(job func()) {
 // run runs the jobs until none is left. A job that calls runtime.Goexit or
 // panics ends the goroutine; another one takes over the rest.
 func (c *completer) run() {
+	c.gid.Store(goroutine.ID())
 	returned := false
 	defer func() {
 		if returned {
@@ -72,4 +77,10 @@ func (c *completer) wait() {
 	for c.running {
 		c.idle.Wait()
 	}
+}
+
+// inside reports whether the calling goroutine runs a job of c.
+func (c *completer) inside() bool {
+	g := c.gid.Load()
+	return g != 0 && g == goroutine.ID()
 }

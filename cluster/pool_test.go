@@ -5,6 +5,8 @@ package cluster
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -45,4 +47,29 @@ func TestPoolSubmit(t *testing.T) {
 
 func TestPoolConformance(t *testing.T) {
 	futurestest.TestExecutor(t, func(t *testing.T) futures.Executor { return newTestPool(t) })
+}
+
+// TestShutdownInCallback: Shutdown from an OnDone callback of the pool's
+// own future returns an ErrDeadlock error at once and stops the pool from
+// accepting calls; Close outside then waits as usual.
+func TestShutdownInCallback(t *testing.T) {
+	p := newTestPool(t, LocalWorkers(1))
+	got := make(chan error, 1)
+	dir := t.TempDir()
+	f := futures.Submit(p, holdPID, dir) // not done before OnDone: the callback runs on the pool
+	f.OnDone(func(*futures.Future[int]) { got <- p.Shutdown(context.Background()) })
+	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		if !errors.Is(err, futures.ErrDeadlock) {
+			t.Errorf("Shutdown in a callback = %v, want ErrDeadlock", err)
+		}
+	case <-testContext(t, time.Minute).Done():
+		t.Fatal("Shutdown in a callback did not return")
+	}
+	if err := futures.Submit(p, square, 3).Err(); !errors.Is(err, futures.ErrShutdown) {
+		t.Errorf("Submit after Shutdown in a callback: %v, want ErrShutdown", err)
+	}
 }

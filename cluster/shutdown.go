@@ -21,7 +21,10 @@ import (
 // context of the running ones, whose futures fail likewise, kills the local
 // workers and returns ctx.Err() once everything is released. It may be
 // called any number of times; once the pool has stopped it returns nil
-// whatever ctx says. On a nil pool it returns an error.
+// whatever ctx says. Called from an OnDone callback of one of the pool's
+// futures, which the pool runs and so could never wait for, it stops the
+// pool from accepting calls and returns at once an error matching
+// futures.ErrDeadlock. On a nil pool it returns an error.
 func (p *Pool) Shutdown(ctx context.Context, opts ...futures.ShutdownOption) error {
 	if p == nil {
 		return errNilPool
@@ -40,6 +43,12 @@ func (p *Pool) Shutdown(ctx context.Context, opts ...futures.ShutdownOption) err
 		p.stage = poolShutdown
 	}
 	p.room.Broadcast()
+	if p.done.inside() {
+		// The callbacks the pool runs, this one among them, complete its
+		// calls: waiting here for them would never end.
+		p.mu.Unlock()
+		return errShutdownInCallback
+	}
 	var queued []futures.Task
 	if cfg.CancelPending {
 		for _, e := range p.entries {
@@ -63,6 +72,10 @@ func (p *Pool) Shutdown(ctx context.Context, opts ...futures.ShutdownOption) err
 	p.teardown()
 	return err
 }
+
+// errShutdownInCallback is returned by Shutdown called from a callback the
+// pool runs, which it cannot wait for.
+var errShutdownInCallback = fmt.Errorf("%w: Shutdown was called from an OnDone callback of a future of the same cluster.Pool, which runs that callback and cannot wait for it; the pool stopped accepting calls and finishes the others: call Shutdown or Close outside the callback to wait", futures.ErrDeadlock)
 
 // Close shuts the pool down and waits for every call: it is
 // Shutdown(context.Background()). It returns nil and may be called any
