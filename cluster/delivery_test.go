@@ -99,3 +99,36 @@ func TestDeadlineTTL(t *testing.T) {
 	}
 	waitEmptyStreams(t, ctx, p)
 }
+
+// TestQueueSize: with QueueSize(2), a Submit waits while two calls are
+// queued (published, not started), and gives up when its ctx ends; a call
+// that starts makes room.
+func TestQueueSize(t *testing.T) {
+	p := newTestPool(t, LocalWorkers(1), QueueSize(2))
+	ctx := testContext(t, time.Minute)
+	dir := t.TempDir()
+	running := futures.Submit(p, holdPID, dir)
+	waitPIDs(t, ctx, dir, 1)
+	queued := []*futures.Future[int]{futures.Submit(p, square, 1), futures.Submit(p, square, 2)}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if _, err := futures.SubmitContext(short, p, square, 3).Result(ctx); !errors.Is(err, futures.ErrCancelled) {
+		t.Errorf("SubmitContext on a full queue whose ctx ended: error %v, want ErrCancelled", err)
+	}
+	if st := p.Stats(); st.Queued != 2 || st.Running != 1 {
+		t.Errorf("Stats %+v: want 2 queued, 1 running", st)
+	}
+	waiting := make(chan *futures.Future[int])
+	go func() { waiting <- futures.Submit(p, square, 4) }() // waits for room
+	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range append(queued, <-waiting) {
+		if _, err := f.Result(ctx); err != nil {
+			t.Errorf("call %d: %v", i, err)
+		}
+	}
+	if _, err := running.Result(ctx); err != nil {
+		t.Error(err)
+	}
+}
