@@ -5,8 +5,10 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,5 +73,29 @@ func TestShutdownInCallback(t *testing.T) {
 	}
 	if err := futures.Submit(p, square, 3).Err(); !errors.Is(err, futures.ErrShutdown) {
 		t.Errorf("Submit after Shutdown in a callback: %v, want ErrShutdown", err)
+	}
+}
+
+// errNotFound is a sentinel registered with futures.RegisterError.
+var errNotFound = errors.New("cluster test: not found")
+
+// findNothing fails with errNotFound, wrapped.
+func findNothing(_ context.Context, key string) (int, error) {
+	return 0, fmt.Errorf("looking up %q: %w", key, errNotFound)
+}
+
+func init() {
+	futures.Register(findNothing)
+	futures.RegisterError(errNotFound)
+}
+
+// TestRegisteredErrorCrosses: an error registered with RegisterError keeps
+// its identity across a worker process of the cluster pool, as across a
+// ProcessPool's.
+func TestRegisteredErrorCrosses(t *testing.T) {
+	p := newTestPool(t, LocalWorkers(1))
+	_, err := futures.Submit(p, findNothing, "k").Result(testContext(t, time.Minute))
+	if !errors.Is(err, errNotFound) || !strings.Contains(err.Error(), `looking up "k"`) {
+		t.Errorf("error %v; want one matching the registered sentinel, with its message", err)
 	}
 }

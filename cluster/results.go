@@ -123,7 +123,7 @@ func (p *Pool) results(body []byte) {
 // completer.
 func (p *Pool) complete(e *entry, r *wire.Result) {
 	if r.Kind != wire.KindOK {
-		e.t.Complete(nil, remote.Failure(e.t.Context(), r, e.fn.Name()))
+		e.t.Complete(nil, remote.Failure(e.t.Context(), r, e.fn.Name(), p.codec))
 		return
 	}
 	v := e.t.NewResult()
