@@ -25,7 +25,9 @@
 // program's Serve(ctx, url, Concurrency(n)) with url = p.WorkerURL(): the
 // server's address, its credentials and the pool's Name (as the query
 // parameter "name"); Serve refuses a wrong token with an error that says
-// so. Client and workers must register the same functions and codec.
+// so. Client and workers must register the same functions, codec and
+// errors: an error registered with futures.RegisterError keeps its identity
+// across a worker, as across a ProcessPool's.
 //
 // # Differences from a ProcessPool
 //

@@ -274,8 +274,9 @@ var errNilPool = errors.New("futures/cluster: the Pool is nil; create one with N
 // Stats returns a snapshot of the pool's counters: its own calls (queued
 // means published and not started by a worker), and its local worker
 // processes; workers started elsewhere with Serve are not counted. The call
-// counts add up as for the pools of package futures. A nil pool has zero
-// counts.
+// counts add up as for the pools of package futures; to count the queued
+// calls cancelled meanwhile, it looks at each call not finished. A nil pool
+// has zero counts.
 func (p *Pool) Stats() futures.Stats {
 	if p == nil {
 		return futures.Stats{}
@@ -302,22 +303,28 @@ func (p *Pool) Stats() futures.Stats {
 // takes them.
 func (p *Pool) settleLocked() {
 	for id, e := range p.entries {
-		if e.started {
-			continue
-		}
-		switch e.t.State() {
-		case futures.Pending:
-			continue
-		case futures.Cancelled:
-			p.st.cancelled++
-		default:
-			p.st.failed++
-		}
-		p.st.queued--
-		p.queued--
-		delete(p.entries, id)
+		p.settleOneLocked(id, e)
 	}
 	p.room.Broadcast()
+}
+
+// settleOneLocked counts and forgets the call id, e, if it is queued and
+// its future ended; the caller broadcasts room.
+func (p *Pool) settleOneLocked(id uint64, e *entry) {
+	if e.started {
+		return
+	}
+	switch e.t.State() {
+	case futures.Pending:
+		return
+	case futures.Cancelled:
+		p.st.cancelled++
+	default:
+		p.st.failed++
+	}
+	p.st.queued--
+	p.queued--
+	delete(p.entries, id)
 }
 
 // settleEvery is how often a goroutine waiting for room in the queue looks

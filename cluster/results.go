@@ -65,7 +65,9 @@ func (p *Pool) startCalls(attempt int, worker string, ids []uint64) (skip []uint
 			continue
 		case !e.started:
 			if !e.t.Start() {
-				skip = append(skip, id) // its future ended; settleLocked counts it
+				skip = append(skip, id) // its future ended meanwhile
+				p.settleOneLocked(id, e)
+				p.room.Broadcast()
 				continue
 			}
 			e.started = true
@@ -75,9 +77,6 @@ func (p *Pool) startCalls(attempt int, worker string, ids []uint64) (skip []uint
 			p.room.Broadcast()
 		}
 		e.attempt, e.worker = attempt, worker
-	}
-	if len(skip) > 0 {
-		p.settleLocked()
 	}
 	return skip
 }
