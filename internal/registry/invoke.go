@@ -60,7 +60,7 @@ func newInvoker(fn any, v reflect.Value, argType, resType reflect.Type) invoker 
 		if resType == nil {
 			return dst, nil, nil
 		}
-		return encodeResult(c, out[0].Interface(), dst)
+		return encodeResult(c, out[0].Interface(), resType, dst)
 	}
 }
 
@@ -91,10 +91,10 @@ func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
 	}
 }
 
-// encodeResult appends v, the result of a call, to dst, or returns codecErr
-// saying it cannot be encoded.
-func encodeResult(c value.Codec, v any, dst []byte) ([]byte, error, error) {
-	res, err := value.Append(dst, c, v)
+// encodeResult appends v, the result of a call, of type t, to dst, or
+// returns codecErr saying it cannot be encoded.
+func encodeResult(c value.Codec, v any, t reflect.Type, dst []byte) ([]byte, error, error) {
+	res, err := value.AppendAs(dst, c, v, t)
 	if err != nil {
 		return dst, nil, fmt.Errorf("encode the result: %w", err)
 	}
