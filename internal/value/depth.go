@@ -22,14 +22,17 @@ import (
 const MaxDepth = 10000
 
 // checkDepth returns an error if Gob would recurse without end, or deeper
-// than MaxDepth, encoding v.
-func checkDepth(v any) error {
+// than MaxDepth, encoding v. It reports whether v holds a non-nil interface
+// value, whose type definition gob writes inside the value's messages
+// rather than before them (see Stream).
+func checkDepth(v any) (ifaces bool, err error) {
 	r := reflect.ValueOf(v)
 	if !r.IsValid() || !mayRecurse(r.Type()) {
-		return nil
+		return false, nil
 	}
 	w := walker{path: map[walkKey]bool{}}
-	return w.walk(r, 0)
+	err = w.walk(r, 0)
+	return w.ifaces, err
 }
 
 var recursive sync.Map // reflect.Type → bool: mayRecurse
@@ -80,7 +83,8 @@ type walkKey struct {
 // walker walks a value as Gob encodes it, keeping the references on the
 // path from the top.
 type walker struct {
-	path map[walkKey]bool
+	path   map[walkKey]bool
+	ifaces bool // a non-nil interface value was met
 }
 
 func (w *walker) walk(v reflect.Value, depth int) error {
@@ -111,10 +115,16 @@ func (w *walker) walk(v reflect.Value, depth int) error {
 		defer delete(w.path, key)
 	}
 	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
+	case reflect.Pointer:
 		if v.IsNil() {
 			return nil
 		}
+		return w.walk(v.Elem(), depth+1)
+	case reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		w.ifaces = true
 		return w.walk(v.Elem(), depth+1)
 	case reflect.Slice, reflect.Array:
 		for i := range v.Len() {

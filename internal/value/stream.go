@@ -30,6 +30,14 @@ import (
 //     value it decodes: its decoder keeps the definitions and the compiled
 //     types for the rest of the connection.
 //
+// A value that holds a non-nil interface value is the exception: gob writes
+// the definition of the type it holds among the value's own messages, where
+// the log cannot tell them apart. Such a value is encoded by a new encoder
+// and decoded by a new decoder, as by Gob (after tagGobSelf), and pays for
+// its definitions every time. So is any value whose encoding is not
+// definitions followed by one value message, should gob write one; the
+// encoder that wrote it is dropped.
+//
 // So nothing the encoding side does depends on the connection: a value
 // encoded for a call that is then refused, or whose worker dies before it is
 // sent, leaves nothing out of step; a new connection starts at the beginning
@@ -70,8 +78,9 @@ func (l *Types) Since(from int) (defs []byte, end int) {
 }
 
 // appendValue appends the gob message of v to dst, logging the definitions
-// the encoder wrote before it.
-func (l *Types) appendValue(dst []byte, v any) (out []byte, err error) {
+// the encoder wrote before it. It reports whether gob wrote definitions
+// and one value message: if not, it appends nothing and drops the encoder.
+func (l *Types) appendValue(dst []byte, v any) (out []byte, clean bool, err error) {
 	e, _ := l.encs.Get().(*streamEncoder)
 	if e == nil {
 		e = &streamEncoder{}
@@ -82,43 +91,35 @@ func (l *Types) appendValue(dst []byte, v any) (out []byte, err error) {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("encoding a %T panicked: %v", v, r)
 		}
-		msg, logErr := l.logDefs(e.buf.Bytes())
-		switch {
-		case logErr != nil:
-			err = logErr
-		case err == nil && msg == nil:
-			err = errors.New("gob wrote no value")
+		msg, ok := l.logDefs(e.buf.Bytes())
+		if err != nil || !ok {
+			return // e is dropped: it may think it sent what it did not log
 		}
-		if err != nil {
-			return // e is dropped: it may think it sent what it did not write
-		}
-		out = append(dst, msg...)
+		out, clean = append(dst, msg...), true
 		if e.buf.Cap() <= MaxKeptBuffer {
 			l.encs.Put(e)
 		}
 	}()
 	err = e.enc.Encode(v)
-	return dst, err
+	return dst, false, err
 }
 
 // MaxKeptBuffer is the largest buffer an encoder keeps for the next value.
 const MaxKeptBuffer = 1 << 20
 
 // logDefs logs the definition messages at the start of b, which gob wrote,
-// and returns the value message that follows them, or nil if there is none.
-func (l *Types) logDefs(b []byte) (msg []byte, err error) {
+// and returns the value message that follows them. It reports whether one
+// value message follows them and ends b.
+func (l *Types) logDefs(b []byte) (msg []byte, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for len(b) > 0 {
 		n, id, ok := parseMessage(b)
 		if !ok {
-			return nil, errors.New("gob wrote a malformed message")
+			return nil, false
 		}
 		if id >= 0 {
-			if n != len(b) {
-				return nil, errors.New("gob wrote more than one value")
-			}
-			return b, nil
+			return b, n == len(b)
 		}
 		if !l.ids[-id] {
 			l.ids[-id] = true
@@ -127,7 +128,7 @@ func (l *Types) logDefs(b []byte) (msg []byte, err error) {
 		}
 		b = b[n:]
 	}
-	return nil, nil
+	return nil, false
 }
 
 // parseMessage returns the length of the gob message at the start of b,
@@ -203,13 +204,16 @@ func Streams(c Codec) bool {
 // Name returns "gob".
 func (*Stream) Name() string { return "gob" }
 
-// Marshal encodes v as a message of the stream.
+// Marshal encodes v as Append does, for Unmarshal at the other end.
 func (s *Stream) Marshal(v any) ([]byte, error) {
 	if s.types == nil {
 		return nil, errors.New("futures: this stream only decodes")
 	}
-	return s.types.appendValue(nil, v)
+	return Append(nil, s, v)
 }
+
+// Unmarshal decodes data, from Marshal at the other end, into v.
+func (s *Stream) Unmarshal(data []byte, v any) error { return Decode(s, data, v) }
 
 // AddTypes hands defs, definitions from the other end's Types log, to the
 // stream, which decodes the values after them in its order. It copies defs.
@@ -219,8 +223,8 @@ func (s *Stream) AddTypes(defs []byte) {
 	s.mu.Unlock()
 }
 
-// Unmarshal decodes data, a message of the other end's stream, into v.
-func (s *Stream) Unmarshal(data []byte, v any) error {
+// decodeMessage decodes data, a message of the other end's stream, into v.
+func (s *Stream) decodeMessage(data []byte, v any) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	in := data

@@ -24,6 +24,7 @@ const (
 	tagFloat64 // Gob only: JSON cannot encode NaN and infinities
 	tagEmpty   // struct{}, which Gob refuses
 	tagNil     // a nil pointer or interface, which Gob refuses at the top
+	tagGobSelf // with a Stream, Gob bytes of a new encoder: see Stream
 )
 
 // Append appends the tagged encoding of v to dst.
@@ -118,12 +119,26 @@ func appendFast(dst []byte, c Codec, v any) ([]byte, bool) {
 // refuses a value that Gob would recurse into without end.
 func appendMarshalled(dst []byte, c Codec, v any) ([]byte, error) {
 	if isGob, _ := fast(c); isGob {
-		if err := checkDepth(v); err != nil {
+		ifaces, err := checkDepth(v)
+		if err != nil {
 			return dst, err
 		}
-	}
-	if s, ok := c.(*Stream); ok && s.types != nil {
-		return s.types.appendValue(append(dst, tagCodec), v)
+		if s, ok := c.(*Stream); ok && s.types != nil && !ifaces {
+			out, clean, err := s.types.appendValue(append(dst, tagCodec), v)
+			if err != nil {
+				return dst, err
+			}
+			if clean {
+				return out, nil
+			}
+		}
+		if _, ok := c.(*Stream); ok {
+			b, err := marshal(Gob, v)
+			if err != nil {
+				return dst, err
+			}
+			return append(append(dst, tagGobSelf), b...), nil
+		}
 	}
 	b, err := marshal(c, v)
 	if err != nil {
@@ -152,7 +167,15 @@ func Decode(c Codec, data []byte, ptr any) error {
 	var v any
 	switch tag {
 	case tagCodec:
+		if s, ok := c.(*Stream); ok {
+			return s.decodeMessage(data, ptr)
+		}
 		return c.Unmarshal(data, ptr)
+	case tagGobSelf:
+		if _, ok := c.(*Stream); !ok {
+			return errBadValue
+		}
+		return Gob.Unmarshal(data, ptr)
 	case tagInt, tagInt64:
 		n, k := binary.Varint(data)
 		if k <= 0 || k != len(data) {
