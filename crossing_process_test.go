@@ -95,7 +95,7 @@ func TestWhatCrossesIntoAWorker(t *testing.T) {
 		name  string
 		codec futures.Codec
 		call  func(p *futures.ProcessPool) (any, error)
-		want  any    // the result, compared with assert.Equal, when err is ""
+		want  any // the result, compared with assert.Equal, when err is ""
 		check func(t *testing.T, got any)
 		err   string // what the error says, in order, if it fails
 	}{
@@ -171,10 +171,10 @@ func TestWhatCrossesIntoAWorker(t *testing.T) {
 			},
 			want: &crossRecord{ID: 3}},
 		{name: "top level: a nil slice comes back nil",
-			call: func(p *futures.ProcessPool) (any, error) { return futures.Submit(p, crossEchoInts, nil).Result(bg) },
+			call:  func(p *futures.ProcessPool) (any, error) { return futures.Submit(p, crossEchoInts, nil).Result(bg) },
 			check: func(t *testing.T, got any) { assert.Nil(t, got.([]int)) }},
 		{name: "top level: an empty slice comes back nil",
-			call: func(p *futures.ProcessPool) (any, error) { return futures.Submit(p, crossEchoInts, []int{}).Result(bg) },
+			call:  func(p *futures.ProcessPool) (any, error) { return futures.Submit(p, crossEchoInts, []int{}).Result(bg) },
 			check: func(t *testing.T, got any) { assert.Nil(t, got.([]int)) }},
 		{name: "top level: an empty []byte comes back empty, a nil one nil",
 			call: func(p *futures.ProcessPool) (any, error) {
@@ -199,16 +199,20 @@ func TestWhatCrossesIntoAWorker(t *testing.T) {
 			}},
 		{name: "JSON: an any result of a struct comes back a map",
 			codec: futures.JSON,
-			call:  func(p *futures.ProcessPool) (any, error) { return futures.Submit(p, crossEchoAny, any(crossCircle{5})).Result(bg) },
-			want:  map[string]any{"R": 5.0}},
+			call: func(p *futures.ProcessPool) (any, error) {
+				return futures.Submit(p, crossEchoAny, any(crossCircle{5})).Result(bg)
+			},
+			want: map[string]any{"R": 5.0}},
 		{name: "a chan argument fails, naming the function, the type and the codec",
 			call: func(p *futures.ProcessPool) (any, error) {
 				return futures.Submit(p, crossEchoAny, any(make(chan int))).Result(bg)
 			},
 			err: "cannot encode the argument of futures_test.crossEchoAny with gob (a interface {}): gob: type not registered for interface: chan int"},
 		{name: "a func argument fails",
-			call: func(p *futures.ProcessPool) (any, error) { return futures.Submit(p, crossEchoAny, any(func() {})).Result(bg) },
-			err:  "cannot encode the argument of futures_test.crossEchoAny with gob"},
+			call: func(p *futures.ProcessPool) (any, error) {
+				return futures.Submit(p, crossEchoAny, any(func() {})).Result(bg)
+			},
+			err: "cannot encode the argument of futures_test.crossEchoAny with gob"},
 		{name: "an argument of an unregistered concrete type fails, naming it",
 			call: func(p *futures.ProcessPool) (any, error) {
 				return futures.Submit(p, crossEchoShape, crossShape(crossSquare{1})).Result(bg)
