@@ -224,6 +224,15 @@ func TestWhatCrossesIntoAWorker(t *testing.T) {
 		{name: "a cyclic argument fails instead of overflowing the stack",
 			call: func(p *futures.ProcessPool) (any, error) { return futures.Submit(p, crossLen, cyclic).Result(bg) },
 			err:  "cannot encode the argument of futures_test.crossLen with gob (a *futures_test.crossNode): a *futures_test.crossNode refers to itself"},
+		{name: "a value nested more than 10,000 levels deep fails",
+			call: func(p *futures.ProcessPool) (any, error) {
+				deep := &crossNode{}
+				for range 10_001 {
+					deep = &crossNode{Next: deep}
+				}
+				return futures.Submit(p, crossLen, deep).Result(bg)
+			},
+			err: "nests more than 10000 levels deep"},
 		{name: "a cyclic result fails, and the worker survives",
 			call: func(p *futures.ProcessPool) (any, error) { return futures.Submit(p, crossCycle, 1).Result(bg) },
 			err:  "refers to itself"},
