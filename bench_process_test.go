@@ -391,6 +391,7 @@ func BenchmarkProcessMap(b *testing.B) {
 		b.Run("impl=futures-struct/"+name, func(b *testing.B) {
 			p := newBenchProcPool(b, 2)
 			b.ReportAllocs()
+			start := cpuStart()
 			b.ResetTimer()
 			i := 0
 			for v, err := range futures.Map(ctx, p, procRecordInc, records(b.N), opts...) {
@@ -400,6 +401,7 @@ func BenchmarkProcessMap(b *testing.B) {
 				i++
 			}
 			itemsPerSecond(b)
+			cpuPerItem(b, p, start)
 		})
 		if size == 0 {
 			continue

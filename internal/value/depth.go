@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 )
 
 // Gob encodes a value by recursing into it, with no limit: a value that
@@ -27,7 +28,7 @@ const MaxDepth = 10000
 // rather than before them (see Stream).
 func checkDepth(v any) (ifaces bool, err error) {
 	r := reflect.ValueOf(v)
-	if !r.IsValid() || !mayRecurse(r.Type()) {
+	if !r.IsValid() || !topMayRecurse(r.Type()) {
 		return false, nil
 	}
 	w := walker{path: map[walkKey]bool{}}
@@ -35,16 +36,36 @@ func checkDepth(v any) (ifaces bool, err error) {
 	return w.ifaces, err
 }
 
-var recursive sync.Map // reflect.Type → bool: mayRecurse
+var (
+	recursive sync.Map                    // reflect.Type → bool: mayRecurse
+	lastType  atomic.Pointer[typeVerdict] // the type asked about last, as a Map of one type asks
+)
+
+// typeVerdict is what mayRecurse says of t.
+type typeVerdict struct {
+	t       reflect.Type
+	recurse bool
+}
 
 // mayRecurse reports whether values of t can nest without a bound given by
 // t itself: t refers to itself, or holds an interface.
 func mayRecurse(t reflect.Type) bool {
-	if b, ok := recursive.Load(t); ok {
-		return b.(bool)
+	b, ok := recursive.Load(t)
+	if !ok {
+		b = reaches(t, map[reflect.Type]bool{})
+		recursive.Store(t, b)
 	}
-	b := reaches(t, map[reflect.Type]bool{})
-	recursive.Store(t, b)
+	return b.(bool)
+}
+
+// topMayRecurse is mayRecurse for the type of a whole value, remembering
+// the last one.
+func topMayRecurse(t reflect.Type) bool {
+	if v := lastType.Load(); v != nil && v.t == t {
+		return v.recurse
+	}
+	b := mayRecurse(t)
+	lastType.Store(&typeVerdict{t, b})
 	return b
 }
 

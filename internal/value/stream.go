@@ -111,6 +111,9 @@ const MaxKeptBuffer = 1 << 20
 // and returns the value message that follows them. It reports whether one
 // value message follows them and ends b.
 func (l *Types) logDefs(b []byte) (msg []byte, ok bool) {
+	if n, id, ok := parseMessage(b); ok && id >= 0 { // no definitions: the usual case
+		return b, n == len(b)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for len(b) > 0 {
