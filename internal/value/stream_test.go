@@ -234,6 +234,22 @@ func TestStreamNil(t *testing.T) {
 	}
 }
 
+// TestAppendAsAnotherType: a value that is not of the interface type it is
+// said to be is encoded as itself, and refused by the other end.
+func TestAppendAsAnotherType(t *testing.T) {
+	c := newConn(NewTypes())
+	for _, pair := range [][2]Codec{{Gob, Gob}, {c.enc, c.dec}} {
+		data, err := AppendAs(nil, pair[0], point{X: 1}, reflect.TypeFor[shape]())
+		require.NoError(t, err)
+		c.send()
+		var s shape
+		assert.Error(t, Decode(pair[1], data, &s))
+		var p point
+		require.NoError(t, Decode(pair[1], data, &p))
+		assert.Equal(t, point{X: 1}, p)
+	}
+}
+
 type node struct {
 	Next *node
 	N    int

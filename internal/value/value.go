@@ -50,12 +50,13 @@ func AppendOf[A any](dst []byte, c Codec, a *A) ([]byte, error) {
 }
 
 // AppendAs is Append for v, a value of type t: an interface type t makes v
-// an interface value, as AppendOf does.
+// an interface value, as AppendOf does. A v that is not a t is encoded as
+// Append does, for the other end to refuse.
 func AppendAs(dst []byte, c Codec, v any, t reflect.Type) ([]byte, error) {
-	if b, ok := appendFast(dst, c, v); ok || t == nil || t.Kind() != reflect.Interface {
-		if ok {
-			return b, nil
-		}
+	if b, ok := appendFast(dst, c, v); ok {
+		return b, nil
+	}
+	if t == nil || t.Kind() != reflect.Interface || !reflect.TypeOf(v).Implements(t) {
 		return appendMarshalled(dst, c, v)
 	}
 	p := reflect.New(t)
