@@ -220,7 +220,7 @@ func TestWhatCrossesIntoAWorker(t *testing.T) {
 			err: "cannot encode the argument of futures_test.crossEchoShape with gob (a futures_test.crossShape): gob: type not registered for interface: futures_test.crossSquare"},
 		{name: "a result of an unregistered concrete type fails, naming it",
 			call: func(p *futures.ProcessPool) (any, error) { return futures.Submit(p, crossUnregistered, 2.0).Result(bg) },
-			err:  "type not registered for interface: futures_test.crossSquare"},
+			err:  "the worker cannot encode the result, a futures_test.crossShape: gob: type not registered for interface: futures_test.crossSquare (function futures_test.crossUnregistered, codec gob)"},
 		{name: "a cyclic argument fails instead of overflowing the stack",
 			call: func(p *futures.ProcessPool) (any, error) { return futures.Submit(p, crossLen, cyclic).Result(bg) },
 			err:  "cannot encode the argument of futures_test.crossLen with gob (a *futures_test.crossNode): a *futures_test.crossNode refers to itself"},

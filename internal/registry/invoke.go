@@ -46,7 +46,7 @@ func newInvoker(fn any, v reflect.Value, argType, resType reflect.Type) invoker 
 		if argType != nil {
 			p := reflect.New(argType)
 			if err := value.Decode(c, arg, p.Interface()); err != nil {
-				return dst, nil, fmt.Errorf("decode the argument: %w", err)
+				return dst, nil, fmt.Errorf("decode the argument, a %s: %w", argType, err)
 			}
 			in = append(in, p.Elem())
 		}
@@ -72,7 +72,7 @@ func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
 		if arg != nil && !value.DecodeFast(c, arg, &a) {
 			p := new(A) // decodeValue keeps what it decodes into
 			if err := value.Decode(c, arg, p); err != nil {
-				return dst, nil, fmt.Errorf("decode the argument: %w", err)
+				return dst, nil, fmt.Errorf("decode the argument, a %s: %w", reflect.TypeFor[A](), err)
 			}
 			a = *p
 		}
@@ -85,7 +85,7 @@ func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
 		}
 		res, err := value.AppendOf(dst, c, &r)
 		if err != nil {
-			return dst, nil, fmt.Errorf("encode the result: %w", err)
+			return dst, nil, fmt.Errorf("encode the result, a %s: %w", reflect.TypeFor[R](), err)
 		}
 		return res, nil, nil
 	}
@@ -96,7 +96,7 @@ func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
 func encodeResult(c value.Codec, v any, t reflect.Type, dst []byte) ([]byte, error, error) {
 	res, err := value.AppendAs(dst, c, v, t)
 	if err != nil {
-		return dst, nil, fmt.Errorf("encode the result: %w", err)
+		return dst, nil, fmt.Errorf("encode the result, a %s: %w", t, err)
 	}
 	return res, nil, nil
 }
