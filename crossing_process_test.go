@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/gob"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -350,7 +351,50 @@ func TestValueStreamsStayInStep(t *testing.T) {
 		}
 
 	})
+	t.Run("a Map refused after its arguments were encoded", func(t *testing.T) {
+		p := newProcPool(t, futures.MaxWorkers(1), futures.QueueSize(1))
+		fifo, running := runningSignal(t)
+		blockCtx, unblock := context.WithCancel(ctx)
+		blocked := make(chan struct{})
+		go func() {
+			defer close(blocked)
+			for range futures.Map(blockCtx, p, procBlock, slices.Values([]string{fifo})) {
+			}
+		}()
+		running()
+		queued := futures.Submit(p, procSquare, 4) // the one place in the queue
+		// crossRefused is encoded here first, and the calls are refused.
+		short, stop := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer stop()
+		for _, err := range futures.Map(short, p, crossEchoRefused, func(yield func(crossRefused) bool) {
+			for i := range 3 {
+				if !yield(crossRefused{N: i + 1, Tags: []string{"refused"}}) {
+					return
+				}
+			}
+		}, futures.Chunksize(3)) {
+			require.ErrorIs(t, err, futures.ErrTimeout)
+		}
+		unblock()
+		<-blocked
+		v, err := queued.Result(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 16, v)
+		r, err := futures.Submit(p, crossEchoRefused, crossRefused{N: 7, Tags: []string{"sent"}}).Result(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, crossRefused{N: 7, Tags: []string{"sent"}}, r)
+	})
 }
+
+// crossRefused is the argument of calls refused after it was encoded.
+type crossRefused struct {
+	N    int
+	Tags []string
+}
+
+func crossEchoRefused(_ context.Context, r crossRefused) (crossRefused, error) { return r, nil }
+
+func init() { futures.Register(crossEchoRefused) }
 
 // crossKillAt returns r, or ends the worker process at the record with ID
 // 100, after which the pool starts another.
