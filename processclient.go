@@ -146,6 +146,10 @@ func (p *ProcessPool) retryStart() bool {
 // breaks the pool if the worker does not.
 func (p *ProcessPool) handshake(w *proc, rd *wire.Reader) error {
 	t, body, err := rd.Read()
+	for s, ok := w.codec.(*value.Stream); ok && err == nil && t == wire.TTypes; {
+		s.AddTypes(body) // for the error of a failed Initializer
+		t, body, err = rd.Read()
+	}
 	switch {
 	case err != nil:
 		return err
@@ -162,7 +166,7 @@ func (p *ProcessPool) handshake(w *proc, rd *wire.Reader) error {
 	case t == wire.TInitErr:
 		var cause error = errors.New("futures: the worker sent an empty report")
 		err = wire.ParseResults(body, func(r *wire.Result) bool {
-			cause = remoteFailure(context.Background(), r, p.initName)
+			cause = remoteFailure(context.Background(), r, p.initName, w.codec)
 			return false
 		})
 		if err != nil {

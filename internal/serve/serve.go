@@ -174,6 +174,7 @@ func (s *server) setup() int {
 		s.runner.invoke(s.base, &r, 0, init, init.Name(), nil, nil)
 	}
 	if r.Kind != wire.KindOK {
+		s.sendTypes() // of the values in the error
 		s.write(wire.AppendResults(nil, wire.TInitErr, 1, wire.AppendResult(nil, &r)))
 		return ExitSetup
 	}
