@@ -341,3 +341,50 @@ func TestRegisterErrorHiddenCause(t *testing.T) {
 	require.ErrorAs(t, err, &he)
 	assert.Equal(t, 3, he.Code)
 }
+
+// shapeGoexitError calls runtime.Goexit in the method its field names, as
+// a t.FailNow in an error's method would.
+type shapeGoexitError struct{ In string }
+
+func (e *shapeGoexitError) Error() string { return "goexit in " + e.In }
+func (e *shapeGoexitError) As(any) bool {
+	if e.In == "As" {
+		runtime.Goexit()
+	}
+	return false
+}
+func (e *shapeGoexitError) Unwrap() error {
+	if e.In == "Unwrap" {
+		runtime.Goexit()
+	}
+	return nil
+}
+func (e *shapeGoexitError) Is(error) bool {
+	if e.In == "Is" {
+		runtime.Goexit()
+	}
+	return false
+}
+
+func shapeGoexitIn(_ context.Context, in string) (int, error) {
+	return 0, fmt.Errorf("w: %w", &shapeGoexitError{In: in})
+}
+
+func init() { futures.Register(shapeGoexitIn) }
+
+// TestRegisterErrorGoexitInMethods: an error whose As, Unwrap or Is method
+// calls runtime.Goexit while the worker builds its tree fails the call,
+// never the worker, and the worker goes on.
+func TestRegisterErrorGoexitInMethods(t *testing.T) {
+	pp := newProcPool(t, futures.MaxWorkers(1))
+	pid, err := futures.Go(pp, procPid).Result(bg)
+	require.NoError(t, err)
+	for _, in := range []string{"As", "Unwrap", "Is"} {
+		_, err := futures.Submit(pp, shapeGoexitIn, in).Result(bg)
+		require.Error(t, err, in)
+		assert.NotErrorIs(t, err, futures.ErrWorkerExited, in)
+	}
+	again, err := futures.Go(pp, procPid).Result(bg)
+	require.NoError(t, err)
+	assert.Equal(t, pid, again)
+}
