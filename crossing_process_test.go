@@ -69,7 +69,7 @@ func crossLen(_ context.Context, n *crossNode) (int, error) {
 	}
 	return k, nil
 }
-func crossIsNil(_ context.Context, p *crossRecord) (bool, error) { return p == nil, nil }
+func crossIsNil(_ context.Context, p *crossRecord) (bool, error)   { return p == nil, nil }
 func crossCount(_ context.Context, ps []*crossRecord) (int, error) { return len(ps), nil }
 
 // crossOpaque has no exported fields: gob refuses it, even in a field.
@@ -81,6 +81,7 @@ type crossHolder struct {
 }
 
 func crossEchoHolder(_ context.Context, h crossHolder) (crossHolder, error) { return h, nil }
+func crossEchoOpaque(_ context.Context, o crossOpaque) (crossOpaque, error) { return o, nil }
 
 // crossRing is a cycle that encodes itself: gob calls GobEncode and never
 // recurses into its fields.
@@ -130,7 +131,7 @@ func init() {
 	gob.Register(crossCircle{})
 	futures.Register(crossEchoRecord, crossEchoShape, crossEchoAny, crossEchoPtr, crossEchoInts,
 		crossEchoBytes, crossEchoMap, crossLen, crossIsNil, crossCycle, crossUnregistered,
-		crossCount, crossEchoHolder, crossRingNames)
+		crossCount, crossEchoHolder, crossEchoOpaque, crossRingNames)
 }
 
 func TestWhatCrossesIntoAWorker(t *testing.T) {
@@ -229,6 +230,11 @@ func TestWhatCrossesIntoAWorker(t *testing.T) {
 		{name: "an exported field of a struct type with no exported fields fails",
 			call: func(p *futures.ProcessPool) (any, error) {
 				return futures.Submit(p, crossEchoHolder, crossHolder{ID: 1}).Result(bg)
+			},
+			err: "gob: type futures_test.crossOpaque has no exported fields"},
+		{name: "a struct with no exported fields as the whole argument fails",
+			call: func(p *futures.ProcessPool) (any, error) {
+				return futures.Submit(p, crossEchoOpaque, crossOpaque{n: 1}).Result(bg)
 			},
 			err: "gob: type futures_test.crossOpaque has no exported fields"},
 		{name: "a pointer argument and result",
