@@ -72,6 +72,9 @@ func crossLen(_ context.Context, n *crossNode) (int, error) {
 }
 func crossIsNil(_ context.Context, p *crossRecord) (bool, error)   { return p == nil, nil }
 func crossCount(_ context.Context, ps []*crossRecord) (int, error) { return len(ps), nil }
+func crossCountMap(_ context.Context, m map[int]*crossRecord) (int, error) {
+	return len(m), nil
+}
 
 // crossOpaque has no exported fields: gob refuses it, even in a field.
 type crossOpaque struct{ n int }
@@ -132,7 +135,7 @@ func init() {
 	gob.Register(crossCircle{})
 	futures.Register(crossEchoRecord, crossEchoShape, crossEchoAny, crossEchoPtr, crossEchoInts,
 		crossEchoBytes, crossEchoMap, crossLen, crossIsNil, crossCycle, crossUnregistered,
-		crossCount, crossEchoHolder, crossEchoOpaque, crossRingNames)
+		crossCount, crossCountMap, crossEchoHolder, crossEchoOpaque, crossRingNames)
 }
 
 func TestWhatCrossesIntoAWorker(t *testing.T) {
@@ -228,6 +231,11 @@ func TestWhatCrossesIntoAWorker(t *testing.T) {
 				return futures.Submit(p, crossCount, []*crossRecord{{ID: 1}, nil}).Result(bg)
 			},
 			err: "gob: encodeArray: nil element"},
+		{name: "a nil pointer in a map fails",
+			call: func(p *futures.ProcessPool) (any, error) {
+				return futures.Submit(p, crossCountMap, map[int]*crossRecord{1: nil}).Result(bg)
+			},
+			err: "nil element"},
 		{name: "an exported field of a struct type with no exported fields fails",
 			call: func(p *futures.ProcessPool) (any, error) {
 				return futures.Submit(p, crossEchoHolder, crossHolder{ID: 1}).Result(bg)
