@@ -60,7 +60,7 @@ type plainField struct {
 }
 
 var (
-	plains    sync.Map                      // reflect.Type → *plain, nil if the type is not plain
+	plains    sync.Map                     // reflect.Type → *plain, nil if the type is not plain
 	lastPlain atomic.Pointer[plainVerdict] // the type asked about last
 )
 
@@ -79,15 +79,24 @@ func plainOf(c Codec, t reflect.Type) *plain {
 	}
 	p, ok := plains.Load(t)
 	if !ok {
-		h := fnv.New32a()
-		q := buildPlain(t, map[reflect.Type]bool{}, h)
-		if q != nil {
-			q.sum = h.Sum32()
+		var q *plain
+		if h := fnv.New32a(); !tagged[t] {
+			if q = buildPlain(t, map[reflect.Type]bool{}, h); q != nil {
+				q.sum = h.Sum32()
+			}
 		}
 		p, _ = plains.LoadOrStore(t, q)
 	}
 	lastPlain.Store(&plainVerdict{t, p.(*plain)})
 	return p.(*plain)
+}
+
+// tagged are the types with a tag of their own (see appendFast), which are
+// not plain as a whole value.
+var tagged = map[reflect.Type]bool{
+	reflect.TypeFor[int](): true, reflect.TypeFor[int64](): true, reflect.TypeFor[uint64](): true,
+	reflect.TypeFor[string](): true, reflect.TypeFor[[]byte](): true, reflect.TypeFor[bool](): true,
+	reflect.TypeFor[float64](): true,
 }
 
 var codecInterfaces = []reflect.Type{

@@ -62,10 +62,8 @@ func AppendAs(dst []byte, c Codec, v any, t reflect.Type) ([]byte, error) {
 	if b, ok := appendFast(dst, c, v); ok {
 		return b, nil
 	}
-	if p := plainOf(c, t); p != nil && reflect.TypeOf(v) == t {
-		r := reflect.New(t) // a copy of v, to address it
-		r.Elem().Set(reflect.ValueOf(v))
-		return p.appendTop(dst, r.UnsafePointer()), nil
+	if reflect.TypeOf(v) == t && plainOf(c, t) != nil {
+		return AppendValue(dst, c, reflect.ValueOf(v))
 	}
 	if t == nil || t.Kind() != reflect.Interface || !reflect.TypeOf(v).Implements(t) {
 		return appendMarshalled(dst, c, v)
@@ -73,6 +71,22 @@ func AppendAs(dst []byte, c Codec, v any, t reflect.Type) ([]byte, error) {
 	p := reflect.New(t)
 	p.Elem().Set(reflect.ValueOf(v))
 	return appendMarshalled(dst, c, p.Interface())
+}
+
+// AppendValue is AppendAs for v.Interface() and v.Type(), which it boxes
+// only if the type is not plain (see plain.go). It copies v if v is not
+// addressable and of a plain type.
+func AppendValue(dst []byte, c Codec, v reflect.Value) ([]byte, error) {
+	p := plainOf(c, v.Type())
+	if p == nil {
+		return AppendAs(dst, c, v.Interface(), v.Type())
+	}
+	if !v.CanAddr() {
+		a := reflect.New(v.Type()).Elem()
+		a.Set(v)
+		v = a
+	}
+	return p.appendTop(dst, v.Addr().UnsafePointer()), nil
 }
 
 // fast reports whether c is Gob or JSON, whose values of common types take
