@@ -295,11 +295,11 @@ func (p *plain) decode(b []byte, v unsafe.Pointer) ([]byte, bool) {
 			return b, false
 		}
 		s := reflect.NewAt(p.typ, v).Elem()
-		if s.Cap() < int(n) {
-			s.Set(reflect.MakeSlice(p.typ, int(n), int(n)))
-		} else {
-			s.SetLen(int(n))
+		if s.Cap() < int(n) { // a new array, zeroed, as gob makes
+			s.SetZero()
+			s.Grow(int(n))
 		}
+		s.SetLen(int(n))
 		if n == 0 {
 			return b[k:], true
 		}

@@ -282,3 +282,42 @@ func TestPlainDecodeAllocatesWithinItsInput(t *testing.T) {
 		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<10), "%s", tc.typ)
 	}
 }
+
+// BenchmarkStructValue encodes and decodes the struct of the process
+// benchmarks, plain and, for comparison, as a gob message of a Stream.
+func BenchmarkStructValue(b *testing.B) {
+	type record struct {
+		ID     int
+		Name   string
+		Values []float64
+	}
+	in := record{ID: 7, Name: "record", Values: []float64{1, 2, 3, 4, 5, 6, 7, 8}}
+	b.Run("codec=plain", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			buf, _ = AppendOf(buf[:0], Gob, &in)
+			var out record
+			if !DecodeFast(Gob, buf, &out) {
+				b.Fatal("not decoded")
+			}
+		}
+	})
+	b.Run("codec=gob-stream", func(b *testing.B) {
+		b.ReportAllocs()
+		types := NewTypes()
+		enc, dec := NewStream(types), NewStream(nil)
+		var buf []byte
+		sent := 0
+		for b.Loop() {
+			buf, _ = appendMarshalled(buf[:0], enc, in)
+			defs, end := types.Since(sent)
+			sent = end
+			dec.AddTypes(defs)
+			var out record
+			if err := Decode(dec, buf, &out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

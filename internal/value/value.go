@@ -42,14 +42,25 @@ func Append(dst []byte, c Codec, v any) ([]byte, error) {
 // field, so that it decodes into an A: its concrete type must be known to
 // the codec (gob.Register for Gob).
 func AppendOf[A any](dst []byte, c Codec, a *A) ([]byte, error) {
-	if b, ok := appendFast(dst, c, any(*a)); ok {
-		return b, nil
-	}
+	// A struct, array or slice is boxed for appendFast, which takes only
+	// struct{} and []byte of those, when it is not plain.
 	t := reflect.TypeFor[A]()
+	k := t.Kind()
+	composite := k == reflect.Struct || k == reflect.Array || k == reflect.Slice
+	if !composite {
+		if b, ok := appendFast(dst, c, any(*a)); ok {
+			return b, nil
+		}
+	}
 	if p := plainOf(c, t); p != nil {
 		return p.appendTop(dst, unsafe.Pointer(a)), nil
 	}
-	if t.Kind() == reflect.Interface {
+	if composite {
+		if b, ok := appendFast(dst, c, any(*a)); ok {
+			return b, nil
+		}
+	}
+	if k == reflect.Interface {
 		return appendMarshalled(dst, c, any(a))
 	}
 	return appendMarshalled(dst, c, any(*a))
