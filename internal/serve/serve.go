@@ -69,10 +69,10 @@ type server struct {
 	batches sync.Pool // of *batch whose calls are over, for reuse
 
 	wmu    sync.Mutex // held by whoever writes results
-	frame  []byte     // guarded by wmu
-	spare  []byte     // guarded by wmu
+	frame  wire.Out   // guarded by wmu
+	spare  wire.Out   // guarded by wmu: the records' buffer to use next, empty
 	resMu  sync.Mutex
-	recs   []byte // result records not yet written
+	recs   wire.Out // result records not yet written
 	nrecs  int
 	area   resultArea    // guarded by resMu
 	wake   chan struct{} // asks the writer goroutine to write

@@ -83,9 +83,11 @@ func (r *Reader) ReadInto(buf []byte) (Type, []byte, error) {
 	return Type(t), body, nil
 }
 
-// readN reads n bytes into b's array if they fit, else grows the buffer as
-// data arrives, so that a lying length costs no more memory than the input
-// really holds.
+// readN reads n bytes into b's array if they fit, else into a new array.
+// An array of more than a step is allocated whole only once a step of the
+// bytes has arrived, so that a lying length costs no more memory than the
+// input really holds, up to a step, and the bytes are read where they stay,
+// not into buffers that grow and are copied.
 func readN(r io.Reader, n int, b []byte) ([]byte, error) {
 	const step = 1 << 20
 	if n <= cap(b) || n <= step {
@@ -96,18 +98,18 @@ func readN(r io.Reader, n int, b []byte) ([]byte, error) {
 		_, err := io.ReadFull(r, b)
 		return b, err
 	}
-	for len(b) < n {
-		k := min(n-len(b), step)
-		if cap(b)-len(b) < k {
-			b = append(b, make([]byte, k)...)[:len(b)]
-		}
-		m, err := io.ReadFull(r, b[len(b):len(b)+k])
-		b = b[:len(b)+m]
-		if err != nil {
-			return nil, err
-		}
+	first := b[:0]
+	if cap(first) < step {
+		first = make([]byte, 0, step)
 	}
-	return b, nil
+	first = first[:step]
+	if _, err := io.ReadFull(r, first); err != nil {
+		return nil, err
+	}
+	b = make([]byte, n)
+	copy(b, first)
+	_, err := io.ReadFull(r, b[step:])
+	return b, err
 }
 
 func unexpected(err error) error {

@@ -21,7 +21,7 @@ func sampleFrames() []byte {
 	b.Add(&Call{ID: 2, Group: 7, Flags: FlagArg | FlagCancelled, Func: "pkg.square", Arg: nil})
 	b.Add(&Call{ID: 3, Func: "pkg.noarg"})
 	b.Add(&Call{ID: 4, Group: 8, Flags: FlagArg | FlagDeadline, Func: "pkg.noarg", Arg: []byte{4}, Deadline: 1500})
-	buf = b.AppendTo(buf)
+	buf = append(buf, callsFrame(&b)...)
 	buf = AppendCancel(buf, []uint64{7, 9})
 	var recs []byte
 	recs = AppendResult(recs, &Result{ID: 1, Kind: KindOK, Value: []byte("v")})
@@ -30,6 +30,17 @@ func sampleFrames() []byte {
 	recs = AppendResult(recs, &Result{ID: 4, Kind: KindCancelled})
 	buf = AppendResults(buf, TResults, 4, recs)
 	return AppendEmpty(buf, TAbort)
+}
+
+// callsFrame returns the TCalls frame of b's records, as written.
+func callsFrame(b *CallsBuilder) []byte {
+	var o Out
+	b.AppendTo(&o)
+	var w bytes.Buffer
+	if _, err := o.WriteTo(&w); err != nil {
+		panic(err)
+	}
+	return w.Bytes()
 }
 
 // parse decodes every frame of data as the receiving side would.
@@ -141,9 +152,9 @@ func TestRoundTrip(t *testing.T) {
 func TestReadInto(t *testing.T) {
 	var b CallsBuilder
 	b.Add(&Call{ID: 1, Flags: FlagArg, Func: "pkg.f", Arg: bytes.Repeat([]byte{7}, 100)})
-	small := b.AppendTo(nil)
+	small := callsFrame(&b)
 	b.Add(&Call{ID: 2, Flags: FlagArg, Func: "pkg.f", Arg: bytes.Repeat([]byte{8}, 3<<20)})
-	large := b.AppendTo(nil)
+	large := callsFrame(&b)
 	for _, tc := range []struct {
 		name   string
 		frame  []byte
@@ -244,7 +255,7 @@ func TestAddRunIsAddForEachCall(t *testing.T) {
 			if run.Len() != one.Len() {
 				t.Fatalf("Len = %d, want %d", run.Len(), one.Len())
 			}
-			if got, want := run.AppendTo(nil), one.AppendTo(nil); !bytes.Equal(got, want) {
+			if got, want := callsFrame(&run), callsFrame(&one); !bytes.Equal(got, want) {
 				t.Fatalf("AddRun wrote\n% x\nwant\n% x", got, want)
 			}
 		})
@@ -253,15 +264,51 @@ func TestAddRunIsAddForEachCall(t *testing.T) {
 
 func TestCallsBuilderDropsALargeBuffer(t *testing.T) {
 	var b CallsBuilder
-	b.Add(&Call{ID: 1, Flags: FlagArg, Func: "pkg.f", Arg: make([]byte, 2*MaxKept)})
-	b.AppendTo(nil)
-	if cap(b.buf) > MaxKept {
-		t.Fatalf("the builder keeps %d bytes after a large argument", cap(b.buf))
+	for i := range 2 * MaxKept / (SpliceAbove / 2) {
+		b.Add(&Call{ID: uint64(i), Flags: FlagArg, Func: "pkg.f", Arg: make([]byte, SpliceAbove/2)})
+	}
+	callsFrame(&b)
+	if cap(b.out.Buf) > MaxKept {
+		t.Fatalf("the builder keeps %d bytes after large records", cap(b.out.Buf))
 	}
 	b.Add(&Call{ID: 2, Flags: FlagArg, Func: "pkg.f", Arg: make([]byte, 100)})
-	b.AppendTo(nil)
-	if kept := cap(b.buf); kept == 0 || kept > MaxKept {
+	callsFrame(&b)
+	if kept := cap(b.out.Buf); kept == 0 || kept > MaxKept {
 		t.Fatalf("the builder keeps %d bytes after a small argument, want its buffer", kept)
+	}
+}
+
+// A large argument is written from where it is, not copied into the
+// frame's buffer, and the builder forgets it once the frame is made.
+func TestCallsBuilderRefersToALargeArgument(t *testing.T) {
+	arg := bytes.Repeat([]byte{5}, 3*SpliceAbove)
+	var b CallsBuilder
+	b.Add(&Call{ID: 1, Flags: FlagArg, Func: "pkg.f", Arg: []byte{1}})
+	b.Add(&Call{ID: 2, Flags: FlagArg, Func: "pkg.f", Arg: arg})
+	b.Add(&Call{ID: 3, Flags: FlagArg, Func: "pkg.f", Arg: []byte{3}})
+	if n := len(b.out.Buf); n >= SpliceAbove {
+		t.Fatalf("the records take %d bytes of the buffer", n)
+	}
+	var o Out
+	b.AppendTo(&o)
+	if b.out.Len() != len(b.out.Buf) || slices.ContainsFunc(b.out.splice[:cap(b.out.splice)], func(s splice) bool { return s.b != nil }) {
+		t.Fatal("the builder still refers to the argument")
+	}
+	var w bytes.Buffer
+	if _, err := o.WriteTo(&w); err != nil || w.Len() != o.Len() {
+		t.Fatalf("wrote %d bytes of %d: %v", w.Len(), o.Len(), err)
+	}
+	_, body, err := NewReader(&w).Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := ReadCalls(body)
+	var args [][]byte
+	for cr.Next() {
+		args = append(args, cr.Call.Arg)
+	}
+	if err := cr.Err(); err != nil || len(args) != 3 || !bytes.Equal(args[1], arg) || args[2][0] != 3 {
+		t.Fatalf("read %d calls back: %v", len(args), err)
 	}
 }
 
@@ -278,8 +325,8 @@ func TestCallRecordBytes(t *testing.T) {
 	} {
 		var b CallsBuilder
 		b.Add(&tc.c)
-		if !bytes.Equal(b.buf, tc.want) {
-			t.Errorf("%+v: record % x, want % x", tc.c, b.buf, tc.want)
+		if !bytes.Equal(b.out.Buf, tc.want) {
+			t.Errorf("%+v: record % x, want % x", tc.c, b.out.Buf, tc.want)
 		}
 	}
 }
