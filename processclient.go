@@ -50,7 +50,6 @@ type outbox struct {
 	cancels []uint64
 }
 
-
 // exitGrace is how long a worker may take to exit after its reply pipe
 // closed; timeoutGrace is how long past TaskTimeout the pool waits for the
 // worker's own report before it kills the worker itself.
