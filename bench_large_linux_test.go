@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"strconv"
 	"testing"
@@ -50,25 +49,7 @@ func memResetPeak(_ context.Context, _ struct{}) (int64, error) {
 // memPeak returns the process's peak RSS since memResetPeak, in bytes.
 func memPeak(_ context.Context, _ struct{}) (int64, error) { return procStatus("VmHWM") }
 
-// memHeap returns the bytes of live heap objects after a garbage
-// collection.
-func memHeap(_ context.Context, _ struct{}) (int64, error) {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapAlloc), nil
-}
-
-// bounceBytes returns b with its first byte incremented: a result as big as
-// the argument.
-func bounceBytes(_ context.Context, b []byte) ([]byte, error) {
-	if len(b) > 0 {
-		b[0]++
-	}
-	return b, nil
-}
-
-func init() { futures.Register(memResetPeak, memPeak, memHeap, bounceBytes) }
+func init() { futures.Register(memResetPeak, memPeak) }
 
 // BenchmarkProcessLargePayload sends a []byte argument of each size to a
 // pool of one worker, which returns it as its result. MB/s counts both
