@@ -2,7 +2,6 @@ package serve
 
 import (
 	"context"
-	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,10 +23,8 @@ var bigCall = make([]byte, 4*wire.MaxKept)
 // no call runs.
 func (s *server) kept() int {
 	s.mu.Lock()
-	for s.running { // the running goroutine wakes no one as it stops
-		s.mu.Unlock()
-		runtime.Gosched()
-		s.mu.Lock()
+	for s.running {
+		s.changed.Wait()
 	}
 	n := cap(s.runner.scratch)
 	s.mu.Unlock()

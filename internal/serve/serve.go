@@ -30,10 +30,10 @@ const (
 // Two goroutines share the work: while one runs calls, the other reads the
 // request pipe, so that cancellations arrive during a call. The one that
 // reads calls while no call runs runs them itself, and the other takes over
-// the reading if they are not over within handoffDelay: a call waits for no
-// goroutine to wake up, and a quick one wakes none. Results are written
-// by whoever runs the last queued call, or, while more calls are queued, by
-// a writer goroutine that sends them in batches. Before a call starts, the
+// the reading: a call waits for no goroutine to wake up. The main goroutine
+// waits apart, for the end, so that it wakes for none of these hand-offs.
+// Results are written by whoever runs the last queued call, or, while more
+// calls are queued, by a writer goroutine that sends them in batches. Before a call starts, the
 // outcomes of the calls before it are written or copied to the results area
 // of the page shared with the pool, so that the pool gets them even if the
 // call ends the process.
@@ -56,9 +56,8 @@ type server struct {
 	cancelled  context.Context // an already cancelled context
 
 	mu      sync.Mutex
-	changed *sync.Cond  // the loops may have something to do
-	ended   *sync.Cond  // loops fell, or the pool aborted and running may have
-	handoff *time.Timer // wakes the other loop to read while calls run
+	changed *sync.Cond // the state below changed
+	ended   *sync.Cond // loops fell, or the pool aborted and running may have
 	queue   ring.Queue[*batch]
 	cur     *batch      // the batch calls run from; set with mu held, by the running goroutine only
 	reading bool        // a goroutine is reading the request pipe
@@ -99,13 +98,6 @@ func newServer(in io.Reader, out io.Writer, page supervise.Page) *server {
 // serve runs the worker protocol and returns the exit code.
 func (s *server) serve() int {
 	s.changed, s.ended = sync.NewCond(&s.mu), sync.NewCond(&s.mu)
-	s.handoff = time.AfterFunc(time.Hour, func() {
-		s.mu.Lock()
-		s.changed.Broadcast()
-		s.mu.Unlock()
-	})
-	s.handoff.Stop()
-	defer s.handoff.Stop()
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	c, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -190,10 +182,6 @@ func (s *server) write(frame []byte) bool {
 	return err == nil
 }
 
-// handoffDelay is how long calls run before the goroutine that read them
-// has the other one take over the reading.
-const handoffDelay = 100 * time.Microsecond
-
 // loop is the body of the two serving goroutines: each runs the queued
 // calls if no one does, else reads the pipe if no one does, else waits.
 func (s *server) loop() {
@@ -206,21 +194,17 @@ func (s *server) loop() {
 			s.runQueue()
 			s.mu.Lock()
 			s.running = false
+			s.changed.Broadcast()
 			if s.aborted.Load() {
 				s.ended.Broadcast()
 			}
 		case !s.reading && !s.eof:
 			s.reading = true
 			s.mu.Unlock()
-			s.handoff.Stop()
 			s.readFrame()
 			s.mu.Lock()
 			s.reading = false
-			if !s.running && (s.cur != nil || s.queue.Len() > 0) {
-				// This goroutine runs the calls next; the other takes
-				// over the reading if they last.
-				s.handoff.Reset(handoffDelay)
-			}
+			s.changed.Broadcast() // the other goroutine takes over the reading
 		case s.eof && !s.reading:
 			s.loops--
 			s.changed.Broadcast()
