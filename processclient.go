@@ -176,8 +176,7 @@ func (p *ProcessPool) writer(w *proc) {
 
 // flush writes everything queued for w in one write, large arguments apart
 // (written from where they are), and closes w's request pipe once nothing
-// more will come. It returns false once the pipe is
-// closed.
+// more will come. It returns false once the pipe is closed.
 func (p *ProcessPool) flush(w *proc) bool {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()

@@ -85,9 +85,9 @@ func (r *Reader) ReadInto(buf []byte) (Type, []byte, error) {
 
 // readN reads n bytes into b's array if they fit, else into a new array.
 // An array of more than a step is allocated whole only once a step of the
-// bytes has arrived, so that a lying length costs no more memory than the
-// input really holds, up to a step, and the bytes are read where they stay,
-// not into buffers that grow and are copied.
+// bytes has arrived, so that a lying length costs memory only when a step
+// of the frame came, and the bytes are read where they stay, not into
+// buffers that grow and are copied.
 func readN(r io.Reader, n int, b []byte) ([]byte, error) {
 	const step = 1 << 20
 	if n <= cap(b) || n <= step {
