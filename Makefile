@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCodecRoundTrip$$' -fuzztime $(FUZZTIME) ./internal/value
 	$(GO) test -run '^$$' -fuzz '^FuzzFastValues$$' -fuzztime $(FUZZTIME) ./internal/value
 	$(GO) test -run '^$$' -fuzz '^FuzzFrames$$' -fuzztime $(FUZZTIME) ./internal/wire
+	$(GO) test -run '^$$' -fuzz '^FuzzErrorTree$$' -fuzztime $(FUZZTIME) ./internal/errtree
 
 # Side-by-side benchmarks against other Go pools and Python (bench/README.md).
 bench bench-quick bench-scale:

@@ -34,6 +34,7 @@
 //	shutdown(wait=False)                    go ex.Close()
 //	with executor: ...                      defer ex.Close()
 //	CancelledError, TimeoutError, ...       ErrCancelled, ErrTimeout, ... (errors.Is)
+//	except MyError: (from a worker process) RegisterError(ErrMine, &MyError{}), then errors.Is, errors.As
 //
 // Where Go idiom and Python disagree, Go wins: functions take a
 // context.Context and return an error; timeouts are context deadlines; Map

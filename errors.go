@@ -65,8 +65,11 @@ var errNilContext = errors.New("futures: the context is nil; use context.Backgro
 // PanicError is the error of a call that panicked. The executor recovered the
 // panic; the worker that ran the call goes on serving other calls.
 //
-// For a process pool, Value is the panic value rendered as text and Stack is
-// the worker process's stack.
+// For a process pool, Stack is the worker process's stack, and Value is the
+// panic value itself when the pool's codec carries it and it decodes to its
+// own type (for Gob, a basic type or one registered with gob.Register): an
+// error is rebuilt as a call's error is (see RemoteError and
+// RegisterError), and any other value becomes its fmt text.
 type PanicError struct {
 	// Value is the value passed to panic.
 	Value any
@@ -88,9 +91,17 @@ func (e *PanicError) Unwrap() error {
 	return err
 }
 
-// RemoteError is an error returned by a call that ran in a worker process. The
-// error value itself cannot cross the process boundary, so its type name,
-// message and the worker's stack where the call returned are kept as text.
+// RemoteError is an error returned by a call that ran in a worker process:
+// the original error's type name and message, the worker's stack where the
+// call returned, and the errors registered with RegisterError that the
+// original was or wrapped, rebuilt in this process. errors.Is and errors.As
+// see those through a RemoteError as they would see them through the
+// original in the worker: a registered sentinel the original wrapped (with
+// fmt.Errorf's %w, errors.Join or an Unwrap method) or that its Is method
+// matched, and a value of a registered error type. An error the original
+// wrapped that is not registered is a RemoteError of its own, with its
+// type, message and what it wrapped in turn. An error that is and wraps
+// nothing registered is a RemoteError that unwraps to nothing.
 type RemoteError struct {
 	// Type is the Go type of the original error, such as "*fs.PathError".
 	Type string
@@ -98,11 +109,31 @@ type RemoteError struct {
 	Message string
 	// Stack is where the call ran in the worker, when known.
 	Stack string
+
+	is      []error // the registered sentinels the original's Is method matched
+	wrapped []error // the errors the original is or wraps, rebuilt
 }
 
 // Error returns the original message and type.
 func (e *RemoteError) Error() string {
 	return fmt.Sprintf("futures: call in worker process failed: %s (%s)", e.Message, e.Type)
+}
+
+// Unwrap returns the errors the original error was (when it is a
+// registered error) or wrapped, rebuilt in this process, for errors.Is and
+// errors.As.
+func (e *RemoteError) Unwrap() []error { return e.wrapped }
+
+// Is reports whether the Is method of the original error matched target,
+// a sentinel registered with RegisterError, in the worker (as
+// syscall.ENOENT matches fs.ErrNotExist).
+func (e *RemoteError) Is(target error) bool {
+	for _, s := range e.is {
+		if s == target {
+			return true
+		}
+	}
+	return false
 }
 
 // WorkerExitError is the error of a call whose worker process died while it

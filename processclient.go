@@ -151,7 +151,7 @@ func (p *ProcessPool) handshake(w *proc, rd *wire.Reader) error {
 	case t == wire.TInitErr:
 		var cause error = errors.New("futures: the worker sent an empty report")
 		err = wire.ParseResults(body, func(r *wire.Result) bool {
-			cause = remoteFailure(context.Background(), r, p.initName)
+			cause = remoteFailure(context.Background(), r, p.initName, p.codec)
 			return false
 		})
 		if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gofutures/futures"
+	"github.com/gofutures/futures/internal/wire"
 )
 
 // Functions the tests run in worker processes. The workers re-execute this
@@ -678,7 +679,7 @@ func TestWorkerStartedByHand(t *testing.T) {
 	assert.Contains(t, string(out), "worker process of ProcessPool")
 
 	cmd = exec.Command(exe)
-	cmd.Env = append(os.Environ(), "GOFUTURES_WORKER=1")
+	cmd.Env = append(os.Environ(), "GOFUTURES_WORKER="+strconv.Itoa(wire.Version))
 	out, err = cmd.CombinedOutput()
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, 2, ee.ExitCode())

@@ -20,7 +20,16 @@ import (
 type answers struct {
 	spans []span
 	recs  []outcome
-	errs  []error // of the outcomes that are not successes
+	fails []failedRecord // the outcomes that are not successes
+}
+
+// failedRecord is the record of a call that failed, whose error finish makes
+// outside the pool's lock (decoding the errors it carries may run methods
+// of the program's types); its Value is a part of the frame.
+type failedRecord struct {
+	r   wire.Result
+	ctx context.Context // the call's
+	fn  string
 }
 
 // span is the calls ts[from:to] of a run, answered by consecutive records.
@@ -30,7 +39,7 @@ type span struct {
 }
 
 // outcome is one result record: the encoded value of a success, a part of
-// the frame, or errs[err] for a failure.
+// the frame, or fails[err] for a failure.
 type outcome struct {
 	val []byte
 	err int // -1 for a success
@@ -39,8 +48,8 @@ type outcome struct {
 func (a *answers) reset() {
 	clear(a.spans)
 	clear(a.recs)
-	clear(a.errs)
-	a.spans, a.recs, a.errs = a.spans[:0], a.recs[:0], a.errs[:0]
+	clear(a.fails)
+	a.spans, a.recs, a.fails = a.spans[:0], a.recs[:0], a.fails[:0]
 }
 
 // take finds the calls that the result records of body answer in w's
@@ -75,8 +84,8 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 			a.recs = append(a.recs, outcome{val: r.Value, err: -1})
 			return true
 		}
-		a.recs = append(a.recs, outcome{err: len(a.errs)})
-		a.errs = append(a.errs, remoteFailure(pc.ctx, r, pc.fn.Name()))
+		a.recs = append(a.recs, outcome{err: len(a.fails)})
+		a.fails = append(a.fails, failedRecord{*r, pc.ctx, pc.fn.Name()})
 		switch {
 		case r.Kind == wire.KindCancelled:
 			cancelled++
@@ -92,8 +101,8 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 	if n := len(a.recs); n > 0 {
 		w.pace.answered(n, time.Now())
 		w.inflightN -= n
-		p.st.end(endSucceeded, int64(n-len(a.errs)))
-		p.st.end(endFailed, int64(len(a.errs)-cancelled))
+		p.st.end(endSucceeded, int64(n-len(a.fails)))
+		p.st.end(endFailed, int64(len(a.fails)-cancelled))
 		p.st.end(endCancelled, int64(cancelled))
 	}
 	if err == nil && w.state == procReady {
@@ -112,7 +121,8 @@ func (p *ProcessPool) finish(a *answers) {
 			k++
 			switch _, ours := t.(laterCompleter); {
 			case o.err >= 0:
-				p.end(t, nil, a.errs[o.err])
+				f := &a.fails[o.err]
+				p.end(t, nil, remoteFailure(f.ctx, &f.r, f.fn, p.codec))
 			case ours:
 				p.deliver(t, sp.pc.fn.Name(), o.val)
 			default: // NewResult and Complete are code of the task's package
@@ -158,14 +168,15 @@ func (p *ProcessPool) end(t Task, result any, err error) {
 	p.cb.add(func() { t.Complete(result, err) })
 }
 
-// remoteFailure turns a failure record from a worker into the call's error, for
-// every executor that serves registered calls (internal/remote).
-func remoteFailure(ctx context.Context, r *wire.Result, fn string) error {
+// remoteFailure turns a failure record from a worker into the call's error,
+// decoding the errors and panic values it carries with c, for every
+// executor that serves registered calls (internal/remote).
+func remoteFailure(ctx context.Context, r *wire.Result, fn string, c value.Codec) error {
 	switch r.Kind {
 	case wire.KindError:
-		return &RemoteError{Type: r.Type, Message: r.Message, Stack: r.Stack}
+		return remoteError(r, c)
 	case wire.KindPanic:
-		return &PanicError{Value: r.Message, Stack: []byte(r.Stack)}
+		return &PanicError{Value: panicValue(r, c), Stack: []byte(r.Stack)}
 	case wire.KindTimeout:
 		return &timeoutError{fn: registry.ShortName(fn), limit: r.Message}
 	case wire.KindCancelled:

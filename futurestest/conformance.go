@@ -32,8 +32,9 @@ import (
 // The subtests check:
 //
 //   - Submit and Go: results; a call's error reaches Result (a wrapped
-//     sentinel and a wrapped error type, see below); a panic becomes a
-//     *futures.PanicError with the panic value and a stack; a call that
+//     sentinel and a wrapped error type, and the errors of RegisterError,
+//     see below); a panic becomes a *futures.PanicError with the panic
+//     value and a stack; a call that
 //     calls runtime.Goexit finishes its future with an error; the executor
 //     goes on running calls after each of these.
 //   - SubmitContext and GoContext: the call's context has ctx's deadline; a
@@ -93,11 +94,15 @@ import (
 // that runs its queued calls in another goroutine, wrapped into the
 // executor newExecutor returns.
 //
-// Errors from a worker process: Future.Result promises errors.Is and
-// errors.As through a call's wrapped errors, and the suite checks them, for
-// an error that is not a *futures.RemoteError. A call that ran in a worker
-// process fails with a *futures.RemoteError carrying the original error's
-// type and message: for such an error the suite checks those instead.
+// Errors: Future.Result promises errors.Is and errors.As through a call's
+// wrapped errors, and the suite checks them for its errors, which it
+// registers with futures.RegisterError: a sentinel and an error type,
+// wrapped with fmt.Errorf (one and two %w) and errors.Join, besides io.EOF
+// and fs.ErrNotExist, registered by default, and an error a call panics
+// with (through *futures.PanicError). A call that ran in a worker process
+// fails with a *futures.RemoteError: the suite checks that it carries the
+// original error's type and message and that errors.Is and errors.As see
+// the registered errors through it.
 func TestExecutor(t *testing.T, newExecutor func(t *testing.T) futures.Executor) {
 	t.Helper()
 	for _, c := range checks {
@@ -128,6 +133,7 @@ var checks = []check{
 	{"Submit/Errors", false, checkSubmitErrors},
 	{"Submit/Panic", false, checkSubmitPanic},
 	{"Submit/Goexit", false, checkSubmitGoexit},
+	{"RegisterError", false, checkRegisterError},
 	{"Map/Ordered", false, checkMapOrdered},
 	{"Map/Unordered", false, checkMapUnordered},
 	{"Map/Chunksize", false, checkMapChunksize},

@@ -28,6 +28,14 @@ var broken = map[string]struct {
 	"turns panics into plain errors": {"Submit/Panic", func(p *futures.ThreadPool) futures.Executor {
 		return rewrites{p, func(v int, err error) (int, error) { return v, err }}
 	}},
+	"loses the identity of errors": {"RegisterError", func(p *futures.ThreadPool) futures.Executor {
+		return rewrites{p, func(v int, err error) (int, error) {
+			if err != nil { // what a ProcessPool did before RegisterError
+				err = &futures.RemoteError{Type: fmt.Sprintf("%T", err), Message: err.Error()}
+			}
+			return v, err
+		}}
+	}},
 	"runs cancelled calls":   {"Cancel/Queued", func(p *futures.ThreadPool) futures.Executor { return runsCancelled{p} }},
 	"miscounts":              {"Submit/Values", func(p *futures.ThreadPool) futures.Executor { return miscounts{p} }},
 	"does not wait":          {"Shutdown/Waits", func(p *futures.ThreadPool) futures.Executor { return doesNotWait{p} }},

@@ -37,8 +37,8 @@ func checkGoValues(s *suite) {
 }
 
 // checkSubmitErrors: a call's error, wrapped, reaches Result with its
-// identity (or, from a worker process, as a *futures.RemoteError with its
-// text and type), and the executor goes on.
+// identity (from a worker process, as a *futures.RemoteError with its text
+// and type that unwraps to it), and the executor goes on.
 func checkSubmitErrors(s *suite) {
 	v, err := result(s, "Submit(square, -7)", futures.Submit(s.ex, square, -7))
 	if v != 0 {
@@ -57,8 +57,8 @@ func checkSubmitErrors(s *suite) {
 
 // checkCallError checks that err is the error of a call that failed with a
 // message containing text: errors.Is and errors.As must see the original
-// error (local reports whether they do), unless err is a
-// *futures.RemoteError, which must carry the text and a type name.
+// error, registered with futures.RegisterError (local reports whether they
+// do), and a *futures.RemoteError must carry the text and a type name.
 func (s *suite) checkCallError(what string, err error, text string, local func(error) bool) {
 	s.t.Helper()
 	if err == nil {
@@ -73,7 +73,6 @@ func (s *suite) checkCallError(what string, err error, text string, local func(e
 		if !strings.Contains(remote.Message, text) || remote.Type == "" {
 			s.t.Errorf("%s: RemoteError{Type: %q, Message: %q}; want the original type and a message containing %q", what, remote.Type, remote.Message, text)
 		}
-		return
 	}
 	if !local(err) {
 		s.t.Errorf("%s: errors.Is/errors.As do not see the call's own error through %q (%T); a call's error must be returned as it was", what, err, err)

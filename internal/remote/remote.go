@@ -12,12 +12,15 @@ package remote
 import (
 	"context"
 
+	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
 // Failure returns the error of a call of the registered function fn whose
 // worker answered with r, a record whose Kind is not wire.KindOK; ctx is
 // the context of whoever made the call (the cause of a KindCancelled
-// record). Package futures sets it at init; it is never nil once futures is
+// record), and c the codec of the executor, which decodes the errors
+// registered with futures.RegisterError and the panic values that r
+// carries. Package futures sets it at init; it is never nil once futures is
 // imported.
-var Failure func(ctx context.Context, r *wire.Result, fn string) error
+var Failure func(ctx context.Context, r *wire.Result, fn string, c value.Codec) error

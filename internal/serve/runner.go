@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/gofutures/futures/internal/errtree"
 	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
@@ -139,7 +140,9 @@ func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *re
 			return
 		}
 		if v := recover(); v != nil {
-			*res = wire.Result{ID: id, Kind: wire.KindPanic, Message: sprintPanic(v), Stack: string(debug.Stack())}
+			stack := string(debug.Stack())
+			val, text := errtree.AppendPanic(nil, v, r.codec)
+			*res = wire.Result{ID: id, Kind: wire.KindPanic, Message: text, Stack: stack, Value: val}
 			return
 		}
 		// runtime.Goexit: the goroutine ends once its deferred calls ran.
@@ -151,14 +154,18 @@ func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *re
 		}
 	}()
 	out, err, codecErr := fn.Call(ctx, r.codec, arg, r.scratch[:0], started)
+	if err != nil && codecErr == nil {
+		// The error's methods are the call's code: a runtime.Goexit in
+		// them is the call's.
+		*res = wire.Result{ID: id, Kind: wire.KindError, Type: fmt.Sprintf("%T", err), Message: errtree.Text(err),
+			Stack: fmt.Sprintf("%s, in worker process %d", name, r.pid), Value: errtree.Append(nil, err, r.codec)}
+	}
 	returned = true
 	switch {
 	case codecErr != nil:
 		*res = wire.Result{ID: id, Kind: wire.KindFail, Type: FailCodec,
 			Message: fmt.Sprintf("futures: the worker cannot %v (function %s, codec %s); use types the codec supports", codecErr, registry.ShortName(name), r.codec.Name())}
-	case err != nil:
-		*res = wire.Result{ID: id, Kind: wire.KindError, Type: fmt.Sprintf("%T", err), Message: errorText(err),
-			Stack: fmt.Sprintf("%s, in worker process %d", name, r.pid)}
+	case err != nil: // *res is set
 	case len(out) > wire.MaxFrame-resultOverhead:
 		*res = wire.Result{ID: id, Kind: wire.KindFail, Type: FailCodec,
 			Message: fmt.Sprintf("futures: the result of %s is %d bytes encoded, more than the %d bytes a message from a worker process can carry; return the data another way, such as a file", registry.ShortName(name), len(out), wire.MaxFrame-resultOverhead)}
@@ -177,25 +184,3 @@ func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *re
 // its value: the frame's type, the count, the call's id, the kind and the
 // value's length.
 const resultOverhead = 2 + 3*binary.MaxVarintLen64
-
-// errorText returns err.Error(), or a description if that panics (an Error
-// method with a bug, a typed nil pointer whose Error reads its receiver).
-func errorText(err error) (s string) {
-	defer func() {
-		if r := recover(); r != nil {
-			s = fmt.Sprintf("%T value (its Error method panicked: %s)", err, sprintPanic(r))
-		}
-	}()
-	return err.Error()
-}
-
-// sprintPanic renders a panic value as text, even if its String method
-// panics too.
-func sprintPanic(v any) (s string) {
-	defer func() {
-		if recover() != nil {
-			s = fmt.Sprintf("%T value (printing it panicked)", v)
-		}
-	}()
-	return fmt.Sprint(v)
-}

@@ -2,6 +2,9 @@ package serve
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"runtime"
 	"testing"
 	"time"
 
@@ -69,4 +72,75 @@ func TestRunnerTimeout(t *testing.T) {
 	assert.Equal(t, wire.Result{ID: 7, Kind: wire.KindTimeout, Message: timeout.String()}, <-timedOut)
 	g.open()
 	assert.False(t, <-done, "the outcome of a call that timed out is to be reported")
+}
+
+// goexitError calls runtime.Goexit in its Error method; goexitString in
+// its String method.
+type goexitError struct{}
+
+func (goexitError) Error() string { runtime.Goexit(); return "" }
+
+type goexitString struct{}
+
+func (goexitString) String() string { runtime.Goexit(); return "" }
+
+func runnerGoexitError(context.Context, int) (int, error) { return 0, goexitError{} }
+
+func runnerPanicGoexit(context.Context, int) (int, error) { panic(goexitString{}) }
+
+func runnerPanicError(context.Context, int) (int, error) { panic(fmt.Errorf("w: %w", io.EOF)) }
+
+func runnerWrapped(context.Context, int) (int, error) { return 0, fmt.Errorf("w: %w", io.EOF) }
+
+func init() {
+	for _, fn := range []any{runnerGoexitError, runnerPanicGoexit, runnerPanicError, runnerWrapped} {
+		registry.Register("", fn)
+	}
+}
+
+// TestRunnerErrorsAndPanicValues: the outcome of a call that fails carries
+// the tree of its error, and that of a panic the value, and the methods of
+// either that call runtime.Goexit never lose the outcome.
+func TestRunnerErrorsAndPanicValues(t *testing.T) {
+	goexit := make(chan wire.Result, 1)
+	r := NewRunner(value.Gob, 0, nil, func(res *wire.Result) { goexit <- *res })
+	run := func(fn any) wire.Result {
+		name := regName(t, fn)
+		arg, err := value.Append(nil, value.Gob, 1)
+		require.NoError(t, err)
+		out := make(chan wire.Result, 1)
+		go func() {
+			var res wire.Result
+			if r.Run(context.Background(), &res, 1, registry.ByName(name), name, arg) {
+				out <- res
+			}
+		}()
+		select {
+		case res := <-out:
+			return res
+		case res := <-goexit:
+			return res
+		}
+	}
+	res := run(runnerWrapped)
+	assert.Equal(t, wire.KindError, res.Kind)
+	assert.Equal(t, "w: EOF", res.Message)
+	n, err := wire.ParseErrTree(res.Value)
+	require.NoError(t, err, "the error of a call that wraps io.EOF carries its tree")
+	require.Len(t, n.Children, 1)
+	assert.Equal(t, wire.NodeSentinel, n.Children[0].Node.Kind)
+
+	res = run(runnerPanicError)
+	assert.Equal(t, wire.KindPanic, res.Kind)
+	assert.Equal(t, "w: EOF", res.Message)
+	kind, _, _, _, err := wire.ParsePanicValue(res.Value)
+	require.NoError(t, err)
+	assert.Equal(t, wire.PanicError, kind)
+
+	res = run(runnerGoexitError)
+	assert.Equal(t, wire.Result{ID: 1, Kind: wire.KindFail, Message: ErrGoexit.Error()}, res, "Goexit in the error's Error method is the call's")
+
+	res = run(runnerPanicGoexit)
+	assert.Equal(t, wire.KindPanic, res.Kind)
+	assert.Contains(t, res.Message, "runtime.Goexit")
 }

@@ -245,8 +245,8 @@ func ParseReady(body []byte) (int, error) {
 // Result kinds.
 const (
 	KindOK        byte = iota // Value holds the encoded result
-	KindError                 // the call returned an error: Type, Message, Stack
-	KindPanic                 // the call panicked: Message is the value as text, Stack
+	KindError                 // the call returned an error: Type, Message, Stack, Value
+	KindPanic                 // the call panicked: Message is the value as text, Stack, Value
 	KindFail                  // the worker could not make the call: Message
 	KindTimeout               // the call overran TaskTimeout: Message
 	KindCancelled             // the call's context had ended when its turn came: it was not invoked
@@ -255,12 +255,59 @@ const (
 
 // Result is the outcome of one call.
 type Result struct {
-	ID      uint64
-	Kind    byte
-	Value   []byte // KindOK
+	ID   uint64
+	Kind byte
+	// Value is, for KindOK, the encoded result; for KindError, the
+	// error's tree (AppendErrTree) or nothing; for KindPanic, the panic
+	// value (AppendPanicValue) or nothing.
+	Value   []byte
 	Type    string // KindError
 	Message string
 	Stack   string
+}
+
+// Kinds of the Value of a KindPanic result, its first byte.
+const (
+	PanicError byte = 1 + iota // an error tree follows
+	PanicValue                 // the type of the value (a string), then the value encoded by the codec
+)
+
+// AppendPanicValue appends the Value of a KindPanic result: kind, then for
+// PanicError the tree rooted at n, for PanicValue typ and the encoded val.
+func AppendPanicValue(buf []byte, kind byte, n *ErrNode, typ string, val []byte) []byte {
+	buf = append(buf, kind)
+	if kind == PanicError {
+		return AppendErrTree(buf, n)
+	}
+	return append(AppendString(buf, typ), val...)
+}
+
+// ParsePanicValue decodes the Value of a KindPanic result: for PanicError
+// the tree, for PanicValue the type and the encoded value (which aliases
+// b).
+func ParsePanicValue(b []byte) (kind byte, n *ErrNode, typ string, val []byte, err error) {
+	d := NewDecoder(b)
+	switch kind = d.Byte(); {
+	case d.Err != nil:
+	case kind == PanicError:
+		n, err = ParseErrTree(b[1:])
+		return kind, n, "", nil, err
+	case kind == PanicValue:
+		typ = d.String()
+		val = d.take(d.left())
+	default:
+		d.fail("panic value kind %d", kind)
+	}
+	return kind, nil, typ, val, d.Finish()
+}
+
+// checkPanicValue reports whether b is a well-formed panic value.
+func checkPanicValue(b []byte) error {
+	if len(b) > 0 && b[0] == PanicError {
+		return checkErrTree(b[1:])
+	}
+	_, _, _, _, err := ParsePanicValue(b)
+	return err
 }
 
 // AppendResult appends r's record (not a frame) to buf.
@@ -280,7 +327,11 @@ func appendResult(buf []byte, r *Result, appendBytes func(buf, b []byte) []byte)
 	}
 	buf = AppendString(buf, r.Type)
 	buf = AppendString(buf, r.Message)
-	return AppendString(buf, r.Stack)
+	buf = AppendString(buf, r.Stack)
+	if r.Kind == KindError || r.Kind == KindPanic {
+		buf = AppendBytes(buf, r.Value)
+	}
+	return buf
 }
 
 // AppendResults appends a frame of type t (TResults or TInitErr) holding n
@@ -290,6 +341,23 @@ func AppendResults(buf []byte, t Type, n int, recs []byte) []byte {
 	buf = AppendUvarint(buf, uint64(n))
 	buf = append(buf, recs...)
 	return End(buf, at)
+}
+
+// checkValue checks v, the Value of a KindError or KindPanic record that d
+// has read: it returns v, or nil after failing d if v is malformed.
+func checkValue(d *Decoder, kind byte, v []byte) []byte {
+	if d.Err != nil || len(v) == 0 {
+		return v
+	}
+	check := checkErrTree
+	if kind == KindPanic {
+		check = checkPanicValue
+	}
+	if err := check(v); err != nil {
+		d.Err, d.i = err, len(d.b)
+		return nil
+	}
+	return v
 }
 
 // ParseResults decodes the body of a TResults or TInitErr frame, calling fn
@@ -309,6 +377,9 @@ func ParseResults(body []byte, fn func(r *Result) bool) error {
 			r.Value = d.Bytes()
 		default:
 			r.Type, r.Message, r.Stack = d.String(), d.String(), d.String()
+			if r.Kind == KindError || r.Kind == KindPanic {
+				r.Value = checkValue(d, r.Kind, d.Bytes())
+			}
 		}
 		if d.Err == nil && !fn(&r) {
 			return nil

@@ -17,7 +17,7 @@ import (
 )
 
 // Version is the protocol version; parent and worker check that they agree.
-const Version = 1
+const Version = 2
 
 // MaxFrame is the largest frame accepted, type byte included. It is a
 // variable so that tests can lower it.

@@ -28,7 +28,10 @@ func sampleFrames() []byte {
 	recs = AppendResult(recs, &Result{ID: 2, Kind: KindError, Type: "*errors.errorString", Message: "bad", Stack: "s"})
 	recs = AppendResult(recs, &Result{ID: 3, Kind: KindPanic, Message: "boom"})
 	recs = AppendResult(recs, &Result{ID: 4, Kind: KindCancelled})
-	buf = AppendResults(buf, TResults, 4, recs)
+	recs = AppendResult(recs, &Result{ID: 5, Kind: KindError, Type: "*fmt.wrapError", Message: "w: x", Value: AppendErrTree(nil, sampleTree())})
+	recs = AppendResult(recs, &Result{ID: 6, Kind: KindPanic, Message: "x", Value: AppendPanicValue(nil, PanicError, sampleTree(), "", nil)})
+	recs = AppendResult(recs, &Result{ID: 7, Kind: KindPanic, Message: "42", Value: AppendPanicValue(nil, PanicValue, nil, "int", []byte{1, 84})})
+	buf = AppendResults(buf, TResults, 7, recs)
 	return AppendEmpty(buf, TAbort)
 }
 
@@ -138,7 +141,7 @@ func TestRoundTrip(t *testing.T) {
 	if err := ParseResults(body, func(r *Result) bool { kinds = append(kinds, r.Kind); return true }); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(kinds, []byte{KindOK, KindError, KindPanic, KindCancelled}) {
+	if !bytes.Equal(kinds, []byte{KindOK, KindError, KindPanic, KindCancelled, KindError, KindPanic, KindPanic}) {
 		t.Fatalf("kinds %v", kinds)
 	}
 	if typ, _, err = r.Read(); typ != TAbort || err != nil {
