@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -331,5 +332,25 @@ func TestCallRecordBytes(t *testing.T) {
 		if !bytes.Equal(b.out.Buf, tc.want) {
 			t.Errorf("%+v: record % x, want % x", tc.c, b.out.Buf, tc.want)
 		}
+	}
+}
+
+// A large frame is read into one buffer of its size, allocated once its
+// first MiB has arrived, not into a buffer that grows.
+func TestReadLargeFrameAllocatesItOnce(t *testing.T) {
+	const size = 16 << 20
+	var b CallsBuilder
+	b.Add(&Call{ID: 1, Flags: FlagArg, Func: "pkg.f", Arg: make([]byte, size)})
+	frame := callsFrame(&b)
+	r := NewReader(bytes.NewReader(frame))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, body, err := r.ReadInto(nil)
+	runtime.ReadMemStats(&after)
+	if err != nil || len(body) != len(frame)-5 {
+		t.Fatalf("read %d bytes of %d: %v", len(body), len(frame)-5, err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > size+2<<20 {
+		t.Fatalf("reading a frame of %d bytes allocated %d", len(body), got)
 	}
 }
