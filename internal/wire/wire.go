@@ -1,7 +1,9 @@
 // Package wire is the protocol between a ProcessPool and its worker
 // processes: length-prefixed frames over a pair of pipes, and the messages
 // they carry. Every decoder here treats its input as untrusted: garbled or
-// truncated input is an error, never a panic, a hang or a huge allocation.
+// truncated input is an error, never a panic, a hang or a huge allocation
+// (a frame's buffer, at most MaxFrame, is allocated whole only once the
+// first MiB of its bytes has arrived).
 //
 // A frame is a 4-byte little-endian length n, then n bytes: one type byte and
 // the message. Messages are built from unsigned varints, bytes and
