@@ -2,11 +2,12 @@
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: test vet demo stress fuzz bench bench-quick bench-scale
+.PHONY: test vet demo demo-cluster stress fuzz bench bench-quick bench-scale
 test: vet
 	$(GO) test -race -count=1 ./...
 	cd examples/progress && $(GO) test -race -count=1 ./...
 	cd cluster && $(GO) test -race -count=1 ./...
+	cd examples/cluster && $(GO) test -race -count=1 ./...
 
 # vet also type-checks every module, test files included, for each of
 # PLATFORMS.
@@ -18,15 +19,21 @@ vet:
 	cd bench && $(GO) vet ./...
 	cd examples/progress && $(GO) vet ./...
 	cd cluster && $(GO) vet ./...
+	cd examples/cluster && $(GO) vet ./...
 	@for p in $(PLATFORMS); do \
 		echo "GOOS=$${p%/*} GOARCH=$${p#*/} go vet"; \
-		for m in . bench examples/progress cluster; do \
+		for m in . bench examples/progress cluster examples/cluster; do \
 			(cd $$m && GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) vet ./...) || exit 1; \
 		done; \
 	done
 
 demo:
 	$(GO) run ./examples/demo
+
+# hash_all on a cluster pool: an embedded NATS server and local worker
+# processes (examples/cluster/README.md adds machines).
+demo-cluster:
+	cd examples/cluster && $(GO) run .
 
 # The long reliability suite at full size (a million calls, ten million Map
 # items, faults injected into worker processes), then every fuzz target for

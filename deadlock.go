@@ -1,13 +1,13 @@
 package futures
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"reflect"
 	"runtime"
-	"strconv"
 	"strings"
+
+	"github.com/gofutures/futures/internal/goroutine"
 )
 
 // Deadlock detection.
@@ -181,13 +181,4 @@ func callName(t Task) string {
 }
 
 // goid returns the id of the calling goroutine.
-func goid() uint64 {
-	var buf [64]byte
-	b := buf[:runtime.Stack(buf[:], false)]
-	b = bytes.TrimPrefix(b, []byte("goroutine "))
-	if i := bytes.IndexByte(b, ' '); i > 0 {
-		b = b[:i]
-	}
-	id, _ := strconv.ParseUint(string(b), 10, 64)
-	return id
-}
+func goid() uint64 { return goroutine.ID() }

@@ -18,6 +18,7 @@ import (
 // answers is what a frame of results answers: the calls, as spans of runs,
 // and an outcome for each.
 type answers struct {
+	codec value.Codec // decodes the results of the worker they came from
 	spans []span
 	recs  []outcome
 	fails []failedRecord // the outcomes that are not successes
@@ -122,28 +123,28 @@ func (p *ProcessPool) finish(a *answers) {
 			switch _, ours := t.(laterCompleter); {
 			case o.err >= 0:
 				f := &a.fails[o.err]
-				p.end(t, nil, remoteFailure(f.ctx, &f.r, f.fn, p.codec))
+				p.end(t, nil, remoteFailure(f.ctx, &f.r, f.fn, a.codec))
 			case ours:
-				p.deliver(t, sp.pc.fn.Name(), o.val)
+				p.deliver(a.codec, t, sp.pc.fn.Name(), o.val)
 			default: // NewResult and Complete are code of the task's package
-				fn, val := sp.pc.fn.Name(), slices.Clone(o.val)
-				p.cb.add(func() { p.deliver(t, fn, val) })
+				c, fn, val := a.codec, sp.pc.fn.Name(), slices.Clone(o.val)
+				p.cb.add(func() { p.deliver(c, t, fn, val) })
 			}
 		}
 	}
 }
 
-// deliver decodes val, the result of t's call of fn, and completes t with
-// it, or with the error decoding gave.
-func (p *ProcessPool) deliver(t Task, fn string, val []byte) {
+// deliver decodes val, the result of t's call of fn, with c, and completes
+// t with it, or with the error decoding gave.
+func (p *ProcessPool) deliver(c value.Codec, t Task, fn string, val []byte) {
 	var v any
 	var err error
 	d, decodes := t.(resultDecoder)
 	if decodes {
-		err = d.completeFrom(p.codec, val)
+		err = d.completeFrom(c, val)
 	} else {
 		v = t.NewResult()
-		err = value.Decode(p.codec, val, v)
+		err = value.Decode(c, val, v)
 	}
 	if err != nil {
 		p.mu.Lock()

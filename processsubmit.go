@@ -170,7 +170,7 @@ func (p *ProcessPool) executeChunk(ts []Task) (err error, done bool) {
 		return err, true
 	}
 	ends := make([]int, len(ts))
-	args, ok := ce.encodeChunk(ts, p.codec, ends)
+	args, ok := ce.encodeChunk(ts, p.argCodec, ends)
 	if !ok {
 		return nil, false
 	}
@@ -191,20 +191,28 @@ func (p *ProcessPool) encodeArg(t Task, rf *registry.Func, buf []byte) (out []by
 	start := len(buf)
 	if e, ok := t.(argEncoder); ok {
 		hasArg = true
-		out, err = e.appendArg(buf, p.codec)
+		out, err = e.appendArg(buf, p.argCodec)
 	} else if a, ok := t.Arg(); ok {
 		hasArg = true
-		out, err = value.Append(buf, p.codec, a)
+		out, err = value.AppendAs(buf, p.argCodec, a, rf.ArgType())
 	} else {
 		out = buf
 	}
 	if err != nil {
-		return buf[:start], hasArg, fmt.Errorf("futures: cannot encode the argument of %s with %s: %w; pass a type the codec supports", registry.ShortName(rf.Name()), p.codec.Name(), err)
+		return buf[:start], hasArg, fmt.Errorf("futures: cannot encode the argument of %s with %s (a %s): %w; pass a type the codec supports", registry.ShortName(rf.Name()), p.codec.Name(), argTypeName(rf), err)
 	}
 	if n := len(out) - start; n > maxArg(rf) {
 		return buf[:start], hasArg, fmt.Errorf("futures: the argument of %s is %d bytes encoded, more than the %d bytes a call to a worker process can carry (a message holds at most %d bytes); pass the data another way, such as a file", registry.ShortName(rf.Name()), n, maxArg(rf), wire.MaxFrame)
 	}
 	return out, hasArg, nil
+}
+
+// argTypeName names the type of rf's argument.
+func argTypeName(rf *registry.Func) string {
+	if t := rf.ArgType(); t != nil {
+		return t.String()
+	}
+	return "no argument"
 }
 
 // lastFunc is the function of the tasks with funcKey key.

@@ -1,30 +1,85 @@
-// Package cluster is for running the registered functions of package
-// futures on worker processes on any number of machines, over NATS
-// JetStream, behind the futures.Executor interface. It is a module of its
-// own, github.com/gofutures/futures/cluster, so that importing futures
-// alone never links NATS; it needs Go 1.26.
+// Package cluster runs the registered functions of package futures on
+// worker processes on any number of machines, over NATS JetStream, behind
+// the futures.Executor interface: Submit, SubmitContext, Go, Map (with
+// Chunksize, Buffer and Unordered), AsCompleted and Wait work on a *Pool as
+// on a futures.ProcessPool. It is a module of its own,
+// github.com/gofutures/futures/cluster, so that importing futures alone
+// never links NATS; it needs Go 1.26, and a program that embeds the server
+// is about 21 MB bigger.
 //
-// What the package has so far is the configuration of such a pool and the
-// error of a lost call; the pool itself, which runs calls, is not here yet.
+//	func main() {
+//		cluster.WorkerMain() // first thing: serves if the pool started this process
+//		p, err := cluster.NewPool(cluster.LocalWorkers(4))
+//		...
+//		defer p.Close()
+//		for v, err := range futures.Map(ctx, p, hash, inputs, futures.Chunksize(100)) { ... }
+//	}
 //
-// # Options
+// # Workers
 //
-// Option configures a pool:
+// LocalWorkers(n) makes the pool start n worker processes of this program
+// (or of WorkerCommand), each running one call at a time, start again one
+// that exits, and stop them with itself; the program must call WorkerMain
+// first thing in main (and in TestMain), which also does what
+// futures.WorkerMain does. A worker on another machine runs the same
+// program's Serve(ctx, url, Concurrency(n)) with url = p.WorkerURL(): the
+// server's address, its credentials and the pool's Name (as the query
+// parameter "name"); Serve refuses a wrong token with an error that says
+// so. Client and workers must register the same functions, codec and
+// errors: an error registered with futures.RegisterError keeps its identity
+// across a worker, as across a ProcessPool's.
 //
-//   - Embedded (the default) starts a NATS server with JetStream in the
-//     calling process. It listens on 127.0.0.1 at a port the system picks,
-//     requires a random 256-bit token, keeps its streams in memory, and opens
-//     no monitoring, cluster, gateway, leaf node, websocket or MQTT port.
-//     Its ServerOptions: StoreDir keeps the streams in files so that they
-//     survive a restart; Listen sets the address; an address beyond loopback
-//     is refused unless AllowInsecure is given, since the server does not
-//     encrypt its connections.
-//   - Connect uses an existing NATS server or cluster instead, with nats.go's
-//     options (TLS, credentials) passed through. Its streams are kept in
-//     files.
-//   - Name names the pool's streams and subjects; MaxAttempts and
-//     WorkerLostAfter set how a call whose worker dies or goes silent is
-//     delivered again; Logger receives the embedded server's log.
+// # Differences from a ProcessPool
+//
+//   - Calls are at least once. A worker sends heartbeats for the calls it
+//     holds, so that a long call is never delivered twice while its worker
+//     lives; a call whose worker dies, or stays silent longer than
+//     WorkerLostAfter, is delivered again to another worker, up to
+//     MaxAttempts deliveries, and then fails with a *LostError, which
+//     matches futures.ErrWorkerExited. A call that returns an error or
+//     panics is not retried. The first outcome of a call wins; later ones
+//     are dropped. Side effects of a call should be idempotent.
+//   - A worker that cannot reach the pool of a call (the pool reconnects
+//     after its server restarted, say) hands the call back, and the server
+//     delivers it again WorkerLostAfter later. Calls queued on a server that
+//     keeps its streams in files (StoreDir, or Connect) survive the server's
+//     restart.
+//   - A call is Pending while it waits in the stream: the worker that takes
+//     it asks the pool for leave to start it, and it is Running from then
+//     on. A call cancelled before that (Future.Cancel, the end of its
+//     context, a Map that stops, Shutdown with CancelPending) never runs;
+//     the end of a context or a Map also removes its waiting calls from the
+//     stream. A running call whose context ends, by SubmitContext's ctx, a
+//     Map that stops or a Shutdown that gives up, has its context cancelled
+//     on its worker; it may still finish there, and its outcome is then
+//     dropped.
+//   - TaskTimeout is soft: the call fails with an error matching
+//     futures.ErrTimeout and its context on the worker is cancelled, but the
+//     worker is not killed.
+//   - A deadline of a call's context travels with it, as wall-clock time,
+//     and a call whose deadline passed leaves the stream by itself.
+//   - Stats counts this pool's calls (Queued: published, not started) and
+//     its local worker processes; MaxWorkers is the number of local
+//     workers. Workers started with Serve are not counted.
+//   - ErrDeadlock is not detected: a call that submits to its own pool and
+//     waits for the result may wait forever.
+//   - An argument or a result larger than the server's max_payload (1 MiB
+//     by default) fails the call with an error that says so.
+//   - A call costs a few hundred microseconds and the pool carries tens of
+//     thousands of calls a second: use Map's Chunksize for small items.
+//
+// # Server
+//
+// Embedded (the default) starts a NATS server with JetStream in the calling
+// process. It listens on 127.0.0.1 at a port the system picks, requires a
+// random 256-bit token, keeps its streams in memory, and opens no
+// monitoring, cluster, gateway, leaf node, websocket or MQTT port. Its
+// ServerOptions: StoreDir keeps the streams in files so that they survive a
+// restart; Listen sets the address; an address beyond loopback is refused
+// unless AllowInsecure is given, since the server does not encrypt its
+// connections. Connect uses an existing NATS server or cluster instead, with
+// nats.go's options (TLS, credentials) passed through; its streams are kept
+// in files. Logger receives the embedded server's log.
 //
 // # Streams and subjects
 //
@@ -32,26 +87,24 @@
 // server:
 //
 //	FUT_CALLS_<p>   work-queue stream on fut.<p>.call.>: the calls waiting for
-//	                a worker or held by one; a call with a deadline expires
-//	                from it by itself
+//	                a worker or held by one, one message per call or per
+//	                chunk of a Map, on fut.<p>.call.<client>.<group>
 //	workers         its durable pull consumer: explicit acknowledgements,
 //	                AckWait = WorkerLostAfter, MaxDeliver = MaxAttempts
 //	FUT_LOST_<p>    work-queue stream keeping the server's MAX_DELIVERIES
 //	                advisories for the calls stream: the calls delivered
 //	                MaxAttempts times without an answer
-//	reaper          its durable pull consumer
+//	reaper          its durable pull consumer, read by every pool of the
+//	                Name: it tells the pool that made a lost call, and
+//	                deletes the call's message
 //
-// Results and cancellations travel on the core subjects fut.<p>.res.<client>
-// and fut.<p>.cancel.<client>. Objects that are missing are created; an
-// existing stream or consumer whose configuration does not fit (another
-// retention, storage, AckWait, MaxDeliver, ...) is refused with an error
-// naming the field, and left unchanged. Pools of one Name on one server
-// share their calls and must agree on MaxAttempts and WorkerLostAfter.
-//
-// # Lost calls
-//
-// The workers consumer delivers a call at least once: when the worker
-// holding it dies, the server delivers it again after WorkerLostAfter, up to
-// MaxAttempts times, and then records it in FUT_LOST_<p>. *LostError, which
-// matches futures.ErrWorkerExited, is the error of such a call.
+// A worker asks leave to start calls, and sends their outcomes, on the core
+// subject fut.<p>.res.<client>; a pool cancels the calls of a context on
+// fut.<p>.cancel.<client>. A worker acknowledges a message, which removes it
+// from the stream, once the outcomes of its calls are sent. Objects that are
+// missing are created; an existing stream or consumer whose configuration
+// does not fit (another retention, storage, AckWait, MaxDeliver, ...) is
+// refused with an error naming the field, and left unchanged. Pools of one
+// Name on one server share their workers and must agree on MaxAttempts and
+// WorkerLostAfter.
 package cluster

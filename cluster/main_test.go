@@ -6,16 +6,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofutures/futures"
 	"go.uber.org/goleak"
 )
 
+// square is the trivial registered function of the tests.
+func square(_ context.Context, n int) (int, error) { return n * n, nil }
+
+func init() { futures.Register(square) }
+
 // TestMain checks that no test leaves a goroutine of the server or of the
-// client library behind. It first lets the floor benchmarks' worker process,
-// which re-executes this test binary, serve.
+// client library behind. It first lets the worker processes that re-execute
+// this test binary serve: the floor benchmarks' and the pools' local
+// workers.
 func TestMain(m *testing.M) {
 	if url := os.Getenv(workerEnvURL); url != "" {
 		os.Exit(floorWorkerMain(url))
 	}
+	WorkerMain()
 	goleak.VerifyTestMain(m)
 }
 

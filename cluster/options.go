@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofutures/futures"
+	"github.com/gofutures/futures/internal/value"
 	"github.com/nats-io/nats.go"
 )
 
@@ -31,6 +33,11 @@ type config struct {
 	maxAttempts     int
 	workerLostAfter time.Duration
 	logger          *slog.Logger // nil: silent
+	localWorkers    int          // -1: the default of Embedded or Connect
+	workerCommand   []string     // nil: this program
+	taskTimeout     time.Duration
+	queueSize       int         // 0: unbounded
+	codec           value.Codec // nil: Gob
 }
 
 // connectConfig is an existing server to connect to (Connect).
@@ -55,6 +62,7 @@ func readOptions(opts []Option) (config, error) {
 		server:          serverConfig{listen: defaultListen},
 		maxAttempts:     defaultMaxAttempts,
 		workerLostAfter: defaultWorkerLostAfter,
+		localWorkers:    -1,
 	}
 	for _, o := range opts {
 		if o.apply == nil {
@@ -193,6 +201,80 @@ func Logger(l *slog.Logger) Option {
 	}}
 }
 
+// LocalWorkers sets how many worker processes of this program (or of
+// WorkerCommand) the pool starts, keeps running and stops with itself: each
+// runs one call at a time, and one that exits is started again. The default
+// is runtime.NumCPU() with Embedded and 0 with Connect, whose workers are
+// usually elsewhere (see Serve). n < 0 is an error.
+func LocalWorkers(n int) Option {
+	return Option{name: fmt.Sprintf("LocalWorkers(%d)", n), apply: func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("must be at least 0")
+		}
+		c.localWorkers = n
+		return nil
+	}}
+}
+
+// WorkerCommand makes the pool start its local workers as path with args
+// instead of re-executing this program; that program must call
+// cluster.WorkerMain first thing in main and register the same functions.
+// An empty path is an error.
+func WorkerCommand(path string, args ...string) Option {
+	return Option{name: fmt.Sprintf("WorkerCommand(%q)", path), apply: func(c *config) error {
+		if path == "" {
+			return fmt.Errorf("the path is empty")
+		}
+		c.workerCommand = append([]string{path}, args...)
+		return nil
+	}}
+}
+
+// TaskTimeout bounds how long one attempt of a call may run on its worker:
+// past d the call fails with an error matching futures.ErrTimeout and its
+// context on the worker is cancelled. Unlike a ProcessPool's, the worker is
+// not killed: the call's function keeps its slot until it returns. d <= 0
+// is an error.
+func TaskTimeout(d time.Duration) Option {
+	return Option{name: fmt.Sprintf("TaskTimeout(%v)", d), apply: func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("must be positive")
+		}
+		c.taskTimeout = d
+		return nil
+	}}
+}
+
+// QueueSize bounds the calls of the pool that are accepted and not started
+// by a worker: Submit and Map block while n are. The default is unbounded.
+// n < 1 is an error.
+func QueueSize(n int) Option {
+	return Option{name: fmt.Sprintf("QueueSize(%d)", n), apply: func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("must be at least 1")
+		}
+		c.queueSize = n
+		return nil
+	}}
+}
+
+// Encoding sets the codec of the arguments and results of the pool's calls;
+// the default is futures.Gob. Workers find it by its Name, so a codec
+// other than Gob and JSON must be registered with futures.RegisterCodec in
+// the programs of both sides. A nil codec is an error.
+func Encoding(codec futures.Codec) Option {
+	return Option{name: "Encoding", apply: func(c *config) error {
+		if codec == nil {
+			return fmt.Errorf("the codec is nil")
+		}
+		if value.ByName(codec.Name()) == nil {
+			return fmt.Errorf("workers cannot find the codec %q; register it with futures.RegisterCodec in an init function", codec.Name())
+		}
+		c.codec = codec
+		return nil
+	}}
+}
+
 // ServerOption configures the server that Embedded starts.
 type ServerOption struct {
 	name  string // for error messages, such as `Listen("")`
@@ -204,6 +286,7 @@ type serverConfig struct {
 	storeDir      string // "": memory
 	listen        string // host:port
 	allowInsecure bool
+	token         string // "": a random one; set by tests that restart a server
 }
 
 // check tells whether the address to listen on may be used without TLS.

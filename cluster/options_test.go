@@ -50,6 +50,12 @@ func TestOptionsRefused(t *testing.T) {
 		{[]Option{Embedded(Listen(":4222"))}, "AllowInsecure()"},
 		{[]Option{Embedded(Listen("[::]:0"))}, "AllowInsecure()"},
 		{[]Option{Embedded(Listen("192.168.1.2:0"))}, "AllowInsecure()"},
+		{[]Option{LocalWorkers(-1)}, "LocalWorkers(-1): must be at least 0"},
+		{[]Option{WorkerCommand("")}, `WorkerCommand(""): the path is empty`},
+		{[]Option{TaskTimeout(0)}, "TaskTimeout(0s): must be positive"},
+		{[]Option{QueueSize(0)}, "QueueSize(0): must be at least 1"},
+		{[]Option{Encoding(nil)}, "Encoding: the codec is nil"},
+		{[]Option{Encoding(unregisteredCodec{})}, `cannot find the codec "unregistered"`},
 	} {
 		_, err := readOptions(tc.opts)
 		if err == nil {
@@ -178,3 +184,10 @@ func TestLoggerGetsTheServerLog(t *testing.T) {
 		t.Errorf("the records carry %v, want pool=logged", rec.attrs)
 	}
 }
+
+// unregisteredCodec is a codec no program registered.
+type unregisteredCodec struct{}
+
+func (unregisteredCodec) Name() string                { return "unregistered" }
+func (unregisteredCodec) Marshal(any) ([]byte, error) { return nil, nil }
+func (unregisteredCodec) Unmarshal([]byte, any) error { return nil }

@@ -45,9 +45,11 @@ func startServer(c serverConfig, l *slog.Logger) (*embeddedServer, error) {
 	if port == 0 {
 		port = natsserver.RANDOM_PORT // the server reads 0 as its default, 4222
 	}
-	token, err := randomToken()
-	if err != nil {
-		return nil, err
+	token := c.token
+	if token == "" {
+		if token, err = randomToken(); err != nil {
+			return nil, err
+		}
 	}
 	s := &embeddedServer{token: token}
 	store := c.storeDir

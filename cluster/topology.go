@@ -24,6 +24,7 @@ import (
 //	fut.<p>.call.<client>.<group>  the subject of a call
 //	fut.<p>.res.<client>           core subject: results for a client
 //	fut.<p>.cancel.<client>        core subject: cancellations by a client
+//	                               (workers subscribe to fut.<p>.cancel.*)
 //
 // The stream names differ in their first word, and a Name has no '.', so
 // the objects of two pools never overlap.
@@ -98,12 +99,19 @@ func (t topology) callSubject(client string, group uint64) string {
 	return fmt.Sprintf("fut.%s.call.%s.%d", t.pool, client, group)
 }
 
+// clientCalls is the subject filter of every call of a client, which one
+// purge removes.
+func (t topology) clientCalls(client string) string {
+	return "fut." + t.pool + ".call." + client + ".>"
+}
+
 // resultSubject is the core subject a client receives its results on.
 func (t topology) resultSubject(client string) string {
 	return "fut." + t.pool + ".res." + client
 }
 
 // cancelSubject is the core subject a client cancels its running calls on.
+// Workers listen to every client's, cancelSubject("*").
 func (t topology) cancelSubject(client string) string {
 	return "fut." + t.pool + ".cancel." + client
 }

@@ -1,0 +1,134 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
+
+package cluster
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofutures/futures"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestLongCallNotRedelivered: a call that runs four times
+// WorkerLostAfter is delivered once, since its worker sends heartbeats.
+func TestLongCallNotRedelivered(t *testing.T) {
+	const lostAfter = 500 * time.Millisecond
+	p := newTestPool(t, WorkerLostAfter(lostAfter))
+	ctx := testContext(t, time.Minute)
+	dir := t.TempDir()
+	f := futures.Submit(p, holdPID, dir)
+	waitPIDs(t, ctx, dir, 1)
+	time.Sleep(4 * lostAfter) // the span the heartbeats must cover, not a synchronisation
+	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if pids := startedPIDs(t, dir); len(pids) != 1 {
+		t.Errorf("a call running 4 × WorkerLostAfter started in %d workers (%v), want 1", len(pids), pids)
+	}
+}
+
+// TestTaskTimeoutSoft: a call that overruns TaskTimeout fails with an error
+// matching futures.ErrTimeout, its context on the worker is cancelled, and
+// the worker goes on serving.
+func TestTaskTimeoutSoft(t *testing.T) {
+	p := newTestPool(t, LocalWorkers(1), TaskTimeout(200*time.Millisecond))
+	ctx := testContext(t, time.Minute)
+	_, err := futures.Submit(p, holdPID, t.TempDir()).Result(ctx)
+	if !errors.Is(err, futures.ErrTimeout) {
+		t.Fatalf("a call past TaskTimeout: error %v, want one matching ErrTimeout", err)
+	}
+	if v, err := futures.Submit(p, square, 3).Result(ctx); v != 9 || err != nil {
+		t.Errorf("after a timeout: square(3) = %d, %v", v, err)
+	}
+	if st := p.Stats(); st.WorkerStarts != 1 {
+		t.Errorf("Stats %+v: the worker was started %d times, want once: it is not killed", st, st.WorkerStarts)
+	}
+}
+
+// TestArgumentTooLarge: an argument larger than the server's max_payload
+// fails its call with an error that says so, before anything is sent.
+func TestArgumentTooLarge(t *testing.T) {
+	p := newTestPool(t, LocalWorkers(0))
+	big := strings.Repeat("x", p.maxPayload+1)
+	_, err := futures.Submit(p, holdPID, big).Result(testContext(t, time.Minute))
+	if err == nil || !strings.Contains(err.Error(), "max_payload") {
+		t.Errorf("an argument of %d bytes: error %v, want one naming max_payload", len(big), err)
+	}
+	if st := p.Stats(); st.Failed != 1 || st.Submitted != 1 {
+		t.Errorf("Stats %+v: want the call counted as failed", st)
+	}
+}
+
+// TestDeadlineTTL: a call whose context has a deadline carries it as the
+// Nats-TTL of its message, so that the server removes the message once the
+// deadline passed even if the pool is gone; the end of the context removes
+// it at once.
+func TestDeadlineTTL(t *testing.T) {
+	p := newTestPool(t, LocalWorkers(0))
+	ctx := testContext(t, time.Minute)
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	f := futures.SubmitContext(dctx, p, square, 2)
+	stream := p.calls
+	var msg *jetstream.RawStreamMsg
+	for msg == nil {
+		var err error
+		msg, err = stream.GetLastMsgForSubject(ctx, p.top.clientCalls(p.client))
+		if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+			t.Fatal(err)
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the call was not published")
+		}
+	}
+	ttl, err := time.ParseDuration(msg.Header.Get(jetstream.MsgTTLHeader))
+	if err != nil || ttl < 29*time.Second || ttl > 31*time.Second {
+		t.Errorf("the call's message has Nats-TTL %q (%v); want about 30s", msg.Header.Get(jetstream.MsgTTLHeader), err)
+	}
+	cancel()
+	if _, err := f.Result(ctx); !errors.Is(err, futures.ErrCancelled) {
+		t.Errorf("the call whose context ended: error %v, want ErrCancelled", err)
+	}
+	waitEmptyStreams(t, ctx, p)
+}
+
+// TestQueueSize: with QueueSize(2), a Submit waits while two calls are
+// queued (published, not started), and gives up when its ctx ends; a call
+// that starts makes room.
+func TestQueueSize(t *testing.T) {
+	p := newTestPool(t, LocalWorkers(1), QueueSize(2))
+	ctx := testContext(t, time.Minute)
+	dir := t.TempDir()
+	running := futures.Submit(p, holdPID, dir)
+	waitPIDs(t, ctx, dir, 1)
+	queued := []*futures.Future[int]{futures.Submit(p, square, 1), futures.Submit(p, square, 2)}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if _, err := futures.SubmitContext(short, p, square, 3).Result(ctx); !errors.Is(err, futures.ErrCancelled) {
+		t.Errorf("SubmitContext on a full queue whose ctx ended: error %v, want ErrCancelled", err)
+	}
+	if st := p.Stats(); st.Queued != 2 || st.Running != 1 {
+		t.Errorf("Stats %+v: want 2 queued, 1 running", st)
+	}
+	waiting := make(chan *futures.Future[int])
+	go func() { waiting <- futures.Submit(p, square, 4) }() // waits for room
+	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range append(queued, <-waiting) {
+		if _, err := f.Result(ctx); err != nil {
+			t.Errorf("call %d: %v", i, err)
+		}
+	}
+	if _, err := running.Result(ctx); err != nil {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,281 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gofutures/futures/internal/registry"
+	"github.com/gofutures/futures/internal/serve"
+	"github.com/gofutures/futures/internal/value"
+	"github.com/gofutures/futures/internal/wire"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// job is one message of calls a worker took: it asks the pool for leave to
+// start them, runs them one after the other, sends their outcomes in
+// batches and acknowledges the message once every outcome is sent.
+type job struct {
+	w       *worker
+	m       jetstream.Msg
+	client  string
+	group   uint64 // of every call of the message
+	attempt int
+	stamp   time.Time // when the server stored the message
+	calls   []wire.Call
+	skip    map[uint64]bool // calls not to run
+	runner  *serve.Runner
+	timeout time.Duration // TaskTimeout, 0 for none
+	next    int           // the index in calls of the next call to run
+	// ctx is the base of the contexts of the calls; cancel ends it when
+	// the pool cancels the calls of the group, or all of its calls.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	mu   sync.Mutex // guards what follows, which a timeout's goroutine touches too
+	recs []byte     // result records not sent yet
+	nrec int
+	sent time.Time               // when results were sent last
+	cur  context.CancelCauseFunc // cancels the call running now, with a TaskTimeout
+}
+
+// Results are sent when this many bytes of them wait, or when the oldest
+// waits this long, checked as each call ends, and when the message is done.
+const (
+	resultBatchBytes = 64 << 10
+	resultBatchWait  = 5 * time.Millisecond
+)
+
+// handle runs the job of the message m in the calling slot.
+func (w *worker) handle(m jetstream.Msg) {
+	j := &job{w: w, m: m}
+	meta, err := m.Metadata()
+	if err == nil {
+		j.attempt, j.stamp = int(meta.NumDelivered), meta.Timestamp
+		j.client, j.group, err = callSubjectParts(m.Subject())
+	}
+	var r wire.CallReader
+	if err == nil {
+		r, err = parseCallFrame(m.Data())
+	}
+	for err == nil && r.Next() {
+		j.calls = append(j.calls, r.Call)
+	}
+	if err == nil {
+		err = r.Err()
+	}
+	if err != nil {
+		m.Term() // no worker can run it
+		return
+	}
+	codecName := m.Headers().Get(headerCodec)
+	codec := value.ByName(codecName)
+	var timeout time.Duration
+	if t, err := strconv.ParseInt(m.Headers().Get(headerTimeout), 10, 64); err == nil && t > 0 {
+		timeout = time.Duration(t)
+	}
+	j.ctx, j.cancel = context.WithCancelCause(w.calls)
+	if c := j.calls[0]; c.Flags&wire.FlagDeadline != 0 {
+		// The calls of a message share their context, and so its deadline.
+		var stop context.CancelFunc
+		j.ctx, stop = context.WithDeadline(j.ctx, j.stamp.Add(time.Duration(c.Deadline)))
+		cancel := j.cancel
+		j.cancel = func(err error) { cancel(err); stop() }
+	}
+	j.timeout = timeout
+	w.mu.Lock()
+	w.held[j] = struct{}{} // from now on the heartbeats and cancellations reach it
+	w.mu.Unlock()
+	if !j.askStart() {
+		w.unhold(j)
+		j.cancel(nil)
+		return
+	}
+	if codec == nil {
+		for _, c := range j.calls {
+			if !j.skip[c.ID] {
+				j.record(&wire.Result{ID: c.ID, Kind: wire.KindFail, Type: serve.FailCodec,
+					Message: fmt.Sprintf("futures/cluster: worker %s has no codec %q; register it with futures.RegisterCodec", w.id, codecName)})
+			}
+		}
+		j.next = len(j.calls)
+	}
+	j.runner = serve.NewRunner(codec, timeout, j.timedOut, j.record)
+	j.run()
+}
+
+// askStart asks the pool that made the calls which of them to run, and
+// reports whether to go on. Without an answer (the pool is gone, or busy
+// for longer than WorkerLostAfter) the message is handed back for a later
+// delivery, which counts towards MaxAttempts.
+func (j *job) askStart() bool {
+	ids := make([]uint64, len(j.calls))
+	for i, c := range j.calls {
+		ids[i] = c.ID
+	}
+	reply, err := j.w.nc.Request(j.w.top.resultSubject(j.client), appendStart(nil, j.attempt, j.w.id, ids), j.w.lostAfter)
+	if err != nil {
+		j.m.NakWithDelay(j.w.lostAfter)
+		return false
+	}
+	d := wire.NewDecoder(reply.Data)
+	skip := readIDs(d)
+	if d.Finish() != nil {
+		j.m.NakWithDelay(j.w.lostAfter)
+		return false
+	}
+	if len(skip) > 0 {
+		j.skip = make(map[uint64]bool, len(skip))
+		for _, id := range skip {
+			j.skip[id] = true
+		}
+	}
+	return true
+}
+
+// run runs the calls from j.next on. A call that ends its goroutine, the
+// slot's, with runtime.Goexit has its outcome recorded by the runner;
+// another goroutine goes on with the next call, and then serves as the slot.
+func (j *job) run() {
+	returned := false
+	defer func() {
+		if !returned {
+			j.endCall()
+			j.w.slots.Add(1) // before the slot's goroutine counts itself out
+			go func() {
+				defer j.w.slots.Done()
+				j.run()
+				j.w.slotLoop()
+			}()
+		}
+	}()
+	for j.next < len(j.calls) {
+		c := &j.calls[j.next]
+		j.next++
+		if j.skip[c.ID] {
+			continue
+		}
+		j.runOne(c)
+	}
+	returned = true
+	j.finish()
+}
+
+// runOne runs the call c and records its outcome.
+func (j *job) runOne(c *wire.Call) {
+	ctx := j.ctx
+	if j.timeout > 0 { // a context of its own, which its timeout cancels
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		j.mu.Lock()
+		j.cur = cancel
+		j.mu.Unlock()
+	}
+	var res wire.Result
+	report := j.runner.Run(ctx, &res, c.ID, registry.ByName(c.Func), c.Func, c.Arg)
+	j.endCall()
+	if report {
+		j.record(&res)
+	}
+}
+
+// endCall forgets the call that ran last and cancels its context.
+func (j *job) endCall() {
+	j.mu.Lock()
+	cancel := j.cur
+	j.cur = nil
+	j.mu.Unlock()
+	if cancel != nil {
+		cancel(nil)
+	}
+}
+
+// timedOut records the outcome of a call that overran TaskTimeout, sends it
+// at once and cancels the call's context; the call keeps its slot until it
+// returns.
+func (j *job) timedOut(r *wire.Result) {
+	j.record(r)
+	j.send()
+	j.mu.Lock()
+	cancel := j.cur
+	j.mu.Unlock()
+	if cancel != nil {
+		cancel(fmt.Errorf("futures/cluster: the call overran TaskTimeout (%s)", r.Message))
+	}
+}
+
+// record adds the outcome r to those to send, and sends them if enough
+// wait.
+func (j *job) record(r *wire.Result) {
+	limit := int(j.w.nc.MaxPayload()) - 256
+	j.mu.Lock()
+	if r.Kind == wire.KindOK && len(r.Value) > limit {
+		r = &wire.Result{ID: r.ID, Kind: wire.KindFail, Type: serve.FailCodec,
+			Message: fmt.Sprintf("futures/cluster: the result is %d bytes encoded, more than a message of the server carries (max_payload %d bytes); return the data another way", len(r.Value), j.w.nc.MaxPayload())}
+	}
+	at := len(j.recs)
+	j.recs = wire.AppendResult(j.recs, r)
+	if at > 0 && len(j.recs) > limit {
+		// It does not fit with the others: send them first.
+		rec := append([]byte(nil), j.recs[at:]...)
+		j.recs = j.recs[:at]
+		j.sendLocked()
+		j.recs = append(j.recs, rec...)
+	}
+	j.nrec++
+	due := len(j.recs) >= resultBatchBytes || time.Since(j.sent) >= resultBatchWait
+	if due {
+		j.sendLocked()
+	}
+	j.mu.Unlock()
+}
+
+// send sends the outcomes recorded.
+func (j *job) send() {
+	j.mu.Lock()
+	j.sendLocked()
+	j.mu.Unlock()
+}
+
+func (j *job) sendLocked() {
+	if j.nrec == 0 {
+		return
+	}
+	j.w.mu.Lock()
+	abandoned := j.w.abandoned
+	j.w.mu.Unlock()
+	if !abandoned {
+		b := appendResultsHead(make([]byte, 0, len(j.recs)+64), j.attempt, j.w.id)
+		b = wire.AppendUvarint(b, uint64(j.nrec))
+		b = append(b, j.recs...)
+		j.w.nc.Publish(j.w.top.resultSubject(j.client), b)
+	}
+	j.recs, j.nrec = j.recs[:0], 0
+	j.sent = time.Now()
+}
+
+// finish sends the last outcomes and acknowledges the message: the server
+// removes it from the stream. A worker that stopped waiting for its calls
+// hands the message back instead.
+func (j *job) finish() {
+	j.send()
+	j.w.mu.Lock()
+	abandoned := j.w.abandoned
+	j.w.mu.Unlock()
+	if abandoned {
+		j.m.Nak()
+	} else {
+		j.m.Ack()
+	}
+	j.w.unhold(j)
+	j.cancel(nil)
+}
+
+// unhold stops the heartbeats of j.
+func (w *worker) unhold(j *job) {
+	w.mu.Lock()
+	delete(w.held, j)
+	w.mu.Unlock()
+}

@@ -1,0 +1,332 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofutures/futures"
+	"github.com/gofutures/futures/internal/registry"
+	"github.com/gofutures/futures/internal/value"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Pool runs registered functions on worker processes connected to a NATS
+// server with JetStream, on this machine or any other: a futures.Executor
+// and futures.BatchExecutor for Submit, Go, Map, AsCompleted and Wait, as
+// dask.distributed's Client is a concurrent.futures Executor. Create one
+// with NewPool; all methods are safe for concurrent use.
+//
+// A call is published to the pool's calls stream, and is Pending there: a
+// worker that takes it asks the pool for leave to start it, and the call is
+// Running from then on. A call cancelled before that never runs. Calls are
+// at least once: a call whose worker dies or stays silent longer than
+// WorkerLostAfter is delivered again to another worker, up to MaxAttempts
+// times, then fails with a *LostError. A call that returns an error or
+// panics is not retried, and the first outcome of a call wins.
+type Pool struct {
+	cfg        config
+	codec      value.Codec
+	top        topology
+	link       *link
+	calls      jetstream.Stream
+	pub        jetstream.JetStream // publishes calls asynchronously
+	client     string              // this pool's id among the clients of its Name
+	maxPayload int
+	sub        *nats.Subscription // the client's result subject
+	reaper     jetstream.ConsumeContext
+	nextID     atomic.Uint64
+	done       completer // completes the futures, away from the NATS goroutines
+	locals     *localWorkers
+
+	mu        sync.Mutex
+	room      *sync.Cond // signalled when calls stop being queued, or the pool stops
+	entries   map[uint64]*entry
+	queued    int // entries not started
+	groups    map[context.Context]*group
+	nextGroup uint64
+	st        counters
+	stage     poolStage
+	broken    error         // why new calls are refused, once set
+	released  chan struct{} // closed once teardown released everything
+	wg        sync.WaitGroup
+}
+
+// entry is a call of the pool that has not finished yet.
+type entry struct {
+	t       futures.Task
+	fn      *registry.Func
+	group   *group // nil for a context that never ends
+	started bool   // a worker was allowed to start it
+	attempt int    // the delivery of its message that started it last
+	worker  string // the worker that started it last
+}
+
+// group is the context shared by calls, usually those of one Map: when it
+// ends, its queued calls are purged from the stream and workers cancel its
+// running ones.
+type group struct {
+	id   uint64
+	ctx  context.Context
+	stop func() bool
+}
+
+// poolStage is where a Pool is in stopping; it only moves forward.
+type poolStage uint8
+
+const (
+	poolOpen     poolStage = iota // it accepts calls
+	poolShutdown                  // Shutdown was called: it refuses calls and finishes those it has
+	poolTornDown                  // teardown runs or ran
+)
+
+// counters are the call and worker counts behind Stats; each change keeps
+// submitted equal to the sum of the other call counts.
+type counters struct {
+	submitted, queued, running   int64
+	succeeded, failed, cancelled int64
+	workerStarts, workerExits    int64
+	workerKills                  int64
+}
+
+// NewPool returns a pool configured by opts: where its server is (Embedded,
+// the default, or Connect), its Name, its local workers (LocalWorkers,
+// WorkerCommand), how calls are delivered (MaxAttempts, WorkerLostAfter,
+// TaskTimeout, QueueSize), their Encoding (default futures.Gob) and the
+// server's Logger. It starts the embedded server, creates or checks the
+// pool's streams and consumers, and starts the local workers without
+// waiting for them. It returns an error, and no pool, if an option is
+// invalid, the server does not start or cannot be reached, or an existing
+// stream or consumer of the same Name does not fit the options.
+func NewPool(opts ...Option) (*Pool, error) {
+	cfg, err := readOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.codec == nil {
+		cfg.codec = futures.Gob
+	}
+	if cfg.localWorkers < 0 {
+		cfg.localWorkers = 0
+		if cfg.connect == nil {
+			cfg.localWorkers = runtime.NumCPU()
+		}
+	}
+	client, err := randomID()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), readyWithin)
+	defer cancel()
+	l, err := dial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{
+		cfg:        cfg,
+		codec:      cfg.codec,
+		link:       l,
+		client:     client,
+		maxPayload: int(l.nc.MaxPayload()),
+		entries:    map[uint64]*entry{},
+		groups:     map[context.Context]*group{},
+		released:   make(chan struct{}),
+	}
+	p.room = sync.NewCond(&p.mu)
+	p.top = newTopology(cfg, int32(p.maxPayload))
+	if err := p.start(ctx); err != nil {
+		p.release()
+		return nil, err
+	}
+	return p, nil
+}
+
+// start creates the pool's objects on the server, subscribes to its
+// results, starts its reaper and its local workers.
+func (p *Pool) start(ctx context.Context) error {
+	var err error
+	if p.calls, err = p.top.ensure(ctx, p.link.js); err != nil {
+		return err
+	}
+	p.pub, err = jetstream.New(p.link.nc,
+		jetstream.WithPublishAsyncErrHandler(p.publishFailed),
+		jetstream.WithPublishAsyncMaxPending(publishWindow))
+	if err != nil {
+		return err
+	}
+	p.sub, err = p.link.nc.Subscribe(p.top.resultSubject(p.client), p.receive)
+	if err == nil {
+		err = p.sub.SetPendingLimits(-1, -1) // the results of the calls in flight, which Map bounds
+	}
+	if err != nil {
+		return fmt.Errorf("futures/cluster: subscribing to the results: %w", err)
+	}
+	if err := p.startReaper(ctx); err != nil {
+		return err
+	}
+	if err := p.link.nc.Flush(); err != nil {
+		return err
+	}
+	if p.cfg.localWorkers > 0 {
+		lw, err := p.startLocalWorkers()
+		if err != nil {
+			return err
+		}
+		p.locals = lw
+	}
+	return nil
+}
+
+// publishWindow bounds the calls published and not yet acknowledged by the
+// server.
+const publishWindow = 4096
+
+// randomID returns 64 random bits in hexadecimal, the id of a client.
+func randomID() (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("futures/cluster: no random id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// String returns the pool's Name.
+func (p *Pool) String() string { return "cluster.Pool " + p.cfg.name }
+
+// WorkerURL returns the URL that a worker on another machine passes to
+// Serve: the server's address, the credentials (the embedded server's token,
+// or those of the Connect URL), and the pool's Name as the query parameter
+// "name". Anyone who has it can run any registered function of the
+// program: pass it as a secret. With Connect and credentials given as
+// nats.Options (TLS, a creds file), the worker needs those too, through
+// WorkerNATS.
+func (p *Pool) WorkerURL() string {
+	base := ""
+	if p.link.srv != nil {
+		base = p.link.srv.clientURL()
+	} else {
+		base = p.cfg.connect.url
+	}
+	return withPoolName(base, p.cfg.name)
+}
+
+// withPoolName adds the pool's name to each URL of urls, a comma-separated
+// list, as the query parameter "name".
+func withPoolName(urls, name string) string {
+	u, err := url.Parse(urls)
+	if err != nil || u.Host == "" { // a list, or no URL nats.Connect parses alone
+		return urls + "?name=" + url.QueryEscape(name)
+	}
+	q := u.Query()
+	q.Set("name", name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// MaxWorkers returns the number of local worker processes, each running one
+// call at a time: the calls the pool runs at once when no other worker
+// serves it. Workers started with Serve elsewhere are not counted. It makes
+// the pool a futures.WorkerCounter.
+func (p *Pool) MaxWorkers() int { return p.cfg.localWorkers }
+
+// MapBuffer returns the Buffer Map uses by default with chunksize: enough
+// chunks to keep about 256 calls per worker in flight, and at least four
+// chunks per worker, counting at least one worker. It makes the pool a
+// futures.MapBufferer.
+func (p *Pool) MapBuffer(chunksize int) int {
+	return max(p.cfg.localWorkers, 1) * max(4, 256/max(chunksize, 1))
+}
+
+// Refusal returns the error Execute would return now for a call of fn: an
+// ErrNotRegistered error if fn is not registered, ErrShutdown after
+// Shutdown, an ErrBrokenExecutor error once broken; nil if it would accept
+// the call. It makes the pool a futures.Refuser.
+func (p *Pool) Refusal(fn any) error {
+	if p == nil {
+		return errNilPool
+	}
+	if _, err := registry.Lookup(fn); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refusalLocked()
+}
+
+// refusalLocked returns why the pool refuses new calls, or nil.
+func (p *Pool) refusalLocked() error {
+	if p.stage >= poolShutdown {
+		return futures.ErrShutdown
+	}
+	return p.broken
+}
+
+var errNilPool = errors.New("futures/cluster: the Pool is nil; create one with NewPool")
+
+// Stats returns a snapshot of the pool's counters: its own calls (queued
+// means published and not started by a worker), and its local worker
+// processes; workers started elsewhere with Serve are not counted. The call
+// counts add up as for the pools of package futures; to count the queued
+// calls cancelled meanwhile, it looks at each call not finished. A nil pool
+// has zero counts.
+func (p *Pool) Stats() futures.Stats {
+	if p == nil {
+		return futures.Stats{}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.settleLocked()
+	c := p.st
+	workers := 0
+	if p.locals != nil {
+		workers = p.locals.alive()
+	}
+	return futures.Stats{
+		Submitted: c.submitted, Queued: c.queued, Running: c.running,
+		Succeeded: c.succeeded, Failed: c.failed, Cancelled: c.cancelled,
+		Workers:      workers,
+		WorkerStarts: c.workerStarts, WorkerExits: c.workerExits, WorkerKills: c.workerKills,
+	}
+}
+
+// settleLocked counts and forgets the queued calls whose futures ended
+// meanwhile: cancelled by their reader, or by the end of their context.
+// Their messages, if still in the stream, are skipped by the worker that
+// takes them.
+func (p *Pool) settleLocked() {
+	for id, e := range p.entries {
+		p.settleOneLocked(id, e)
+	}
+	p.room.Broadcast()
+}
+
+// settleOneLocked counts and forgets the call id, e, if it is queued and
+// its future ended; the caller broadcasts room.
+func (p *Pool) settleOneLocked(id uint64, e *entry) {
+	if e.started {
+		return
+	}
+	switch e.t.State() {
+	case futures.Pending:
+		return
+	case futures.Cancelled:
+		p.st.cancelled++
+	default:
+		p.st.failed++
+	}
+	p.st.queued--
+	p.queued--
+	delete(p.entries, id)
+}
+
+// settleEvery is how often a goroutine waiting for room in the queue looks
+// for queued calls that were cancelled meanwhile.
+const settleEvery = 20 * time.Millisecond

@@ -1,0 +1,101 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
+
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofutures/futures"
+	"github.com/gofutures/futures/futurestest"
+)
+
+// newTestPool returns a pool with an embedded server and two local worker
+// processes, closed when the test ends.
+func newTestPool(t testing.TB, opts ...Option) *Pool {
+	t.Helper()
+	p, err := NewPool(append([]Option{LocalWorkers(2), WorkerLostAfter(2 * time.Second)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return p
+}
+
+func TestPoolSubmit(t *testing.T) {
+	p := newTestPool(t)
+	ctx := testContext(t, time.Minute)
+	for i := range 5 {
+		v, err := futures.Submit(p, square, i).Result(ctx)
+		if v != i*i || err != nil {
+			t.Fatalf("square(%d) = %d, %v", i, v, err)
+		}
+	}
+	closure := func(_ context.Context, n int) (int, error) { return n, nil }
+	if _, err := futures.Submit(p, closure, 1).Result(ctx); !errors.Is(err, futures.ErrNotRegistered) {
+		t.Errorf("a closure: error %v, want ErrNotRegistered", err)
+	}
+}
+
+func TestPoolConformance(t *testing.T) {
+	futurestest.TestExecutor(t, func(t *testing.T) futures.Executor { return newTestPool(t) })
+}
+
+// TestShutdownInCallback: Shutdown from an OnDone callback of the pool's
+// own future returns an ErrDeadlock error at once and stops the pool from
+// accepting calls; Close outside then waits as usual.
+func TestShutdownInCallback(t *testing.T) {
+	p := newTestPool(t, LocalWorkers(1))
+	got := make(chan error, 1)
+	dir := t.TempDir()
+	f := futures.Submit(p, holdPID, dir) // not done before OnDone: the callback runs on the pool
+	f.OnDone(func(*futures.Future[int]) { got <- p.Shutdown(context.Background()) })
+	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		if !errors.Is(err, futures.ErrDeadlock) {
+			t.Errorf("Shutdown in a callback = %v, want ErrDeadlock", err)
+		}
+	case <-testContext(t, time.Minute).Done():
+		t.Fatal("Shutdown in a callback did not return")
+	}
+	if err := futures.Submit(p, square, 3).Err(); !errors.Is(err, futures.ErrShutdown) {
+		t.Errorf("Submit after Shutdown in a callback: %v, want ErrShutdown", err)
+	}
+}
+
+// errNotFound is a sentinel registered with futures.RegisterError.
+var errNotFound = errors.New("cluster test: not found")
+
+// findNothing fails with errNotFound, wrapped.
+func findNothing(_ context.Context, key string) (int, error) {
+	return 0, fmt.Errorf("looking up %q: %w", key, errNotFound)
+}
+
+func init() {
+	futures.Register(findNothing)
+	futures.RegisterError(errNotFound)
+}
+
+// TestRegisteredErrorCrosses: an error registered with RegisterError keeps
+// its identity across a worker process of the cluster pool, as across a
+// ProcessPool's.
+func TestRegisteredErrorCrosses(t *testing.T) {
+	p := newTestPool(t, LocalWorkers(1))
+	_, err := futures.Submit(p, findNothing, "k").Result(testContext(t, time.Minute))
+	if !errors.Is(err, errNotFound) || !strings.Contains(err.Error(), `looking up "k"`) {
+		t.Errorf("error %v; want one matching the registered sentinel, with its message", err)
+	}
+}

@@ -1,0 +1,52 @@
+package cluster
+
+import (
+	"testing"
+
+	"github.com/gofutures/futures/internal/wire"
+)
+
+// FuzzMessages feeds what other processes send (call messages, start
+// requests, results heads, cancellations, lost notices, subjects) to their
+// parsers: malformed input is refused or dropped, never a panic.
+func FuzzMessages(f *testing.F) {
+	var b wire.CallsBuilder
+	b.Add(&wire.Call{ID: 7, Group: 2, Flags: wire.FlagArg | wire.FlagDeadline, Func: "f", Arg: []byte{1, 2}, Deadline: 9})
+	f.Add(b.AppendTo(nil))
+	f.Add(appendStart(nil, 2, "w", []uint64{1, 2, 3})[1:])
+	f.Add(appendCancel(nil, cancelMsg{all: true, groups: []uint64{4}}))
+	f.Add(appendLost(nil, 3, []uint64{5})[1:])
+	f.Add([]byte("fut.p.call.c.1"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if ids, err := callIDs(data); err == nil && len(ids) > len(data) {
+			t.Fatalf("%d ids from %d bytes", len(ids), len(data))
+		}
+		if _, _, rest, ok := readHead(data); ok && len(rest) > len(data) {
+			t.Fatal("readHead grew its input")
+		}
+		parseCancel(data)
+		readIDs(wire.NewDecoder(data))
+		callSubjectParts(string(data))
+	})
+}
+
+// TestMessagesRoundTrip checks that each message reads back as written.
+func TestMessagesRoundTrip(t *testing.T) {
+	attempt, worker, rest, ok := readHead(appendStart(nil, 2, "host:1:abc", []uint64{1, 9})[1:])
+	d := wire.NewDecoder(rest)
+	ids := readIDs(d)
+	if !ok || attempt != 2 || worker != "host:1:abc" || len(ids) != 2 || ids[1] != 9 || d.Finish() != nil {
+		t.Errorf("start message read back as %d, %q, %v", attempt, worker, ids)
+	}
+	c, err := parseCancel(appendCancel(nil, cancelMsg{groups: []uint64{3, 4}}))
+	if err != nil || c.all || len(c.groups) != 2 || c.groups[1] != 4 {
+		t.Errorf("cancel message read back as %+v, %v", c, err)
+	}
+	client, group, err := callSubjectParts(topology{pool: "p"}.callSubject("abc", 12))
+	if err != nil || client != "abc" || group != 12 {
+		t.Errorf("call subject read back as %q, %d, %v", client, group, err)
+	}
+	if _, _, err := callSubjectParts("fut.p.res.abc"); err == nil {
+		t.Error("a result subject read as a call subject")
+	}
+}
