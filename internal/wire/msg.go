@@ -135,6 +135,24 @@ func (b *CallsBuilder) AppendTo(o *Out) {
 	b.n = 0
 }
 
+// Frame returns the TCalls frame in one new byte slice, the arguments b
+// refers to copied in, and empties b as AppendTo does: for a transport
+// that sends each frame as one message.
+func (b *CallsBuilder) Frame() []byte {
+	var o Out
+	b.AppendTo(&o)
+	if len(o.splice) == 0 {
+		return o.Buf
+	}
+	buf := make([]byte, 0, o.Len())
+	at := 0
+	for _, s := range o.splice {
+		buf = append(append(buf, o.Buf[at:s.at]...), s.b...)
+		at = s.at
+	}
+	return append(buf, o.Buf[at:]...)
+}
+
 // CallReader decodes the records of a TCalls frame body one at a time.
 type CallReader struct {
 	// Call is the record read by the last successful Next; Call.Arg

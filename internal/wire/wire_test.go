@@ -354,3 +354,17 @@ func TestReadLargeFrameAllocatesItOnce(t *testing.T) {
 		t.Fatalf("reading a frame of %d bytes allocated %d", len(body), got)
 	}
 }
+
+// Frame gives the bytes WriteTo writes, in one slice.
+func TestCallsBuilderFrame(t *testing.T) {
+	for _, size := range []int{10, 3 * SpliceAbove} {
+		var one, other CallsBuilder
+		for _, b := range []*CallsBuilder{&one, &other} {
+			b.Add(&Call{ID: 1, Flags: FlagArg, Func: "pkg.f", Arg: bytes.Repeat([]byte{5}, size)})
+			b.Add(&Call{ID: 2, Flags: FlagArg, Func: "pkg.f", Arg: []byte{6}})
+		}
+		if got, want := one.Frame(), callsFrame(&other); !bytes.Equal(got, want) {
+			t.Errorf("an argument of %d bytes: Frame gives %d bytes, WriteTo %d", size, len(got), len(want))
+		}
+	}
+}
