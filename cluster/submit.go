@@ -184,7 +184,7 @@ func (p *Pool) publish(ctx context.Context, gid uint64, calls []wire.Call, deadl
 		if to == from {
 			return
 		}
-		p.publishMsg(subject, b.AppendTo(nil), calls[from:to], deadline, hasDeadline)
+		p.publishMsg(subject, b.Frame(), calls[from:to], deadline, hasDeadline)
 		from, size = to, wire.CallsOverhead
 	}
 	for i := range calls {

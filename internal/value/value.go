@@ -249,7 +249,11 @@ func Decode(c Codec, data []byte, ptr any) error {
 		}
 		v = string(data)
 	case tagBytes:
-		v = bytes.Clone(data)
+		if p, ok := ptr.(*[]byte); ok {
+			*p = bytesOf(data)
+			return nil
+		}
+		v = bytesOf(data)
 	case tagBool:
 		if len(data) != 1 {
 			return errBadValue
@@ -289,8 +293,8 @@ func Decode(c Codec, data []byte, ptr any) error {
 }
 
 // DecodeFast decodes data into *p without boxing *p, and reports whether
-// it could: data must be an int or a string on the fast path of Append, or
-// a value of a plain type (see plain.go) encoded with Gob.
+// it could: data must be an int, a string or a []byte on the fast path of
+// Append, or a value of a plain type (see plain.go) encoded with Gob.
 func DecodeFast[A any](c Codec, data []byte, p *A) bool {
 	if isGob, isJSON := fast(c); len(data) == 0 || !isGob && !isJSON {
 		return false
@@ -309,12 +313,33 @@ func DecodeFast[A any](c Codec, data []byte, p *A) bool {
 			*q = string(data[1:])
 			return true
 		}
+	case *[]byte:
+		if data[0] == tagBytes {
+			*q = bytesOf(data[1:])
+			return true
+		}
 	default:
 		if data[0] == tagPlain {
 			return decodePlain(plainOf(c, reflect.TypeFor[A]()), data[1:], unsafe.Pointer(p)) == nil
 		}
 	}
 	return false
+}
+
+// OwnedAbove is the size from which a []byte value that Decode and
+// DecodeFast decode is not copied: it is the bytes it was encoded in, which
+// the caller must not reuse. The buffers of frames larger than wire.MaxKept
+// (which this is) are not reused, and a value of more than OwnedAbove bytes
+// is only in one of those.
+const OwnedAbove = 1 << 20
+
+// bytesOf returns the []byte value encoded as b, b itself if it is longer
+// than OwnedAbove.
+func bytesOf(b []byte) []byte {
+	if len(b) > OwnedAbove {
+		return b[:len(b):len(b)]
+	}
+	return bytes.Clone(b)
 }
 
 var errBadValue = errors.New("futures: an encoded value is malformed")
