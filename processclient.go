@@ -33,8 +33,14 @@ type proc struct {
 	sent      int // calls sent, for MaxTasksPerWorker
 	pace      pacer
 	out       outbox
-	wake      chan struct{} // wakes the writer goroutine
-	watch     timeoutWatch
+	// With Gob, codec decodes w's results: a Stream of w's own, which
+	// gets the type definitions w sends; types is how much of the pool's
+	// log of type definitions went into w.out, so w has it before the
+	// calls that follow. Otherwise codec is the pool's codec.
+	codec value.Codec
+	types int
+	wake  chan struct{} // wakes the writer goroutine
+	watch timeoutWatch
 
 	wmu    sync.Mutex // held while writing to the worker
 	buf    []byte     // guarded by wmu
@@ -44,6 +50,7 @@ type proc struct {
 // outbox is what the pool queued for a worker, which flush writes next.
 type outbox struct {
 	setup   []byte // the Setup message, before anything else
+	types   []byte // type definitions, before the calls
 	calls   wire.CallsBuilder
 	frame   int  // at most the bytes of the records in calls
 	full    bool // calls has no room for the next call: it goes first
@@ -139,6 +146,10 @@ func (p *ProcessPool) retryStart() bool {
 // breaks the pool if the worker does not.
 func (p *ProcessPool) handshake(w *proc, rd *wire.Reader) error {
 	t, body, err := rd.Read()
+	for s, ok := w.codec.(*value.Stream); ok && err == nil && t == wire.TTypes; {
+		s.AddTypes(body) // for the error of a failed Initializer
+		t, body, err = rd.Read()
+	}
 	switch {
 	case err != nil:
 		return err
@@ -155,7 +166,7 @@ func (p *ProcessPool) handshake(w *proc, rd *wire.Reader) error {
 	case t == wire.TInitErr:
 		var cause error = errors.New("futures: the worker sent an empty report")
 		err = wire.ParseResults(body, func(r *wire.Result) bool {
-			cause = remoteFailure(context.Background(), r, p.initName, p.codec)
+			cause = remoteFailure(context.Background(), r, p.initName, w.codec)
 			return false
 		})
 		if err != nil {
@@ -191,6 +202,10 @@ func (p *ProcessPool) flush(w *proc) bool {
 	out := &w.out
 	buf := append(w.buf[:0], out.setup...)
 	out.setup = nil
+	if len(out.types) > 0 {
+		buf = wire.AppendTypes(buf, out.types)
+		out.types = nil
+	}
 	if out.calls.Len() > 0 {
 		buf = out.calls.AppendTo(buf)
 		out.frame, out.full = 0, false
@@ -223,7 +238,7 @@ func (p *ProcessPool) flush(w *proc) bool {
 
 // serve reads w's results until it exits.
 func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
-	var a answers
+	a := answers{codec: w.codec}
 	// Gob and JSON copy what they decode, and so does value.Decode, so the
 	// buffer of a frame is reused for the next one; another codec might
 	// keep the bytes it decodes.
@@ -235,6 +250,10 @@ func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
 		w.watch.inRead.Store(false)
 		if reuse && cap(body) <= maxReusedFrame {
 			buf = body
+		}
+		if s, ok := w.codec.(*value.Stream); ok && err == nil && t == wire.TTypes {
+			s.AddTypes(body)
+			continue
 		}
 		if err == nil && t != wire.TResults {
 			err = fmt.Errorf("%w: frame type %d", wire.ErrFrame, t)

@@ -17,6 +17,7 @@ import (
 // answers is what a frame of results answers: the calls, as spans of runs,
 // and an outcome for each.
 type answers struct {
+	codec value.Codec // decodes the results of the worker they came from
 	spans []span
 	recs  []outcome
 	fails []failedRecord // the outcomes that are not successes
@@ -120,10 +121,10 @@ func (p *ProcessPool) finish(a *answers) {
 			k++
 			if o.err >= 0 {
 				f := &a.fails[o.err]
-				endTask(t, nil, remoteFailure(f.ctx, &f.r, f.fn, p.codec), p.later)
+				endTask(t, nil, remoteFailure(f.ctx, &f.r, f.fn, a.codec), p.later)
 				continue
 			}
-			completeEncoded(t, sp.pc.fn.Name(), p.codec, o.val, p.later, p.undecodable)
+			completeEncoded(t, sp.pc.fn.Name(), a.codec, o.val, p.later, p.undecodable)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package futures
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 
 	"github.com/gofutures/futures/internal/registry"
@@ -64,14 +65,15 @@ func endTask(t Task, result any, err error, later func(func())) {
 	later(func() { t.Complete(result, err) })
 }
 
-// appendArg appends t's argument, if it has one, encoded with c, to dst,
+// appendArg appends t's argument, if it has one, encoded with c as a value
+// of typ, the type of the function's parameter (value.AppendAs), to dst,
 // without boxing it for the tasks of this package. It reports whether t has
 // an argument; on an error it returns dst as it was.
-func appendArg(dst []byte, t Task, c Codec) (out []byte, hasArg bool, err error) {
+func appendArg(dst []byte, t Task, c Codec, typ reflect.Type) (out []byte, hasArg bool, err error) {
 	if e, ok := t.(argEncoder); ok {
 		out, err = e.appendArg(dst, c)
 	} else if a, ok := t.Arg(); ok {
-		out, err = value.Append(dst, c, a)
+		out, err = value.AppendAs(dst, c, a, typ)
 	} else {
 		return dst, false, nil
 	}
@@ -86,5 +88,7 @@ func init() {
 		completeEncoded(t.(Task), fn, c, val, later, undecodable)
 	}
 	remote.End = func(t any, result any, err error, later func(func())) { endTask(t.(Task), result, err, later) }
-	remote.AppendArg = func(dst []byte, t any, c value.Codec) ([]byte, bool, error) { return appendArg(dst, t.(Task), c) }
+	remote.AppendArg = func(dst []byte, t any, c value.Codec, typ reflect.Type) ([]byte, bool, error) {
+		return appendArg(dst, t.(Task), c, typ)
+	}
 }

@@ -106,7 +106,7 @@ func (p *Pool) enqueue(ctx context.Context, rf *registry.Func, ts []futures.Task
 		start := len(args)
 		var hasArg bool
 		var err error
-		if args, hasArg, err = remote.AppendArg(args, t, p.codec); hasArg {
+		if args, hasArg, err = remote.AppendArg(args, t, p.codec, rf.ArgType()); hasArg {
 			arg := args[start:len(args):len(args)]
 			if err == nil && len(arg)+len(rf.Name())+wire.CallOverhead+wire.CallsOverhead+callMsgSlack > p.maxPayload {
 				err = fmt.Errorf("futures/cluster: the argument of %s is %d bytes encoded, more than a message of the server carries (max_payload %d bytes); pass the data another way", registry.ShortName(rf.Name()), len(arg), p.maxPayload)

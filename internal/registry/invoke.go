@@ -46,7 +46,7 @@ func newInvoker(fn any, v reflect.Value, argType, resType reflect.Type) invoker 
 		if argType != nil {
 			p := reflect.New(argType)
 			if err := value.Decode(c, arg, p.Interface()); err != nil {
-				return dst, nil, fmt.Errorf("decode the argument: %w", err)
+				return dst, nil, fmt.Errorf("decode the argument, a %s: %w", argType, err)
 			}
 			in = append(in, p.Elem())
 		}
@@ -60,7 +60,7 @@ func newInvoker(fn any, v reflect.Value, argType, resType reflect.Type) invoker 
 		if resType == nil {
 			return dst, nil, nil
 		}
-		return encodeResult(c, out[0].Interface(), dst)
+		return encodeResult(c, out[0].Interface(), resType, dst)
 	}
 }
 
@@ -72,7 +72,7 @@ func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
 		if arg != nil && !value.DecodeFast(c, arg, &a) {
 			p := new(A) // decodeValue keeps what it decodes into
 			if err := value.Decode(c, arg, p); err != nil {
-				return dst, nil, fmt.Errorf("decode the argument: %w", err)
+				return dst, nil, fmt.Errorf("decode the argument, a %s: %w", reflect.TypeFor[A](), err)
 			}
 			a = *p
 		}
@@ -85,18 +85,18 @@ func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
 		}
 		res, err := value.AppendOf(dst, c, &r)
 		if err != nil {
-			return dst, nil, fmt.Errorf("encode the result: %w", err)
+			return dst, nil, fmt.Errorf("encode the result, a %s: %w", reflect.TypeFor[R](), err)
 		}
 		return res, nil, nil
 	}
 }
 
-// encodeResult appends v, the result of a call, to dst, or returns codecErr
-// saying it cannot be encoded.
-func encodeResult(c value.Codec, v any, dst []byte) ([]byte, error, error) {
-	res, err := value.Append(dst, c, v)
+// encodeResult appends v, the result of a call, of type t, to dst, or
+// returns codecErr saying it cannot be encoded.
+func encodeResult(c value.Codec, v any, t reflect.Type, dst []byte) ([]byte, error, error) {
+	res, err := value.AppendAs(dst, c, v, t)
 	if err != nil {
-		return dst, nil, fmt.Errorf("encode the result: %w", err)
+		return dst, nil, fmt.Errorf("encode the result, a %s: %w", t, err)
 	}
 	return res, nil, nil
 }

@@ -13,6 +13,7 @@ package remote
 
 import (
 	"context"
+	"reflect"
 
 	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
@@ -39,8 +40,9 @@ var Complete func(t any, fn string, c value.Codec, val []byte, later func(func()
 // to later, and the Complete of another task runs in a job passed to later.
 var End func(t any, result any, err error, later func(func()))
 
-// AppendArg appends the argument of t, a futures.Task, encoded with c, to
+// AppendArg appends the argument of t, a futures.Task, encoded with c as a
+// value of typ, the type of the function's parameter (value.AppendAs), to
 // dst, without boxing it for the tasks of package futures; it reports
 // whether t has an argument, and returns dst as it was with the error the
 // codec gave.
-var AppendArg func(dst []byte, t any, c value.Codec) (out []byte, hasArg bool, err error)
+var AppendArg func(dst []byte, t any, c value.Codec, typ reflect.Type) (out []byte, hasArg bool, err error)

@@ -19,6 +19,7 @@ func (s *server) timedOut(r *wire.Result) {
 // would make the results to write too big for one frame, it writes them
 // first.
 func (s *server) record(r *wire.Result) {
+	s.sendTypes()
 	s.resMu.Lock()
 	at := len(s.recs)
 	s.recs = wire.AppendResult(s.recs, r)
@@ -36,6 +37,24 @@ func (s *server) record(r *wire.Result) {
 		atomic.StoreUint64(s.over, r.ID)
 	}
 	s.resMu.Unlock()
+}
+
+// sendTypes writes the type definitions logged since the last ones
+// written, before any result that may refer to them.
+func (s *server) sendTypes() {
+	if s.types == nil || int64(s.types.Len()) <= s.typesSent.Load() {
+		return
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	defs, end := s.types.Since(int(s.typesSent.Load()))
+	if len(defs) == 0 {
+		return
+	}
+	s.typesSent.Store(int64(end))
+	if !s.write(wire.AppendTypes(nil, defs)) {
+		s.stop(true, ExitWriteFail)
+	}
 }
 
 // frameOverhead is the most a frame of results adds to its records: its

@@ -68,6 +68,11 @@ type server struct {
 	reuse   *batch    // the batch the next frame is read into, owned by the reading goroutine
 	batches sync.Pool // of *batch whose calls are over, for reuse
 
+	// With Gob, the runner's codec is a Stream encoding with types, whose
+	// definitions from typesSent on the pool has not been sent yet.
+	types     *value.Types
+	typesSent atomic.Int64 // changed with wmu held
+
 	wmu    sync.Mutex // held by whoever writes results
 	frame  []byte     // guarded by wmu
 	spare  []byte     // guarded by wmu
@@ -150,6 +155,10 @@ func (s *server) setup() int {
 		// Gob and JSON copy what they decode; another codec may keep
 		// parts of the argument's bytes, so each frame gets new ones.
 		s.reuseBodies = value.Copies(r.codec)
+		if value.Streams(r.codec) {
+			s.types = value.NewTypes()
+			r.codec = value.NewStream(s.types)
+		}
 		if r.codec == nil {
 			err = fmt.Errorf("futures: the worker does not know the codec %q; call futures.RegisterCodec in an init function of the worker's program", st.Codec)
 		} else if st.Initializer != "" {
@@ -165,6 +174,7 @@ func (s *server) setup() int {
 		s.runner.invoke(s.base, &r, 0, init, init.Name(), nil, nil)
 	}
 	if r.Kind != wire.KindOK {
+		s.sendTypes() // of the values in the error
 		s.write(wire.AppendResults(nil, wire.TInitErr, 1, wire.AppendResult(nil, &r)))
 		return ExitSetup
 	}
@@ -234,6 +244,8 @@ func (s *server) readFrame() {
 	case t == wire.TCalls:
 		b.body = body
 		err = s.queueCalls(b)
+	case t == wire.TTypes && s.types != nil:
+		s.runner.codec.(*value.Stream).AddTypes(body)
 	case t == wire.TCancel:
 		var gs []uint64
 		gs, err = wire.ParseCancel(body)

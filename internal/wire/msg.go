@@ -219,6 +219,13 @@ func ParseCancel(body []byte) ([]uint64, error) {
 	return gs, d.Finish()
 }
 
+// AppendTypes appends a TTypes frame holding defs, gob type definition
+// messages from a value.Types log.
+func AppendTypes(buf, defs []byte) []byte {
+	buf, at := Begin(buf, TTypes)
+	return End(append(buf, defs...), at)
+}
+
 // AppendEmpty appends a frame of type t with no body, such as TAbort.
 func AppendEmpty(buf []byte, t Type) []byte {
 	buf, at := Begin(buf, t)

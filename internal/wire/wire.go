@@ -39,6 +39,7 @@ const (
 	TCancel                  // P→W: cancel the context of groups: count, group ids
 	TAbort                   // P→W: cancel everything and exit now; empty
 	TResults                 // W→P: outcomes, in the order of the calls: Result records
+	TTypes                   // both ways, with Gob: type definitions the values after it refer to: gob messages
 )
 
 // ErrFrame is matched by every error about malformed input.
