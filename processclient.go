@@ -43,7 +43,7 @@ type proc struct {
 	watch timeoutWatch
 
 	wmu    sync.Mutex // held while writing to the worker
-	buf    []byte     // guarded by wmu
+	buf    wire.Out   // guarded by wmu
 	closed bool       // the request pipe is closed; guarded by wmu, so apart from state
 }
 
@@ -56,10 +56,6 @@ type outbox struct {
 	full    bool // calls has no room for the next call: it goes first
 	cancels []uint64
 }
-
-// maxReusedFrame is the largest buffer the pool keeps to read the next frame
-// of results into.
-const maxReusedFrame = 1 << 20
 
 // exitGrace is how long a worker may take to exit after its reply pipe
 // closed; timeoutGrace is how long past TaskTimeout the pool waits for the
@@ -189,9 +185,9 @@ func (p *ProcessPool) writer(w *proc) {
 	}
 }
 
-// flush writes everything queued for w in one write, and closes w's request
-// pipe once nothing more will come. It returns false once the pipe is
-// closed.
+// flush writes everything queued for w in one write, large arguments apart
+// (written from where they are), and closes w's request pipe once nothing
+// more will come. It returns false once the pipe is closed.
 func (p *ProcessPool) flush(w *proc) bool {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
@@ -199,35 +195,32 @@ func (p *ProcessPool) flush(w *proc) bool {
 		return false
 	}
 	p.mu.Lock()
-	out := &w.out
-	buf := append(w.buf[:0], out.setup...)
+	out, buf := &w.out, &w.buf
+	buf.Buf = append(buf.Buf, out.setup...)
 	out.setup = nil
 	if len(out.types) > 0 {
-		buf = wire.AppendTypes(buf, out.types)
+		buf.Buf = wire.AppendTypes(buf.Buf, out.types)
 		out.types = nil
 	}
 	if out.calls.Len() > 0 {
-		buf = out.calls.AppendTo(buf)
+		out.calls.AppendTo(buf)
 		out.frame, out.full = 0, false
 	}
 	if len(out.cancels) > 0 {
-		buf = wire.AppendCancel(buf, out.cancels)
+		buf.Buf = wire.AppendCancel(buf.Buf, out.cancels)
 		out.cancels = out.cancels[:0]
 	}
 	if w.state == procAborting {
-		buf = wire.AppendEmpty(buf, wire.TAbort)
+		buf.Buf = wire.AppendEmpty(buf.Buf, wire.TAbort)
 	}
 	done := w.state >= procClosing
 	p.mu.Unlock()
-	w.buf = buf
-	if len(buf) > 0 {
-		if _, err := w.sp.In.Write(buf); err != nil {
+	if buf.Len() > 0 {
+		if _, err := buf.WriteTo(w.sp.In); err != nil {
 			done = true
 		}
 	}
-	if cap(buf) > wire.MaxKept {
-		w.buf = nil
-	}
+	buf.Reset()
 	if done {
 		w.sp.In.Close()
 		w.closed = true
@@ -239,16 +232,16 @@ func (p *ProcessPool) flush(w *proc) bool {
 // serve reads w's results until it exits.
 func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
 	a := answers{codec: w.codec}
-	// Gob and JSON copy what they decode, and so does value.Decode, so the
-	// buffer of a frame is reused for the next one; another codec might
-	// keep the bytes it decodes.
+	// Gob and JSON copy what they decode, and so does value.Decode from
+	// a buffer of at most wire.MaxKept bytes, so such a buffer is reused
+	// for the next frame; another codec might keep the bytes it decodes.
 	reuse := value.Copies(p.codec)
 	var buf []byte
 	for {
 		w.watch.inRead.Store(true)
 		t, body, err := rd.ReadInto(buf)
 		w.watch.inRead.Store(false)
-		if reuse && cap(body) <= maxReusedFrame {
+		if reuse && cap(body) <= wire.MaxKept {
 			buf = body
 		}
 		if s, ok := w.codec.(*value.Stream); ok && err == nil && t == wire.TTypes {

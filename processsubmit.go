@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gofutures/futures/internal/registry"
-	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -189,15 +188,7 @@ func (p *ProcessPool) executeChunk(ts []Task) (err error, done bool) {
 // it.
 func (p *ProcessPool) encodeArg(t Task, rf *registry.Func, buf []byte) (out []byte, hasArg bool, err error) {
 	start := len(buf)
-	if e, ok := t.(argEncoder); ok {
-		hasArg = true
-		out, err = e.appendArg(buf, p.argCodec)
-	} else if a, ok := t.Arg(); ok {
-		hasArg = true
-		out, err = value.AppendAs(buf, p.argCodec, a, rf.ArgType())
-	} else {
-		out = buf
-	}
+	out, hasArg, err = appendArg(buf, t, p.argCodec, rf.ArgType())
 	if err != nil {
 		return buf[:start], hasArg, fmt.Errorf("futures: cannot encode the argument of %s with %s (a %s): %w; pass a type the codec supports", registry.ShortName(rf.Name()), p.codec.Name(), argTypeName(rf), err)
 	}

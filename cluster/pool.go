@@ -44,7 +44,8 @@ type Pool struct {
 	sub        *nats.Subscription // the client's result subject
 	reaper     jetstream.ConsumeContext
 	nextID     atomic.Uint64
-	done       completer // completes the futures, away from the NATS goroutines
+	done       completer  // runs callbacks and other packages' completions, away from the NATS goroutines
+	doneBuf    []finished // the calls the results message being handled finished; only receive uses it
 	locals     *localWorkers
 
 	mu        sync.Mutex

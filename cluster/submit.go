@@ -9,7 +9,7 @@ import (
 
 	"github.com/gofutures/futures"
 	"github.com/gofutures/futures/internal/registry"
-	"github.com/gofutures/futures/internal/value"
+	"github.com/gofutures/futures/internal/remote"
 	"github.com/gofutures/futures/internal/wire"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -103,10 +103,10 @@ func (p *Pool) enqueue(ctx context.Context, rf *registry.Func, ts []futures.Task
 	var args []byte // the encoded arguments, back to back; a slice of an older array stays valid
 	for i, t := range ts {
 		c := wire.Call{ID: first + uint64(i), Func: rf.Name()}
-		if a, ok := t.Arg(); ok {
-			start := len(args)
-			var err error
-			args, err = value.Append(args, p.codec, a)
+		start := len(args)
+		var hasArg bool
+		var err error
+		if args, hasArg, err = remote.AppendArg(args, t, p.codec, rf.ArgType()); hasArg {
 			arg := args[start:len(args):len(args)]
 			if err == nil && len(arg)+len(rf.Name())+wire.CallOverhead+wire.CallsOverhead+callMsgSlack > p.maxPayload {
 				err = fmt.Errorf("futures/cluster: the argument of %s is %d bytes encoded, more than a message of the server carries (max_payload %d bytes); pass the data another way", registry.ShortName(rf.Name()), len(arg), p.maxPayload)
@@ -184,7 +184,7 @@ func (p *Pool) publish(ctx context.Context, gid uint64, calls []wire.Call, deadl
 		if to == from {
 			return
 		}
-		p.publishMsg(subject, b.AppendTo(nil), calls[from:to], deadline, hasDeadline)
+		p.publishMsg(subject, b.Frame(), calls[from:to], deadline, hasDeadline)
 		from, size = to, wire.CallsOverhead
 	}
 	for i := range calls {

@@ -173,7 +173,10 @@ func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *re
 		*res = wire.Result{ID: id, Kind: wire.KindFail, Type: FailCodec,
 			Message: fmt.Sprintf("futures: the result of %s is %d bytes encoded, more than the %d bytes a message from a worker process can carry; return the data another way, such as a file", registry.ShortName(name), len(out), wire.MaxFrame-resultOverhead)}
 	default:
-		if cap(out) <= wire.MaxKept {
+		// The scratch buffer is reused by the next call, so it is kept
+		// only below the size from which the results to write refer to a
+		// value instead of copying it (wire.Out).
+		if cap(out) < wire.SpliceAbove {
 			r.scratch = out
 		}
 		*res = wire.Result{ID: id, Kind: wire.KindOK, Value: out}

@@ -30,9 +30,10 @@ const (
 // Two goroutines share the work: while one runs calls, the other reads the
 // request pipe, so that cancellations arrive during a call. The one that
 // reads calls while no call runs runs them itself, and the other takes over
-// the reading: a call waits for no goroutine to wake up. Results are written
-// by whoever runs the last queued call, or, while more calls are queued, by
-// a writer goroutine that sends them in batches. Before a call starts, the
+// the reading: a call waits for no goroutine to wake up. The main goroutine
+// waits apart, for the end, so that it wakes for none of these hand-offs.
+// Results are written by whoever runs the last queued call, or, while more
+// calls are queued, by a writer goroutine that sends them in batches. Before a call starts, the
 // outcomes of the calls before it are written or copied to the results area
 // of the page shared with the pool, so that the pool gets them even if the
 // call ends the process.
@@ -56,6 +57,7 @@ type server struct {
 
 	mu      sync.Mutex
 	changed *sync.Cond // the state below changed
+	ended   *sync.Cond // loops fell, or the pool aborted and running may have
 	queue   ring.Queue[*batch]
 	cur     *batch      // the batch calls run from; set with mu held, by the running goroutine only
 	reading bool        // a goroutine is reading the request pipe
@@ -74,10 +76,10 @@ type server struct {
 	typesSent atomic.Int64 // changed with wmu held
 
 	wmu    sync.Mutex // held by whoever writes results
-	frame  []byte     // guarded by wmu
-	spare  []byte     // guarded by wmu
+	frame  wire.Out   // guarded by wmu
+	spare  wire.Out   // guarded by wmu: the records' buffer to use next, empty
 	resMu  sync.Mutex
-	recs   []byte // result records not yet written
+	recs   wire.Out // result records not yet written
 	nrecs  int
 	area   resultArea    // guarded by resMu
 	wake   chan struct{} // asks the writer goroutine to write
@@ -100,7 +102,7 @@ func newServer(in io.Reader, out io.Writer, page supervise.Page) *server {
 
 // serve runs the worker protocol and returns the exit code.
 func (s *server) serve() int {
-	s.changed = sync.NewCond(&s.mu)
+	s.changed, s.ended = sync.NewCond(&s.mu), sync.NewCond(&s.mu)
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	c, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -124,7 +126,7 @@ func (s *server) serve() int {
 	// Once aborted, the worker exits as soon as no call runs, without
 	// waiting for a goroutine blocked reading the request pipe.
 	for s.loops > 0 && !(s.aborted.Load() && !s.running) {
-		s.changed.Wait()
+		s.ended.Wait()
 	}
 	code := s.failure
 	s.mu.Unlock()
@@ -203,6 +205,9 @@ func (s *server) loop() {
 			s.mu.Lock()
 			s.running = false
 			s.changed.Broadcast()
+			if s.aborted.Load() {
+				s.ended.Broadcast()
+			}
 		case !s.reading && !s.eof:
 			s.reading = true
 			s.mu.Unlock()
@@ -213,6 +218,7 @@ func (s *server) loop() {
 		case s.eof && !s.reading:
 			s.loops--
 			s.changed.Broadcast()
+			s.ended.Broadcast()
 			s.mu.Unlock()
 			return
 		default:
@@ -281,6 +287,7 @@ func (s *server) stop(abort bool, code int) {
 		s.failure = code
 	}
 	s.changed.Broadcast()
+	s.ended.Broadcast()
 	s.mu.Unlock()
 	if abort {
 		s.cancelBase()

@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"unsafe"
 )
 
 // Values start with a tag byte: tagCodec, followed by the codec's bytes, or
 // a tag for one of the common types below, followed by a compact encoding
 // that skips the codec. The fast path is taken only with Gob and JSON, where
-// it gives the same values back.
+// it gives the same values back; tagPlain only with Gob.
 const (
 	tagCodec byte = iota
 	tagInt
@@ -25,6 +26,7 @@ const (
 	tagEmpty   // struct{}, which Gob refuses
 	tagNil     // a nil pointer or interface, which Gob refuses at the top
 	tagGobSelf // with a Stream, Gob bytes of a new encoder: see Stream
+	tagPlain   // Gob only: a value of a plain type, see plain.go
 )
 
 // Append appends the tagged encoding of v to dst.
@@ -40,10 +42,25 @@ func Append(dst []byte, c Codec, v any) ([]byte, error) {
 // field, so that it decodes into an A: its concrete type must be known to
 // the codec (gob.Register for Gob).
 func AppendOf[A any](dst []byte, c Codec, a *A) ([]byte, error) {
-	if b, ok := appendFast(dst, c, any(*a)); ok {
-		return b, nil
+	// A struct, array or slice is boxed for appendFast, which takes only
+	// struct{} and []byte of those, when it is not plain.
+	t := reflect.TypeFor[A]()
+	k := t.Kind()
+	composite := k == reflect.Struct || k == reflect.Array || k == reflect.Slice
+	if !composite {
+		if b, ok := appendFast(dst, c, any(*a)); ok {
+			return b, nil
+		}
 	}
-	if t := reflect.TypeFor[A](); t.Kind() == reflect.Interface {
+	if p := plainOf(c, t); p != nil {
+		return p.appendTop(dst, unsafe.Pointer(a)), nil
+	}
+	if composite {
+		if b, ok := appendFast(dst, c, any(*a)); ok {
+			return b, nil
+		}
+	}
+	if k == reflect.Interface {
 		return appendMarshalled(dst, c, any(a))
 	}
 	return appendMarshalled(dst, c, any(*a))
@@ -56,12 +73,31 @@ func AppendAs(dst []byte, c Codec, v any, t reflect.Type) ([]byte, error) {
 	if b, ok := appendFast(dst, c, v); ok {
 		return b, nil
 	}
+	if reflect.TypeOf(v) == t && plainOf(c, t) != nil {
+		return AppendValue(dst, c, reflect.ValueOf(v))
+	}
 	if t == nil || t.Kind() != reflect.Interface || !reflect.TypeOf(v).Implements(t) {
 		return appendMarshalled(dst, c, v)
 	}
 	p := reflect.New(t)
 	p.Elem().Set(reflect.ValueOf(v))
 	return appendMarshalled(dst, c, p.Interface())
+}
+
+// AppendValue is AppendAs for v.Interface() and v.Type(), which it boxes
+// only if the type is not plain (see plain.go). It copies v if v is not
+// addressable and of a plain type.
+func AppendValue(dst []byte, c Codec, v reflect.Value) ([]byte, error) {
+	p := plainOf(c, v.Type())
+	if p == nil {
+		return AppendAs(dst, c, v.Interface(), v.Type())
+	}
+	if !v.CanAddr() {
+		a := reflect.New(v.Type()).Elem()
+		a.Set(v)
+		v = a
+	}
+	return p.appendTop(dst, v.Addr().UnsafePointer()), nil
 }
 
 // fast reports whether c is Gob or JSON, whose values of common types take
@@ -184,6 +220,12 @@ func Decode(c Codec, data []byte, ptr any) (err error) {
 			return errBadValue
 		}
 		return Gob.Unmarshal(data, ptr)
+	case tagPlain:
+		dst := reflect.ValueOf(ptr)
+		if dst.Kind() != reflect.Pointer || dst.IsNil() {
+			return fmt.Errorf("futures: cannot decode a value into %T; pass a non-nil pointer", ptr)
+		}
+		return decodePlain(plainOf(c, dst.Type().Elem()), data, dst.UnsafePointer())
 	case tagInt, tagInt64:
 		n, k := binary.Varint(data)
 		if k <= 0 || k != len(data) {
@@ -214,7 +256,11 @@ func Decode(c Codec, data []byte, ptr any) (err error) {
 		}
 		v = string(data)
 	case tagBytes:
-		v = bytes.Clone(data)
+		if p, ok := ptr.(*[]byte); ok {
+			*p = bytesOf(data)
+			return nil
+		}
+		v = bytesOf(data)
 	case tagBool:
 		if len(data) != 1 {
 			return errBadValue
@@ -254,7 +300,8 @@ func Decode(c Codec, data []byte, ptr any) (err error) {
 }
 
 // DecodeFast decodes data into *p without boxing *p, and reports whether
-// it could: data must be an int or a string on the fast path of Append.
+// it could: data must be an int, a string or a []byte on the fast path of
+// Append, or a value of a plain type (see plain.go) encoded with Gob.
 func DecodeFast[A any](c Codec, data []byte, p *A) bool {
 	if isGob, isJSON := fast(c); len(data) == 0 || !isGob && !isJSON {
 		return false
@@ -273,8 +320,33 @@ func DecodeFast[A any](c Codec, data []byte, p *A) bool {
 			*q = string(data[1:])
 			return true
 		}
+	case *[]byte:
+		if data[0] == tagBytes {
+			*q = bytesOf(data[1:])
+			return true
+		}
+	default:
+		if data[0] == tagPlain {
+			return decodePlain(plainOf(c, reflect.TypeFor[A]()), data[1:], unsafe.Pointer(p)) == nil
+		}
 	}
 	return false
+}
+
+// OwnedAbove is the size from which a []byte value that Decode and
+// DecodeFast decode is not copied: it is the bytes it was encoded in, which
+// the caller must not reuse. The buffers of frames larger than wire.MaxKept
+// (which this is) are not reused, and a value of more than OwnedAbove bytes
+// is only in one of those.
+const OwnedAbove = 1 << 20
+
+// bytesOf returns the []byte value encoded as b, b itself if it is longer
+// than OwnedAbove.
+func bytesOf(b []byte) []byte {
+	if len(b) > OwnedAbove {
+		return b[:len(b):len(b)]
+	}
+	return bytes.Clone(b)
 }
 
 var errBadValue = errors.New("futures: an encoded value is malformed")
