@@ -142,3 +142,30 @@ func TestRunsUserCode(t *testing.T) {
 		assert.True(t, runsUserCode(exitingCodec{}, tc.t), "%s with another codec", tc.t)
 	}
 }
+
+// BenchmarkDecodeApart decodes with a Stream a value whose decoding runs
+// no code of the program's own, inline, and one whose GobDecode runs, in a
+// goroutine of its own.
+func BenchmarkDecodeApart(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		v    any
+		into func() any
+	}{
+		{"decode=inline", map[string]int{"a": 1}, func() any { return new(map[string]int) }},
+		{"decode=apart", exiting{3}, func() any { return new(exiting) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			cn := newConn(NewTypes())
+			buf, err := Append(nil, cn.enc, bc.v)
+			require.NoError(b, err)
+			cn.send()
+			for b.Loop() {
+				if err := Decode(cn.dec, buf, bc.into()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
