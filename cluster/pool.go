@@ -45,6 +45,8 @@ type Pool struct {
 	reaper     jetstream.ConsumeContext
 	nextID     atomic.Uint64
 	done       completer // completes the futures, away from the NATS goroutines
+	objs       *objects  // the object store of large arguments and results
+	gc         completer // deletes objects, away from the NATS goroutines
 	locals     *localWorkers
 
 	mu        sync.Mutex
@@ -68,6 +70,7 @@ type entry struct {
 	started bool   // a worker was allowed to start it
 	attempt int    // the delivery of its message that started it last
 	worker  string // the worker that started it last
+	argObj  string // the object holding its argument, if too big for a message
 }
 
 // group is the context shared by calls, usually those of one Map: when it
@@ -154,6 +157,9 @@ func NewPool(opts ...Option) (*Pool, error) {
 func (p *Pool) start(ctx context.Context) error {
 	var err error
 	if p.calls, err = p.top.ensure(ctx, p.link.js); err != nil {
+		return err
+	}
+	if p.objs, err = p.top.openObjects(ctx, p.link.js); err != nil {
 		return err
 	}
 	p.pub, err = jetstream.New(p.link.nc,
@@ -325,6 +331,7 @@ func (p *Pool) settleOneLocked(id uint64, e *entry) {
 	p.st.queued--
 	p.queued--
 	delete(p.entries, id)
+	p.forgetLocked(e)
 }
 
 // settleEvery is how often a goroutine waiting for room in the queue looks

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 
@@ -92,14 +93,19 @@ func (p *Pool) results(body []byte) {
 	p.mu.Lock()
 	wire.ParseResults(body, func(r *wire.Result) bool {
 		e := p.entries[r.ID]
+		_, inStore := objectOf(r)
 		if e == nil || !e.started {
-			return true // finished already, or never started: a stray record
+			// Finished already, or never started: a stray record.
+			if name, ok := objectOf(r); ok {
+				p.dropObject(name)
+			}
+			return true
 		}
 		p.takeLocked(r.ID)
-		switch r.Kind {
-		case wire.KindOK:
+		switch {
+		case r.Kind == wire.KindOK, inStore:
 			p.st.succeeded++
-		case wire.KindCancelled:
+		case r.Kind == wire.KindCancelled:
 			p.st.cancelled++
 		default:
 			p.st.failed++
@@ -118,23 +124,39 @@ func (p *Pool) results(body []byte) {
 }
 
 // complete completes the future of e with r, its outcome: a value decoded
-// with the pool's codec, or the error of a failure record. It runs on the
+// with the pool's codec, read first from the object store if r names an
+// object there, or the error of a failure record. It runs on the
 // completer.
 func (p *Pool) complete(e *entry, r *wire.Result) {
-	if r.Kind != wire.KindOK {
+	data := r.Value
+	if name, ok := objectOf(r); ok {
+		var err error
+		data, err = p.objs.get(context.Background(), name)
+		p.dropObject(name)
+		if err != nil {
+			p.failDecoded(e, err)
+			return
+		}
+	} else if r.Kind != wire.KindOK {
 		e.t.Complete(nil, remote.Failure(e.t.Context(), r, e.fn.Name(), p.codec))
 		return
 	}
 	v := e.t.NewResult()
-	if err := value.Decode(p.codec, r.Value, v); err != nil {
-		p.mu.Lock()
-		p.st.succeeded--
-		p.st.failed++
-		p.mu.Unlock()
-		e.t.Complete(nil, fmt.Errorf("futures/cluster: cannot decode the result of %s with %s: %w", registry.ShortName(e.fn.Name()), p.codec.Name(), err))
+	if err := value.Decode(p.codec, data, v); err != nil {
+		p.failDecoded(e, fmt.Errorf("futures/cluster: cannot decode the result of %s with %s: %w", registry.ShortName(e.fn.Name()), p.codec.Name(), err))
 		return
 	}
 	e.t.Complete(v, nil)
+}
+
+// failDecoded fails the call e, counted as a success, with err: its result
+// could not be read.
+func (p *Pool) failDecoded(e *entry, err error) {
+	p.mu.Lock()
+	p.st.succeeded--
+	p.st.failed++
+	p.mu.Unlock()
+	e.t.Complete(nil, err)
 }
 
 // lost fails the calls ids, whose message was delivered attempts times

@@ -124,6 +124,7 @@ type worker struct {
 	nc        *nats.Conn
 	top       topology
 	cons      jetstream.Consumer
+	objs      *objects
 	id        string
 	lostAfter time.Duration // the consumer's AckWait
 	slotsN    int           // calls run at once: each slot takes one message at a time
@@ -168,6 +169,13 @@ func newWorker(ctx context.Context, nc *nats.Conn, top topology, c workerConfig)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	objs, err := top.openObjects(ctx, js)
+	if ctx.Err() != nil {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("futures/cluster: Serve: %w", err)
+	}
 	host, _ := os.Hostname()
 	suffix, err := randomID()
 	if err != nil {
@@ -177,6 +185,7 @@ func newWorker(ctx context.Context, nc *nats.Conn, top topology, c workerConfig)
 		nc:        nc,
 		top:       top,
 		cons:      cons,
+		objs:      objs,
 		id:        fmt.Sprintf("%s:%d:%s", host, os.Getpid(), suffix[:6]),
 		lostAfter: cons.CachedInfo().Config.AckWait,
 		slotsN:    c.concurrency,
