@@ -24,7 +24,8 @@ type WorkerOption struct {
 type workerConfig struct {
 	concurrency int
 	natsOpts    []nats.Option
-	ready       func() // called once the worker takes calls; nil: none
+	ready       func()        // called once the worker takes calls; nil: none
+	grace       time.Duration // how long a stopping worker waits for its calls
 }
 
 // Concurrency sets how many calls the worker runs at once; it takes a call
@@ -65,7 +66,7 @@ func Serve(ctx context.Context, url string, opts ...WorkerOption) error {
 	if ctx == nil {
 		return errors.New("futures/cluster: Serve: the context is nil; use context.Background()")
 	}
-	c := workerConfig{concurrency: 1}
+	c := workerConfig{concurrency: 1, grace: drainGrace}
 	for _, o := range opts {
 		if o.apply == nil {
 			return errors.New("futures/cluster: Serve: the zero WorkerOption is not an option; use Concurrency or WorkerNATS")
@@ -129,6 +130,7 @@ type worker struct {
 	lostAfter time.Duration // the consumer's AckWait
 	slotsN    int           // calls run at once: each slot takes one message at a time
 	ready     func()
+	grace     time.Duration // how long drain waits for the calls
 
 	calls     context.Context // the base of the calls' contexts
 	stopCalls context.CancelFunc
@@ -190,6 +192,7 @@ func newWorker(ctx context.Context, nc *nats.Conn, top topology, c workerConfig)
 		lostAfter: cons.CachedInfo().Config.AckWait,
 		slotsN:    c.concurrency,
 		ready:     c.ready,
+		grace:     c.grace,
 		held:      map[*job]struct{}{},
 	}
 	w.calls, w.stopCalls = context.WithCancel(context.Background())
@@ -263,16 +266,16 @@ func (w *worker) slotLoop() {
 	}
 }
 
-// drain waits up to drainGrace for the slots to finish the calls they
-// run, then cancels the calls' contexts, hands their messages back and
-// waits for them to return.
+// drain waits up to its grace (drainGrace) for the slots to finish the
+// calls they run, then cancels the calls' contexts, hands their messages
+// back and waits for them to return.
 func (w *worker) drain() {
 	done := make(chan struct{})
 	go func() {
 		w.slots.Wait()
 		close(done)
 	}()
-	t := time.NewTimer(drainGrace)
+	t := time.NewTimer(w.grace)
 	defer t.Stop()
 	select {
 	case <-done:
