@@ -3,7 +3,6 @@
 package cluster
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,25 +10,6 @@ import (
 
 	"github.com/gofutures/futures"
 )
-
-// graceOption sets how long a stopping worker waits for its calls.
-func graceOption(d time.Duration) WorkerOption {
-	return WorkerOption{name: "grace", apply: func(c *workerConfig) error {
-		c.grace = d
-		return nil
-	}}
-}
-
-// serveInBackground runs Serve on p until the returned stop is called, and
-// returns a channel that receives what Serve returned.
-func serveInBackground(t *testing.T, ctx context.Context, p *Pool, opts ...WorkerOption) (stop func(), served <-chan error) {
-	t.Helper()
-	wctx, cancel := context.WithCancel(ctx)
-	ch := make(chan error, 1)
-	go func() { ch <- Serve(wctx, p.WorkerURL(), opts...) }()
-	t.Cleanup(cancel)
-	return cancel, ch
-}
 
 // TestServeDrain: a worker whose Serve ctx ends while it runs a call takes
 // no more calls; it finishes the call if it returns within the grace, and
