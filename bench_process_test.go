@@ -44,7 +44,39 @@ func benchHashOne(_ context.Context, n int) (int, error) {
 	return total, nil
 }
 
-func init() { futures.Register(procInc, benchHashOne) }
+// procRecord is the struct of the struct rows: an ID, a name and eight
+// values, as a user passes several arguments at once.
+type procRecord struct {
+	ID     int
+	Name   string
+	Values []float64
+}
+
+// procRecordInc returns r with ID and every value plus one.
+func procRecordInc(_ context.Context, r procRecord) (procRecord, error) {
+	r.ID++
+	for i := range r.Values {
+		r.Values[i]++
+	}
+	return r, nil
+}
+
+// records yields n procRecords, the i-th with ID i and eight values.
+func records(n int) func(func(procRecord) bool) {
+	return func(yield func(procRecord) bool) {
+		for i := range n {
+			r := procRecord{ID: i, Name: "record", Values: make([]float64, 8)}
+			for j := range r.Values {
+				r.Values[j] = float64(i + j)
+			}
+			if !yield(r) {
+				return
+			}
+		}
+	}
+}
+
+func init() { futures.Register(procInc, benchHashOne, procRecordInc) }
 
 // Echo modes of the floor's child process.
 const (
@@ -331,7 +363,8 @@ func BenchmarkProcessSubmitAll(b *testing.B) {
 }
 
 // BenchmarkProcessMap maps a trivial function over b.N items on a pool of
-// two workers, at several chunk sizes. Floors: the same items in binary
+// two workers, at several chunk sizes, and a function of a procRecord (the
+// futures-struct rows). Floors: the same items in binary
 // frames of the chunk size to one child. One op is one item.
 func BenchmarkProcessMap(b *testing.B) {
 	ctx := context.Background()
@@ -350,6 +383,21 @@ func BenchmarkProcessMap(b *testing.B) {
 			i := 0
 			for v, err := range futures.Map(ctx, p, procInc, count(b.N), opts...) {
 				check(b, i, v, err)
+				i++
+			}
+			itemsPerSecond(b)
+			cpuPerItem(b, p, start)
+		})
+		b.Run("impl=futures-struct/"+name, func(b *testing.B) {
+			p := newBenchProcPool(b, 2)
+			b.ReportAllocs()
+			start := cpuStart()
+			b.ResetTimer()
+			i := 0
+			for v, err := range futures.Map(ctx, p, procRecordInc, records(b.N), opts...) {
+				if err != nil || v.ID != i+1 || v.Values[7] != float64(i+8) {
+					b.Fatalf("item %d: %+v, %v", i, v, err)
+				}
 				i++
 			}
 			itemsPerSecond(b)

@@ -25,7 +25,7 @@ func (p *ProcessPool) kept() int {
 	n := 0
 	for _, w := range procs {
 		w.wmu.Lock()
-		n += cap(w.buf)
+		n += cap(w.buf.Buf)
 		w.wmu.Unlock()
 	}
 	return n

@@ -5,6 +5,24 @@ import "github.com/gofutures/futures/internal/value"
 // Codec encodes the arguments and results that cross into and out of worker
 // processes. Gob and JSON are provided; the Encoding option picks one.
 // Implementations must be safe for concurrent use.
+//
+// What crosses into a worker process with Gob is what gob gives back:
+// exported fields only (unexported fields come back zero, chan and func
+// fields nil); interface and any values, as arguments, results or fields,
+// when their concrete types are registered with gob.Register (otherwise the
+// call fails with an error naming the type); nil pointers and interfaces as
+// nil; nil and empty slices as nil, except that a []byte argument or result
+// keeps them apart; nil map fields as nil, empty ones as empty, and a nil
+// map as the whole value as an empty map; a pointer field to a zero value as
+// nil. A chan or func argument or result, a value that refers to itself (on
+// which gob would recurse until the stack overflows, a fatal error that
+// recover cannot catch; the pool checks values whose types can refer to
+// themselves or hold interfaces, first) or that nests more than 10,000
+// levels deep, and an argument or result over the frame limit (about 1 GiB
+// encoded) fail the call with an error that says so. A ProcessPool keeps
+// one gob stream per worker process in each direction, so that a type's
+// description crosses once per worker, except in values that hold interface
+// values, which are described in full every time.
 type Codec interface {
 	// Name identifies the codec, such as "gob"; parent and workers check
 	// that they agree on it.
@@ -16,9 +34,10 @@ type Codec interface {
 }
 
 var (
-	// Gob encodes with encoding/gob, each value self-described. It is the
-	// default: it handles any exported Go type with no annotations, but
-	// interface values inside arguments need gob.Register.
+	// Gob encodes with encoding/gob. It is the default: it handles any
+	// exported Go type with no annotations, but interface values need
+	// gob.Register. A ProcessPool describes each type once per worker
+	// (see Codec); an executor without connections describes each value.
 	Gob Codec = gobCodec{}
 	// JSON encodes with encoding/json: readable, portable, and lossy where
 	// JSON is (integers above 2^53 in interfaces, NaN, unexported fields).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/gofutures/futures/internal/registry"
 )
@@ -69,7 +70,9 @@ var errNilContext = errors.New("futures: the context is nil; use context.Backgro
 // panic value itself when the pool's codec carries it and it decodes to its
 // own type (for Gob, a basic type or one registered with gob.Register): an
 // error is rebuilt as a call's error is (see RemoteError and
-// RegisterError), and any other value becomes its fmt text.
+// RegisterError), and any other value becomes its fmt text; so does a
+// value too big for a message from the worker, its text cut short if need
+// be.
 type PanicError struct {
 	// Value is the value passed to panic.
 	Value any
@@ -98,19 +101,22 @@ func (e *PanicError) Unwrap() error {
 // see those through a RemoteError as they would see them through the
 // original in the worker: a registered sentinel the original wrapped (with
 // fmt.Errorf's %w, errors.Join or an Unwrap method) or that its Is method
-// matched, and a value of a registered error type. An error the original
+// matched, a value of a registered error type, and one that its As method
+// gave. An error the original
 // wrapped that is not registered is a RemoteError of its own, with its
 // type, message and what it wrapped in turn. An error that is and wraps
 // nothing registered is a RemoteError that unwraps to nothing.
 type RemoteError struct {
 	// Type is the Go type of the original error, such as "*fs.PathError".
 	Type string
-	// Message is the original error's Error() text.
+	// Message is the original error's Error() text, cut short if it is
+	// longer than a message from a worker process can carry.
 	Message string
 	// Stack is where the call ran in the worker, when known.
 	Stack string
 
 	is      []error // the registered sentinels the original's Is method matched
+	as      []error // the values of registered types the original's As method gave
 	wrapped []error // the errors the original is or wraps, rebuilt
 }
 
@@ -130,6 +136,23 @@ func (e *RemoteError) Unwrap() []error { return e.wrapped }
 func (e *RemoteError) Is(target error) bool {
 	for _, s := range e.is {
 		if s == target {
+			return true
+		}
+	}
+	return false
+}
+
+// As sets target to a value of a type registered with RegisterError that
+// the As method of the original error gave for that type in the worker,
+// and reports whether there was one.
+func (e *RemoteError) As(target any) bool {
+	t := reflect.ValueOf(target)
+	if t.Kind() != reflect.Pointer || t.IsNil() {
+		return false
+	}
+	for _, a := range e.as {
+		if v := reflect.ValueOf(a); v.Type().AssignableTo(t.Type().Elem()) {
+			t.Elem().Set(v)
 			return true
 		}
 	}

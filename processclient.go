@@ -33,26 +33,29 @@ type proc struct {
 	sent      int // calls sent, for MaxTasksPerWorker
 	pace      pacer
 	out       outbox
-	wake      chan struct{} // wakes the writer goroutine
-	watch     timeoutWatch
+	// With Gob, codec decodes w's results: a Stream of w's own, which
+	// gets the type definitions w sends; types is how much of the pool's
+	// log of type definitions went into w.out, so w has it before the
+	// calls that follow. Otherwise codec is the pool's codec.
+	codec value.Codec
+	types int
+	wake  chan struct{} // wakes the writer goroutine
+	watch timeoutWatch
 
 	wmu    sync.Mutex // held while writing to the worker
-	buf    []byte     // guarded by wmu
+	buf    wire.Out   // guarded by wmu
 	closed bool       // the request pipe is closed; guarded by wmu, so apart from state
 }
 
 // outbox is what the pool queued for a worker, which flush writes next.
 type outbox struct {
 	setup   []byte // the Setup message, before anything else
+	types   []byte // type definitions, before the calls
 	calls   wire.CallsBuilder
 	frame   int  // at most the bytes of the records in calls
 	full    bool // calls has no room for the next call: it goes first
 	cancels []uint64
 }
-
-// maxReusedFrame is the largest buffer the pool keeps to read the next frame
-// of results into.
-const maxReusedFrame = 1 << 20
 
 // exitGrace is how long a worker may take to exit after its reply pipe
 // closed; timeoutGrace is how long past TaskTimeout the pool waits for the
@@ -139,6 +142,10 @@ func (p *ProcessPool) retryStart() bool {
 // breaks the pool if the worker does not.
 func (p *ProcessPool) handshake(w *proc, rd *wire.Reader) error {
 	t, body, err := rd.Read()
+	for s, ok := w.codec.(*value.Stream); ok && err == nil && t == wire.TTypes; {
+		s.AddTypes(body) // for the error of a failed Initializer
+		t, body, err = rd.Read()
+	}
 	switch {
 	case err != nil:
 		return err
@@ -155,7 +162,7 @@ func (p *ProcessPool) handshake(w *proc, rd *wire.Reader) error {
 	case t == wire.TInitErr:
 		var cause error = errors.New("futures: the worker sent an empty report")
 		err = wire.ParseResults(body, func(r *wire.Result) bool {
-			cause = remoteFailure(context.Background(), r, p.initName, p.codec)
+			cause = remoteFailure(context.Background(), r, p.initName, w.codec)
 			return false
 		})
 		if err != nil {
@@ -178,9 +185,9 @@ func (p *ProcessPool) writer(w *proc) {
 	}
 }
 
-// flush writes everything queued for w in one write, and closes w's request
-// pipe once nothing more will come. It returns false once the pipe is
-// closed.
+// flush writes everything queued for w in one write, large arguments apart
+// (written from where they are), and closes w's request pipe once nothing
+// more will come. It returns false once the pipe is closed.
 func (p *ProcessPool) flush(w *proc) bool {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
@@ -188,31 +195,32 @@ func (p *ProcessPool) flush(w *proc) bool {
 		return false
 	}
 	p.mu.Lock()
-	out := &w.out
-	buf := append(w.buf[:0], out.setup...)
+	out, buf := &w.out, &w.buf
+	buf.Buf = append(buf.Buf, out.setup...)
 	out.setup = nil
+	if len(out.types) > 0 {
+		buf.Buf = wire.AppendTypes(buf.Buf, out.types)
+		out.types = nil
+	}
 	if out.calls.Len() > 0 {
-		buf = out.calls.AppendTo(buf)
+		out.calls.AppendTo(buf)
 		out.frame, out.full = 0, false
 	}
 	if len(out.cancels) > 0 {
-		buf = wire.AppendCancel(buf, out.cancels)
+		buf.Buf = wire.AppendCancel(buf.Buf, out.cancels)
 		out.cancels = out.cancels[:0]
 	}
 	if w.state == procAborting {
-		buf = wire.AppendEmpty(buf, wire.TAbort)
+		buf.Buf = wire.AppendEmpty(buf.Buf, wire.TAbort)
 	}
 	done := w.state >= procClosing
 	p.mu.Unlock()
-	w.buf = buf
-	if len(buf) > 0 {
-		if _, err := w.sp.In.Write(buf); err != nil {
+	if buf.Len() > 0 {
+		if _, err := buf.WriteTo(w.sp.In); err != nil {
 			done = true
 		}
 	}
-	if cap(buf) > wire.MaxKept {
-		w.buf = nil
-	}
+	buf.Reset()
 	if done {
 		w.sp.In.Close()
 		w.closed = true
@@ -223,18 +231,22 @@ func (p *ProcessPool) flush(w *proc) bool {
 
 // serve reads w's results until it exits.
 func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
-	var a answers
-	// Gob and JSON copy what they decode, and so does value.Decode, so the
-	// buffer of a frame is reused for the next one; another codec might
-	// keep the bytes it decodes.
+	a := answers{codec: w.codec}
+	// Gob and JSON copy what they decode, and so does value.Decode from
+	// a buffer of at most wire.MaxKept bytes, so such a buffer is reused
+	// for the next frame; another codec might keep the bytes it decodes.
 	reuse := value.Copies(p.codec)
 	var buf []byte
 	for {
 		w.watch.inRead.Store(true)
 		t, body, err := rd.ReadInto(buf)
 		w.watch.inRead.Store(false)
-		if reuse && cap(body) <= maxReusedFrame {
+		if reuse && cap(body) <= wire.MaxKept {
 			buf = body
+		}
+		if s, ok := w.codec.(*value.Stream); ok && err == nil && t == wire.TTypes {
+			s.AddTypes(body)
+			continue
 		}
 		if err == nil && t != wire.TResults {
 			err = fmt.Errorf("%w: frame type %d", wire.ErrFrame, t)

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -70,6 +71,12 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 	idle := w.inflight.Len() == 0
 	if idle {
 		w.pace.busy(time.Now())
+	}
+	if p.types != nil { // every call queued was encoded before this
+		var defs []byte
+		if defs, w.types = p.types.Since(w.types); len(defs) > 0 {
+			w.out.types = append(w.out.types, defs...)
+		}
 	}
 	freed := false
 	for fed := 0; fed < max(share, 1) && p.roomLocked(w) > 0; {
@@ -179,7 +186,10 @@ func (p *ProcessPool) unlockAndFlush() {
 
 // spawnLocked starts a worker process in the background.
 func (p *ProcessPool) spawnLocked() {
-	w := &proc{wake: make(chan struct{}, 1)}
+	w := &proc{wake: make(chan struct{}, 1), codec: p.codec}
+	if p.types != nil {
+		w.codec = value.NewStream(nil)
+	}
 	p.procs = append(p.procs, w)
 	p.starting++
 	p.wg.Add(1)

@@ -59,14 +59,19 @@ type procConfig struct {
 	name       string
 	maxWorkers int
 	codec      Codec
-	initName   string // registered name of the Initializer, or ""
-	maxTasks   int
-	timeout    time.Duration
-	queueSize  int
-	logger     *slog.Logger
-	path       string // the program a worker runs, with args and env
-	args, env  []string
-	spawner    *supervise.Spawner
+	// argCodec encodes arguments: codec, or with Gob a Stream logging
+	// type definitions in types, which each worker gets before the
+	// arguments that refer to them.
+	argCodec  Codec
+	types     *value.Types
+	initName  string // registered name of the Initializer, or ""
+	maxTasks  int
+	timeout   time.Duration
+	queueSize int
+	logger    *slog.Logger
+	path      string // the program a worker runs, with args and env
+	args, env []string
+	spawner   *supervise.Spawner
 }
 
 // callQueue is a ProcessPool's calls not handed to a worker, guarded by the
@@ -162,6 +167,11 @@ func NewProcessPool(opts ...Option) (*ProcessPool, error) {
 	}
 	if p.codec == nil {
 		p.codec = Gob
+	}
+	p.argCodec = p.codec
+	if value.Streams(p.codec) {
+		p.types = value.NewTypes()
+		p.argCodec = value.NewStream(p.types)
 	}
 	if value.ByName(p.codec.Name()) == nil {
 		return nil, fmt.Errorf("futures: NewProcessPool: Encoding(%s): workers cannot find this codec; register it with futures.RegisterCodec in an init function", p.codec.Name())

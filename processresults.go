@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"syscall"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 // answers is what a frame of results answers: the calls, as spans of runs,
 // and an outcome for each.
 type answers struct {
+	codec value.Codec // decodes the results of the worker they came from
 	spans []span
 	recs  []outcome
 	fails []failedRecord // the outcomes that are not successes
@@ -119,53 +119,27 @@ func (p *ProcessPool) finish(a *answers) {
 		for _, t := range sp.pc.ts[sp.from:sp.to] {
 			o := a.recs[k]
 			k++
-			switch _, ours := t.(laterCompleter); {
-			case o.err >= 0:
+			if o.err >= 0 {
 				f := &a.fails[o.err]
-				p.end(t, nil, remoteFailure(f.ctx, &f.r, f.fn, p.codec))
-			case ours:
-				p.deliver(t, sp.pc.fn.Name(), o.val)
-			default: // NewResult and Complete are code of the task's package
-				fn, val := sp.pc.fn.Name(), slices.Clone(o.val)
-				p.cb.add(func() { p.deliver(t, fn, val) })
+				endTask(t, nil, remoteFailure(f.ctx, &f.r, f.fn, a.codec), p.later)
+				continue
 			}
+			completeEncoded(t, sp.pc.fn.Name(), a.codec, o.val, p.later, p.undecodable)
 		}
-	}
-}
-
-// deliver decodes val, the result of t's call of fn, and completes t with
-// it, or with the error decoding gave.
-func (p *ProcessPool) deliver(t Task, fn string, val []byte) {
-	var v any
-	var err error
-	d, decodes := t.(resultDecoder)
-	if decodes {
-		err = d.completeFrom(p.codec, val)
-	} else {
-		v = t.NewResult()
-		err = value.Decode(p.codec, val, v)
-	}
-	if err != nil {
-		p.mu.Lock()
-		p.st.failSucceeded()
-		p.mu.Unlock()
-		p.end(t, nil, fmt.Errorf("futures: cannot decode the result of %s with %s: %w", registry.ShortName(fn), p.codec.Name(), err))
-		return
-	}
-	if !decodes {
-		p.end(t, v, nil)
 	}
 }
 
 // end completes t with the value result points to, or with err, for a
 // goroutine of the pool: the user code that runs then (OnDone callbacks, or
 // the Complete of a task from another package) runs on p.cb.
-func (p *ProcessPool) end(t Task, result any, err error) {
-	if lc, ok := t.(laterCompleter); ok {
-		lc.completeLater(result, err, p.later)
-		return
-	}
-	p.cb.add(func() { t.Complete(result, err) })
+func (p *ProcessPool) end(t Task, result any, err error) { endTask(t, result, err, p.later) }
+
+// undecodable counts a call whose result could not be decoded, counted as
+// succeeded, as failed.
+func (p *ProcessPool) undecodable() {
+	p.mu.Lock()
+	p.st.failSucceeded()
+	p.mu.Unlock()
 }
 
 // remoteFailure turns a failure record from a worker into the call's error,

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gofutures/futures/internal/registry"
-	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -170,7 +169,7 @@ func (p *ProcessPool) executeChunk(ts []Task) (err error, done bool) {
 		return err, true
 	}
 	ends := make([]int, len(ts))
-	args, ok := ce.encodeChunk(ts, p.codec, ends)
+	args, ok := ce.encodeChunk(ts, p.argCodec, ends)
 	if !ok {
 		return nil, false
 	}
@@ -189,22 +188,22 @@ func (p *ProcessPool) executeChunk(ts []Task) (err error, done bool) {
 // it.
 func (p *ProcessPool) encodeArg(t Task, rf *registry.Func, buf []byte) (out []byte, hasArg bool, err error) {
 	start := len(buf)
-	if e, ok := t.(argEncoder); ok {
-		hasArg = true
-		out, err = e.appendArg(buf, p.codec)
-	} else if a, ok := t.Arg(); ok {
-		hasArg = true
-		out, err = value.Append(buf, p.codec, a)
-	} else {
-		out = buf
-	}
+	out, hasArg, err = appendArg(buf, t, p.argCodec, rf.ArgType())
 	if err != nil {
-		return buf[:start], hasArg, fmt.Errorf("futures: cannot encode the argument of %s with %s: %w; pass a type the codec supports", registry.ShortName(rf.Name()), p.codec.Name(), err)
+		return buf[:start], hasArg, fmt.Errorf("futures: cannot encode the argument of %s with %s (a %s): %w; pass a type the codec supports", registry.ShortName(rf.Name()), p.codec.Name(), argTypeName(rf), err)
 	}
 	if n := len(out) - start; n > maxArg(rf) {
 		return buf[:start], hasArg, fmt.Errorf("futures: the argument of %s is %d bytes encoded, more than the %d bytes a call to a worker process can carry (a message holds at most %d bytes); pass the data another way, such as a file", registry.ShortName(rf.Name()), n, maxArg(rf), wire.MaxFrame)
 	}
 	return out, hasArg, nil
+}
+
+// argTypeName names the type of rf's argument.
+func argTypeName(rf *registry.Func) string {
+	if t := rf.ArgType(); t != nil {
+		return t.String()
+	}
+	return "no argument"
 }
 
 // lastFunc is the function of the tasks with funcKey key.

@@ -18,43 +18,64 @@ import (
 //     error of that type crosses as a value, encoded with the pool's codec,
 //     so errors.As(err, &myErr) holds and myErr has the exported fields the
 //     codec carries; its exported fields of type error cross as errors
-//     themselves, rebuilt as the call's error is.
+//     themselves, rebuilt as the call's error is. When MyError's Error
+//     method has a value receiver, MyError and *MyError are both
+//     registered, whichever of them is passed. The value an As method of
+//     an unregistered error gives for a registered type crosses too; so do
+//     the errors that the Unwrap method of a registered value returns from
+//     its unexported fields, beside the value, for errors.Is.
 //
 // A comparable error is registered as both, a sentinel being matched first,
 // then its type; an error whose Error method panics (such as a &MyError{}
-// whose Error reads a nil field) registers its type only. The type of a struct (or pointer to one) whose fields are
-// all unexported, such as that of errors.New, is not registered: its values
-// could not cross with their fields, so only the sentinel does.
+// whose Error reads a nil field) registers its type only. The type of a
+// struct (or pointer to one) whose fields are all unexported, such as that
+// of errors.New, is not registered: its values could not cross with their
+// fields, so only the sentinel does; a struct of no size, whose one value
+// is its zero value, is registered.
 //
 // The parent still receives a *RemoteError, which unwraps to the errors
 // rebuilt (see RemoteError): fmt.Errorf's %w (one or more) and errors.Join
 // in the worker keep their structure. An error that matches nothing
 // registered stays a plain *RemoteError. The trees cross up to 64 levels
 // deep and 1000 errors; a registered sentinel wrapped deeper still matches
-// with errors.Is, a value deeper does not cross. A value the codec cannot
-// encode in the worker, or decode in the parent, and an error registered in
-// only one of the two processes, cross as a *RemoteError with its type and
-// message.
+// with errors.Is, a value deeper does not cross, nor does a value whose
+// error fields do not fit. A value the codec cannot encode in the worker,
+// or decode in the parent, and an error registered in only one of the two
+// processes, cross as a *RemoteError with its type and message, except a
+// sentinel that the other process takes for the one sentinel it registered
+// with the same type and message.
 //
 // Registered by default: context.Canceled, context.DeadlineExceeded, io.EOF,
 // io.ErrUnexpectedEOF, fs.ErrNotExist, fs.ErrExist, fs.ErrPermission,
-// os.ErrDeadlineExceeded, ErrCancelled and ErrTimeout. Python: exceptions
+// os.ErrDeadlineExceeded, the sentinels of this package (ErrCancelled,
+// ErrTimeout, ErrShutdown, ErrBrokenExecutor, ErrInvalidState,
+// ErrNotRegistered, ErrWorkerExited, ErrDeadlock), and the type
+// *runtime.PanicNilError, the value of panic(nil). Python: exceptions
 // cross by pickling, so except MyError works in the parent.
 //
 // Call it from an init function, as Register, so that the parent and every
-// worker, which run the same program, register the same errors. A sentinel
-// crosses under its type and message, and a type under its package path and
-// name; sentinels that share a type and a message are told apart by the
-// order in which they were registered. Registering an error again does
-// nothing. It is safe to call at any time, concurrently with calls, but an
-// error registered after a worker started crosses from that worker only if
-// the worker registered it too. It panics for a nil error, registering none
-// of errs.
+// worker register the same errors. A type crosses under its package path
+// and name, a sentinel under its type and message and the place in the
+// code that registered it (the function and line that called
+// RegisterError, and its position among errs). A sentinel that is the only
+// one of its type and message in both processes is found by those alone,
+// so a worker program that registers it at another line still finds it;
+// sentinels that share a type and a message, such as two packages'
+// errors.New("not found"), are told apart by that place, whatever the
+// order in which each process registered them, and even if one process
+// registered only one of them. Registering an error again does nothing. It
+// is safe to call at any time, concurrently with calls, but an error
+// registered after a worker started crosses from that worker only if the
+// worker registered it too. It panics for a nil error, registering none of
+// errs.
 func RegisterError(errs ...error) {
 	errtree.Register(errs...)
 }
 
-func init() { RegisterError(ErrCancelled, ErrTimeout) }
+func init() {
+	RegisterError(ErrCancelled, ErrTimeout, ErrShutdown, ErrBrokenExecutor, ErrInvalidState, ErrNotRegistered,
+		ErrWorkerExited, ErrDeadlock)
+}
 
 // remoteError returns the error of a KindError record r: a *RemoteError
 // that unwraps to the errors r's tree rebuilds, decoded with c.
@@ -79,8 +100,8 @@ func remoteError(r *wire.Result, c value.Codec) error {
 }
 
 // newRemoteError is the errtree.Opaque of package futures.
-func newRemoteError(typ, msg string, is, wrapped []error) error {
-	return &RemoteError{Type: typ, Message: msg, is: is, wrapped: wrapped}
+func newRemoteError(typ, msg string, is, as, wrapped []error) error {
+	return &RemoteError{Type: typ, Message: msg, is: is, as: as, wrapped: wrapped}
 }
 
 // panicValue returns the value of a KindPanic record r: what its Value

@@ -39,7 +39,7 @@ func (p *ProcessPool) takeArea(w *proc, head uint64, area []byte) {
 	if k == 0 {
 		return
 	}
-	var a answers
+	a := answers{codec: w.codec}
 	p.take(w, append(wire.AppendUvarint(nil, uint64(k)), recs...), &a)
 	if len(a.recs) > 0 {
 		p.finish(&a)

@@ -89,6 +89,7 @@ func main() {
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), time.Since(started).Round(time.Second))
 	printTable(os.Stdout, res, s)
 	printSpeedups(os.Stdout, res, seq)
+	printValueRatios(os.Stdout, res)
 }
 
 // runGo measures every selected workload on every Go implementation. The
@@ -116,6 +117,9 @@ func runGo(res results, s sizes, want func(string) bool) []float64 {
 				im := impls[(k+rep)%len(impls)]
 				if im.process && w.key == "fire" {
 					continue // a ProcessPool runs no closures
+				}
+				if w.process && !im.process {
+					continue
 				}
 				runtime.GC()
 				switch w.key {
@@ -243,6 +247,8 @@ func title(wl workload, s sizes) string {
 	switch wl.key {
 	case "fire", "batch", "map", "map_unordered", "submitters":
 		return fmt.Sprintf("%s, %s calls", wl.title, count(s.Tasks))
+	case "map_proc", "map_proc_c1", "map_proc_c1000", "map_struct", "map_struct_c1", "map_struct_c1000":
+		return fmt.Sprintf("%s, %s items", wl.title, count(valueTasks(s)))
 	case "rtt":
 		return fmt.Sprintf("%s, %s times", wl.title, count(s.RoundTrips))
 	case "pending_rss", "pending_heap":

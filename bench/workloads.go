@@ -42,6 +42,8 @@ type workload struct {
 	title string // row label
 	unit  string
 	slow  bool // uses SlowReps
+	// process says the row runs on the process pools only.
+	process bool
 	// run measures one repetition on im; it returns the figure in unit.
 	run func(im impl, s sizes) float64
 }
@@ -53,6 +55,12 @@ var workloads = []workload{
 	{key: "map", title: "Map, ordered", unit: "ns/item", run: runMap(false)},
 	{key: "map_unordered", title: "Map, unordered", unit: "ns/item", run: runMap(true)},
 	{key: "submitters", title: "64 submitters", unit: "ns/task", run: runSubmitters},
+	{key: "map_proc", title: "Map of an int, process pools", unit: "ns/item", process: true, run: runMapValues(false, 0)},
+	{key: "map_proc_c1", title: "Map of an int, Chunksize(1)", unit: "ns/item", process: true, run: runMapValues(false, 1)},
+	{key: "map_proc_c1000", title: "Map of an int, Chunksize(1000)", unit: "ns/item", process: true, run: runMapValues(false, 1000)},
+	{key: "map_struct", title: "Map of a struct", unit: "ns/item", process: true, run: runMapValues(true, 0)},
+	{key: "map_struct_c1", title: "Map of a struct, Chunksize(1)", unit: "ns/item", process: true, run: runMapValues(true, 1)},
+	{key: "map_struct_c1000", title: "Map of a struct, Chunksize(1000)", unit: "ns/item", process: true, run: runMapValues(true, 1000)},
 	{key: "pending_rss", title: "pending future, RSS", unit: "B/future", slow: true},
 	{key: "pending_heap", title: "pending future, heap+stack", unit: "B/future", slow: true},
 	{key: "pbkdf2", title: "PBKDF2 hash_all, NumCPU workers", unit: "ms", slow: true, run: runHash},

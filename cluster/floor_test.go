@@ -3,6 +3,7 @@ package cluster
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -191,7 +192,11 @@ func benchJetStream(b *testing.B, l *link, top topology, n int) {
 	call := top.callSubject(floorClient, 0)
 	for b.Loop() {
 		for range n {
-			if _, err := js.PublishAsync(call, floorPayload); err != nil {
+			_, err := js.PublishAsync(call, floorPayload)
+			for errors.Is(err, jetstream.ErrTooManyStalledMsgs) { // as the pool does, wait for the server
+				_, err = js.PublishAsync(call, floorPayload)
+			}
+			if err != nil {
 				b.Fatal(err)
 			}
 		}

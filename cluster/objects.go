@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofutures/futures/internal/remote"
 	"github.com/gofutures/futures/internal/wire"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -223,4 +224,17 @@ func (p *Pool) forgetLocked(e *entry) {
 	if e.argObj != "" {
 		p.dropObject(e.argObj)
 	}
+}
+
+// completeFromObject completes the future of e with the value in the object
+// name, which it then deletes; it runs on the pool's goroutine for objects.
+func (p *Pool) completeFromObject(e *entry, name string) {
+	data, err := p.objs.get(context.Background(), name)
+	p.objs.remove(name)
+	if err != nil {
+		p.undecodable()
+		remote.End(e.t, nil, err, p.done.add)
+		return
+	}
+	remote.Complete(e.t, e.fn.Name(), p.codec, data, p.done.add, p.undecodable)
 }

@@ -44,9 +44,10 @@ type Pool struct {
 	sub        *nats.Subscription // the client's result subject
 	reaper     jetstream.ConsumeContext
 	nextID     atomic.Uint64
-	done       completer // completes the futures, away from the NATS goroutines
-	objs       *objects  // the object store of large arguments and results
-	gc         completer // deletes objects, away from the NATS goroutines
+	done       completer  // runs callbacks and other packages' completions, away from the NATS goroutines
+	doneBuf    []finished // the calls the results message being handled finished; only receive uses it
+	objs       *objects   // the object store of large arguments and results
+	gc         completer  // reads and deletes objects, away from the NATS goroutines
 	locals     *localWorkers
 
 	mu        sync.Mutex

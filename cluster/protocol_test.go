@@ -12,7 +12,7 @@ import (
 func FuzzMessages(f *testing.F) {
 	var b wire.CallsBuilder
 	b.Add(&wire.Call{ID: 7, Group: 2, Flags: wire.FlagArg | wire.FlagDeadline, Func: "f", Arg: []byte{1, 2}, Deadline: 9})
-	f.Add(b.AppendTo(nil))
+	f.Add(b.Frame())
 	f.Add(appendStart(nil, 2, "w", []uint64{1, 2, 3})[1:])
 	f.Add(appendCancel(nil, cancelMsg{all: true, groups: []uint64{4}}))
 	f.Add(appendLost(nil, 3, []uint64{5})[1:])

@@ -1,14 +1,10 @@
 package cluster
 
 import (
-	"context"
-	"fmt"
 	"strconv"
 
 	"github.com/gofutures/futures"
-	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/remote"
-	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 	"github.com/nats-io/nats.go"
 )
@@ -83,13 +79,11 @@ func (p *Pool) startCalls(attempt int, worker string, ids []uint64) (skip []uint
 }
 
 // results takes the outcomes in body, the records of a msgResults message:
-// the first outcome of a call wins, later ones are dropped.
+// the first outcome of a call wins, later ones are dropped. The futures of
+// package futures are completed here, their callbacks and the completions
+// of other tasks on the completer.
 func (p *Pool) results(body []byte) {
-	type done struct {
-		e *entry
-		r wire.Result
-	}
-	var ds []done
+	ds := p.doneBuf[:0]
 	p.mu.Lock()
 	wire.ParseResults(body, func(r *wire.Result) bool {
 		e := p.entries[r.ID]
@@ -110,53 +104,46 @@ func (p *Pool) results(body []byte) {
 		default:
 			p.st.failed++
 		}
-		ds = append(ds, done{e, *r})
+		ds = append(ds, finished{e, *r})
 		return true
 	})
 	p.mu.Unlock()
-	if len(ds) > 0 {
-		p.done.add(func() {
-			for i := range ds {
-				p.complete(ds[i].e, &ds[i].r)
-			}
-		})
+	for i := range ds {
+		p.complete(ds[i].e, &ds[i].r)
+		ds[i] = finished{}
 	}
+	p.doneBuf = ds[:0]
+}
+
+// finished is a call whose outcome a results message brought.
+type finished struct {
+	e *entry
+	r wire.Result
 }
 
 // complete completes the future of e with r, its outcome: a value decoded
-// with the pool's codec, read first from the object store if r names an
-// object there, or the error of a failure record. It runs on the
-// completer.
+// with the pool's codec, or the error of a failure record; a value in the
+// object store is read on the pool's goroutine for objects. r.Value need
+// only last until it returns.
 func (p *Pool) complete(e *entry, r *wire.Result) {
-	data := r.Value
 	if name, ok := objectOf(r); ok {
-		var err error
-		data, err = p.objs.get(context.Background(), name)
-		p.dropObject(name)
-		if err != nil {
-			p.failDecoded(e, err)
-			return
-		}
-	} else if r.Kind != wire.KindOK {
-		e.t.Complete(nil, remote.Failure(e.t.Context(), r, e.fn.Name(), p.codec))
+		p.gc.add(func() { p.completeFromObject(e, name) })
 		return
 	}
-	v := e.t.NewResult()
-	if err := value.Decode(p.codec, data, v); err != nil {
-		p.failDecoded(e, fmt.Errorf("futures/cluster: cannot decode the result of %s with %s: %w", registry.ShortName(e.fn.Name()), p.codec.Name(), err))
+	if r.Kind != wire.KindOK {
+		remote.End(e.t, nil, remote.Failure(e.t.Context(), r, e.fn.Name(), p.codec), p.done.add)
 		return
 	}
-	e.t.Complete(v, nil)
+	remote.Complete(e.t, e.fn.Name(), p.codec, r.Value, p.done.add, p.undecodable)
 }
 
-// failDecoded fails the call e, counted as a success, with err: its result
-// could not be read.
-func (p *Pool) failDecoded(e *entry, err error) {
+// undecodable counts a call counted as succeeded, whose result could not be
+// decoded, as failed.
+func (p *Pool) undecodable() {
 	p.mu.Lock()
 	p.st.succeeded--
 	p.st.failed++
 	p.mu.Unlock()
-	e.t.Complete(nil, err)
 }
 
 // lost fails the calls ids, whose message was delivered attempts times

@@ -177,6 +177,8 @@ func (p *Pool) release() {
 	if p.sub != nil {
 		p.sub.Unsubscribe()
 	}
+	// Completions from objects add callbacks; a callback may drop objects.
+	p.gc.wait()
 	p.done.wait()
 	p.gc.wait()
 	if p.calls != nil {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/gofutures/futures"
 	"github.com/gofutures/futures/internal/registry"
-	"github.com/gofutures/futures/internal/value"
+	"github.com/gofutures/futures/internal/remote"
 	"github.com/gofutures/futures/internal/wire"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -104,10 +104,10 @@ func (p *Pool) enqueue(ctx context.Context, rf *registry.Func, ts []futures.Task
 	var args []byte // the encoded arguments, back to back; a slice of an older array stays valid
 	for i, t := range ts {
 		c := wire.Call{ID: first + uint64(i), Func: rf.Name()}
-		if a, ok := t.Arg(); ok {
-			start := len(args)
-			var err error
-			args, err = value.Append(args, p.codec, a)
+		start := len(args)
+		var hasArg bool
+		var err error
+		if args, hasArg, err = remote.AppendArg(args, t, p.codec, rf.ArgType()); hasArg {
 			arg := args[start:len(args):len(args)]
 			if err != nil {
 				err = fmt.Errorf("futures/cluster: cannot encode the argument of %s with %s: %w; pass a type the codec supports", registry.ShortName(rf.Name()), p.codec.Name(), err)
@@ -187,7 +187,7 @@ func (p *Pool) publish(ctx context.Context, gid uint64, calls []wire.Call, deadl
 		if to == from {
 			return
 		}
-		p.publishMsg(subject, b.AppendTo(nil), calls[from:to], deadline, hasDeadline, "")
+		p.publishMsg(subject, b.Frame(), calls[from:to], deadline, hasDeadline, "")
 		from, size = to, wire.CallsOverhead
 	}
 	for i := range calls {
@@ -238,7 +238,7 @@ func (p *Pool) publishLarge(subject string, c *wire.Call, deadline time.Time, ha
 	small.Arg = nil
 	var b wire.CallsBuilder
 	b.Add(&small)
-	p.publishMsg(subject, b.AppendTo(nil), []wire.Call{small}, deadline, hasDeadline, name)
+	p.publishMsg(subject, b.Frame(), []wire.Call{small}, deadline, hasDeadline, name)
 }
 
 // publishMsg publishes one message of calls, whose argument is the object

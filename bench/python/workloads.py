@@ -26,10 +26,11 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 
-FULL = dict(thread_tasks=20_000, process_tasks=5_000, thread_rtt=5_000, process_rtt=1_000,
+FULL = dict(thread_tasks=20_000, process_tasks=5_000, value_tasks=50_000, thread_rtt=5_000, process_rtt=1_000,
             pending=200_000, hash=20, sleeps=10_000, sleep=0.010, sleep_pool=100, reps=3, slow_reps=3)
-QUICK = dict(thread_tasks=500, process_tasks=200, thread_rtt=200, process_rtt=100,
+QUICK = dict(thread_tasks=500, process_tasks=200, value_tasks=4_000, thread_rtt=200, process_rtt=100,
              pending=5_000, hash=8, sleeps=200, sleep=0.010, sleep_pool=100, reps=1, slow_reps=1)
 
 WORKERS = 4  # as the Go pools of the trivial workloads
@@ -38,6 +39,39 @@ SUBMITTERS = 64
 
 def inc(x):
     return x + 1
+
+
+@dataclass
+class Record:
+    """The struct of the struct rows: the fields of the Go record."""
+    id: int
+    name: str
+    values: list
+
+
+def record_inc(r):
+    return Record(r.id + 1, r.name, [v + 1 for v in r.values])
+
+
+def run_map_values(structs, chunksize):
+    """Map on a ProcessPoolExecutor of inc, or of record_inc over Records, in chunks (None: the default, 1)."""
+
+    def run(kind, n):
+        kw = {} if chunksize is None else {"chunksize": chunksize}
+        with new_pool(kind, WORKERS) as ex:
+            warm(ex, WORKERS)
+            if not structs:
+                start = time.perf_counter()
+                total = sum(ex.map(inc, range(n), **kw))
+                check(total, n * (n + 1) // 2)
+                return per_item(start, n)
+            records = (Record(i, "record", [float(i + j) for j in range(8)]) for i in range(n))
+            start = time.perf_counter()
+            for i, r in enumerate(ex.map(record_inc, records, **kw)):
+                check((r.id, r.values[7]), (i + 1, float(i + 8)))
+            return per_item(start, n)
+
+    return run
 
 
 def nap(args):
@@ -255,6 +289,15 @@ def main():
         for _ in range(sz["reps"]):
             for kind in kinds:
                 add(key, kind, fn(kind, size(kind)))
+    values = [("map_proc", False, None), ("map_proc_c1", False, 1), ("map_proc_c1000", False, 1000),
+              ("map_struct", True, None), ("map_struct_c1", True, 1), ("map_struct_c1000", True, 1000)]
+    for key, structs, chunksize in values:
+        if not want(key):
+            continue
+        print(f"py {key}", file=sys.stderr)
+        run = run_map_values(structs, chunksize)
+        for _ in range(sz["reps"]):
+            add(key, "py-process", run("py-process", sz["value_tasks"]))
     if want("pending_rss"):
         print("py pending_rss", file=sys.stderr)
         for _ in range(sz["slow_reps"]):

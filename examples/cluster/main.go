@@ -1,5 +1,5 @@
 // Command cluster runs the walk-through's CPU-bound hash_all on a cluster
-// pool: the same registered hashOne that examples/hash runs on a
+// pool: the same registered hashall.HashOne that examples/hash runs on a
 // ProcessPool, here on worker processes that take their calls from a NATS
 // JetStream server, embedded in this program by default.
 //
@@ -19,14 +19,10 @@ package main
 
 import (
 	"context"
-	"crypto/pbkdf2"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"iter"
 	"os"
 	"os/signal"
 	"runtime"
@@ -35,11 +31,9 @@ import (
 
 	"github.com/gofutures/futures"
 	"github.com/gofutures/futures/cluster"
+	"github.com/gofutures/futures/examples/internal/hashall"
 	"github.com/gofutures/futures/examples/internal/timeit"
 )
-
-// hashOne crosses into worker processes by name.
-func init() { futures.Register(hashOne) }
 
 func main() {
 	cluster.WorkerMain() // in a worker process the pool started: serve calls, then exit
@@ -95,36 +89,6 @@ func (cfg config) options() []cluster.Option {
 	return append(opts, cluster.Embedded(server...))
 }
 
-// hashOne derives a PBKDF2-SHA256 key with i*10000 iterations for each i in
-// 1..n-1, as the walk-through's hash_one(n) does, and returns a digest of
-// all the keys, so that runs can be compared. It stops early, with ctx's
-// error, once ctx is cancelled.
-func hashOne(ctx context.Context, n int) (string, error) {
-	sum := sha256.New()
-	for i := 1; i < n; i++ {
-		if err := ctx.Err(); err != nil {
-			return "", err
-		}
-		key, err := pbkdf2.Key(sha256.New, "password", []byte("salt"), i*10000, 32)
-		if err != nil {
-			return "", err
-		}
-		sum.Write(key)
-	}
-	return hex.EncodeToString(sum.Sum(nil)[:8]), nil
-}
-
-// upTo yields 0, 1, ..., n-1.
-func upTo(n int) iter.Seq[int] {
-	return func(yield func(int) bool) {
-		for k := range n {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 // run computes hash_all(cfg.n) sequentially and on a cluster pool, prints
 // the times, and fails if the pool's results differ from the sequential
 // ones.
@@ -133,15 +97,9 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 		return errors.New("-n must be at least 1 and -workers at least 0")
 	}
 	var want []string
-	seq, err := timeit.Run(w, "sequential", func() error {
-		for k := range cfg.n {
-			h, err := hashOne(ctx, k)
-			if err != nil {
-				return err
-			}
-			want = append(want, h)
-		}
-		return nil
+	seq, err := timeit.Run(w, "sequential", func() (err error) {
+		want, err = hashall.Sequential(ctx, cfg.n)
+		return err
 	})
 	if err != nil {
 		return err
@@ -162,7 +120,7 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 				return ctx.Err()
 			}
 		}
-		for h, err := range futures.Map(ctx, pool, hashOne, upTo(cfg.n)) {
+		for h, err := range futures.Map(ctx, pool, hashall.HashOne, hashall.UpTo(cfg.n)) {
 			if err != nil {
 				return err
 			}

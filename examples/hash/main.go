@@ -9,25 +9,19 @@ package main
 
 import (
 	"context"
-	"crypto/pbkdf2"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"iter"
 	"os"
 	"runtime"
 	"slices"
 	"time"
 
 	"github.com/gofutures/futures"
+	"github.com/gofutures/futures/examples/internal/hashall"
 	"github.com/gofutures/futures/examples/internal/timeit"
 )
-
-// hashOne crosses into worker processes by name.
-func init() { futures.Register(hashOne) }
 
 func main() {
 	futures.WorkerMain() // in a worker process of the ProcessPool: serve calls, then exit
@@ -47,48 +41,7 @@ type config struct {
 	workers int // pool size
 }
 
-// hashOne derives a PBKDF2-SHA256 key with i*10000 iterations for each i in
-// 1..n-1, as the walk-through's hash_one(n) does, and returns a digest of
-// all the keys, so that runs can be compared. It stops early, with ctx's
-// error, once ctx is cancelled.
-func hashOne(ctx context.Context, n int) (string, error) {
-	sum := sha256.New()
-	for i := 1; i < n; i++ {
-		if err := ctx.Err(); err != nil {
-			return "", err
-		}
-		key, err := pbkdf2.Key(sha256.New, "password", []byte("salt"), i*10000, 32)
-		if err != nil {
-			return "", err
-		}
-		sum.Write(key)
-	}
-	return hex.EncodeToString(sum.Sum(nil)[:8]), nil
-}
-
-// iterations returns how many PBKDF2 iterations hash_all(n) runs.
-func iterations(n int) int {
-	total := 0
-	for k := range n {
-		total += 10000 * k * (k - 1) / 2
-	}
-	return total
-}
-
-// hashAllSequential calls hashOne(k) for k in 0..n-1, one after the other.
-func hashAllSequential(ctx context.Context, n int) ([]string, error) {
-	out := make([]string, 0, n)
-	for k := range n {
-		h, err := hashOne(ctx, k)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, nil
-}
-
-// onPool returns a run of hash_all(n) that maps hashOne over 0..n-1 on a
+// onPool returns a run of hash_all(n) that maps hashall.HashOne over 0..n-1 on a
 // pool made by newPool, shut down at the end: the pool's start and stop
 // count, as they do in Python's with-block.
 func onPool[P futures.Executor](newPool func(...futures.Option) (P, error), workers int, opts ...futures.MapOption) func(context.Context, int) ([]string, error) {
@@ -99,24 +52,13 @@ func onPool[P futures.Executor](newPool func(...futures.Option) (P, error), work
 		}
 		defer pool.Shutdown(ctx)
 		out := make([]string, 0, n)
-		for h, err := range futures.Map(ctx, pool, hashOne, upTo(n), opts...) {
+		for h, err := range futures.Map(ctx, pool, hashall.HashOne, hashall.UpTo(n), opts...) {
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, h)
 		}
 		return out, pool.Close()
-	}
-}
-
-// upTo yields 0, 1, ..., n-1.
-func upTo(n int) iter.Seq[int] {
-	return func(yield func(int) bool) {
-		for k := range n {
-			if !yield(k) {
-				return
-			}
-		}
 	}
 }
 
@@ -131,13 +73,13 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 		name    string
 		hashAll func(context.Context, int) ([]string, error)
 	}{
-		{"sequential", hashAllSequential},
+		{"sequential", hashall.Sequential},
 		{fmt.Sprintf("ProcessPool(%d) Map Chunksize(2)", cfg.workers),
 			onPool(futures.NewProcessPool, cfg.workers, futures.Chunksize(2))},
 		{fmt.Sprintf("ThreadPool(%d) Map", cfg.workers), onPool(futures.NewThreadPool, cfg.workers)},
 	}
 	fmt.Fprintf(w, "hash_all(%d): %d calls, %d PBKDF2-SHA256 iterations, %d CPUs\n",
-		cfg.n, cfg.n, iterations(cfg.n), runtime.NumCPU())
+		cfg.n, cfg.n, hashall.Iterations(cfg.n), runtime.NumCPU())
 	times := make([]time.Duration, len(ways))
 	var want []string
 	for i, way := range ways {

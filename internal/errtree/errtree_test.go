@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -78,6 +79,18 @@ func (panicky) Error() string        { panic("Error panicked") }
 func (panicky) Unwrap() error        { panic("Unwrap panicked") }
 func (panicky) Is(target error) bool { panic("Is panicked") }
 
+// asCodeError is not registered; its As method gives a *codeError.
+type asCodeError struct{ code int }
+
+func (e asCodeError) Error() string { return "as code" }
+func (e asCodeError) As(target any) bool {
+	p, ok := target.(**codeError)
+	if ok {
+		*p = &codeError{Code: e.code}
+	}
+	return ok
+}
+
 // loop wraps itself and errX.
 type loop struct{}
 
@@ -98,12 +111,22 @@ func init() {
 
 // remote is the Opaque of the tests.
 type remote struct {
-	typ, msg string
-	is, ws   []error
+	typ, msg   string
+	is, as, ws []error
 }
 
 func (r *remote) Error() string   { return r.msg }
 func (r *remote) Unwrap() []error { return r.ws }
+func (r *remote) As(target any) bool {
+	t := reflect.ValueOf(target).Elem()
+	for _, a := range r.as {
+		if v := reflect.ValueOf(a); v.Type().AssignableTo(t.Type()) {
+			t.Set(v)
+			return true
+		}
+	}
+	return false
+}
 func (r *remote) Is(t error) bool {
 	for _, s := range r.is {
 		if s == t {
@@ -113,7 +136,7 @@ func (r *remote) Is(t error) bool {
 	return false
 }
 
-func opaque(typ, msg string, is, ws []error) error { return &remote{typ, msg, is, ws} }
+func opaque(typ, msg string, is, as, ws []error) error { return &remote{typ, msg, is, as, ws} }
 
 // cross returns err as the parent rebuilds it from the tree the worker
 // sends, with registries rw in the worker and rp in the parent.
@@ -166,6 +189,11 @@ func TestErrorsIsAndAsSeeTheSameThroughTheTree(t *testing.T) {
 			[]check{asCause, is(errY), asCode, is(errX)}},
 		{"a type with a chan", fmt.Errorf("w: %w", &chanError{Code: 3}), []check{is(errX)}},
 		{"unregistered", errors.New("nothing"), []check{is(errX)}},
+		{"an As method", fmt.Errorf("w: %w", asCodeError{code: 7}), []check{asCode, asVal, is(errX)}},
+		{"a value type as a pointer", fmt.Errorf("w: %w", &valError{Name: "v"}), []check{asVal, {"As *valError", func(err error) bool {
+			var p *valError
+			return errors.As(err, &p) && p.Name == "v"
+		}}}},
 	} {
 		for _, c := range []value.Codec{value.Gob, value.JSON} {
 			t.Run(tc.name+"/"+c.Name(), func(t *testing.T) {
@@ -236,7 +264,7 @@ func TestTypedNilAndPanickingMethods(t *testing.T) {
 func TestRegisteredOnOneSideOnly(t *testing.T) {
 	none := clone(nil)
 	err := fmt.Errorf("w: %w", errors.Join(errX, &codeError{Code: 2}, fs.ErrNotExist))
-	std := clone(nil).add([]error{fs.ErrNotExist})
+	std := clone(nil).add("std", []error{fs.ErrNotExist})
 	for name, sides := range map[string][2]*registry{"worker": {std, current()}, "parent": {current(), std}} {
 		t.Run("not in the "+name, func(t *testing.T) {
 			got := cross(t, sides[0], sides[1], err, value.Gob)
@@ -306,8 +334,12 @@ func TestRegister(t *testing.T) {
 	r2 := current()
 	assert.Equal(t, len(r.list)+1, len(r2.list))
 	assert.Equal(t, r.typeKey, r2.typeKey)
+	keyX, _, _ := r2.sentinelKey(errX)
 	key, _, _ := r2.sentinelKey(errSame)
-	assert.Equal(t, "*errors.errorString:errtree test: X#2", key)
+	assert.NotEqual(t, keyX, key, "sentinels of the same type and text have keys of their own")
+	assert.True(t, strings.HasSuffix(key, ":*errors.errorString:errtree test: X"), key)
+	assert.Equal(t, errSame, r2.sentinel(key))
+	assert.Equal(t, errX, r2.sentinel(keyX))
 	_, ok := r2.typeKey[reflect.TypeOf(errX)]
 	assert.False(t, ok, "the type of errors.New does not cross as a value")
 }

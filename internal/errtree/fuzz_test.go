@@ -22,6 +22,7 @@ func FuzzErrorTree(f *testing.F) {
 		&causeError{Op: "op", Err: fmt.Errorf("%w and %w", io.EOF, (*codeError)(nil))},
 		&fs.PathError{Op: "open", Path: "p", Err: fs.ErrNotExist},
 		&emptyError{},
+		fmt.Errorf("w: %w", asCodeError{code: 4}),
 	} {
 		for _, c := range []value.Codec{value.Gob, value.JSON} {
 			b := Append(nil, err, c)

@@ -10,8 +10,9 @@ import (
 
 // Opaque makes the error of a node that stands for no registered error: the
 // error's type and text, the registered sentinels its Is method matched,
-// and the errors it wraps, rebuilt. Package futures makes a *RemoteError.
-type Opaque func(typ, msg string, is, wrapped []error) error
+// the values of registered types its As method gave, and the errors it
+// wraps, rebuilt. Package futures makes a *RemoteError.
+type Opaque func(typ, msg string, is, as, wrapped []error) error
 
 // Rebuild returns the error the tree rooted at n stands for, decoding
 // values with c, and whether that is a registered error (a sentinel or a
@@ -25,7 +26,7 @@ func Rebuild(n *wire.ErrNode, c value.Codec, opaque Opaque) (err error, register
 func rebuild(r *registry, n *wire.ErrNode, c value.Codec, opaque Opaque) (error, bool) {
 	switch n.Kind {
 	case wire.NodeSentinel:
-		if s := r.sentinels[n.Key]; s != nil {
+		if s := r.sentinel(n.Key); s != nil {
 			return s, true
 		}
 	case wire.NodeValue, wire.NodeZero, wire.NodeNil:
@@ -37,23 +38,28 @@ func rebuild(r *registry, n *wire.ErrNode, c value.Codec, opaque Opaque) (error,
 	default:
 		var is []error
 		for _, k := range n.Is {
-			if s := r.sentinels[k]; s != nil {
+			if s := r.sentinel(k); s != nil {
 				is = append(is, s)
 			}
 		}
-		return opaque(n.Type, n.Message, is, rebuildChildren(r, n, c, opaque)), false
+		var as, ws []error
+		for _, ch := range n.Children {
+			w, registered := rebuild(r, ch.Node, c, opaque)
+			switch {
+			case ch.Field != wire.FieldAs:
+				ws = append(ws, w)
+			case registered:
+				as = append(as, w)
+			}
+		}
+		return opaque(n.Type, n.Message, is, as, ws), false
 	}
-	return opaque(n.Type, n.Message, nil, rebuildChildren(r, n, c, opaque)), false
-}
-
-// rebuildChildren returns the errors of n's children.
-func rebuildChildren(r *registry, n *wire.ErrNode, c value.Codec, opaque Opaque) []error {
 	var ws []error
 	for _, ch := range n.Children {
 		w, _ := rebuild(r, ch.Node, c, opaque)
 		ws = append(ws, w)
 	}
-	return ws
+	return opaque(n.Type, n.Message, nil, nil, ws), false
 }
 
 // rebuildValue returns the value of type t that n stands for, nil if c

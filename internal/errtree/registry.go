@@ -16,10 +16,15 @@ package errtree
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"os"
 	"reflect"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -27,18 +32,31 @@ import (
 // registry is replaced as a whole on every registration, so lookups take no
 // lock.
 type registry struct {
-	keyOf     map[error]string        // sentinel → its key
-	sentinels map[string]error        // key → sentinel
-	list      []sentinel              // in registration order, for Is methods
-	typeKey   map[reflect.Type]string // registered type → its key
-	types     map[string]reflect.Type // key → registered type
+	keyOf    map[error]string        // sentinel → its key
+	byBase   map[string][]int        // the base of a key → the sentinels in list that have it
+	list     []sentinel              // in registration order, for Is methods
+	typeKey  map[reflect.Type]string // registered type → its key
+	types    map[string]reflect.Type // key → registered type
+	typeList []reflect.Type          // in registration order, for As methods
 }
 
-// sentinel is a registered sentinel and its key.
+// sentinel is a registered sentinel and its key. A key is made of a
+// sentinel's base, its type and text, and its site, which names the place
+// in the program's code that registered it, so that sentinels sharing a
+// base are told apart whatever the order in which each process registered
+// them: a mark saying whether other sentinels share the base, the site, a
+// colon and the base.
 type sentinel struct {
-	key string
-	err error
+	base, site, key string
+	err             error
 }
+
+// Marks of a key: whether the process that sent it has other sentinels of
+// its base.
+const (
+	markOnly   = '0'
+	markShared = '1'
+)
 
 var (
 	regMu  sync.Mutex
@@ -47,13 +65,14 @@ var (
 
 func init() {
 	Register(context.Canceled, context.DeadlineExceeded, io.EOF, io.ErrUnexpectedEOF,
-		fs.ErrNotExist, fs.ErrExist, fs.ErrPermission, os.ErrDeadlineExceeded)
+		fs.ErrNotExist, fs.ErrExist, fs.ErrPermission, os.ErrDeadlineExceeded, new(runtime.PanicNilError))
 }
 
 // Register registers each of errs as a sentinel, if it is comparable and
 // its Error method does not panic, and its type, unless that is a struct
-// (or a pointer to one) whose fields are all unexported: values of such a
-// type cannot cross, only the sentinel can. An error registered already is
+// (or a pointer to one) of some size whose fields are all unexported:
+// values of such a type cannot cross, only the sentinel can. With a type
+// T whose Error method has a value receiver, it registers both T and *T. An error registered already is
 // skipped. It panics for a nil error, registering none of errs.
 func Register(errs ...error) {
 	for _, err := range errs {
@@ -61,48 +80,126 @@ func Register(errs ...error) {
 			panic("futures: RegisterError(nil): pass a non-nil error, such as a sentinel var ErrX = errors.New(...) or a value of an error type, &MyError{}")
 		}
 	}
+	site := callSite()
 	regMu.Lock()
 	defer regMu.Unlock()
-	regCur.Store(clone(regCur.Load()).add(errs))
+	regCur.Store(clone(regCur.Load()).add(site, errs))
 }
 
-// add registers errs in r, which no lookup uses yet, and returns r.
-func (r *registry) add(errs []error) *registry {
-	for _, err := range errs {
+// callSite names the code that called Register, or RegisterError of
+// package futures: its function and line.
+func callSite() string {
+	pcs := make([]uintptr, 4)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
+	for {
+		f, more := frames.Next()
+		if f.Function != "github.com/gofutures/futures.RegisterError" || !more {
+			return fmt.Sprintf("%s:%d", f.Function, f.Line)
+		}
+	}
+}
+
+// add registers errs, registered by the code at site, in r, which no
+// lookup uses yet, and returns r.
+func (r *registry) add(site string, errs []error) *registry {
+	for i, err := range errs {
 		t := reflect.TypeOf(err)
-		tk := keyOfType(t)
 		_, dup, ok := r.sentinelKey(err)
 		text, works := errorText(err)
 		if ok && !dup && works {
-			key := tk + ":" + text
-			for i := 2; r.sentinels[key] != nil; i++ {
-				key = fmt.Sprintf("%s:%s#%d", tk, text, i)
+			s := sentinel{base: keyOfType(t) + ":" + text, err: err}
+			h := fnv.New64a()
+			fmt.Fprintf(h, "%s/%d", site, i)
+			s.site = strconv.FormatUint(h.Sum64(), 36)
+			for n, at := 2, s.site; r.hasSite(s.base, s.site); n++ { // a loop registering at one site
+				s.site = fmt.Sprintf("%s#%d", at, n)
 			}
-			r.keyOf[err] = key
-			r.sentinels[key] = err
-			r.list = append(r.list, sentinel{key, err})
+			r.byBase[s.base] = append(r.byBase[s.base], len(r.list))
+			r.list = append(r.list, s)
 		}
-		if _, dup := r.typeKey[t]; !dup && crosses(t) {
-			r.typeKey[t] = tk
-			r.types[tk] = t
+		for _, t := range forms(t) {
+			if _, dup := r.typeKey[t]; !dup && crosses(t) {
+				r.typeKey[t] = keyOfType(t)
+				r.types[keyOfType(t)] = t
+				r.typeList = append(r.typeList, t)
+			}
 		}
+	}
+	for i := range r.list { // a new sentinel may share the base of older ones
+		s := &r.list[i]
+		mark := markOnly
+		if len(r.byBase[s.base]) > 1 {
+			mark = markShared
+		}
+		s.key = string(rune(mark)) + s.site + ":" + s.base
+		r.keyOf[s.err] = s.key
 	}
 	return r
 }
 
+// hasSite reports whether a sentinel of the given base and site is
+// registered in r.
+func (r *registry) hasSite(base, site string) bool {
+	for _, i := range r.byBase[base] {
+		if r.list[i].site == site {
+			return true
+		}
+	}
+	return false
+}
+
+// sentinel returns the registered sentinel that key, made by this process
+// or another, names, or nil. A sentinel that is the only one of its base
+// in both processes is found by its base alone, so that it keeps its
+// identity between builds of the program that register it at another
+// line; else the site must match as well.
+func (r *registry) sentinel(key string) error {
+	if key == "" {
+		return nil
+	}
+	site, base, ok := strings.Cut(key[1:], ":")
+	if !ok {
+		return nil
+	}
+	same := r.byBase[base]
+	if len(same) == 1 && key[0] == markOnly {
+		return r.list[same[0]].err
+	}
+	for _, i := range same {
+		if r.list[i].site == site {
+			return r.list[i].err
+		}
+	}
+	return nil
+}
+
+// forms returns t and, when its methods are those of a value, the other of
+// T and *T: an error type with value receivers can be returned as either,
+// and errors.As tells them apart.
+func forms(t reflect.Type) []reflect.Type {
+	if t.Kind() != reflect.Pointer {
+		return []reflect.Type{t, reflect.PointerTo(t)}
+	}
+	if e := t.Elem(); e.Name() != "" && e.Implements(errorType) {
+		return []reflect.Type{t, e}
+	}
+	return []reflect.Type{t}
+}
+
 // clone returns a copy of r, or an empty registry for nil.
 func clone(r *registry) *registry {
-	next := &registry{keyOf: map[error]string{}, sentinels: map[string]error{}, typeKey: map[reflect.Type]string{}, types: map[string]reflect.Type{}}
+	next := &registry{keyOf: map[error]string{}, byBase: map[string][]int{}, typeKey: map[reflect.Type]string{}, types: map[string]reflect.Type{}}
 	if r == nil {
 		return next
 	}
 	for k, v := range r.keyOf {
 		next.keyOf[k] = v
 	}
-	for k, v := range r.sentinels {
-		next.sentinels[k] = v
+	for k, v := range r.byBase {
+		next.byBase[k] = slices.Clone(v)
 	}
 	next.list = append(next.list, r.list...)
+	next.typeList = append(next.typeList, r.typeList...)
 	for k, v := range r.typeKey {
 		next.typeKey[k] = v
 	}
@@ -131,12 +228,13 @@ func keyOfType(t reflect.Type) string {
 }
 
 // crosses reports whether values of t can cross with a codec: t is not a
-// struct, or pointer to one, with fields that are all unexported.
+// struct, or pointer to one, with fields that are all unexported, unless it
+// has no size, its one value being its zero value (as runtime.PanicNilError).
 func crosses(t reflect.Type) bool {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t.Kind() != reflect.Struct || t.NumField() == 0 {
+	if t.Kind() != reflect.Struct || t.Size() == 0 {
 		return true
 	}
 	for i := range t.NumField() {

@@ -80,12 +80,24 @@ func (e *encoder) node(err error, depth int) *wire.ErrNode {
 		e.found = true
 		return n
 	}
-	if key, ok := e.r.typeKey[reflect.TypeOf(err)]; ok && e.value(n, err, key, depth) {
+	key, registered := e.r.typeKey[reflect.TypeOf(err)]
+	hides := registered && hidesCauses(err)
+	if registered && !hides && e.value(n, err, key, depth) {
 		e.found = true
 		return n
 	}
 	n.Kind = wire.NodeOpaque
 	n.Is = e.matches(err, nil)
+	n.Children = e.as(err, depth)
+	if hides && e.room(depth) { // the value beside the causes it hides
+		e.nodes++
+		v := &wire.ErrNode{Type: fmt.Sprintf("%T", err), Message: Text(err)}
+		e.bytes += len(v.Type) + len(v.Message)
+		if e.value(v, err, key, depth+1) {
+			n.Children = append(n.Children, wire.ErrChild{Field: wire.FieldAs, Node: v})
+			e.found = true
+		}
+	}
 	for _, w := range unwrap(err) {
 		if w == nil {
 			continue
@@ -100,9 +112,9 @@ func (e *encoder) node(err error, depth int) *wire.ErrNode {
 }
 
 // value makes n the node of err, a value of the registered type key, and
-// reports whether it could: false if the codec cannot encode it. The value
-// crosses with its exported fields of type error nil; those errors are its
-// children.
+// reports whether it could: false if the codec cannot encode it, or if the
+// tree has no room for the errors of its fields. The value crosses with its
+// exported fields of type error nil; those errors are its children.
 func (e *encoder) value(n *wire.ErrNode, err error, key string, depth int) bool {
 	v := reflect.ValueOf(err)
 	if v.Kind() == reflect.Pointer {
@@ -121,9 +133,10 @@ func (e *encoder) value(n *wire.ErrNode, err error, key string, depth int) bool 
 			if !f.IsExported() || f.Type != errorType || fv.IsNil() {
 				continue
 			}
-			if e.room(depth) {
-				children = append(children, wire.ErrChild{Field: uint64(i + 1), Node: e.node(fv.Interface().(error), depth+1)})
+			if !e.room(depth) { // it would cross with the field nil
+				return false
 			}
+			children = append(children, wire.ErrChild{Field: uint64(i + 1), Node: e.node(fv.Interface().(error), depth+1)})
 			fv.SetZero()
 		}
 	}
@@ -138,6 +151,44 @@ func (e *encoder) value(n *wire.ErrNode, err error, key string, depth int) bool 
 		e.bytes += len(b)
 	}
 	return true
+}
+
+// hidesCauses reports whether err, a value of a registered type, wraps
+// errors that are not in its exported fields of type error, which cross
+// with it: those in unexported fields, which it cannot carry.
+func hidesCauses(err error) bool {
+	v := reflect.ValueOf(err)
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return false
+		}
+		v = v.Elem()
+	}
+	for _, w := range unwrap(err) {
+		if w != nil && !inFields(v, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// inFields reports whether w is the value of one of the exported fields of
+// type error of v.
+func inFields(v reflect.Value, w error) (in bool) {
+	defer func() {
+		if recover() != nil { // errors that cannot be compared
+			in = false
+		}
+	}()
+	if v.Kind() != reflect.Struct {
+		return false
+	}
+	for i := range v.NumField() {
+		if f := v.Type().Field(i); f.IsExported() && f.Type == errorType && !v.Field(i).IsNil() && v.Field(i).Interface() == any(w) {
+			return true
+		}
+	}
+	return false
 }
 
 // matches appends to keys those of the registered sentinels err's Is
@@ -155,6 +206,40 @@ func (e *encoder) matches(err error, keys []string) []string {
 		}
 	}
 	return keys
+}
+
+// as returns the children of the node of err, at the given depth, that
+// stand for the values of registered types its As method gives, as
+// errors.As would ask it for them.
+func (e *encoder) as(err error, depth int) []wire.ErrChild {
+	a, ok := err.(interface{ As(any) bool })
+	if !ok {
+		return nil
+	}
+	var children []wire.ErrChild
+	for _, t := range e.r.typeList {
+		if !e.room(depth) {
+			break
+		}
+		p := reflect.New(t)
+		if !asOne(a, p.Interface()) {
+			continue
+		}
+		if v, ok := p.Elem().Interface().(error); ok {
+			children = append(children, wire.ErrChild{Field: wire.FieldAs, Node: e.node(v, depth+1)})
+		}
+	}
+	return children
+}
+
+// asOne is a.As(target), false if that panics.
+func asOne(a interface{ As(any) bool }, target any) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return a.As(target)
 }
 
 // below appends to keys those of the registered sentinels that err, left

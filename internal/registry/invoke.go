@@ -42,25 +42,30 @@ func newInvoker(fn any, v reflect.Value, argType, resType reflect.Type) invoker 
 		}
 	}
 	return func(ctx context.Context, c value.Codec, arg, dst []byte, started func()) ([]byte, error, error) {
-		in := []reflect.Value{reflect.ValueOf(&ctx).Elem()}
+		in := [2]reflect.Value{reflect.ValueOf(&ctx).Elem()}
+		n := 1
 		if argType != nil {
 			p := reflect.New(argType)
 			if err := value.Decode(c, arg, p.Interface()); err != nil {
-				return dst, nil, fmt.Errorf("decode the argument: %w", err)
+				return dst, nil, fmt.Errorf("decode the argument, a %s: %w", argType, err)
 			}
-			in = append(in, p.Elem())
+			in[1], n = p.Elem(), 2
 		}
 		if started != nil {
 			started()
 		}
-		out := v.Call(in)
+		out := v.Call(in[:n])
 		if err, _ := out[len(out)-1].Interface().(error); err != nil {
 			return dst, err, nil
 		}
 		if resType == nil {
 			return dst, nil, nil
 		}
-		return encodeResult(c, out[0].Interface(), dst)
+		res, err := value.AppendValue(dst, c, out[0])
+		if err != nil {
+			return dst, nil, fmt.Errorf("encode the result, a %s: %w", resType, err)
+		}
+		return res, nil, nil
 	}
 }
 
@@ -72,7 +77,7 @@ func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
 		if arg != nil && !value.DecodeFast(c, arg, &a) {
 			p := new(A) // decodeValue keeps what it decodes into
 			if err := value.Decode(c, arg, p); err != nil {
-				return dst, nil, fmt.Errorf("decode the argument: %w", err)
+				return dst, nil, fmt.Errorf("decode the argument, a %s: %w", reflect.TypeFor[A](), err)
 			}
 			a = *p
 		}
@@ -85,18 +90,8 @@ func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
 		}
 		res, err := value.AppendOf(dst, c, &r)
 		if err != nil {
-			return dst, nil, fmt.Errorf("encode the result: %w", err)
+			return dst, nil, fmt.Errorf("encode the result, a %s: %w", reflect.TypeFor[R](), err)
 		}
 		return res, nil, nil
 	}
-}
-
-// encodeResult appends v, the result of a call, to dst, or returns codecErr
-// saying it cannot be encoded.
-func encodeResult(c value.Codec, v any, dst []byte) ([]byte, error, error) {
-	res, err := value.Append(dst, c, v)
-	if err != nil {
-		return dst, nil, fmt.Errorf("encode the result: %w", err)
-	}
-	return res, nil, nil
 }

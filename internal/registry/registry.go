@@ -33,6 +33,9 @@ type Func struct {
 // Name returns the name f is registered as.
 func (f *Func) Name() string { return f.name }
 
+// ArgType returns the type of f's argument, or nil if it takes none.
+func (f *Func) ArgType() reflect.Type { return f.argType }
+
 // Call calls f: it decodes arg (nil for a function without one) with c,
 // calls started, if not nil, once the argument is decoded and just before
 // the function runs, calls the function, and appends the encoded result,

@@ -60,3 +60,34 @@ func TestNotRegisteredMatchesErrNotRegistered(t *testing.T) {
 	assert.ErrorIs(t, err, ErrNotRegistered)
 	assert.Equal(t, "futures: function example.com/pkg.Work is not registered in the worker process (does the WorkerCommand program register it?); call futures.Register(pkg.Work) in an init function of its package", err.Error())
 }
+
+type regRecord struct {
+	ID     int
+	Name   string
+	Values []float64
+}
+
+// regRecordInc takes a struct, which has no typed invoker.
+func regRecordInc(_ context.Context, r regRecord) (regRecord, error) {
+	r.ID++
+	for i := range r.Values {
+		r.Values[i]++
+	}
+	return r, nil
+}
+
+func init() { Register("", regRecordInc) }
+
+func BenchmarkReflectiveCall(b *testing.B) {
+	f, err := Lookup(regRecordInc)
+	require.NoError(b, err)
+	in := regRecord{ID: 1, Name: "record", Values: make([]float64, 8)}
+	arg, err := value.AppendOf(nil, value.Gob, &in)
+	require.NoError(b, err)
+	ctx := context.Background()
+	var res []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		res, _, _ = f.Call(ctx, value.Gob, arg, res[:0], nil)
+	}
+}

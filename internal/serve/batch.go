@@ -198,6 +198,7 @@ func (s *server) run(b *batch, c *call) {
 		s.mu.Lock()
 		s.running = false
 		s.changed.Broadcast()
+		s.ended.Broadcast()
 		s.mu.Unlock()
 		go s.loop()
 	}()

@@ -100,7 +100,7 @@ func intCalls(fn string, group, id uint64, args ...int) []byte {
 		arg, _ := value.Append(nil, value.Gob, a)
 		b.Add(&wire.Call{ID: id + uint64(i), Group: group, Flags: wire.FlagArg, Func: fn, Arg: arg})
 	}
-	return b.AppendTo(nil)
+	return written(&b)
 }
 
 // BenchmarkWorker feeds a worker, run in this process over pipes, frames of

@@ -29,10 +29,10 @@ func (s *server) kept() int {
 	n := cap(s.runner.scratch)
 	s.mu.Unlock()
 	s.wmu.Lock()
-	n += cap(s.frame) + cap(s.spare)
+	n += cap(s.frame.Buf) + cap(s.spare.Buf)
 	s.wmu.Unlock()
 	s.resMu.Lock()
-	n += cap(s.recs)
+	n += cap(s.recs.Buf)
 	s.resMu.Unlock()
 	return n
 }

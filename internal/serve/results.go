@@ -17,25 +17,49 @@ func (s *server) timedOut(r *wire.Result) {
 
 // record adds r to the results to write, and to the results area. If r
 // would make the results to write too big for one frame, it writes them
-// first.
+// first. A large value is not copied: the results refer to it until they
+// are written.
 func (s *server) record(r *wire.Result) {
+	s.sendTypes()
 	s.resMu.Lock()
-	at := len(s.recs)
-	s.recs = wire.AppendResult(s.recs, r)
-	for at > 0 && len(s.recs) > wire.MaxFrame-frameOverhead {
-		s.recs = s.recs[:at]
+	at := s.recs.Mark()
+	s.recs.AppendResult(r)
+	for s.nrecs > 0 && s.recs.Len() > wire.MaxFrame-frameOverhead {
+		s.recs.Cut(at)
 		s.resMu.Unlock()
 		s.flush()
 		s.resMu.Lock()
-		at = len(s.recs)
-		s.recs = wire.AppendResult(s.recs, r)
+		at = s.recs.Mark()
+		s.recs.AppendResult(r)
 	}
 	s.nrecs++
-	s.area.add(s.recs[at:])
+	if rec, ok := s.recs.Since(at); ok {
+		s.area.add(rec)
+	} else { // a value too large for the area
+		s.area.full.Store(true)
+	}
 	if s.runner.timeout > 0 { // for the pool's TaskTimeout watchdog
 		atomic.StoreUint64(s.over, r.ID)
 	}
 	s.resMu.Unlock()
+}
+
+// sendTypes writes the type definitions logged since the last ones
+// written, before any result that may refer to them.
+func (s *server) sendTypes() {
+	if s.types == nil || int64(s.types.Len()) <= s.typesSent.Load() {
+		return
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	defs, end := s.types.Since(int(s.typesSent.Load()))
+	if len(defs) == 0 {
+		return
+	}
+	s.typesSent.Store(int64(end))
+	if !s.write(wire.AppendTypes(nil, defs)) {
+		s.stop(true, ExitWriteFail)
+	}
 }
 
 // frameOverhead is the most a frame of results adds to its records: its
@@ -61,16 +85,19 @@ func (s *server) flush() {
 		s.resMu.Unlock()
 		return
 	}
-	s.recs, s.nrecs = s.spare[:0], 0
+	s.recs, s.nrecs = s.spare, 0
 	s.resMu.Unlock()
-	s.frame = wire.AppendResults(s.frame[:0], wire.TResults, n, recs)
+	m := s.frame.Begin(wire.TResults)
+	s.frame.Buf = wire.AppendUvarint(s.frame.Buf, uint64(n))
+	s.frame.Append(&recs)
+	s.frame.End(m)
+	_, err := s.frame.WriteTo(s.out)
+	s.frame.Reset()
+	recs.Reset()
 	s.spare = recs
-	if !s.write(s.frame) {
+	if err != nil {
 		s.stop(true, ExitWriteFail)
 		return
-	}
-	if cap(s.frame) > wire.MaxKept {
-		s.frame, s.spare = nil, nil
 	}
 	s.resMu.Lock()
 	if s.nrecs == 0 { // every record in the area is written

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofutures/futures/internal/errtree"
 	"github.com/gofutures/futures/internal/registry"
@@ -143,6 +144,7 @@ func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *re
 			stack := string(debug.Stack())
 			val, text := errtree.AppendPanic(nil, v, r.codec)
 			*res = wire.Result{ID: id, Kind: wire.KindPanic, Message: text, Stack: stack, Value: val}
+			fit(res)
 			return
 		}
 		// runtime.Goexit: the goroutine ends once its deferred calls ran.
@@ -159,6 +161,7 @@ func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *re
 		// them is the call's.
 		*res = wire.Result{ID: id, Kind: wire.KindError, Type: fmt.Sprintf("%T", err), Message: errtree.Text(err),
 			Stack: fmt.Sprintf("%s, in worker process %d", name, r.pid), Value: errtree.Append(nil, err, r.codec)}
+		fit(res)
 	}
 	returned = true
 	switch {
@@ -170,7 +173,10 @@ func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *re
 		*res = wire.Result{ID: id, Kind: wire.KindFail, Type: FailCodec,
 			Message: fmt.Sprintf("futures: the result of %s is %d bytes encoded, more than the %d bytes a message from a worker process can carry; return the data another way, such as a file", registry.ShortName(name), len(out), wire.MaxFrame-resultOverhead)}
 	default:
-		if cap(out) <= wire.MaxKept {
+		// The scratch buffer is reused by the next call, so it is kept
+		// only below the size from which the results to write refer to a
+		// value instead of copying it (wire.Out).
+		if cap(out) < wire.SpliceAbove {
 			r.scratch = out
 		}
 		*res = wire.Result{ID: id, Kind: wire.KindOK, Value: out}
@@ -181,3 +187,36 @@ func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *re
 // its value: the frame's type, the count, the call's id, the kind and the
 // value's length.
 const resultOverhead = 2 + 3*binary.MaxVarintLen64
+
+// failureOverhead is the most a frame holding one failure adds to its
+// type, message, stack and value: the frame's type, the count, the call's
+// id, the kind and four lengths.
+const failureOverhead = 2 + 6*binary.MaxVarintLen64
+
+// fit makes res, a failure, fit in a frame: if it is too big, its value
+// is dropped, so that the failure crosses as its text, and then its texts
+// are cut short.
+func fit(res *wire.Result) {
+	room := wire.MaxFrame - failureOverhead
+	if len(res.Type)+len(res.Message)+len(res.Stack)+len(res.Value) <= room {
+		return
+	}
+	res.Value = nil
+	res.Type = cut(res.Type, room/4)
+	res.Stack = cut(res.Stack, room/4)
+	res.Message = cut(res.Message, room-len(res.Type)-len(res.Stack))
+}
+
+// cut returns s cut to at most n bytes, at the start of a character, with
+// a mark of the cut.
+func cut(s string, n int) string {
+	const mark = "…"
+	if len(s) <= n {
+		return s
+	}
+	n -= len(mark)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:max(n, 0)] + mark
+}

@@ -30,9 +30,10 @@ const (
 // Two goroutines share the work: while one runs calls, the other reads the
 // request pipe, so that cancellations arrive during a call. The one that
 // reads calls while no call runs runs them itself, and the other takes over
-// the reading: a call waits for no goroutine to wake up. Results are written
-// by whoever runs the last queued call, or, while more calls are queued, by
-// a writer goroutine that sends them in batches. Before a call starts, the
+// the reading: a call waits for no goroutine to wake up. The main goroutine
+// waits apart, for the end, so that it wakes for none of these hand-offs.
+// Results are written by whoever runs the last queued call, or, while more
+// calls are queued, by a writer goroutine that sends them in batches. Before a call starts, the
 // outcomes of the calls before it are written or copied to the results area
 // of the page shared with the pool, so that the pool gets them even if the
 // call ends the process.
@@ -56,6 +57,7 @@ type server struct {
 
 	mu      sync.Mutex
 	changed *sync.Cond // the state below changed
+	ended   *sync.Cond // loops fell, or the pool aborted and running may have
 	queue   ring.Queue[*batch]
 	cur     *batch      // the batch calls run from; set with mu held, by the running goroutine only
 	reading bool        // a goroutine is reading the request pipe
@@ -68,11 +70,16 @@ type server struct {
 	reuse   *batch    // the batch the next frame is read into, owned by the reading goroutine
 	batches sync.Pool // of *batch whose calls are over, for reuse
 
+	// With Gob, the runner's codec is a Stream encoding with types, whose
+	// definitions from typesSent on the pool has not been sent yet.
+	types     *value.Types
+	typesSent atomic.Int64 // changed with wmu held
+
 	wmu    sync.Mutex // held by whoever writes results
-	frame  []byte     // guarded by wmu
-	spare  []byte     // guarded by wmu
+	frame  wire.Out   // guarded by wmu
+	spare  wire.Out   // guarded by wmu: the records' buffer to use next, empty
 	resMu  sync.Mutex
-	recs   []byte // result records not yet written
+	recs   wire.Out // result records not yet written
 	nrecs  int
 	area   resultArea    // guarded by resMu
 	wake   chan struct{} // asks the writer goroutine to write
@@ -95,7 +102,7 @@ func newServer(in io.Reader, out io.Writer, page supervise.Page) *server {
 
 // serve runs the worker protocol and returns the exit code.
 func (s *server) serve() int {
-	s.changed = sync.NewCond(&s.mu)
+	s.changed, s.ended = sync.NewCond(&s.mu), sync.NewCond(&s.mu)
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	c, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -119,7 +126,7 @@ func (s *server) serve() int {
 	// Once aborted, the worker exits as soon as no call runs, without
 	// waiting for a goroutine blocked reading the request pipe.
 	for s.loops > 0 && !(s.aborted.Load() && !s.running) {
-		s.changed.Wait()
+		s.ended.Wait()
 	}
 	code := s.failure
 	s.mu.Unlock()
@@ -150,6 +157,10 @@ func (s *server) setup() int {
 		// Gob and JSON copy what they decode; another codec may keep
 		// parts of the argument's bytes, so each frame gets new ones.
 		s.reuseBodies = value.Copies(r.codec)
+		if value.Streams(r.codec) {
+			s.types = value.NewTypes()
+			r.codec = value.NewStream(s.types)
+		}
 		if r.codec == nil {
 			err = fmt.Errorf("futures: the worker does not know the codec %q; call futures.RegisterCodec in an init function of the worker's program", st.Codec)
 		} else if st.Initializer != "" {
@@ -165,6 +176,7 @@ func (s *server) setup() int {
 		s.runner.invoke(s.base, &r, 0, init, init.Name(), nil, nil)
 	}
 	if r.Kind != wire.KindOK {
+		s.sendTypes() // of the values in the error
 		s.write(wire.AppendResults(nil, wire.TInitErr, 1, wire.AppendResult(nil, &r)))
 		return ExitSetup
 	}
@@ -193,6 +205,9 @@ func (s *server) loop() {
 			s.mu.Lock()
 			s.running = false
 			s.changed.Broadcast()
+			if s.aborted.Load() {
+				s.ended.Broadcast()
+			}
 		case !s.reading && !s.eof:
 			s.reading = true
 			s.mu.Unlock()
@@ -203,6 +218,7 @@ func (s *server) loop() {
 		case s.eof && !s.reading:
 			s.loops--
 			s.changed.Broadcast()
+			s.ended.Broadcast()
 			s.mu.Unlock()
 			return
 		default:
@@ -234,6 +250,8 @@ func (s *server) readFrame() {
 	case t == wire.TCalls:
 		b.body = body
 		err = s.queueCalls(b)
+	case t == wire.TTypes && s.types != nil:
+		s.runner.codec.(*value.Stream).AddTypes(body)
 	case t == wire.TCancel:
 		var gs []uint64
 		gs, err = wire.ParseCancel(body)
@@ -269,6 +287,7 @@ func (s *server) stop(abort bool, code int) {
 		s.failure = code
 	}
 	s.changed.Broadcast()
+	s.ended.Broadcast()
 	s.mu.Unlock()
 	if abort {
 		s.cancelBase()

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"runtime"
@@ -105,7 +106,7 @@ func frame(id uint64, calls ...wire.Call) []byte {
 		calls[i].ID = id + uint64(i)
 		b.Add(&calls[i])
 	}
-	return b.AppendTo(nil)
+	return written(&b)
 }
 
 // collect reads results until it has n, and returns them by id.
@@ -283,4 +284,15 @@ func TestWorkerGroupDeadline(t *testing.T) {
 	assert.False(t, d.Before(before.Add(time.Hour)) || d.After(time.Now().Add(time.Hour)), "deadline %v, want an hour after the frame was read", d)
 	_, ok = seen[1].ctx.Deadline()
 	assert.False(t, ok, "a group sent without a deadline has one")
+}
+
+// written returns the TCalls frame of b's records, as written to a pipe.
+func written(b *wire.CallsBuilder) []byte {
+	var o wire.Out
+	b.AppendTo(&o)
+	var w bytes.Buffer
+	if _, err := o.WriteTo(&w); err != nil {
+		panic(err)
+	}
+	return w.Bytes()
 }

@@ -1,6 +1,7 @@
 package supervise
 
 import (
+	"os"
 	"syscall"
 	"unsafe"
 )
@@ -29,5 +30,21 @@ func waitExited(pid int) bool {
 		if errno != syscall.EINTR {
 			return errno == 0
 		}
+	}
+}
+
+// pipeSize is the buffer size asked for the protocol pipes: a large
+// argument or result crosses in writes of that size instead of the default
+// 64 KiB, with fewer wake-ups of the reading process.
+const pipeSize = 1 << 20
+
+// growPipe asks for a buffer of pipeSize for the pipe f is an end of. It
+// is best effort: past the system's limits (fs.pipe-max-size,
+// fs.pipe-user-pages-soft) the pipe keeps its size.
+func growPipe(f *os.File) {
+	if rc, err := f.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_SETPIPE_SZ, pipeSize)
+		})
 	}
 }

@@ -47,6 +47,8 @@ func start(c Config) (p *Process, err error) {
 		return nil, err
 	}
 	toClose = append(toClose, outW)
+	growPipe(inW)
+	growPipe(outW)
 	shm, page, err := newPage()
 	if err != nil {
 		inW.Close()

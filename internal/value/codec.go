@@ -96,8 +96,9 @@ func ByName(name string) Codec {
 }
 
 // Copies reports whether c copies what it decodes, as Gob and JSON do, so
-// that the bytes it decodes from may be reused once the value is decoded.
-// Another codec may keep parts of them.
+// that the bytes it decodes from may be reused once the value is decoded,
+// if there are at most OwnedAbove of them. Another codec may keep parts of
+// them.
 func Copies(c Codec) bool {
 	return c == Gob || c == JSON
 }

@@ -37,11 +37,17 @@ type ErrNode struct {
 	Value   []byte // NodeValue: the value as the codec encoded it, its error fields nil
 	Is      []string
 	// Children: of a NodeOpaque node, the errors its Unwrap method
-	// returns, with Field 0; of a NodeValue or NodeZero node, the values
-	// of its exported fields of type error, with Field the field's index
-	// plus one.
+	// returns, with Field 0, and with Field FieldAs the values of
+	// registered types its As method gives, or the error itself when it
+	// is of a registered type but wraps errors it cannot carry; of a NodeValue or NodeZero node,
+	// the values of its exported fields of type error, with Field the
+	// field's index plus one.
 	Children []ErrChild
 }
+
+// FieldAs is the Field of a child of a NodeOpaque node that errors.As
+// finds in it, rather than one its Unwrap method returns.
+const FieldAs = 1
 
 // ErrChild is a child of an ErrNode.
 type ErrChild struct {

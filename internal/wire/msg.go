@@ -61,17 +61,18 @@ const (
 
 // CallsBuilder accumulates the records of a TCalls frame.
 type CallsBuilder struct {
-	buf []byte
+	out Out // the records; a large argument is referred to, not copied
 	n   int
 	fn  string // the previous record's function
 }
 
 // Add appends a call record. A function name equal to the previous record's
-// is sent once.
+// is sent once. An argument of SpliceAbove bytes or more is not copied: it
+// must not change until the frame is written.
 func (b *CallsBuilder) Add(c *Call) {
-	// b.buf is stored once, at the end: each store of a slice into the heap
-	// may cost a write barrier.
-	buf := AppendUvarint(b.buf, c.ID)
+	// b.out.Buf is stored once, at the end: each store of a slice into the
+	// heap may cost a write barrier.
+	buf := AppendUvarint(b.out.Buf, c.ID)
 	buf = AppendUvarint(buf, c.Group)
 	buf = append(buf, c.Flags)
 	if b.n > 0 && c.Func == b.fn {
@@ -82,12 +83,12 @@ func (b *CallsBuilder) Add(c *Call) {
 		b.fn = c.Func
 	}
 	if c.Flags&FlagArg != 0 {
-		buf = AppendBytes(buf, c.Arg)
+		buf = b.out.appendBytes(buf, c.Arg)
 	}
 	if c.Flags&FlagDeadline != 0 {
 		buf = AppendUvarint(buf, c.Deadline)
 	}
-	b.buf = buf
+	b.out.Buf = buf
 	b.n++
 }
 
@@ -105,34 +106,51 @@ func (b *CallsBuilder) AddRun(c *Call, n int, arg func(i int) []byte) {
 	b.Add(&first) // names the function, unless the previous record did
 	var same [binary.MaxVarintLen64 + 2]byte
 	rest := append(AppendUvarint(same[:0], c.Group), c.Flags, 0)
-	buf := b.buf
+	buf := b.out.Buf
 	for i := 1; i < n; i++ {
 		buf = append(AppendUvarint(buf, c.ID+uint64(i)), rest...)
 		if c.Flags&FlagArg != 0 {
-			buf = AppendBytes(buf, arg(i))
+			buf = b.out.appendBytes(buf, arg(i))
 		}
 		if c.Flags&FlagDeadline != 0 {
 			buf = AppendUvarint(buf, c.Deadline)
 		}
 	}
-	b.buf = buf
+	b.out.Buf = buf
 	b.n += n - 1
 }
 
 // Len returns the number of records added.
 func (b *CallsBuilder) Len() int { return b.n }
 
-// AppendTo appends the TCalls frame to buf and empties b, which keeps its
-// buffer for the next records unless it grew past MaxKept.
-func (b *CallsBuilder) AppendTo(buf []byte) []byte {
-	buf, at := Begin(buf, TCalls)
-	buf = AppendUvarint(buf, uint64(b.n))
-	buf = append(buf, b.buf...)
-	b.buf, b.n = b.buf[:0], 0
-	if cap(b.buf) > MaxKept {
-		b.buf = nil
+// AppendTo appends the TCalls frame to o and empties b, which keeps its
+// buffer for the next records unless it grew past MaxKept. o refers to the
+// large arguments b referred to.
+func (b *CallsBuilder) AppendTo(o *Out) {
+	m := o.Begin(TCalls)
+	o.Buf = AppendUvarint(o.Buf, uint64(b.n))
+	o.Append(&b.out)
+	o.End(m)
+	b.out.Reset()
+	b.n = 0
+}
+
+// Frame returns the TCalls frame in one new byte slice, the arguments b
+// refers to copied in, and empties b as AppendTo does: for a transport
+// that sends each frame as one message.
+func (b *CallsBuilder) Frame() []byte {
+	var o Out
+	b.AppendTo(&o)
+	if len(o.splice) == 0 {
+		return o.Buf
 	}
-	return End(buf, at)
+	buf := make([]byte, 0, o.Len())
+	at := 0
+	for _, s := range o.splice {
+		buf = append(append(buf, o.Buf[at:s.at]...), s.b...)
+		at = s.at
+	}
+	return append(buf, o.Buf[at:]...)
 }
 
 // CallReader decodes the records of a TCalls frame body one at a time.
@@ -217,6 +235,13 @@ func ParseCancel(body []byte) ([]uint64, error) {
 		gs = append(gs, d.Uvarint())
 	}
 	return gs, d.Finish()
+}
+
+// AppendTypes appends a TTypes frame holding defs, gob type definition
+// messages from a value.Types log.
+func AppendTypes(buf, defs []byte) []byte {
+	buf, at := Begin(buf, TTypes)
+	return End(append(buf, defs...), at)
 }
 
 // AppendEmpty appends a frame of type t with no body, such as TAbort.
@@ -311,11 +336,19 @@ func checkPanicValue(b []byte) error {
 }
 
 // AppendResult appends r's record (not a frame) to buf.
-func AppendResult(buf []byte, r *Result) []byte {
+func AppendResult(buf []byte, r *Result) []byte { return appendResult(buf, r, AppendBytes) }
+
+// AppendResult appends r's record (not a frame) to o. A Value of
+// SpliceAbove bytes or more is not copied: it must not change until o is
+// written or reset.
+func (o *Out) AppendResult(r *Result) { o.Buf = appendResult(o.Buf, r, o.appendBytes) }
+
+// appendResult appends r's record to buf, its Value with appendBytes.
+func appendResult(buf []byte, r *Result, appendBytes func(buf, b []byte) []byte) []byte {
 	buf = AppendUvarint(buf, r.ID)
 	buf = append(buf, r.Kind)
 	if r.Kind == KindOK {
-		return AppendBytes(buf, r.Value)
+		return appendBytes(buf, r.Value)
 	}
 	buf = AppendString(buf, r.Type)
 	buf = AppendString(buf, r.Message)

@@ -1,7 +1,9 @@
 // Package wire is the protocol between a ProcessPool and its worker
 // processes: length-prefixed frames over a pair of pipes, and the messages
 // they carry. Every decoder here treats its input as untrusted: garbled or
-// truncated input is an error, never a panic, a hang or a huge allocation.
+// truncated input is an error, never a panic, a hang or a huge allocation
+// (a frame's buffer, at most MaxFrame, is allocated whole only once the
+// first MiB of its bytes has arrived).
 //
 // A frame is a 4-byte little-endian length n, then n bytes: one type byte and
 // the message. Messages are built from unsigned varints, bytes and
@@ -39,6 +41,7 @@ const (
 	TCancel                  // P→W: cancel the context of groups: count, group ids
 	TAbort                   // P→W: cancel everything and exit now; empty
 	TResults                 // W→P: outcomes, in the order of the calls: Result records
+	TTypes                   // both ways, with Gob: type definitions the values after it refer to: gob messages
 )
 
 // ErrFrame is matched by every error about malformed input.
@@ -83,9 +86,11 @@ func (r *Reader) ReadInto(buf []byte) (Type, []byte, error) {
 	return Type(t), body, nil
 }
 
-// readN reads n bytes into b's array if they fit, else grows the buffer as
-// data arrives, so that a lying length costs no more memory than the input
-// really holds.
+// readN reads n bytes into b's array if they fit, else into a new array.
+// An array of more than a step is allocated whole only once a step of the
+// bytes has arrived, so that a lying length costs memory only when a step
+// of the frame came, and the bytes are read where they stay, not into
+// buffers that grow and are copied.
 func readN(r io.Reader, n int, b []byte) ([]byte, error) {
 	const step = 1 << 20
 	if n <= cap(b) || n <= step {
@@ -96,18 +101,18 @@ func readN(r io.Reader, n int, b []byte) ([]byte, error) {
 		_, err := io.ReadFull(r, b)
 		return b, err
 	}
-	for len(b) < n {
-		k := min(n-len(b), step)
-		if cap(b)-len(b) < k {
-			b = append(b, make([]byte, k)...)[:len(b)]
-		}
-		m, err := io.ReadFull(r, b[len(b):len(b)+k])
-		b = b[:len(b)+m]
-		if err != nil {
-			return nil, err
-		}
+	first := b[:0]
+	if cap(first) < step {
+		first = make([]byte, 0, step)
 	}
-	return b, nil
+	first = first[:step]
+	if _, err := io.ReadFull(r, first); err != nil {
+		return nil, err
+	}
+	b = make([]byte, n)
+	copy(b, first)
+	_, err := io.ReadFull(r, b[step:])
+	return b, err
 }
 
 func unexpected(err error) error {

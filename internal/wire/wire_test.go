@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -21,7 +22,7 @@ func sampleFrames() []byte {
 	b.Add(&Call{ID: 2, Group: 7, Flags: FlagArg | FlagCancelled, Func: "pkg.square", Arg: nil})
 	b.Add(&Call{ID: 3, Func: "pkg.noarg"})
 	b.Add(&Call{ID: 4, Group: 8, Flags: FlagArg | FlagDeadline, Func: "pkg.noarg", Arg: []byte{4}, Deadline: 1500})
-	buf = b.AppendTo(buf)
+	buf = append(buf, callsFrame(&b)...)
 	buf = AppendCancel(buf, []uint64{7, 9})
 	var recs []byte
 	recs = AppendResult(recs, &Result{ID: 1, Kind: KindOK, Value: []byte("v")})
@@ -33,6 +34,17 @@ func sampleFrames() []byte {
 	recs = AppendResult(recs, &Result{ID: 7, Kind: KindPanic, Message: "42", Value: AppendPanicValue(nil, PanicValue, nil, "int", []byte{1, 84})})
 	buf = AppendResults(buf, TResults, 7, recs)
 	return AppendEmpty(buf, TAbort)
+}
+
+// callsFrame returns the TCalls frame of b's records, as written.
+func callsFrame(b *CallsBuilder) []byte {
+	var o Out
+	b.AppendTo(&o)
+	var w bytes.Buffer
+	if _, err := o.WriteTo(&w); err != nil {
+		panic(err)
+	}
+	return w.Bytes()
 }
 
 // parse decodes every frame of data as the receiving side would.
@@ -144,9 +156,9 @@ func TestRoundTrip(t *testing.T) {
 func TestReadInto(t *testing.T) {
 	var b CallsBuilder
 	b.Add(&Call{ID: 1, Flags: FlagArg, Func: "pkg.f", Arg: bytes.Repeat([]byte{7}, 100)})
-	small := b.AppendTo(nil)
+	small := callsFrame(&b)
 	b.Add(&Call{ID: 2, Flags: FlagArg, Func: "pkg.f", Arg: bytes.Repeat([]byte{8}, 3<<20)})
-	large := b.AppendTo(nil)
+	large := callsFrame(&b)
 	for _, tc := range []struct {
 		name   string
 		frame  []byte
@@ -247,7 +259,7 @@ func TestAddRunIsAddForEachCall(t *testing.T) {
 			if run.Len() != one.Len() {
 				t.Fatalf("Len = %d, want %d", run.Len(), one.Len())
 			}
-			if got, want := run.AppendTo(nil), one.AppendTo(nil); !bytes.Equal(got, want) {
+			if got, want := callsFrame(&run), callsFrame(&one); !bytes.Equal(got, want) {
 				t.Fatalf("AddRun wrote\n% x\nwant\n% x", got, want)
 			}
 		})
@@ -256,15 +268,51 @@ func TestAddRunIsAddForEachCall(t *testing.T) {
 
 func TestCallsBuilderDropsALargeBuffer(t *testing.T) {
 	var b CallsBuilder
-	b.Add(&Call{ID: 1, Flags: FlagArg, Func: "pkg.f", Arg: make([]byte, 2*MaxKept)})
-	b.AppendTo(nil)
-	if cap(b.buf) > MaxKept {
-		t.Fatalf("the builder keeps %d bytes after a large argument", cap(b.buf))
+	for i := range 2 * MaxKept / (SpliceAbove / 2) {
+		b.Add(&Call{ID: uint64(i), Flags: FlagArg, Func: "pkg.f", Arg: make([]byte, SpliceAbove/2)})
+	}
+	callsFrame(&b)
+	if cap(b.out.Buf) > MaxKept {
+		t.Fatalf("the builder keeps %d bytes after large records", cap(b.out.Buf))
 	}
 	b.Add(&Call{ID: 2, Flags: FlagArg, Func: "pkg.f", Arg: make([]byte, 100)})
-	b.AppendTo(nil)
-	if kept := cap(b.buf); kept == 0 || kept > MaxKept {
+	callsFrame(&b)
+	if kept := cap(b.out.Buf); kept == 0 || kept > MaxKept {
 		t.Fatalf("the builder keeps %d bytes after a small argument, want its buffer", kept)
+	}
+}
+
+// A large argument is written from where it is, not copied into the
+// frame's buffer, and the builder forgets it once the frame is made.
+func TestCallsBuilderRefersToALargeArgument(t *testing.T) {
+	arg := bytes.Repeat([]byte{5}, 3*SpliceAbove)
+	var b CallsBuilder
+	b.Add(&Call{ID: 1, Flags: FlagArg, Func: "pkg.f", Arg: []byte{1}})
+	b.Add(&Call{ID: 2, Flags: FlagArg, Func: "pkg.f", Arg: arg})
+	b.Add(&Call{ID: 3, Flags: FlagArg, Func: "pkg.f", Arg: []byte{3}})
+	if n := len(b.out.Buf); n >= SpliceAbove {
+		t.Fatalf("the records take %d bytes of the buffer", n)
+	}
+	var o Out
+	b.AppendTo(&o)
+	if b.out.Len() != len(b.out.Buf) || slices.ContainsFunc(b.out.splice[:cap(b.out.splice)], func(s splice) bool { return s.b != nil }) {
+		t.Fatal("the builder still refers to the argument")
+	}
+	var w bytes.Buffer
+	if _, err := o.WriteTo(&w); err != nil || w.Len() != o.Len() {
+		t.Fatalf("wrote %d bytes of %d: %v", w.Len(), o.Len(), err)
+	}
+	_, body, err := NewReader(&w).Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := ReadCalls(body)
+	var args [][]byte
+	for cr.Next() {
+		args = append(args, cr.Call.Arg)
+	}
+	if err := cr.Err(); err != nil || len(args) != 3 || !bytes.Equal(args[1], arg) || args[2][0] != 3 {
+		t.Fatalf("read %d calls back: %v", len(args), err)
 	}
 }
 
@@ -281,8 +329,42 @@ func TestCallRecordBytes(t *testing.T) {
 	} {
 		var b CallsBuilder
 		b.Add(&tc.c)
-		if !bytes.Equal(b.buf, tc.want) {
-			t.Errorf("%+v: record % x, want % x", tc.c, b.buf, tc.want)
+		if !bytes.Equal(b.out.Buf, tc.want) {
+			t.Errorf("%+v: record % x, want % x", tc.c, b.out.Buf, tc.want)
+		}
+	}
+}
+
+// A large frame is read into one buffer of its size, allocated once its
+// first MiB has arrived, not into a buffer that grows.
+func TestReadLargeFrameAllocatesItOnce(t *testing.T) {
+	const size = 16 << 20
+	var b CallsBuilder
+	b.Add(&Call{ID: 1, Flags: FlagArg, Func: "pkg.f", Arg: make([]byte, size)})
+	frame := callsFrame(&b)
+	r := NewReader(bytes.NewReader(frame))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, body, err := r.ReadInto(nil)
+	runtime.ReadMemStats(&after)
+	if err != nil || len(body) != len(frame)-5 {
+		t.Fatalf("read %d bytes of %d: %v", len(body), len(frame)-5, err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > size+2<<20 {
+		t.Fatalf("reading a frame of %d bytes allocated %d", len(body), got)
+	}
+}
+
+// Frame gives the bytes WriteTo writes, in one slice.
+func TestCallsBuilderFrame(t *testing.T) {
+	for _, size := range []int{10, 3 * SpliceAbove} {
+		var one, other CallsBuilder
+		for _, b := range []*CallsBuilder{&one, &other} {
+			b.Add(&Call{ID: 1, Flags: FlagArg, Func: "pkg.f", Arg: bytes.Repeat([]byte{5}, size)})
+			b.Add(&Call{ID: 2, Flags: FlagArg, Func: "pkg.f", Arg: []byte{6}})
+		}
+		if got, want := one.Frame(), callsFrame(&other); !bytes.Equal(got, want) {
+			t.Errorf("an argument of %d bytes: Frame gives %d bytes, WriteTo %d", size, len(got), len(want))
 		}
 	}
 }
