@@ -41,7 +41,9 @@
 //     are dropped. Side effects of a call should be idempotent.
 //   - A worker that cannot reach the pool of a call (the pool reconnects
 //     after its server restarted, say) hands the call back, and the server
-//     delivers it again WorkerLostAfter later. Calls queued on a server that
+//     delivers it again WorkerLostAfter later. The calls of a pool that died
+//     thus end after MaxAttempts deliveries, deleted by the reaper of
+//     another pool of the same Name, large arguments included. Calls queued on a server that
 //     keeps its streams in files (StoreDir, or Connect) survive the server's
 //     restart.
 //   - A call is Pending while it waits in the stream: the worker that takes

@@ -55,8 +55,9 @@ func WorkerNATS(opts ...nats.Option) WorkerOption {
 // from the pool's stream as it has room for them, runs them with the
 // functions this program registered, and sends their outcomes to the pools
 // that made them, until ctx ends. It then takes no more calls, waits up to
-// drainGrace for those it runs, hands the others back to the stream for
-// another worker, closes its connection and returns nil.
+// 10 seconds for those it runs, cancels the context of those still running
+// and hands them back to the stream for another worker (their outcomes here
+// are dropped), closes its connection and returns nil.
 //
 // It returns an error at once if an option or url is invalid, or the server
 // cannot be reached or refuses the URL's credentials (a wrong token says
