@@ -11,15 +11,19 @@ import "github.com/gofutures/futures/internal/value"
 // fields nil); interface and any values, as arguments, results or fields,
 // when their concrete types are registered with gob.Register (otherwise the
 // call fails with an error naming the type); nil pointers and interfaces as
-// nil; nil and empty slices as nil, except that a []byte argument or result
-// keeps them apart; nil map fields as nil, empty ones as empty, and a nil
-// map as the whole value as an empty map; a pointer field to a zero value as
-// nil. A chan or func argument or result, a value that refers to itself (on
-// which gob would recurse until the stack overflows, a fatal error that
-// recover cannot catch; the pool checks values whose types can refer to
-// themselves or hold interfaces, first) or that nests more than 10,000
-// levels deep, and an argument or result over the frame limit (about 1 GiB
-// encoded) fail the call with an error that says so. A ProcessPool keeps
+// the argument or result as nil, an interface holding a nil pointer as a
+// nil interface; nil and empty slices as nil, except that a []byte argument
+// or result keeps them apart; nil map fields as nil, empty ones as empty,
+// and a nil map as the whole value as an empty map; a pointer field to a
+// zero value as nil. A chan or func argument or result, a struct with no
+// exported fields (as the value or the type of an exported field), a nil
+// pointer in an interface field, a slice or a map, a value that refers to
+// itself (on which gob would recurse until the stack overflows, a fatal
+// error that recover cannot catch; the pool checks values whose types can
+// refer to themselves or hold interfaces, first, but not values of types
+// with their own GobEncode or MarshalBinary method) or that nests more than
+// 10,000 levels deep, and an argument or result over the frame limit (about
+// 1 GiB encoded) fail the call with an error that says so. A ProcessPool keeps
 // one gob stream per worker process in each direction, so that a type's
 // description crosses once per worker, except in values that hold interface
 // values, which are described in full every time.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,7 +69,54 @@ func crossLen(_ context.Context, n *crossNode) (int, error) {
 	}
 	return k, nil
 }
-func crossIsNil(_ context.Context, p *crossRecord) (bool, error) { return p == nil, nil }
+func crossIsNil(_ context.Context, p *crossRecord) (bool, error)   { return p == nil, nil }
+func crossCount(_ context.Context, ps []*crossRecord) (int, error) { return len(ps), nil }
+func crossCountMap(_ context.Context, m map[int]*crossRecord) (int, error) {
+	return len(m), nil
+}
+
+// crossOpaque has no exported fields: gob refuses it, even in a field.
+type crossOpaque struct{ n int }
+
+type crossHolder struct {
+	ID int
+	O  crossOpaque
+}
+
+func crossEchoHolder(_ context.Context, h crossHolder) (crossHolder, error) { return h, nil }
+func crossEchoOpaque(_ context.Context, o crossOpaque) (crossOpaque, error) { return o, nil }
+
+// crossRing is a cycle that encodes itself: gob calls GobEncode and never
+// recurses into its fields.
+type crossRing struct {
+	Name string
+	Next *crossRing
+}
+
+func (r *crossRing) GobEncode() ([]byte, error) {
+	var names []string
+	for n := r; len(names) == 0 || n != r; n = n.Next {
+		names = append(names, n.Name)
+	}
+	return []byte(strings.Join(names, ",")), nil
+}
+
+func (r *crossRing) GobDecode(b []byte) error {
+	n := r
+	for i, name := range strings.Split(string(b), ",") {
+		if i > 0 {
+			n.Next = &crossRing{}
+			n = n.Next
+		}
+		n.Name = name
+	}
+	n.Next = r
+	return nil
+}
+
+func crossRingNames(_ context.Context, r *crossRing) (string, error) {
+	return r.Name + r.Next.Name + r.Next.Next.Name + r.Next.Next.Next.Name, nil
+}
 
 // crossCycle returns a cyclic list, which gob cannot encode.
 func crossCycle(_ context.Context, n int) (*crossNode, error) {
@@ -85,7 +133,8 @@ func crossUnregistered(_ context.Context, s float64) (crossShape, error) {
 func init() {
 	gob.Register(crossCircle{})
 	futures.Register(crossEchoRecord, crossEchoShape, crossEchoAny, crossEchoPtr, crossEchoInts,
-		crossEchoBytes, crossEchoMap, crossLen, crossIsNil, crossCycle, crossUnregistered)
+		crossEchoBytes, crossEchoMap, crossLen, crossIsNil, crossCycle, crossUnregistered,
+		crossCount, crossCountMap, crossEchoHolder, crossEchoOpaque, crossRingNames)
 }
 
 func TestWhatCrossesIntoAWorker(t *testing.T) {
@@ -166,6 +215,36 @@ func TestWhatCrossesIntoAWorker(t *testing.T) {
 		{name: "a nil pointer argument reaches the function as nil",
 			call: func(p *futures.ProcessPool) (any, error) { return futures.Submit(p, crossIsNil, nil).Result(bg) },
 			want: true},
+		{name: "an interface argument holding a nil pointer reaches the function as a nil interface",
+			call: func(p *futures.ProcessPool) (any, error) {
+				return futures.Submit(p, crossEchoShape, crossShape((*crossCircle)(nil))).Result(bg)
+			},
+			want: crossShape(nil)},
+		{name: "a nil pointer in an interface field fails",
+			call: func(p *futures.ProcessPool) (any, error) {
+				return futures.Submit(p, crossEchoRecord, crossRecord{Shape: (*crossCircle)(nil)}).Result(bg)
+			},
+			err: "cannot encode nil pointer of type *futures_test.crossCircle inside interface"},
+		{name: "a nil pointer in a slice fails",
+			call: func(p *futures.ProcessPool) (any, error) {
+				return futures.Submit(p, crossCount, []*crossRecord{{ID: 1}, nil}).Result(bg)
+			},
+			err: "gob: encodeArray: nil element"},
+		{name: "a nil pointer in a map fails",
+			call: func(p *futures.ProcessPool) (any, error) {
+				return futures.Submit(p, crossCountMap, map[int]*crossRecord{1: nil}).Result(bg)
+			},
+			err: "nil element"},
+		{name: "an exported field of a struct type with no exported fields fails",
+			call: func(p *futures.ProcessPool) (any, error) {
+				return futures.Submit(p, crossEchoHolder, crossHolder{ID: 1}).Result(bg)
+			},
+			err: "gob: type futures_test.crossOpaque has no exported fields"},
+		{name: "a struct with no exported fields as the whole argument fails",
+			call: func(p *futures.ProcessPool) (any, error) {
+				return futures.Submit(p, crossEchoOpaque, crossOpaque{n: 1}).Result(bg)
+			},
+			err: "gob: type futures_test.crossOpaque has no exported fields"},
 		{name: "a pointer argument and result",
 			call: func(p *futures.ProcessPool) (any, error) {
 				return futures.Submit(p, crossEchoPtr, &crossRecord{ID: 3}).Result(bg)
@@ -225,6 +304,13 @@ func TestWhatCrossesIntoAWorker(t *testing.T) {
 		{name: "a cyclic argument fails instead of overflowing the stack",
 			call: func(p *futures.ProcessPool) (any, error) { return futures.Submit(p, crossLen, cyclic).Result(bg) },
 			err:  "cannot encode the argument of futures_test.crossLen with gob (a *futures_test.crossNode): a *futures_test.crossNode refers to itself"},
+		{name: "a cycle that encodes itself with GobEncode crosses",
+			call: func(p *futures.ProcessPool) (any, error) {
+				r := &crossRing{Name: "a", Next: &crossRing{Name: "b"}}
+				r.Next.Next = r
+				return futures.Submit(p, crossRingNames, r).Result(bg)
+			},
+			want: "abab"},
 		{name: "a value nested more than 10,000 levels deep fails",
 			call: func(p *futures.ProcessPool) (any, error) {
 				deep := &crossNode{}

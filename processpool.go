@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"reflect"
 	"runtime"
 	"strconv"
 	"sync"
@@ -173,8 +174,11 @@ func NewProcessPool(opts ...Option) (*ProcessPool, error) {
 		p.types = value.NewTypes()
 		p.argCodec = value.NewStream(p.types)
 	}
-	if value.ByName(p.codec.Name()) == nil {
+	switch c := value.ByName(p.codec.Name()); {
+	case c == nil:
 		return nil, fmt.Errorf("futures: NewProcessPool: Encoding(%s): workers cannot find this codec; register it with futures.RegisterCodec in an init function", p.codec.Name())
+	case reflect.TypeOf(c) != reflect.TypeOf(p.codec):
+		return nil, fmt.Errorf("futures: NewProcessPool: Encoding(%s): another codec is registered as %q, which workers would use; give this one a Name of its own and register it with futures.RegisterCodec", p.codec.Name(), p.codec.Name())
 	}
 	if cfg.initializer != nil {
 		rf, err := registry.Lookup(cfg.initializer)

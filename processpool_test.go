@@ -662,11 +662,17 @@ func TestProcessPoolNewRejectsBadOptions(t *testing.T) {
 	}
 	_, err := futures.NewProcessPool(futures.Encoding(upperCodec{}))
 	assert.ErrorContains(t, err, "RegisterCodec")
+	// Workers would use Gob, and speak gob streams, where the pool does not.
+	_, err = futures.NewProcessPool(futures.Encoding(gobNamed{futures.Gob}))
+	assert.ErrorContains(t, err, `another codec is registered as "gob"`)
 }
 
 type upperCodec struct{ futures.Codec }
 
 func (upperCodec) Name() string { return "upper" }
+
+// gobNamed is a codec of its own that takes Gob's name.
+type gobNamed struct{ futures.Codec }
 
 func TestWorkerStartedByHand(t *testing.T) {
 	exe, err := os.Executable()

@@ -66,7 +66,7 @@ func PanicValue(b []byte, c value.Codec, opaque Opaque) (any, bool) {
 		return v, true
 	}
 	var box panicBox
-	if decode(c, val, &box) != nil || fmt.Sprintf("%T", box.V) != typ {
+	if value.Decode(c, val, &box) != nil || fmt.Sprintf("%T", box.V) != typ {
 		return nil, false
 	}
 	return box.V, true

@@ -1,7 +1,6 @@
 package errtree
 
 import (
-	"fmt"
 	"reflect"
 
 	"github.com/gofutures/futures/internal/value"
@@ -77,7 +76,7 @@ func rebuildValue(r *registry, t reflect.Type, n *wire.ErrNode, c value.Codec, o
 		elem = t.Elem()
 	}
 	p := reflect.New(elem)
-	if n.Kind == wire.NodeValue && decode(c, n.Value, p.Interface()) != nil {
+	if n.Kind == wire.NodeValue && value.Decode(c, n.Value, p.Interface()) != nil {
 		return nil
 	}
 	for _, ch := range n.Children {
@@ -96,14 +95,4 @@ func rebuildValue(r *registry, t reflect.Type, n *wire.ErrNode, c value.Codec, o
 	}
 	err, _ := v.Interface().(error)
 	return err
-}
-
-// decode is value.Decode, with a panic of the codec turned into an error.
-func decode(c value.Codec, data []byte, ptr any) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("decoding a %T panicked: %v", ptr, r)
-		}
-	}()
-	return value.Decode(c, data, ptr)
 }

@@ -1,6 +1,8 @@
 package value
 
 import (
+	"encoding"
+	"encoding/gob"
 	"fmt"
 	"reflect"
 	"sync"
@@ -15,7 +17,8 @@ import (
 // holds interfaces, checkDepth walks it and refuses a cycle, or nesting
 // deeper than MaxDepth, with an error. A type that cannot refer to itself
 // and holds no interface, such as a struct of numbers, strings and slices
-// of them, is never walked.
+// of them, is never walked; nor is a value that gob encodes with its own
+// GobEncode or MarshalBinary method, which gob does not look into.
 
 // MaxDepth is the deepest nesting of pointers, interfaces, slices and maps
 // that a value of a recursive or interface-holding type may have to be
@@ -72,6 +75,9 @@ func topMayRecurse(t reflect.Type) bool {
 // reaches reports whether t holds an interface or one of the types on the
 // path from the top to it; path holds those types.
 func reaches(t reflect.Type, path map[reflect.Type]bool) bool {
+	if encodesItself(t) {
+		return false
+	}
 	if path[t] {
 		return true
 	}
@@ -94,11 +100,34 @@ func reaches(t reflect.Type, path map[reflect.Type]bool) bool {
 	return false
 }
 
-// walkKey identifies a pointer, slice or map on the path being walked.
+var (
+	gobEncoderType      = reflect.TypeFor[gob.GobEncoder]()
+	binaryMarshalerType = reflect.TypeFor[encoding.BinaryMarshaler]()
+)
+
+// encodesItself reports whether gob encodes a value of t with a GobEncode
+// or MarshalBinary method, as gob finds one: on t, on what t points to, or
+// on a pointer to t.
+func encodesItself(t reflect.Type) bool {
+	for u := t; ; u = u.Elem() {
+		if u.Implements(gobEncoderType) || u.Implements(binaryMarshalerType) {
+			return true
+		}
+		if u.Kind() != reflect.Pointer {
+			break
+		}
+	}
+	p := reflect.PointerTo(t)
+	return t.Kind() != reflect.Pointer && (p.Implements(gobEncoderType) || p.Implements(binaryMarshalerType))
+}
+
+// walkKey identifies a pointer, slice or map on the path being walked. Its
+// type tells apart a pointer to a struct and one to the struct's first
+// field, which share an address.
 type walkKey struct {
-	kind reflect.Kind
-	ptr  uintptr
-	n    int
+	t   reflect.Type
+	ptr uintptr
+	n   int
 }
 
 // walker walks a value as Gob encodes it, keeping the references on the
@@ -121,12 +150,12 @@ func (w *walker) walk(v reflect.Value, depth int) error {
 		if v.IsNil() {
 			return nil
 		}
-		key = walkKey{v.Kind(), v.Pointer(), 0}
+		key = walkKey{v.Type(), v.Pointer(), 0}
 	case reflect.Slice:
 		if v.Len() == 0 {
 			return nil
 		}
-		key = walkKey{v.Kind(), v.Pointer(), v.Len()}
+		key = walkKey{v.Type(), v.Pointer(), v.Len()}
 	}
 	if key.ptr != 0 {
 		if w.path[key] {

@@ -257,6 +257,28 @@ type node struct {
 
 type anyList struct{ Items []any }
 
+// firstField's Self may point at its own First, which shares its address.
+type firstField struct {
+	First anyList
+	Self  any
+}
+
+// ring encodes itself with GobEncode, which handles its cycle: gob never
+// recurses into its fields.
+type ring struct {
+	Name string
+	Next *ring
+}
+
+func (r *ring) GobEncode() ([]byte, error) { return []byte(r.Name), nil }
+
+func (r *ring) GobDecode(b []byte) error {
+	r.Name, r.Next = string(b), r
+	return nil
+}
+
+func init() { gob.Register(&anyList{}) }
+
 func TestCheckDepth(t *testing.T) {
 	cyclic := &node{N: 1}
 	cyclic.Next = &node{N: 2, Next: cyclic}
@@ -282,6 +304,12 @@ func TestCheckDepth(t *testing.T) {
 		{"too deep", deep, "levels deep"},
 		{"shared, not cyclic", dag, ""},
 		{"a list within the limit", &node{Next: &node{N: 3}}, ""},
+		{"an interface holding a pointer to the value's first field", func() any {
+			v := &firstField{First: anyList{Items: []any{1}}}
+			v.Self = &v.First
+			return v
+		}(), ""},
+		{"a cycle that GobEncode encodes", func() any { r := &ring{Name: "r"}; r.Next = r; return r }(), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, c := range []Codec{Gob, NewStream(NewTypes())} {

@@ -195,8 +195,15 @@ func marshal(c Codec, v any) (b []byte, err error) {
 }
 
 // Decode decodes data, from Append, into ptr. A value of a common type
-// decodes into a pointer to that type or to an interface it satisfies.
-func Decode(c Codec, data []byte, ptr any) error {
+// decodes into a pointer to that type or to an interface it satisfies. A
+// panic of the codec, or of a method it calls such as GobDecode, is
+// returned as an error.
+func Decode(c Codec, data []byte, ptr any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("decoding a %T panicked: %v", ptr, r)
+		}
+	}()
 	if len(data) == 0 {
 		return errors.New("futures: an encoded value is empty")
 	}
