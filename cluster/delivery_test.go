@@ -7,7 +7,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -51,20 +50,6 @@ func TestTaskTimeoutSoft(t *testing.T) {
 	}
 	if st := p.Stats(); st.WorkerStarts != 1 {
 		t.Errorf("Stats %+v: the worker was started %d times, want once: it is not killed", st, st.WorkerStarts)
-	}
-}
-
-// TestArgumentTooLarge: an argument larger than the server's max_payload
-// fails its call with an error that says so, before anything is sent.
-func TestArgumentTooLarge(t *testing.T) {
-	p := newTestPool(t, LocalWorkers(0))
-	big := strings.Repeat("x", p.maxPayload+1)
-	_, err := futures.Submit(p, holdPID, big).Result(testContext(t, time.Minute))
-	if err == nil || !strings.Contains(err.Error(), "max_payload") {
-		t.Errorf("an argument of %d bytes: error %v, want one naming max_payload", len(big), err)
-	}
-	if st := p.Stats(); st.Failed != 1 || st.Submitted != 1 {
-		t.Errorf("Stats %+v: want the call counted as failed", st)
 	}
 }
 

@@ -41,7 +41,9 @@
 //     are dropped. Side effects of a call should be idempotent.
 //   - A worker that cannot reach the pool of a call (the pool reconnects
 //     after its server restarted, say) hands the call back, and the server
-//     delivers it again WorkerLostAfter later. Calls queued on a server that
+//     delivers it again WorkerLostAfter later. The calls of a pool that died
+//     thus end after MaxAttempts deliveries, deleted by the reaper of
+//     another pool of the same Name, large arguments included. Calls queued on a server that
 //     keeps its streams in files (StoreDir, or Connect) survive the server's
 //     restart.
 //   - A call is Pending while it waits in the stream: the worker that takes
@@ -63,8 +65,9 @@
 //     workers. Workers started with Serve are not counted.
 //   - ErrDeadlock is not detected: a call that submits to its own pool and
 //     waits for the result may wait forever.
-//   - An argument or a result larger than the server's max_payload (1 MiB
-//     by default) fails the call with an error that says so.
+//   - An argument or a result larger than a message of the server carries
+//     (max_payload, 1 MiB by default) goes through the pool's object store
+//     instead, and is deleted from it once the call is over.
 //   - A call costs a few hundred microseconds and the pool carries tens of
 //     thousands of calls a second: use Map's Chunksize for small items.
 //
@@ -97,6 +100,10 @@
 //	reaper          its durable pull consumer, read by every pool of the
 //	                Name: it tells the pool that made a lost call, and
 //	                deletes the call's message
+//	FUT_OBJ_<p>     object store (the stream OBJ_FUT_OBJ_<p>): the arguments
+//	                and results too big for a message, one object each,
+//	                deleted once their call is over (by its pool; by the
+//	                reaper for a lost call's argument)
 //
 // A worker asks leave to start calls, and sends their outcomes, on the core
 // subject fut.<p>.res.<client>; a pool cancels the calls of a context on

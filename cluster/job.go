@@ -102,8 +102,40 @@ func (w *worker) handle(m jetstream.Msg) {
 		}
 		j.next = len(j.calls)
 	}
+	if name := m.Headers().Get(headerArgObject); name != "" && j.next < len(j.calls) {
+		j.fetchArg(name)
+	}
 	j.runner = serve.NewRunner(codec, timeout, j.timedOut, j.record)
 	j.run()
+}
+
+// fetchArg reads the argument of the message's one call from the object
+// name; if it cannot, the call fails without running.
+func (j *job) fetchArg(name string) {
+	c := &j.calls[0]
+	if j.skip[c.ID] {
+		return
+	}
+	data, err := j.w.objs.get(j.ctx, name)
+	if err != nil {
+		j.record(&wire.Result{ID: c.ID, Kind: wire.KindFail, Type: serve.FailCodec,
+			Message: fmt.Sprintf("futures/cluster: worker %s has no argument for the call: %v", j.w.id, err)})
+		j.next = len(j.calls)
+		return
+	}
+	c.Arg = data
+}
+
+// storeResult puts the value of r, a result too big for a message, in the
+// object store, and returns the record that names the object, or one that
+// says why it could not be stored.
+func (j *job) storeResult(r *wire.Result) *wire.Result {
+	name := resultObject(j.client, r.ID, j.attempt)
+	if err := j.w.objs.put(name, r.Value); err != nil {
+		return &wire.Result{ID: r.ID, Kind: wire.KindFail, Type: serve.FailCodec,
+			Message: fmt.Sprintf("futures/cluster: the result is %d bytes encoded, more than a message carries, and %v", len(r.Value), err)}
+	}
+	return &wire.Result{ID: r.ID, Kind: wire.KindFail, Type: failObject, Message: name}
 }
 
 // askStart asks the pool that made the calls which of them to run, and
@@ -210,11 +242,10 @@ func (j *job) timedOut(r *wire.Result) {
 // wait.
 func (j *job) record(r *wire.Result) {
 	limit := int(j.w.nc.MaxPayload()) - 256
-	j.mu.Lock()
 	if r.Kind == wire.KindOK && len(r.Value) > limit {
-		r = &wire.Result{ID: r.ID, Kind: wire.KindFail, Type: serve.FailCodec,
-			Message: fmt.Sprintf("futures/cluster: the result is %d bytes encoded, more than a message of the server carries (max_payload %d bytes); return the data another way", len(r.Value), j.w.nc.MaxPayload())}
+		r = j.storeResult(r)
 	}
+	j.mu.Lock()
 	at := len(j.recs)
 	j.recs = wire.AppendResult(j.recs, r)
 	if at > 0 && len(j.recs) > limit {

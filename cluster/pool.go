@@ -46,6 +46,8 @@ type Pool struct {
 	nextID     atomic.Uint64
 	done       completer  // runs callbacks and other packages' completions, away from the NATS goroutines
 	doneBuf    []finished // the calls the results message being handled finished; only receive uses it
+	objs       *objects   // the object store of large arguments and results
+	gc         completer  // reads and deletes objects, away from the NATS goroutines
 	locals     *localWorkers
 
 	mu        sync.Mutex
@@ -69,6 +71,7 @@ type entry struct {
 	started bool   // a worker was allowed to start it
 	attempt int    // the delivery of its message that started it last
 	worker  string // the worker that started it last
+	argObj  string // the object holding its argument, if too big for a message
 }
 
 // group is the context shared by calls, usually those of one Map: when it
@@ -155,6 +158,9 @@ func NewPool(opts ...Option) (*Pool, error) {
 func (p *Pool) start(ctx context.Context) error {
 	var err error
 	if p.calls, err = p.top.ensure(ctx, p.link.js); err != nil {
+		return err
+	}
+	if p.objs, err = p.top.openObjects(ctx, p.link.js); err != nil {
 		return err
 	}
 	p.pub, err = jetstream.New(p.link.nc,
@@ -326,6 +332,7 @@ func (p *Pool) settleOneLocked(id uint64, e *entry) {
 	p.st.queued--
 	p.queued--
 	delete(p.entries, id)
+	p.forgetLocked(e)
 }
 
 // settleEvery is how often a goroutine waiting for room in the queue looks

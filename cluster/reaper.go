@@ -42,6 +42,9 @@ func (p *Pool) reap(m jetstream.Msg) {
 		m.Nak() // the server is busy: another reaper, or this one, tries again
 		return
 	}
+	if name := raw.Header.Get(headerArgObject); name != "" {
+		p.dropObject(name) // its pool may be gone
+	}
 	if client, _, err := callSubjectParts(raw.Subject); err == nil {
 		if ids, err := callIDs(raw.Data); err == nil {
 			p.link.nc.Publish(p.top.resultSubject(client), appendLost(nil, a.Deliveries, ids))

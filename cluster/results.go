@@ -87,14 +87,19 @@ func (p *Pool) results(body []byte) {
 	p.mu.Lock()
 	wire.ParseResults(body, func(r *wire.Result) bool {
 		e := p.entries[r.ID]
+		_, inStore := objectOf(r)
 		if e == nil || !e.started {
-			return true // finished already, or never started: a stray record
+			// Finished already, or never started: a stray record.
+			if name, ok := objectOf(r); ok {
+				p.dropObject(name)
+			}
+			return true
 		}
 		p.takeLocked(r.ID)
-		switch r.Kind {
-		case wire.KindOK:
+		switch {
+		case r.Kind == wire.KindOK, inStore:
 			p.st.succeeded++
-		case wire.KindCancelled:
+		case r.Kind == wire.KindCancelled:
 			p.st.cancelled++
 		default:
 			p.st.failed++
@@ -117,9 +122,14 @@ type finished struct {
 }
 
 // complete completes the future of e with r, its outcome: a value decoded
-// with the pool's codec, or the error of a failure record. r.Value need
+// with the pool's codec, or the error of a failure record; a value in the
+// object store is read on the pool's goroutine for objects. r.Value need
 // only last until it returns.
 func (p *Pool) complete(e *entry, r *wire.Result) {
+	if name, ok := objectOf(r); ok {
+		p.gc.add(func() { p.completeFromObject(e, name) })
+		return
+	}
 	if r.Kind != wire.KindOK {
 		remote.End(e.t, nil, remote.Failure(e.t.Context(), r, e.fn.Name(), p.codec), p.done.add)
 		return

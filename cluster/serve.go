@@ -24,7 +24,8 @@ type WorkerOption struct {
 type workerConfig struct {
 	concurrency int
 	natsOpts    []nats.Option
-	ready       func() // called once the worker takes calls; nil: none
+	ready       func()        // called once the worker takes calls; nil: none
+	grace       time.Duration // how long a stopping worker waits for its calls
 }
 
 // Concurrency sets how many calls the worker runs at once; it takes a call
@@ -54,8 +55,9 @@ func WorkerNATS(opts ...nats.Option) WorkerOption {
 // from the pool's stream as it has room for them, runs them with the
 // functions this program registered, and sends their outcomes to the pools
 // that made them, until ctx ends. It then takes no more calls, waits up to
-// drainGrace for those it runs, hands the others back to the stream for
-// another worker, closes its connection and returns nil.
+// 10 seconds for those it runs, cancels the context of those still running
+// and hands them back to the stream for another worker (their outcomes here
+// are dropped), closes its connection and returns nil.
 //
 // It returns an error at once if an option or url is invalid, or the server
 // cannot be reached or refuses the URL's credentials (a wrong token says
@@ -65,7 +67,7 @@ func Serve(ctx context.Context, url string, opts ...WorkerOption) error {
 	if ctx == nil {
 		return errors.New("futures/cluster: Serve: the context is nil; use context.Background()")
 	}
-	c := workerConfig{concurrency: 1}
+	c := workerConfig{concurrency: 1, grace: drainGrace}
 	for _, o := range opts {
 		if o.apply == nil {
 			return errors.New("futures/cluster: Serve: the zero WorkerOption is not an option; use Concurrency or WorkerNATS")
@@ -124,10 +126,12 @@ type worker struct {
 	nc        *nats.Conn
 	top       topology
 	cons      jetstream.Consumer
+	objs      *objects
 	id        string
 	lostAfter time.Duration // the consumer's AckWait
 	slotsN    int           // calls run at once: each slot takes one message at a time
 	ready     func()
+	grace     time.Duration // how long drain waits for the calls
 
 	calls     context.Context // the base of the calls' contexts
 	stopCalls context.CancelFunc
@@ -168,6 +172,13 @@ func newWorker(ctx context.Context, nc *nats.Conn, top topology, c workerConfig)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	objs, err := top.openObjects(ctx, js)
+	if ctx.Err() != nil {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("futures/cluster: Serve: %w", err)
+	}
 	host, _ := os.Hostname()
 	suffix, err := randomID()
 	if err != nil {
@@ -177,10 +188,12 @@ func newWorker(ctx context.Context, nc *nats.Conn, top topology, c workerConfig)
 		nc:        nc,
 		top:       top,
 		cons:      cons,
+		objs:      objs,
 		id:        fmt.Sprintf("%s:%d:%s", host, os.Getpid(), suffix[:6]),
 		lostAfter: cons.CachedInfo().Config.AckWait,
 		slotsN:    c.concurrency,
 		ready:     c.ready,
+		grace:     c.grace,
 		held:      map[*job]struct{}{},
 	}
 	w.calls, w.stopCalls = context.WithCancel(context.Background())
@@ -254,16 +267,16 @@ func (w *worker) slotLoop() {
 	}
 }
 
-// drain waits up to drainGrace for the slots to finish the calls they
-// run, then cancels the calls' contexts, hands their messages back and
-// waits for them to return.
+// drain waits up to its grace (drainGrace) for the slots to finish the
+// calls they run, then cancels the calls' contexts, hands their messages
+// back and waits for them to return.
 func (w *worker) drain() {
 	done := make(chan struct{})
 	go func() {
 		w.slots.Wait()
 		close(done)
 	}()
-	t := time.NewTimer(drainGrace)
+	t := time.NewTimer(w.grace)
 	defer t.Stop()
 	select {
 	case <-done:

@@ -74,3 +74,22 @@ func TestServeWrongToken(t *testing.T) {
 		t.Errorf("Serve with Concurrency(0) = %v", err)
 	}
 }
+
+// graceOption sets how long a stopping worker waits for its calls.
+func graceOption(d time.Duration) WorkerOption {
+	return WorkerOption{name: "grace", apply: func(c *workerConfig) error {
+		c.grace = d
+		return nil
+	}}
+}
+
+// serveInBackground runs Serve on p until the returned stop is called, and
+// returns a channel that receives what Serve returned.
+func serveInBackground(t *testing.T, ctx context.Context, p *Pool, opts ...WorkerOption) (stop func(), served <-chan error) {
+	t.Helper()
+	wctx, cancel := context.WithCancel(ctx)
+	ch := make(chan error, 1)
+	go func() { ch <- Serve(wctx, p.WorkerURL(), opts...) }()
+	t.Cleanup(cancel)
+	return cancel, ch
+}

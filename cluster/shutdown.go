@@ -177,11 +177,18 @@ func (p *Pool) release() {
 	if p.sub != nil {
 		p.sub.Unsubscribe()
 	}
+	// Completions from objects add callbacks; a callback may drop objects.
+	p.gc.wait()
 	p.done.wait()
+	p.gc.wait()
 	if p.calls != nil {
 		// Messages of calls cancelled while queued wait for a worker to
 		// skip them; every call of the pool is over now.
 		p.purgeClient()
+	}
+	if p.objs != nil {
+		// Objects stored for calls that ended as they were put.
+		p.objs.removePrefix(p.client + ".")
 	}
 	p.link.close()
 	close(p.released)

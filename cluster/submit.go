@@ -19,8 +19,9 @@ import (
 // worker. It returns an error matching futures.ErrNotRegistered if t's
 // function is not registered (a closure, say), futures.ErrShutdown after
 // Shutdown and an ErrBrokenExecutor error once the pool is broken. An
-// argument the codec cannot encode, or too big for a message of the server,
-// is accepted and fails t's future with an error that says so. With
+// argument the codec cannot encode is accepted and fails t's future with an
+// error that says so; one too big for a message of the server goes through
+// the pool's object store. With
 // QueueSize it blocks while the queue is full. Most code calls Submit, Go or
 // Map instead.
 func (p *Pool) Execute(t futures.Task) error {
@@ -108,9 +109,7 @@ func (p *Pool) enqueue(ctx context.Context, rf *registry.Func, ts []futures.Task
 		var err error
 		if args, hasArg, err = remote.AppendArg(args, t, p.codec, rf.ArgType()); hasArg {
 			arg := args[start:len(args):len(args)]
-			if err == nil && len(arg)+len(rf.Name())+wire.CallOverhead+wire.CallsOverhead+callMsgSlack > p.maxPayload {
-				err = fmt.Errorf("futures/cluster: the argument of %s is %d bytes encoded, more than a message of the server carries (max_payload %d bytes); pass the data another way", registry.ShortName(rf.Name()), len(arg), p.maxPayload)
-			} else if err != nil {
+			if err != nil {
 				err = fmt.Errorf("futures/cluster: cannot encode the argument of %s with %s: %w; pass a type the codec supports", registry.ShortName(rf.Name()), p.codec.Name(), err)
 			}
 			if err != nil {
@@ -145,7 +144,11 @@ func (p *Pool) enqueue(ctx context.Context, rf *registry.Func, ts []futures.Task
 		// A call cancelled before it got here, or whose context ended, is
 		// recorded but not published: settleLocked counts it once it is
 		// cancelled, by its owner or by endGroup.
-		p.entries[c.ID] = &entry{t: t, fn: rf, group: g}
+		e := &entry{t: t, fn: rf, group: g}
+		if p.tooBig(&c) {
+			e.argObj = argObject(p.client, c.ID)
+		}
+		p.entries[c.ID] = e
 		p.queued++
 		p.st.submitted++
 		p.st.queued++
@@ -184,7 +187,7 @@ func (p *Pool) publish(ctx context.Context, gid uint64, calls []wire.Call, deadl
 		if to == from {
 			return
 		}
-		p.publishMsg(subject, b.Frame(), calls[from:to], deadline, hasDeadline)
+		p.publishMsg(subject, b.Frame(), calls[from:to], deadline, hasDeadline, "")
 		from, size = to, wire.CallsOverhead
 	}
 	for i := range calls {
@@ -192,6 +195,12 @@ func (p *Pool) publish(ctx context.Context, gid uint64, calls []wire.Call, deadl
 		if hasDeadline {
 			c.Flags |= wire.FlagDeadline
 			c.Deadline = uint64(max(time.Until(deadline), 1))
+		}
+		if p.tooBig(c) {
+			flush(i)
+			p.publishLarge(subject, c, deadline, hasDeadline)
+			from = i + 1
+			continue
 		}
 		need := len(c.Arg) + len(c.Func) + wire.CallOverhead
 		if size+need+callMsgSlack > p.maxPayload {
@@ -203,12 +212,44 @@ func (p *Pool) publish(ctx context.Context, gid uint64, calls []wire.Call, deadl
 	flush(len(calls))
 }
 
-// publishMsg publishes one message of calls; if the server refuses it, its
-// calls fail.
-func (p *Pool) publishMsg(subject string, data []byte, calls []wire.Call, deadline time.Time, hasDeadline bool) {
+// tooBig reports whether the argument of c is too big for a message of the
+// server: it goes through the object store.
+func (p *Pool) tooBig(c *wire.Call) bool {
+	return c.Flags&wire.FlagArg != 0 && len(c.Arg)+len(c.Func)+wire.CallOverhead+wire.CallsOverhead+callMsgSlack > p.maxPayload
+}
+
+// publishLarge puts the argument of c in the object store and publishes c
+// alone, its message naming the object. If the object cannot be stored, c
+// fails; if c ended meanwhile, the object is deleted and c not published.
+func (p *Pool) publishLarge(subject string, c *wire.Call, deadline time.Time, hasDeadline bool) {
+	name := argObject(p.client, c.ID)
+	if err := p.objs.put(name, c.Arg); err != nil {
+		p.failCalls([]uint64{c.ID}, err)
+		return
+	}
+	p.mu.Lock()
+	_, live := p.entries[c.ID]
+	p.mu.Unlock()
+	if !live { // its deletion may have come before the object
+		p.dropObject(name)
+		return
+	}
+	small := *c
+	small.Arg = nil
+	var b wire.CallsBuilder
+	b.Add(&small)
+	p.publishMsg(subject, b.Frame(), []wire.Call{small}, deadline, hasDeadline, name)
+}
+
+// publishMsg publishes one message of calls, whose argument is the object
+// argObj if not empty; if the server refuses it, its calls fail.
+func (p *Pool) publishMsg(subject string, data []byte, calls []wire.Call, deadline time.Time, hasDeadline bool, argObj string) {
 	m := nats.NewMsg(subject)
 	m.Data = data
 	m.Header.Set(headerCodec, p.codec.Name())
+	if argObj != "" {
+		m.Header.Set(headerArgObject, argObj)
+	}
 	if p.cfg.taskTimeout > 0 {
 		m.Header.Set(headerTimeout, strconv.FormatInt(int64(p.cfg.taskTimeout), 10))
 	}
@@ -268,6 +309,7 @@ func (p *Pool) takeLocked(id uint64) *entry {
 		return nil
 	}
 	delete(p.entries, id)
+	p.forgetLocked(e)
 	if e.started {
 		p.st.running--
 	} else {

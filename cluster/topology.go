@@ -21,6 +21,8 @@ import (
 //	FUT_LOST_<p>   stream, work queue: the server's advisories for calls
 //	               delivered MaxAttempts times without an acknowledgement
 //	reaper         its durable pull consumer
+//	FUT_OBJ_<p>    object store: arguments and results too big for a
+//	               message (see objects.go)
 //	fut.<p>.call.<client>.<group>  the subject of a call
 //	fut.<p>.res.<client>           core subject: results for a client
 //	fut.<p>.cancel.<client>        core subject: cancellations by a client
@@ -34,6 +36,7 @@ type topology struct {
 	workers jetstream.ConsumerConfig
 	lost    jetstream.StreamConfig
 	reaper  jetstream.ConsumerConfig
+	objects jetstream.ObjectStoreConfig
 }
 
 // maxAckPending is the most calls the workers consumer hands out before
@@ -79,6 +82,11 @@ func newTopology(c config, maxMsgSize int32) topology {
 			Description:   "futures/cluster: turns the lost calls of pool " + p + " into errors",
 			DeliverPolicy: jetstream.DeliverAllPolicy,
 			AckPolicy:     jetstream.AckExplicitPolicy,
+		},
+		objects: jetstream.ObjectStoreConfig{
+			Bucket:      "FUT_OBJ_" + p,
+			Description: "futures/cluster: arguments and results of pool " + p + " too big for a message",
+			Storage:     storage,
 		},
 	}
 }
@@ -133,6 +141,10 @@ func (t topology) ensure(ctx context.Context, js jetstream.JetStream) (jetstream
 		return nil, err
 	}
 	if err := ensureConsumer(ctx, lost, t.reaper); err != nil {
+		return nil, err
+	}
+	// The object store exists before a worker finds the consumer.
+	if err := ensureObjects(ctx, js, t.objects); err != nil {
 		return nil, err
 	}
 	if err := ensureConsumer(ctx, calls, t.workers); err != nil {

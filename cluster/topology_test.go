@@ -65,6 +65,13 @@ func TestTopologyCreated(t *testing.T) {
 	if _, err := lost.Consumer(ctx, "reaper"); err != nil {
 		t.Errorf("reaper consumer: %v", err)
 	}
+	objs, err := l.js.ObjectStore(ctx, "FUT_OBJ_created")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := objs.Status(ctx); err != nil || st.Storage() != jetstream.MemoryStorage || st.TTL() != 0 {
+		t.Errorf("object store: %v, %v", st, err)
+	}
 
 	// A second pool of the same name, or the same pool again, changes
 	// nothing; a pool of another name has objects of its own.
@@ -86,8 +93,8 @@ func TestTopologyCreated(t *testing.T) {
 	for range names.Name() {
 		n++
 	}
-	if names.Err() != nil || n != 4 {
-		t.Errorf("%d streams for two pools (%v), want 4", n, names.Err())
+	if names.Err() != nil || n != 6 {
+		t.Errorf("%d streams for two pools (%v), want 6: calls, lost and objects each", n, names.Err())
 	}
 }
 
@@ -164,6 +171,18 @@ func TestTopologyRefusesIncompatibleObjects(t *testing.T) {
 			cfg.MaxDeliver = 3
 			return createConsumer(l, top.calls, cfg)
 		}, []string{"BackOff"}},
+		{"objstorage", func(top topology) error {
+			cfg := top.objects
+			cfg.Storage = jetstream.FileStorage
+			_, err := l.js.CreateObjectStore(ctx, cfg)
+			return err
+		}, []string{"object store FUT_OBJ_objstorage", "Storage", "StoreDir"}},
+		{"objttl", func(top topology) error {
+			cfg := top.objects
+			cfg.TTL = time.Hour
+			_, err := l.js.CreateObjectStore(ctx, cfg)
+			return err
+		}, []string{"object store FUT_OBJ_objttl", "TTL 1h0m0s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			top := topologyOf(t, l, Name(tc.name), WorkerLostAfter(time.Second))
