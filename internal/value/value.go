@@ -197,11 +197,12 @@ func marshal(c Codec, v any) (b []byte, err error) {
 // Decode decodes data, from Append, into ptr. A value of a common type
 // decodes into a pointer to that type or to an interface it satisfies. A
 // panic of the codec, or of a method it calls such as GobDecode, is
-// returned as an error.
+// returned as an error, and so is a call of runtime.Goexit there: such
+// decoding runs in a goroutine of its own (see unmarshalApart).
 func Decode(c Codec, data []byte, ptr any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("decoding a %T panicked: %v", ptr, r)
+			err = panicked(ptr, r)
 		}
 	}()
 	if len(data) == 0 {
@@ -210,16 +211,11 @@ func Decode(c Codec, data []byte, ptr any) (err error) {
 	tag, data := data[0], data[1:]
 	var v any
 	switch tag {
-	case tagCodec:
-		if s, ok := c.(*Stream); ok {
-			return s.decodeMessage(data, ptr)
+	case tagCodec, tagGobSelf:
+		if runsUserCode(c, reflect.TypeOf(ptr)) {
+			return unmarshalApart(c, tag, data, ptr)
 		}
-		return c.Unmarshal(data, ptr)
-	case tagGobSelf:
-		if _, ok := c.(*Stream); !ok {
-			return errBadValue
-		}
-		return Gob.Unmarshal(data, ptr)
+		return unmarshal(c, tag, data, ptr)
 	case tagPlain:
 		dst := reflect.ValueOf(ptr)
 		if dst.Kind() != reflect.Pointer || dst.IsNil() {
@@ -297,6 +293,21 @@ func Decode(c Codec, data []byte, ptr any) (err error) {
 	}
 	dst.Elem().Set(src)
 	return nil
+}
+
+// unmarshal decodes data, the bytes of c after tag (tagCodec or
+// tagGobSelf), into ptr.
+func unmarshal(c Codec, tag byte, data []byte, ptr any) error {
+	s, isStream := c.(*Stream)
+	switch {
+	case tag == tagGobSelf && !isStream:
+		return errBadValue
+	case tag == tagGobSelf:
+		return Gob.Unmarshal(data, ptr)
+	case isStream:
+		return s.decodeMessage(data, ptr)
+	}
+	return c.Unmarshal(data, ptr)
 }
 
 // DecodeFast decodes data into *p without boxing *p, and reports whether
