@@ -69,9 +69,14 @@ func (p *Pool) ExecuteBatch(ts []futures.Task) error {
 			j++
 		}
 		if err := p.enqueue(ts[i].Context(), fns[i], ts[i:j]); err != nil {
-			// Only a QueueSize wait can fail after the first run: the
-			// runs left behind fail like the calls of a stopped Map.
-			for _, t := range ts[j:] {
+			// A QueueSize wait fails when its context ends or Shutdown
+			// starts; enqueue then recorded none of the run. Before any
+			// run was accepted, the batch is refused as a whole; after,
+			// the runs left fail like the calls of a stopped Map.
+			if i == 0 {
+				return err
+			}
+			for _, t := range ts[i:] {
 				t.Complete(nil, err)
 			}
 			return nil
