@@ -54,7 +54,10 @@
 //     stream. A running call whose context ends, by SubmitContext's ctx, a
 //     Map that stops or a Shutdown that gives up, has its context cancelled
 //     on its worker; it may still finish there, and its outcome is then
-//     dropped.
+//     dropped. Its message leaves the stream with its context, so it is
+//     not delivered again: if no outcome comes within WorkerLostAfter (its
+//     worker died, or it ignores the cancellation), it fails with a
+//     *LostError that wraps the context's error.
 //   - TaskTimeout is soft: the call fails with an error matching
 //     futures.ErrTimeout and its context on the worker is cancelled, but the
 //     worker is not killed.

@@ -35,7 +35,7 @@ func (p *Pool) receive(m *nats.Msg) {
 		attempts := int(d.Uvarint())
 		ids := readIDs(d)
 		if d.Finish() == nil {
-			p.lost(attempts, ids)
+			p.lost(attempts, ids, nil)
 		}
 	}
 }
@@ -147,8 +147,9 @@ func (p *Pool) undecodable() {
 }
 
 // lost fails the calls ids, whose message was delivered attempts times
-// without an answer, with a *LostError.
-func (p *Pool) lost(attempts int, ids []uint64) {
+// without an answer (0: as many times as the delivery that started each),
+// with a *LostError whose Cause is cause.
+func (p *Pool) lost(attempts int, ids []uint64, cause error) {
 	type gone struct {
 		t   futures.Task
 		err error
@@ -161,7 +162,11 @@ func (p *Pool) lost(attempts int, ids []uint64) {
 			continue
 		}
 		p.st.failed++
-		gs = append(gs, gone{e.t, &LostError{ID: p.client + "." + strconv.FormatUint(id, 10), Attempts: attempts, Worker: e.worker}})
+		n := attempts
+		if n == 0 {
+			n = e.attempt
+		}
+		gs = append(gs, gone{e.t, &LostError{ID: p.client + "." + strconv.FormatUint(id, 10), Attempts: n, Worker: e.worker, Cause: cause}})
 	}
 	p.mu.Unlock()
 	for _, g := range gs {

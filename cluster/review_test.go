@@ -60,11 +60,11 @@ func TestShutdownWhileMapWaitsForRoom(t *testing.T) {
 	}
 }
 
-// TestEndedCallNotRunAgain: a running call whose context ended after its
-// worker was killed is not started again when its message is delivered
-// again: it leaves the pool, counted, and no other worker runs it.
+// TestEndedCallNotRunAgain: a running call whose worker was killed and
+// whose context then ended is not run again (its message left the stream
+// with its context); once WorkerLostAfter passed without an outcome it fails
+// with a *LostError wrapping the context's error, counted, and Close returns.
 func TestEndedCallNotRunAgain(t *testing.T) {
-	t.Skip("defect: endGroup's purge deletes the held message of a running call whose worker dies, so its future and Close never end")
 	p := newTestPool(t, WorkerLostAfter(200*time.Millisecond), MaxAttempts(3))
 	ctx := testContext(t, 4*time.Second)
 	dir := t.TempDir()
@@ -76,8 +76,8 @@ func TestEndedCallNotRunAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancel()
-	if _, err := f.Result(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Result after its context ended: %v, want context.Canceled; Stats %+v, started in %v", err, p.Stats(), startedPIDs(t, dir))
+	if _, err := f.Result(ctx); !errors.Is(err, context.Canceled) || !errors.Is(err, futures.ErrWorkerExited) {
+		t.Fatalf("Result after its context ended: %v, want a *LostError matching context.Canceled and futures.ErrWorkerExited; Stats %+v, started in %v", err, p.Stats(), startedPIDs(t, dir))
 	}
 	for st := p.Stats(); st.Running+st.Queued > 0; st = p.Stats() {
 		if ctx.Err() != nil {

@@ -397,12 +397,24 @@ func (p *Pool) endGroup(g *group) {
 	p.calls.Purge(ctx, jetstream.WithPurgeSubject(p.top.callSubject(p.client, g.id)))
 	p.mu.Lock()
 	var queued []futures.Task
-	for _, e := range p.entries {
-		if e.group == g && !e.started {
+	var held []uint64
+	for id, e := range p.entries {
+		switch {
+		case e.group != g:
+		case e.started:
+			held = append(held, id)
+		default:
 			queued = append(queued, e.t)
 		}
 	}
 	p.mu.Unlock()
+	// The purge took the messages of the running calls too, so none of
+	// them is delivered again: a call whose worker died, or that ignores
+	// its cancellation, would wait forever. Past WorkerLostAfter it is lost.
+	if len(held) > 0 {
+		cause := context.Cause(g.ctx)
+		time.AfterFunc(p.cfg.workerLostAfter, func() { p.lost(0, held, cause) })
+	}
 	// The calls of SubmitContext and Map cancel themselves as their context
 	// ends, with the error that says why; a Task of another kind may not.
 	wait, stop := context.WithTimeout(context.Background(), ownerGrace)
