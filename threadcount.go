@@ -11,17 +11,17 @@ package futures
 // admitLocked counts a call accepted by Execute.
 func (p *ThreadPool) admitLocked(t Task) {
 	if o, ok := t.(ownedTask); ok && !o.setOwner(p) {
-		p.counts.endNew(endOf(t), 1) // cancelled or failed before it got here
+		p.counts.EndNew(endOf(t), 1) // cancelled or failed before it got here
 		return
 	}
-	p.counts.queue(1)
+	p.counts.Queue(1)
 }
 
 // noteCancelled counts a queued call of this package that was cancelled.
 func (p *ThreadPool) noteCancelled() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.counts.endQueued(endCancelled, 1)
+	p.counts.EndQueued(endCancelled, 1)
 	p.roomFreedLocked()
 }
 
@@ -64,14 +64,14 @@ func (p *ThreadPool) startLocked(e entry, fresh bool) entry {
 func (p *ThreadPool) startOneLocked(t Task, fresh bool) bool {
 	if fresh {
 		if !t.Start() {
-			p.counts.endNew(endOf(t), 1) // cancelled or failed before it got here
+			p.counts.EndNew(endOf(t), 1) // cancelled or failed before it got here
 			return false
 		}
-		p.counts.startNew(1)
+		p.counts.StartNew(1)
 		return true
 	}
 	if t.Start() {
-		p.counts.start(1)
+		p.counts.Start(1)
 		p.roomFreedLocked()
 		return true
 	}
@@ -85,7 +85,7 @@ func (p *ThreadPool) dropLocked(t Task) {
 	if _, ok := t.(ownedTask); ok {
 		return // counted by noteCancelled, or by admitLocked
 	}
-	p.counts.endQueued(endOf(t), 1)
+	p.counts.EndQueued(endOf(t), 1)
 	p.roomFreedLocked()
 }
 
@@ -107,7 +107,7 @@ func (w *threadWorker) record(end ending) {
 		return
 	}
 	w.counted++
-	w.ended.end(end, 1)
+	w.ended.End(end, 1)
 }
 
 // Stats returns a snapshot of the pool's counters; the counts add up (see
@@ -128,8 +128,8 @@ func (p *ThreadPool) Stats() Stats {
 		w.endedMu.Lock()
 	}
 	for w := range p.all {
-		c.add(&w.ended)
+		c.Add(&w.ended)
 		w.endedMu.Unlock()
 	}
-	return c.stats(len(p.all))
+	return Stats(c.Snapshot(len(p.all)))
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/gofutures/futures/internal/counts"
 	"github.com/gofutures/futures/internal/mpsc"
 	"github.com/gofutures/futures/internal/ring"
 )
@@ -70,7 +71,7 @@ type ThreadPool struct {
 	broken   error
 	exited   chan struct{} // closed once shut down with no worker left
 	isExited bool
-	counts   counters // less the live workers' ended
+	counts   counts.Counters // less the live workers' ended
 }
 
 var poolCount atomic.Int64
@@ -266,7 +267,7 @@ func (p *ThreadPool) waitRoomLocked(ctx context.Context, n int64) error {
 		if err := p.refusalLocked(); err != nil {
 			return false, err
 		}
-		q := p.counts.queued
+		q := p.counts.Queued()
 		return q == 0 || q+n <= p.queueSize || len(p.idle) > 0, nil
 	})
 }

@@ -50,7 +50,7 @@ func (p *ThreadPool) failQueued(es []entry, err error, later func(func())) {
 			p.mu.Lock()
 			started := t.Start()
 			if started {
-				p.counts.endQueued(endFailed, 1)
+				p.counts.EndQueued(endFailed, 1)
 				p.roomFreedLocked()
 			} else {
 				p.dropLocked(t)
@@ -195,7 +195,7 @@ func (w *threadWorker) takeOverLocked() []Task {
 	w.abandoned = true
 	ts := w.cur.tasks()
 	ts = ts[min(w.counted-w.curBase, len(ts)):]
-	w.ended.end(endFailed, int64(len(ts)))
+	w.ended.End(endFailed, int64(len(ts)))
 	return ts
 }
 

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/gofutures/futures/internal/counts"
 )
 
 // entry is one item of the queue: a single task, or a chunk run in order by
@@ -71,7 +73,7 @@ type threadWorker struct {
 	// that gave up has counted the outcomes of the calls of cur the worker
 	// had not counted, and the worker counts no more.
 	endedMu   sync.Mutex
-	ended     counters
+	ended     counts.Counters
 	counted   int
 	abandoned bool
 
@@ -260,8 +262,8 @@ func (p *ThreadPool) exit(w *threadWorker, clean bool) {
 	}
 	w.cur = entry{}
 	w.endedMu.Lock()
-	p.counts.add(&w.ended)
-	w.ended = counters{}
+	p.counts.Add(&w.ended)
+	w.ended = counts.Counters{}
 	if w.abandoned {
 		rest = nil // failed and counted by Shutdown
 	}
@@ -271,7 +273,7 @@ func (p *ThreadPool) exit(w *threadWorker, clean bool) {
 	var next *threadWorker
 	if p.broken != nil {
 		// No replacement could run them: they fail as queued calls do.
-		p.counts.end(endFailed, int64(len(rest)))
+		p.counts.End(endFailed, int64(len(rest)))
 	} else if !clean && (len(rest) > 0 || p.queue.Len() > 0) {
 		next = p.spawnLocked()
 		if len(rest) > 0 {
