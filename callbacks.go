@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/gofutures/futures/internal/goroutine"
 	"github.com/gofutures/futures/internal/ring"
 )
 
@@ -44,7 +45,7 @@ func (c *callbackRunner) add(job func()) {
 // their own) is logged: either way another goroutine carries on with the
 // next job.
 func (c *callbackRunner) run() {
-	c.gid.Store(goid())
+	c.gid.Store(goroutine.ID())
 	runGuarded(c.runJobs, nil, c.stopped)
 }
 
@@ -78,5 +79,5 @@ func (c *callbackRunner) stopped(_ struct{}, err error) {
 // inside reports whether the calling goroutine is running a job.
 func (c *callbackRunner) inside() bool {
 	g := c.gid.Load()
-	return g != 0 && g == goid()
+	return g != 0 && g == goroutine.ID()
 }

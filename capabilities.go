@@ -81,14 +81,14 @@ type callWaiterKey struct{}
 
 // callWaiter is put by an executor in the context of each call it runs, and
 // inherited by every context derived from it: the ThreadPool's worker (see
-// deadlock.go). Future.Result, about to block with such a context, waits
+// internal/threads/deadlock.go). Future.Result, about to block with such a context, waits
 // through it, so that the executor can see a wait that can never end; with
 // no callWaiter in the context, Result just waits.
 type callWaiter interface {
-	// waitIn blocks until done, the Done channel of future f, is closed or
+	// WaitIn blocks until done, the Done channel of future f, is closed or
 	// ctx ends, as Future.Result does; it returns an ErrDeadlock error
 	// instead if that wait could only end with ctx.
-	waitIn(ctx context.Context, f any, done <-chan struct{}) error
+	WaitIn(ctx context.Context, f any, done <-chan struct{}) error
 }
 
 // canceller is implemented by ThreadPool and ProcessPool, and registered

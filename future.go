@@ -228,9 +228,19 @@ func (f *Future[T]) wait(ctx context.Context) error {
 	default:
 	}
 	if cw, ok := ctx.Value(callWaiterKey{}).(callWaiter); ok {
-		return cw.waitIn(ctx, f, done)
+		return cw.WaitIn(ctx, f, done)
 	}
 	return waitDone(ctx, done)
+}
+
+// waitDone blocks until done is closed or ctx ends.
+func waitDone(ctx context.Context, done <-chan struct{}) error {
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return stopError("stopped waiting for the result", ctx, nil)
+	}
 }
 
 // Cancel cancels the call if it has not started: the future becomes

@@ -38,21 +38,6 @@ func runGuarded[T any](body func() (T, error), before func(error), settle func(T
 	settle(v, err)
 }
 
-// eachGuarded calls fn with each element of xs in order. A runtime.Goexit
-// (or a panic) in one call, from an OnDone callback say, does not skip the
-// others: they are made before the goroutine goes on exiting.
-func eachGuarded[X any](xs []X, fn func(X)) {
-	i := 0
-	defer func() {
-		if i < len(xs) { // fn(xs[i]) did not return
-			eachGuarded(xs[i+1:], fn)
-		}
-	}()
-	for ; i < len(xs); i++ {
-		fn(xs[i])
-	}
-}
-
 // errGoexit is the error of a call that called runtime.Goexit, which
 // t.FailNow and t.SkipNow do; the worker goroutine was replaced.
 var errGoexit = serve.ErrGoexit

@@ -3,16 +3,14 @@ package futures
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"runtime"
+	"fmt"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 
-	"github.com/gofutures/futures/internal/counts"
 	"github.com/gofutures/futures/internal/mpsc"
-	"github.com/gofutures/futures/internal/ring"
+	"github.com/gofutures/futures/internal/threads"
 )
 
 // ThreadPool runs calls on a pool of goroutines: Python's ThreadPoolExecutor.
@@ -33,45 +31,7 @@ import (
 // once; one call and its result, about 0.4-0.5 µs; a pending call holds
 // about 170 B.
 type ThreadPool struct {
-	name       string
-	maxWorkers int
-	init       func(context.Context) error
-	log        *slog.Logger // nil: silent
-	queueSize  int64        // the QueueSize bound on counts.queued; 0 when unbounded
-	// room is signalled, with QueueSize, when counts.queued goes down or the
-	// pool stops accepting calls, to wake submitters blocked on a full queue.
-	room sync.Cond
-	// runCtx is the parent of every call's context; kill cancels it when
-	// Shutdown gives up waiting.
-	runCtx context.Context
-	kill   context.CancelCauseFunc
-	// abandonMu makes a Shutdown that gives up wait for another one that
-	// gave up first to have failed every call and cancelled their contexts.
-	abandonMu sync.Mutex
-
-	// The inbox holds calls of Submit and Go that Execute pushed without
-	// taking mu, oldest first. Execute pushes there while inboxOpen is set:
-	// while the pool accepts calls, has all its workers, none of them idle,
-	// and no QueueSize. pushing counts the Executes between reading
-	// inboxOpen and pushing; whoever closes the inbox waits for them. Every
-	// call in the inbox is newer than every call in queue: workers pop from
-	// the inbox, under mu, when queue is empty, and the inbox is emptied
-	// into queue, under mu, before anyone else looks at queue or pushes to
-	// it.
-	pushing   atomic.Int64
-	inboxOpen atomic.Bool
-	inbox     mpsc.Queue[Task] // its popping end is guarded by mu
-
-	mu       sync.Mutex
-	queue    ring.Queue[entry]
-	idle     []*threadWorker            // idle workers, most recently idle last
-	all      map[*threadWorker]struct{} // every live worker
-	nextID   int
-	shutdown bool
-	broken   error
-	exited   chan struct{} // closed once shut down with no worker left
-	isExited bool
-	counts   counts.Counters // less the live workers' ended
+	pool threads.Pool[Task] // the queue, the workers and their counts
 }
 
 var poolCount atomic.Int64
@@ -86,32 +46,32 @@ func NewThreadPool(opts ...Option) (*ThreadPool, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &ThreadPool{
-		name:       cfg.name,
-		maxWorkers: cfg.maxWorkers,
-		init:       cfg.initializer,
-		log:        cfg.logger,
-		all:        make(map[*threadWorker]struct{}),
-		exited:     make(chan struct{}),
+	if cfg.name == "" {
+		cfg.name = "ThreadPool-" + strconv.FormatInt(poolCount.Add(1), 10)
 	}
-	if p.name == "" {
-		p.name = "ThreadPool-" + strconv.FormatInt(poolCount.Add(1), 10)
+	if cfg.maxWorkers == 0 {
+		cfg.maxWorkers = DefaultThreadWorkers()
 	}
-	if p.maxWorkers == 0 {
-		p.maxWorkers = DefaultThreadWorkers()
-	}
-	p.queueSize = int64(cfg.queueSize)
-	p.room.L = &p.mu
-	p.inbox.Init()
-	p.runCtx, p.kill = context.WithCancelCause(context.Background())
+	p := &ThreadPool{}
+	p.pool.Init(threads.Config[Task]{
+		Name:              cfg.name,
+		MaxWorkers:        cfg.maxWorkers,
+		Init:              cfg.initializer,
+		Log:               cfg.logger,
+		QueueSize:         cfg.queueSize,
+		WaiterKey:         callWaiterKey{},
+		ErrShutdown:       ErrShutdown,
+		ErrShutdownInside: errShutdownInside,
+		Hooks:             p.hooks(),
+	})
 	return p, nil
 }
 
 // MaxWorkers returns the most goroutines the pool runs at once.
-func (p *ThreadPool) MaxWorkers() int { return p.maxWorkers }
+func (p *ThreadPool) MaxWorkers() int { return p.pool.MaxWorkers() }
 
 // String returns the pool's name, as set by the Name option.
-func (p *ThreadPool) String() string { return p.name }
+func (p *ThreadPool) String() string { return p.pool.Name() }
 
 // forgetsFinishedTasks makes the pool a taskForgetter: its workers touch no
 // call they have finished.
@@ -129,54 +89,11 @@ func (p *ThreadPool) Execute(t Task) error {
 	if t == nil {
 		return errors.New("futures: ThreadPool.Execute: the Task is nil")
 	}
-	if it, ok := t.(inboxTask); ok && p.inboxOpen.Load() && p.push(it.inboxLink(), t) {
-		return nil
+	var link *mpsc.Node[Task]
+	if it, ok := t.(inboxTask); ok {
+		link = it.inboxLink()
 	}
-	return p.enqueue(entry{one: t}, t.Context())
-}
-
-// push pushes t, whose link is l, into the inbox, unless it is closed.
-func (p *ThreadPool) push(l *mpsc.Node[Task], t Task) bool {
-	p.pushing.Add(1)
-	defer p.pushing.Add(-1)
-	if !p.inboxOpen.Load() {
-		return false
-	}
-	p.inbox.Push(l, t)
-	return true
-}
-
-// drainInboxLocked moves the calls of the inbox to the queue, oldest first,
-// and counts them as accepted by Execute. It waits for the Executes that
-// are pushing a call.
-func (p *ThreadPool) drainInboxLocked() {
-	for {
-		t, ok := p.inbox.PopWait()
-		if !ok {
-			return
-		}
-		p.admitLocked(t)
-		p.queue.Push(entry{one: t})
-	}
-}
-
-// openInboxLocked opens the inbox if the pool may take calls through it:
-// it accepts calls, has all its workers and none is idle.
-func (p *ThreadPool) openInboxLocked() {
-	if p.queueSize == 0 && !p.shutdown && p.broken == nil && len(p.all) == p.maxWorkers && len(p.idle) == 0 {
-		p.inboxOpen.Store(true)
-	}
-}
-
-// closeInboxLocked closes the inbox, waits for the Executes pushing into it
-// and moves what they pushed to the queue.
-func (p *ThreadPool) closeInboxLocked() {
-	if p.inboxOpen.Load() && p.inboxOpen.Swap(false) {
-		for p.pushing.Load() != 0 {
-			runtime.Gosched()
-		}
-	}
-	p.drainInboxLocked()
+	return p.pool.Execute(t, link)
 }
 
 // ExecuteBatch queues ts as one chunk that a single worker runs in order, as
@@ -188,86 +105,115 @@ func (p *ThreadPool) ExecuteBatch(ts []Task) error {
 	if len(ts) < 2 || slices.Contains(ts, nil) {
 		return executeFew(p, "ThreadPool", ts)
 	}
-	return p.enqueue(entry{many: &ts}, ts[0].Context())
-}
-
-func (p *ThreadPool) enqueue(e entry, ctx context.Context) error {
-	p.mu.Lock()
-	if p.queueSize > 0 {
-		if err := p.waitRoomLocked(ctx, int64(e.len())); err != nil {
-			p.mu.Unlock()
-			return err
-		}
-	}
-	if err := p.refusalLocked(); err != nil {
-		p.mu.Unlock()
-		return err
-	}
-	if it, ok := e.one.(inboxTask); ok && p.inboxOpen.Load() {
-		// The inbox opened since Execute looked: join it rather than move
-		// it all to queue. The push cannot fail, as closing takes mu.
-		p.push(it.inboxLink(), e.one)
-		p.mu.Unlock()
-		return nil
-	}
-	p.drainInboxLocked() // older than e
-	if k := len(p.idle); k > 0 {
-		run := p.startLocked(e, true)
-		if run.len() == 0 { // every call was cancelled already
-			p.mu.Unlock()
-			return nil
-		}
-		w := p.idle[k-1]
-		p.idle[k-1] = nil
-		p.idle = p.idle[:k-1]
-		w.cur, w.curBase = run, w.counted
-		p.openInboxLocked()
-		p.mu.Unlock()
-		w.ch <- run
-		return nil
-	}
-	e.each(p.admitLocked)
-	p.queue.Push(e)
-	var w *threadWorker
-	if len(p.all) < p.maxWorkers {
-		w = p.spawnLocked()
-		p.openInboxLocked()
-	}
-	p.mu.Unlock()
-	if w != nil {
-		go p.work(w)
-	}
-	return nil
+	return p.pool.ExecuteBatch(ts)
 }
 
 // Refusal returns the error Execute would return now for any call:
 // ErrShutdown after Shutdown, an ErrBrokenExecutor error once an
 // Initializer failed; nil if it would accept the call. It makes the pool a
 // Refuser.
-func (p *ThreadPool) Refusal(fn any) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.refusalLocked()
-}
+func (p *ThreadPool) Refusal(fn any) error { return p.pool.Refusal() }
 
-// refusalLocked returns why the pool refuses new calls, or nil.
-func (p *ThreadPool) refusalLocked() error {
-	if p.shutdown {
-		return ErrShutdown
+// noteCancelled makes the pool a canceller: its Stats count a queued call's
+// cancellation before Cancel returns.
+func (p *ThreadPool) noteCancelled() { p.pool.NoteCancelled() }
+
+// Stats returns a snapshot of the pool's counters; the counts add up (see
+// Stats). A call's outcome is counted before its future completes, and a
+// queued call's cancellation before Cancel returns. A nil pool has zero
+// counts.
+func (p *ThreadPool) Stats() Stats {
+	if p == nil {
+		return Stats{}
 	}
-	return p.broken
+	return Stats(p.pool.Stats())
 }
 
-// waitRoomLocked waits, with QueueSize, until the queue has room for n more
-// calls: they fit, or the queue is empty (a chunk larger than the bound goes
-// in alone), or a worker is idle to take them. It returns why the pool
-// refuses calls, or an error matching ctx's if ctx ends first.
-func (p *ThreadPool) waitRoomLocked(ctx context.Context, n int64) error {
-	return waitRoom(ctx, &p.room, "ThreadPool", func() (bool, error) {
-		if err := p.refusalLocked(); err != nil {
-			return false, err
-		}
-		q := p.counts.Queued()
-		return q == 0 || q+n <= p.queueSize || len(p.idle) > 0, nil
-	})
+// Shutdown stops the pool from accepting calls (they then fail with
+// ErrShutdown), then waits until every queued and running call has finished
+// and every worker goroutine has exited, or until ctx ends. Python:
+// shutdown(wait=True, cancel_futures).
+//
+// With CancelPending, queued calls are cancelled first. If ctx ends first,
+// Shutdown fails every call still queued with an error matching
+// ErrBrokenExecutor, cancels the context of every running call and fails its
+// future likewise (the goroutine itself ends when the call returns), and
+// returns ctx.Err(). It may be called any number of times.
+//
+// Called from one of the pool's own calls, which it could never wait for,
+// Shutdown stops the pool from accepting calls and returns at once an error
+// matching ErrDeadlock (Python raises RuntimeError there).
+// On a nil pool it returns an error that says the executor is nil.
+func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
+	if p == nil {
+		return errNilExecutor
+	}
+	if ctx == nil {
+		return errors.New("futures: ThreadPool.Shutdown: the context is nil; use context.Background()")
+	}
+	return p.pool.Shutdown(ctx, ReadShutdownOptions(opts...).CancelPending)
+}
+
+// Close shuts the pool down and waits for every queued and running call: it
+// is Shutdown(context.Background()). It always returns nil, and may be
+// called any number of times. Python: shutdown(wait=True), or leaving a
+// with block.
+func (p *ThreadPool) Close() error { return p.Shutdown(context.Background()) }
+
+// errShutdownInside is returned by Shutdown called from one of the pool's own
+// calls, which it cannot wait for.
+var errShutdownInside = fmt.Errorf("%w: Shutdown was called from a call running on the same pool and cannot wait for that call; the pool stopped accepting calls and finishes the others: call Shutdown or Close from outside the pool to wait", ErrDeadlock)
+
+// hooks returns what the pool's machinery needs of this package's tasks,
+// errors and waits.
+func (p *ThreadPool) hooks() threads.Hooks[Task] {
+	return threads.Hooks[Task]{
+		Own: func(t Task) (owned, pending bool) {
+			o, ok := t.(ownedTask)
+			return ok, !ok || o.setOwner(p)
+		},
+		Future: func(t Task) any {
+			if o, ok := t.(ownedTask); ok {
+				return o.future()
+			}
+			return nil
+		},
+		IsDone: func(f any) bool {
+			d, ok := f.(doneChecker)
+			return ok && d.isDone()
+		},
+		Ending: endOf,
+		Run: func(t Task, ctx context.Context, before func(error)) {
+			if o, ok := t.(ownedTask); ok {
+				o.runThen(ctx, before)
+				return
+			}
+			t.Run(ctx)
+			before(t.Err())
+		},
+		Fail: failLater,
+		Guard: func(body func() error, settle func(error)) {
+			runGuarded(func() (struct{}, error) { return struct{}{}, body() }, nil, func(_ struct{}, err error) { settle(err) })
+		},
+		WaitDone: waitDone,
+		WaitRoom: func(ctx context.Context, room *sync.Cond, check func() (bool, error)) error {
+			return waitRoom(ctx, room, "ThreadPool", check)
+		},
+		NotStarted: notStartedError,
+		Broken:     func(msg string, cause error) error { return &brokenError{msg: msg, cause: cause} },
+		Deadlock:   func(chain string) error { return &deadlockError{chain: chain} },
+	}
+}
+
+// failLater fails t, which is running, with err as failRunning does, and
+// passes the OnDone callbacks of its future, if any, to later unless later
+// is nil.
+func failLater(t Task, err error, later func(func())) {
+	if _, ok := t.(runningFailer); ok {
+		failRunning(t, err)
+	} else if lc, ok := t.(laterCompleter); ok {
+		lc.completeLater(nil, err, later)
+	} else {
+		t.Complete(nil, err)
+	}
 }

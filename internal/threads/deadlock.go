@@ -1,4 +1,4 @@
-package futures
+package threads
 
 import (
 	"context"
@@ -12,11 +12,11 @@ import (
 
 // Deadlock detection.
 //
-// Every call a ThreadPool runs gets a context that carries its worker as
-// the callWaiter (capabilities.go), and so does every context derived from
-// it. When Future.Result is about to block on such a context, it waits
-// through the worker; in the worker's own goroutine, the pool records
-// what the worker waits on and checks, under its mutex, whether that wait can
+// Every call a Pool runs gets a context that carries its worker under
+// Config.WaiterKey, and so does every context derived from it. When a
+// future's Result is about to block on such a context, it waits through
+// the worker's WaitIn; in the worker's own goroutine, the pool records what
+// the worker waits on and checks, under its mutex, whether that wait can
 // end before its own deadline, if it has one:
 //
 //   - a worker is stuck if it waits, with no deadline, on a future that is
@@ -27,24 +27,21 @@ import (
 //
 // The stuck set is the greatest fixpoint of these rules, where the new
 // waiter counts as waiting with no deadline (a deadline can only end its
-// wait with a timeout). If the new waiter is in it, Result returns an
-// ErrDeadlock error instead of blocking. Another worker's wait with a
+// wait with a timeout). If the new waiter is in it, WaitIn returns the
+// Deadlock error instead of blocking. Another worker's wait with a
 // deadline, a wait in another goroutine, a future done or owned by something
 // else (a promise, another pool) is never stuck, so no worker that can free
 // up by itself is taken for stuck; a wait without a deadline is, although
 // its context may be cancelled later. Code that never waits inside a call
 // pays nothing.
-//
-// Only Future.Result is checked: Wait, AsCompleted and Map called inside a
-// call, and a Submit blocked on a full QueueSize, wait without the check.
 
-// waitIn waits for done or ctx like Future.wait, for the call running on
-// w, unless that wait would be a deadlock: w is the callWaiter of the
-// contexts of its calls. f is the future waited on.
-func (w *threadWorker) waitIn(ctx context.Context, f any, done <-chan struct{}) error {
+// WaitIn waits for done or ctx as Hooks.WaitDone does, for the call running
+// on w, unless that wait would be a deadlock: then it returns the Deadlock
+// error at once. f is the future waited on, whose Done channel is done.
+func (w *worker[T]) WaitIn(ctx context.Context, f any, done <-chan struct{}) error {
 	p := w.pool
-	if goid() != w.gid.Load() {
-		return waitDone(ctx, done)
+	if goroutine.ID() != w.gid.Load() {
+		return p.hooks.WaitDone(ctx, done)
 	}
 	_, deadline := ctx.Deadline()
 	p.mu.Lock()
@@ -60,43 +57,33 @@ func (w *threadWorker) waitIn(ctx context.Context, f any, done <-chan struct{}) 
 		w.waitingOn = nil
 		p.mu.Unlock()
 	}()
-	return waitDone(ctx, done)
+	return p.hooks.WaitDone(ctx, done)
 }
 
-// waitDone blocks until done is closed or ctx ends.
-func waitDone(ctx context.Context, done <-chan struct{}) error {
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return stopError("stopped waiting for the result", ctx, nil)
-	}
-}
-
-// deadlockLocked returns an ErrDeadlock error if w, which has just started
+// deadlockLocked returns the Deadlock error if w, which has just started
 // waiting, can never be woken.
-func (p *ThreadPool) deadlockLocked(w *threadWorker) error {
+func (p *Pool[T]) deadlockLocked(w *worker[T]) error {
 	// Where each awaited future is: on a worker, in the queue, or elsewhere.
-	runner := make(map[any]*threadWorker)
+	runner := make(map[any]*worker[T])
 	for x := range p.all {
-		x.cur.each(func(t Task) {
-			if o, ok := t.(ownedTask); ok {
-				runner[o.future()] = x
+		x.cur.each(func(t T) {
+			if f := p.hooks.Future(t); f != nil {
+				runner[f] = x
 			}
 		})
 	}
 	p.drainInboxLocked()
-	queued := make(map[any]Task)
+	queued := make(map[any]*T)
 	for x := range p.all {
 		if x.waitingOn != nil && runner[x.waitingOn] == nil {
 			queued[x.waitingOn] = nil
 		}
 	}
-	p.queue.Each(func(e entry) {
-		e.each(func(t Task) {
-			if o, ok := t.(ownedTask); ok {
-				if _, wanted := queued[o.future()]; wanted {
-					queued[o.future()] = t
+	p.queue.Each(func(e entry[T]) {
+		e.each(func(t T) {
+			if f := p.hooks.Future(t); f != nil {
+				if _, wanted := queued[f]; wanted {
+					queued[f] = &t
 				}
 			}
 		})
@@ -105,7 +92,7 @@ func (p *ThreadPool) deadlockLocked(w *threadWorker) error {
 	// w's own wait ends only if its future finishes or its deadline
 	// passes: for its own check it counts as stuck, other waits with a
 	// deadline as ending.
-	stuck := make(map[*threadWorker]bool)
+	stuck := make(map[*worker[T]]bool)
 	for x := range p.all {
 		if x.waitingOn != nil && (x.waitForever || x == w) {
 			stuck[x] = true
@@ -117,7 +104,7 @@ func (p *ThreadPool) deadlockLocked(w *threadWorker) error {
 		for x := range stuck {
 			target := x.waitingOn
 			ok := false
-			if d, isFuture := target.(doneChecker); !isFuture || !d.isDone() {
+			if !p.hooks.IsDone(target) {
 				if r := runner[target]; r != nil {
 					ok = stuck[r]
 				} else if queued[target] != nil {
@@ -133,13 +120,13 @@ func (p *ThreadPool) deadlockLocked(w *threadWorker) error {
 	if !stuck[w] {
 		return nil
 	}
-	return &deadlockError{chain: p.describeLocked(w, runner, queued)}
+	return p.hooks.Deadlock(p.describeLocked(w, runner, queued))
 }
 
 // describeLocked names the calls of the wait chain that starts at w.
-func (p *ThreadPool) describeLocked(w *threadWorker, runner map[any]*threadWorker, queued map[any]Task) string {
+func (p *Pool[T]) describeLocked(w *worker[T], runner map[any]*worker[T], queued map[any]*T) string {
 	names := []string{callName(w.task)}
-	seen := map[*threadWorker]bool{w: true}
+	seen := map[*worker[T]]bool{w: true}
 	for x := w; ; {
 		target := x.waitingOn
 		r := runner[target]
@@ -148,11 +135,15 @@ func (p *ThreadPool) describeLocked(w *threadWorker, runner map[any]*threadWorke
 			if len(p.all) > 1 {
 				workers = fmt.Sprintf("whose %d workers all wait", len(p.all))
 			}
+			queuedName := "a call"
+			if t := queued[target]; t != nil {
+				queuedName = callName(*t)
+			}
 			return fmt.Sprintf("%s waits on %s, queued in %s, %s on calls that cannot start",
-				strings.Join(names, ", which waits on "), callName(queued[target]), p.name, workers)
+				strings.Join(names, ", which waits on "), queuedName, p.name, workers)
 		}
 		rt := r.task // r waits too, so its task is stable
-		if o, ok := rt.(ownedTask); !ok || o.future() != target {
+		if p.hooks.Future(rt) != target {
 			return fmt.Sprintf("%s waits on a call queued behind %s on the same worker",
 				strings.Join(names, ", which waits on "), callName(rt))
 		}
@@ -166,8 +157,8 @@ func (p *ThreadPool) describeLocked(w *threadWorker, runner map[any]*threadWorke
 }
 
 // callName names the function of t for messages, such as "main.waitOnB".
-func callName(t Task) string {
-	if t == nil {
+func callName[T Task](t T) string {
+	if any(t) == nil {
 		return "a call"
 	}
 	v := reflect.ValueOf(t.Func())
@@ -179,6 +170,3 @@ func callName(t Task) string {
 	}
 	return "a call"
 }
-
-// goid returns the id of the calling goroutine.
-func goid() uint64 { return goroutine.ID() }

@@ -1,4 +1,4 @@
-package futures
+package threads
 
 import (
 	"context"
@@ -9,41 +9,45 @@ import (
 	"sync/atomic"
 
 	"github.com/gofutures/futures/internal/counts"
+	"github.com/gofutures/futures/internal/goroutine"
 )
 
 // entry is one item of the queue: a single task, or a chunk run in order by
-// one worker.
-type entry struct {
-	one  Task
-	many *[]Task // a pointer keeps queue slots small
+// one worker; the zero entry holds none.
+type entry[T Task] struct {
+	one  T
+	many *[]T // a pointer keeps queue slots small
 }
 
+// isOne reports whether e holds a single task.
+func (e entry[T]) isOne() bool { return any(e.one) != nil }
+
 // chunk returns the tasks of a chunk entry, or nil.
-func (e entry) chunk() []Task {
+func (e entry[T]) chunk() []T {
 	if e.many == nil {
 		return nil
 	}
 	return *e.many
 }
 
-func (e entry) len() int {
-	if e.one != nil {
+func (e entry[T]) len() int {
+	if e.isOne() {
 		return 1
 	}
 	return len(e.chunk())
 }
 
 // tasks returns the tasks of e.
-func (e entry) tasks() []Task {
-	if e.one != nil {
-		return []Task{e.one}
+func (e entry[T]) tasks() []T {
+	if e.isOne() {
+		return []T{e.one}
 	}
 	return e.chunk()
 }
 
 // each calls fn for each task of e.
-func (e entry) each(fn func(Task)) {
-	if e.one != nil {
+func (e entry[T]) each(fn func(T)) {
+	if e.isOne() {
 		fn(e.one)
 	}
 	for _, t := range e.chunk() {
@@ -51,18 +55,18 @@ func (e entry) each(fn func(Task)) {
 	}
 }
 
-// threadWorker is one goroutine of the pool. Fields are owned by the
-// worker's own goroutine, except cur, which is guarded by the pool's mutex.
-type threadWorker struct {
-	pool    *ThreadPool
+// worker is one goroutine of the pool. Fields are owned by the worker's
+// own goroutine, except cur, which is guarded by the pool's mutex.
+type worker[T Task] struct {
+	pool    *Pool[T]
 	id      int
 	gid     atomic.Uint64 // the worker goroutine's id
-	ch      chan entry    // hands an entry to the idle worker; closed to stop it
-	cur     entry         // what the worker runs now
+	ch      chan entry[T] // hands an entry to the idle worker; closed to stop it
+	cur     entry[T]      // what the worker runs now
 	pos     int           // index in cur's chunk of the task running now; -1 before the first
 	curBase int           // counted when cur was set; guarded by the pool's mutex
 
-	task     Task        // the call running now, if any
+	task     T           // the call running now, if any
 	finished func(error) // counts the outcome of task in ended
 
 	// ended counts the outcomes of the calls the worker finished, and
@@ -77,8 +81,8 @@ type threadWorker struct {
 	counted   int
 	abandoned bool
 
-	// What the running call waits on in Future.Result, and whether without
-	// a deadline; guarded by the pool's mutex (see deadlock.go).
+	// What the running call waits on in a future's Result, and whether
+	// without a deadline; guarded by the pool's mutex (see deadlock.go).
 	waitingOn   any
 	waitForever bool
 
@@ -92,9 +96,9 @@ type threadWorker struct {
 	stop   func() bool
 }
 
-func (p *ThreadPool) spawnLocked() *threadWorker {
+func (p *Pool[T]) spawnLocked() *worker[T] {
 	p.nextID++
-	w := &threadWorker{pool: p, id: p.nextID, ch: make(chan entry, 1), pos: -1}
+	w := &worker[T]{pool: p, id: p.nextID, ch: make(chan entry[T], 1), pos: -1}
 	w.finished = func(err error) { w.finish(w.task, err) }
 	p.all[w] = struct{}{}
 	return w
@@ -102,14 +106,14 @@ func (p *ThreadPool) spawnLocked() *threadWorker {
 
 // work is the body of a worker goroutine. A worker that replaces one that
 // left through runtime.Goexit first runs the rest of its chunk, in w.cur.
-func (p *ThreadPool) work(w *threadWorker) {
+func (p *Pool[T]) work(w *worker[T]) {
 	clean := false
 	defer func() { p.exit(w, clean) }()
 	labels := pprof.Labels("futures.pool", p.name, "futures.worker", strconv.Itoa(w.id))
 	p.logf(slog.LevelDebug, "futures: worker started", w)
 	pprof.Do(p.runCtx, labels, func(ctx context.Context) {
-		w.gid.Store(goid())
-		w.base = context.WithValue(ctx, callWaiterKey{}, w)
+		w.gid.Store(goroutine.ID())
+		w.base = context.WithValue(ctx, p.waiterKey, w)
 		if p.init != nil && !p.initialize(w) {
 			return
 		}
@@ -121,8 +125,8 @@ func (p *ThreadPool) work(w *threadWorker) {
 
 // initialize runs the Initializer in w and breaks the pool if it fails:
 // returns an error, panics or calls runtime.Goexit.
-func (p *ThreadPool) initialize(w *threadWorker) (ok bool) {
-	runGuarded(func() (struct{}, error) { return struct{}{}, p.init(w.base) }, nil, func(_ struct{}, err error) {
+func (p *Pool[T]) initialize(w *worker[T]) (ok bool) {
+	p.hooks.Guard(func() error { return p.init(w.base) }, func(err error) {
 		if err != nil {
 			p.logf(slog.LevelError, "futures: worker initializer failed; the pool is broken", w, "error", err)
 			p.breakPool(err)
@@ -134,17 +138,17 @@ func (p *ThreadPool) initialize(w *threadWorker) (ok bool) {
 
 // loop runs entries until the pool is shut down or broken and the queue is
 // empty.
-func (p *ThreadPool) loop(w *threadWorker) {
+func (p *Pool[T]) loop(w *worker[T]) {
 	p.mu.Lock()
 	for {
 		e, ok := p.queue.Pop()
 		if !ok {
 			// Fails also while an Execute links its call: closing the
 			// inbox below waits for it.
-			var t Task
+			var t T
 			if t, ok = p.inbox.Pop(); ok {
 				p.admitLocked(t)
-				e = entry{one: t}
+				e = entry[T]{one: t}
 			}
 		}
 		if !ok && !p.shutdown && p.broken == nil {
@@ -161,7 +165,7 @@ func (p *ThreadPool) loop(w *threadWorker) {
 			p.mu.Unlock()
 			e = run
 		} else {
-			w.cur = entry{}
+			w.cur = entry[T]{}
 			if p.shutdown || p.broken != nil {
 				p.mu.Unlock()
 				return
@@ -178,8 +182,8 @@ func (p *ThreadPool) loop(w *threadWorker) {
 }
 
 // runEntry runs the started calls of e in order.
-func (p *ThreadPool) runEntry(w *threadWorker, e entry) {
-	if e.one != nil {
+func (p *Pool[T]) runEntry(w *worker[T], e entry[T]) {
+	if e.isOne() {
 		p.run(w, e.one)
 		return
 	}
@@ -191,8 +195,8 @@ func (p *ThreadPool) runEntry(w *threadWorker, e entry) {
 
 // run runs a started call, unless a forced Shutdown ended it already (and
 // counted it) or its context ended before its turn: such a call is not
-// invoked and fails with an error matching ErrCancelled.
-func (p *ThreadPool) run(w *threadWorker, t Task) {
+// invoked and fails with the NotStarted error.
+func (p *Pool[T]) run(w *worker[T], t T) {
 	if t.Err() != nil {
 		return
 	}
@@ -200,27 +204,22 @@ func (p *ThreadPool) run(w *threadWorker, t Task) {
 	if d := tc.Done(); d != nil {
 		select {
 		case <-d:
-			w.record(endCancelled)
-			failRunning(t, notStartedError(tc))
+			w.record(counts.Cancelled)
+			p.hooks.Fail(t, p.hooks.NotStarted(tc), nil)
 			return
 		default:
 		}
 	}
 	w.task = t
-	ctx := p.contextFor(w, tc)
-	if o, ok := t.(ownedTask); ok {
-		o.runThen(ctx, w.finished)
-	} else {
-		t.Run(ctx)
-		w.finished(t.Err())
-	}
-	w.task = nil
+	p.hooks.Run(t, p.contextFor(w, tc), w.finished)
+	var none T
+	w.task = none
 }
 
 // contextFor returns the context a call made with tc runs with: the
 // worker's own for calls without a context, else one derived from tc that is
 // also cancelled when Shutdown gives up.
-func (p *ThreadPool) contextFor(w *threadWorker, tc context.Context) context.Context {
+func (p *Pool[T]) contextFor(w *worker[T], tc context.Context) context.Context {
 	if tc.Done() == nil {
 		return w.base
 	}
@@ -229,7 +228,7 @@ func (p *ThreadPool) contextFor(w *threadWorker, tc context.Context) context.Con
 		w.parent = tc
 		var merged context.Context
 		merged, w.cancel = context.WithCancelCause(tc)
-		w.merged = context.WithValue(merged, callWaiterKey{}, w)
+		w.merged = context.WithValue(merged, p.waiterKey, w)
 		cancel, run := w.cancel, p.runCtx
 		w.stop = context.AfterFunc(run, func() { cancel(context.Cause(run)) })
 	}
@@ -237,7 +236,7 @@ func (p *ThreadPool) contextFor(w *threadWorker, tc context.Context) context.Con
 }
 
 // forget drops the worker's cached call context.
-func (w *threadWorker) forget() {
+func (w *worker[T]) forget() {
 	if w.stop != nil {
 		w.stop()
 		w.cancel(nil)
@@ -248,7 +247,7 @@ func (w *threadWorker) forget() {
 // exit accounts for a worker goroutine that ends. A worker that did not end
 // cleanly left through runtime.Goexit in a call: a replacement starts with
 // the rest of its chunk, or if calls are queued.
-func (p *ThreadPool) exit(w *threadWorker, clean bool) {
+func (p *Pool[T]) exit(w *worker[T], clean bool) {
 	w.forget()
 	if clean {
 		p.logf(slog.LevelDebug, "futures: worker exited", w)
@@ -256,11 +255,11 @@ func (p *ThreadPool) exit(w *threadWorker, clean bool) {
 		p.logf(slog.LevelWarn, "futures: worker exited through runtime.Goexit in a call; starting a replacement", w)
 	}
 	p.mu.Lock()
-	var rest []Task // the calls of cur the worker did not run
+	var rest []T // the calls of cur the worker did not run
 	if tasks := w.cur.chunk(); w.pos+1 < len(tasks) {
 		rest = tasks[w.pos+1:]
 	}
-	w.cur = entry{}
+	w.cur = entry[T]{}
 	w.endedMu.Lock()
 	p.counts.Add(&w.ended)
 	w.ended = counts.Counters{}
@@ -270,15 +269,15 @@ func (p *ThreadPool) exit(w *threadWorker, clean bool) {
 	w.endedMu.Unlock()
 	p.closeInboxLocked()
 	delete(p.all, w)
-	var next *threadWorker
+	var next *worker[T]
 	if p.broken != nil {
 		// No replacement could run them: they fail as queued calls do.
-		p.counts.End(endFailed, int64(len(rest)))
+		p.counts.End(counts.Failed, int64(len(rest)))
 	} else if !clean && (len(rest) > 0 || p.queue.Len() > 0) {
 		next = p.spawnLocked()
 		if len(rest) > 0 {
 			left := rest
-			next.cur = entry{many: &left}
+			next.cur = entry[T]{many: &left}
 		}
 		rest = nil
 		p.openInboxLocked()
@@ -286,14 +285,14 @@ func (p *ThreadPool) exit(w *threadWorker, clean bool) {
 	broken := p.broken
 	p.checkExitedLocked()
 	p.mu.Unlock()
-	eachGuarded(rest, func(t Task) { failRunning(t, broken) })
+	eachGuarded(rest, func(t T) { p.hooks.Fail(t, broken, nil) })
 	if next != nil {
 		go p.work(next)
 	}
 }
 
 // logf reports a lifecycle event of worker w to the Logger option's logger.
-func (p *ThreadPool) logf(level slog.Level, msg string, w *threadWorker, attrs ...any) {
+func (p *Pool[T]) logf(level slog.Level, msg string, w *worker[T], attrs ...any) {
 	if p.log != nil {
 		p.log.Log(context.Background(), level, msg, append([]any{"pool", p.name, "worker", w.id}, attrs...)...)
 	}
