@@ -105,7 +105,9 @@ type Config[T Task] struct {
 // each call that finds no idle worker, up to MaxWorkers, and then stay up,
 // blocked on the queue, until the pool is shut down. While every worker is
 // busy, Execute queues a call that has an inbox link without taking the
-// pool's lock. Set it up with Init; all methods are safe for concurrent use.
+// pool's lock. T is an interface type, such as the root package's Task: a
+// nil T stands for no task. Set it up with Init; all methods are safe for
+// concurrent use.
 type Pool[T Task] struct {
 	name       string
 	maxWorkers int
