@@ -81,9 +81,10 @@ type callWaiterKey struct{}
 
 // callWaiter is put by an executor in the context of each call it runs, and
 // inherited by every context derived from it: the ThreadPool's worker (see
-// internal/threads/deadlock.go). Future.Result, about to block with such a context, waits
-// through it, so that the executor can see a wait that can never end; with
-// no callWaiter in the context, Result just waits.
+// internal/threads/deadlock.go), which is why its method is exported.
+// Future.Result, about to block with such a context, waits through it, so
+// that the executor can see a wait that can never end; with no callWaiter
+// in the context, Result just waits.
 type callWaiter interface {
 	// WaitIn blocks until done, the Done channel of future f, is closed or
 	// ctx ends, as Future.Result does; it returns an ErrDeadlock error

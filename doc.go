@@ -60,10 +60,14 @@
 // Executor (its Map buffer, its refusal of calls, the fast paths of this
 // package's pools) is in the optional methods of
 // capabilities.go, and the ThreadPool's deadlock check is a hook it puts in
-// the context of its calls, which Future.Result asks. ThreadPool keeps
-// pending calls in a FIFO ring buffer under one mutex and hands them to idle
-// goroutines directly; workers start lazily up to MaxWorkers and stay up.
-// Both pools count calls through one set of transitions (stats.go).
+// the context of its calls, which Future.Result asks. ThreadPool is a thin
+// wrapper around internal/threads, which keeps pending calls in a FIFO ring
+// buffer under one mutex (and, while every worker is busy, in an inbox that
+// takes calls without it) and hands them to idle goroutines directly;
+// workers start lazily up to MaxWorkers and stay up. What that machinery
+// needs of this package's tasks, errors and waits, ThreadPool gives it as
+// hooks. Both pools count calls through one set of transitions
+// (internal/counts).
 // AsCompleted and Wait register one waiter on the futures they watch instead
 // of a goroutine each. The call protocol lives in internal/, where executors
 // outside this package can use it: internal/value encodes arguments and
