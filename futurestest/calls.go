@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/gofutures/futures"
+	"github.com/gofutures/futures/internal/guard"
 )
 
 // calls is the state Inline and Manual share: whether Shutdown was called,
@@ -133,7 +134,7 @@ func (cs *calls) shutdown(ctx context.Context, opts []futures.ShutdownOption) er
 		cs.signalLocked()
 	}
 	cs.mu.Unlock()
-	each(cancelled, func(c *Call) { c.t.Cancel() })
+	guard.Each(cancelled, func(c *Call) { c.t.Cancel() })
 	for {
 		cs.mu.Lock()
 		cs.pruneLocked()
@@ -173,24 +174,9 @@ func (cs *calls) abandon(ctx context.Context) {
 	cs.mu.Unlock()
 	notRun := fmt.Errorf("futures: %s.Shutdown gave up waiting (%w) before the call ran: %w", cs.name, ctx.Err(), futures.ErrBrokenExecutor)
 	stopped := fmt.Errorf("futures: %s.Shutdown gave up waiting (%w) and cancelled the running call's context: %w", cs.name, ctx.Err(), futures.ErrBrokenExecutor)
-	defer each(running, func(c *Call) {
+	defer guard.Each(running, func(c *Call) {
 		defer c.cancel(stopped)
 		c.t.Complete(nil, stopped)
 	})
-	each(queued, func(c *Call) { c.t.Complete(nil, notRun) })
-}
-
-// each calls fn with each of cs in order. A runtime.Goexit (or a panic) in
-// one, from an OnDone callback say, does not skip the others: they are made
-// before the goroutine goes on exiting.
-func each(cs []*Call, fn func(*Call)) {
-	i := 0
-	defer func() {
-		if i < len(cs) { // fn(cs[i]) did not return
-			each(cs[i+1:], fn)
-		}
-	}()
-	for ; i < len(cs); i++ {
-		fn(cs[i])
-	}
+	guard.Each(queued, func(c *Call) { c.t.Complete(nil, notRun) })
 }

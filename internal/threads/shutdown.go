@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofutures/futures/internal/counts"
 	"github.com/gofutures/futures/internal/goroutine"
+	"github.com/gofutures/futures/internal/guard"
 )
 
 // checkExitedLocked closes exited once the pool is shut down and has no
@@ -67,22 +68,7 @@ func (p *Pool[T]) failQueued(es []entry[T], err error, later func(func())) {
 
 // runLater runs the callbacks that Hooks.Fail passed on, in order. A
 // runtime.Goexit in one skips none of the others.
-func runLater(callbacks []func()) { eachGuarded(callbacks, func(run func()) { run() }) }
-
-// eachGuarded calls fn with each element of xs in order. A runtime.Goexit
-// (or a panic) in one call, from an OnDone callback say, does not skip the
-// others: they are made before the goroutine goes on exiting.
-func eachGuarded[X any](xs []X, fn func(X)) {
-	i := 0
-	defer func() {
-		if i < len(xs) { // fn(xs[i]) did not return
-			eachGuarded(xs[i+1:], fn)
-		}
-	}()
-	for ; i < len(xs); i++ {
-		fn(xs[i])
-	}
-}
+func runLater(callbacks []func()) { guard.Each(callbacks, func(run func()) { run() }) }
 
 // cancelQueued cancels the calls of es, taken out of the queue. A
 // runtime.Goexit in an OnDone callback skips none of them.
@@ -93,7 +79,7 @@ func (p *Pool[T]) cancelQueued(es []entry[T]) {
 		p.dropLocked(t)
 		p.mu.Unlock()
 	}
-	eachGuarded(es, func(e entry[T]) { eachGuarded(e.tasks(), cancel) })
+	guard.Each(es, func(e entry[T]) { guard.Each(e.tasks(), cancel) })
 }
 
 // Shutdown stops the pool from accepting calls, then waits until every

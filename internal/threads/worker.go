@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofutures/futures/internal/counts"
 	"github.com/gofutures/futures/internal/goroutine"
+	"github.com/gofutures/futures/internal/guard"
 )
 
 // entry is one item of the queue: a single task, or a chunk run in order by
@@ -285,7 +286,7 @@ func (p *Pool[T]) exit(w *worker[T], clean bool) {
 	broken := p.broken
 	p.checkExitedLocked()
 	p.mu.Unlock()
-	eachGuarded(rest, func(t T) { p.hooks.Fail(t, broken, nil) })
+	guard.Each(rest, func(t T) { p.hooks.Fail(t, broken, nil) })
 	if next != nil {
 		go p.work(next)
 	}
