@@ -98,7 +98,8 @@ type Config[T Task] struct {
 	// ErrShutdownInside is returned by Shutdown called from one of the
 	// pool's own calls, which it cannot wait for.
 	ErrShutdownInside error
-	Hooks             Hooks[T]
+	// Hooks are what the pool needs of the tasks and of their package.
+	Hooks Hooks[T]
 }
 
 // Pool runs tasks on a pool of goroutines. Workers start lazily, one for
