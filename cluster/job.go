@@ -34,19 +34,64 @@ type job struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	mu   sync.Mutex // guards what follows, which a timeout's goroutine touches too
-	recs []byte     // result records not sent yet
-	nrec int
-	sent time.Time               // when results were sent last
-	cur  context.CancelCauseFunc // cancels the call running now, with a TaskTimeout
+	mu     sync.Mutex // guards what follows, which a timeout's and the batch timer's goroutines touch too
+	recs   []byte     // result records not sent yet
+	nrec   int
+	out    []byte                  // the message sent last, whose array the next one reuses
+	recent bool                    // results were sent less than resultBatchWait ago
+	batch  *time.Timer             // clears recent resultBatchWait after a send, and sends what waits
+	cur    context.CancelCauseFunc // cancels the call running now, with a TaskTimeout
+	sc     *scratch                // where calls, recs and out came from
 }
 
-// Results are sent when this many bytes of them wait, or when the oldest
-// waits this long, checked as each call ends, and when the message is done.
+// Results are sent when this many bytes of them wait, at once when none
+// were sent for this long and otherwise once this long passed since the last
+// send, and when the message is done.
 const (
 	resultBatchBytes = 64 << 10
 	resultBatchWait  = 5 * time.Millisecond
 )
+
+// scratch is the memory a job works in, which the next job reuses: its
+// calls, its result records and the message it sends.
+type scratch struct {
+	calls []wire.Call
+	recs  []byte
+	out   []byte
+}
+
+// scratches keeps the scratch of finished jobs.
+var scratches sync.Pool
+
+// maxScratch is the most bytes of buffers a scratch keeps for the next job.
+const maxScratch = 1 << 20
+
+// takeScratch gives j the buffers of a finished job, with room for n calls.
+func (j *job) takeScratch(n int) {
+	sc, _ := scratches.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
+	}
+	if cap(sc.calls) < n {
+		sc.calls = make([]wire.Call, 0, n)
+	}
+	j.calls, j.recs, j.out = sc.calls[:0], sc.recs[:0], sc.out[:0]
+	sc.calls, sc.recs, sc.out = nil, nil, nil
+	j.sc = sc
+}
+
+// dropScratch hands the buffers of j, which is over, to the next job.
+func (j *job) dropScratch() {
+	sc := j.sc
+	if sc == nil || cap(j.recs)+cap(j.out) > maxScratch || cap(j.calls) > maxScratch/64 {
+		return
+	}
+	j.mu.Lock() // a batch timer that fired as the job ended may look at recs
+	sc.calls, sc.recs, sc.out = j.calls[:0], j.recs[:0], j.out[:0]
+	j.calls, j.recs, j.out, j.sc = nil, nil, nil, nil
+	j.mu.Unlock()
+	scratches.Put(sc)
+}
 
 // handle runs the job of the message m in the calling slot.
 func (w *worker) handle(m jetstream.Msg) {
@@ -59,6 +104,9 @@ func (w *worker) handle(m jetstream.Msg) {
 	var r wire.CallReader
 	if err == nil {
 		r, err = parseCallFrame(m.Data())
+	}
+	if err == nil {
+		j.takeScratch(r.Len())
 	}
 	for err == nil && r.Next() {
 		j.calls = append(j.calls, r.Call)
@@ -241,7 +289,7 @@ func (j *job) timedOut(r *wire.Result) {
 // record adds the outcome r to those to send, and sends them if enough
 // wait.
 func (j *job) record(r *wire.Result) {
-	limit := int(j.w.nc.MaxPayload()) - 256
+	limit := j.w.maxRecords
 	if r.Kind == wire.KindOK && len(r.Value) > limit {
 		r = j.storeResult(r)
 	}
@@ -256,8 +304,18 @@ func (j *job) record(r *wire.Result) {
 		j.recs = append(j.recs, rec...)
 	}
 	j.nrec++
-	due := len(j.recs) >= resultBatchBytes || time.Since(j.sent) >= resultBatchWait
-	if due {
+	if !j.recent || len(j.recs) >= resultBatchBytes {
+		j.sendLocked()
+	}
+	j.mu.Unlock()
+}
+
+// batchDue runs resultBatchWait after a send: results recorded since then
+// are sent now, and otherwise the next one is sent at once.
+func (j *job) batchDue() {
+	j.mu.Lock()
+	j.recent = false
+	if j.nrec > 0 {
 		j.sendLocked()
 	}
 	j.mu.Unlock()
@@ -278,20 +336,33 @@ func (j *job) sendLocked() {
 	abandoned := j.w.abandoned
 	j.w.mu.Unlock()
 	if !abandoned {
-		b := appendResultsHead(make([]byte, 0, len(j.recs)+64), j.attempt, j.w.id)
+		// Publish copies the message into the connection's buffer, so that
+		// the next send reuses its array.
+		b := appendResultsHead(j.out[:0], j.attempt, j.w.id)
 		b = wire.AppendUvarint(b, uint64(j.nrec))
 		b = append(b, j.recs...)
 		j.w.nc.Publish(j.w.top.resultSubject(j.client), b)
+		j.out = b
 	}
 	j.recs, j.nrec = j.recs[:0], 0
-	j.sent = time.Now()
+	j.recent = true
+	if j.batch == nil {
+		j.batch = time.AfterFunc(resultBatchWait, j.batchDue)
+	} else {
+		j.batch.Reset(resultBatchWait)
+	}
 }
 
 // finish sends the last outcomes and acknowledges the message: the server
 // removes it from the stream. A worker that stopped waiting for its calls
 // hands the message back instead.
 func (j *job) finish() {
-	j.send()
+	j.mu.Lock()
+	j.sendLocked()
+	if j.batch != nil {
+		j.batch.Stop()
+	}
+	j.mu.Unlock()
 	j.w.mu.Lock()
 	abandoned := j.w.abandoned
 	j.w.mu.Unlock()
@@ -302,6 +373,7 @@ func (j *job) finish() {
 	}
 	j.w.unhold(j)
 	j.cancel(nil)
+	j.dropScratch()
 }
 
 // unhold stops the heartbeats of j.

@@ -233,8 +233,8 @@ func (p *Pool) completeFromObject(e *entry, name string) {
 	p.objs.remove(name)
 	if err != nil {
 		p.undecodable()
-		remote.End(e.t, nil, err, p.done.add)
+		remote.End(e.t, nil, err, p.later)
 		return
 	}
-	remote.Complete(e.t, e.fn.Name(), p.codec, data, p.done.add, p.undecodable)
+	remote.Complete(e.t, e.fn.Name(), p.codec, data, p.later, p.uncount)
 }

@@ -44,10 +44,12 @@ type Pool struct {
 	sub        *nats.Subscription // the client's result subject
 	reaper     jetstream.ConsumeContext
 	nextID     atomic.Uint64
-	done       completer  // runs callbacks and other packages' completions, away from the NATS goroutines
-	doneBuf    []finished // the calls the results message being handled finished; only receive uses it
-	objs       *objects   // the object store of large arguments and results
-	gc         completer  // reads and deletes objects, away from the NATS goroutines
+	done       completer    // runs callbacks and other packages' completions, away from the NATS goroutines
+	later      func(func()) // done.add, made once: a method value passed per call would be allocated per call
+	uncount    func()       // undecodable, made once for the same reason
+	doneBuf    []finished   // the calls the results message being handled finished; only receive uses it
+	objs       *objects     // the object store of large arguments and results
+	gc         completer    // reads and deletes objects, away from the NATS goroutines
 	locals     *localWorkers
 
 	mu        sync.Mutex
@@ -145,6 +147,7 @@ func NewPool(opts ...Option) (*Pool, error) {
 		released:   make(chan struct{}),
 	}
 	p.room = sync.NewCond(&p.mu)
+	p.later, p.uncount = p.done.add, p.undecodable
 	p.top = newTopology(cfg, int32(p.maxPayload))
 	if err := p.start(ctx); err != nil {
 		p.release()

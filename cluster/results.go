@@ -87,10 +87,10 @@ func (p *Pool) results(body []byte) {
 	p.mu.Lock()
 	wire.ParseResults(body, func(r *wire.Result) bool {
 		e := p.entries[r.ID]
-		_, inStore := objectOf(r)
+		name, inStore := objectOf(r)
 		if e == nil || !e.started {
 			// Finished already, or never started: a stray record.
-			if name, ok := objectOf(r); ok {
+			if inStore {
 				p.dropObject(name)
 			}
 			return true
@@ -131,10 +131,10 @@ func (p *Pool) complete(e *entry, r *wire.Result) {
 		return
 	}
 	if r.Kind != wire.KindOK {
-		remote.End(e.t, nil, remote.Failure(e.t.Context(), r, e.fn.Name(), p.codec), p.done.add)
+		remote.End(e.t, nil, remote.Failure(e.t.Context(), r, e.fn.Name(), p.codec), p.later)
 		return
 	}
-	remote.Complete(e.t, e.fn.Name(), p.codec, r.Value, p.done.add, p.undecodable)
+	remote.Complete(e.t, e.fn.Name(), p.codec, r.Value, p.later, p.uncount)
 }
 
 // undecodable counts a call counted as succeeded, whose result could not be

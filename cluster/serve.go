@@ -123,15 +123,16 @@ func parseWorkerURL(raw string) (server, name string, err error) {
 
 // worker is a process serving the calls of one pool's stream.
 type worker struct {
-	nc        *nats.Conn
-	top       topology
-	cons      jetstream.Consumer
-	objs      *objects
-	id        string
-	lostAfter time.Duration // the consumer's AckWait
-	slotsN    int           // calls run at once: each slot takes one message at a time
-	ready     func()
-	grace     time.Duration // how long drain waits for the calls
+	nc         *nats.Conn
+	top        topology
+	cons       jetstream.Consumer
+	objs       *objects
+	id         string
+	lostAfter  time.Duration // the consumer's AckWait
+	maxRecords int           // the most bytes of result records a message carries
+	slotsN     int           // calls run at once: each slot takes one message at a time
+	ready      func()
+	grace      time.Duration // how long drain waits for the calls
 
 	calls     context.Context // the base of the calls' contexts
 	stopCalls context.CancelFunc
@@ -185,16 +186,17 @@ func newWorker(ctx context.Context, nc *nats.Conn, top topology, c workerConfig)
 		return nil, err
 	}
 	w := &worker{
-		nc:        nc,
-		top:       top,
-		cons:      cons,
-		objs:      objs,
-		id:        fmt.Sprintf("%s:%d:%s", host, os.Getpid(), suffix[:6]),
-		lostAfter: cons.CachedInfo().Config.AckWait,
-		slotsN:    c.concurrency,
-		ready:     c.ready,
-		grace:     c.grace,
-		held:      map[*job]struct{}{},
+		nc:         nc,
+		top:        top,
+		cons:       cons,
+		objs:       objs,
+		id:         fmt.Sprintf("%s:%d:%s", host, os.Getpid(), suffix[:6]),
+		lostAfter:  cons.CachedInfo().Config.AckWait,
+		maxRecords: int(nc.MaxPayload()) - 256,
+		slotsN:     c.concurrency,
+		ready:      c.ready,
+		grace:      c.grace,
+		held:       map[*job]struct{}{},
 	}
 	w.calls, w.stopCalls = context.WithCancel(context.Background())
 	return w, nil

@@ -105,8 +105,8 @@ func (p *Pool) enqueue(ctx context.Context, rf *registry.Func, ts []futures.Task
 	}
 	var bad []failure
 	calls := make([]wire.Call, 0, len(ts))
-	kept := ts[:0:0]
-	var args []byte // the encoded arguments, back to back; a slice of an older array stays valid
+	kept := make([]int32, 0, len(ts)) // the index in ts of each of calls
+	var args []byte                   // the encoded arguments, back to back; a slice of an older array stays valid
 	for i, t := range ts {
 		c := wire.Call{ID: first + uint64(i), Func: rf.Name()}
 		start := len(args)
@@ -126,7 +126,7 @@ func (p *Pool) enqueue(ctx context.Context, rf *registry.Func, ts []futures.Task
 			c.Arg = arg
 		}
 		calls = append(calls, c)
-		kept = append(kept, t)
+		kept = append(kept, int32(i))
 	}
 
 	p.mu.Lock()
@@ -143,13 +143,16 @@ func (p *Pool) enqueue(ctx context.Context, rf *registry.Func, ts []futures.Task
 	}
 	live := calls[:0]
 	ended := 0
-	for i, t := range kept {
+	es := make([]entry, len(kept)) // one allocation for the entries of a chunk
+	for i, k := range kept {
+		t := ts[k]
 		c := calls[i]
 		c.Group = gid
 		// A call cancelled before it got here, or whose context ended, is
 		// recorded but not published: settleLocked counts it once it is
 		// cancelled, by its owner or by endGroup.
-		e := &entry{t: t, fn: rf, group: g}
+		e := &es[i]
+		*e = entry{t: t, fn: rf, group: g}
 		if p.tooBig(&c) {
 			e.argObj = argObject(p.client, c.ID)
 		}
