@@ -14,9 +14,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// job is one message of calls a worker took: it asks the pool for leave to
-// start them, runs them one after the other, sends their outcomes in
-// batches and acknowledges the message once every outcome is sent.
+// job is one message of calls a worker took: it asks the pool which of them
+// to start when it must (see askStart), runs them one after the other,
+// sends their outcomes in batches and acknowledges the message once every
+// outcome is sent.
 type job struct {
 	w       *worker
 	m       jetstream.Msg
@@ -135,8 +136,13 @@ func (w *worker) handle(m jetstream.Msg) {
 	j.timeout = timeout
 	w.mu.Lock()
 	w.held[j] = struct{}{} // from now on the heartbeats and cancellations reach it
+	ended := w.ended.has(j.client, j.group)
+	ask := j.attempt > 1 || j.attempt >= w.maxDeliver || time.Since(w.heard[j.client]) > askEvery(w.lostAfter)
 	w.mu.Unlock()
-	if !j.askStart() {
+	if ended {
+		j.cancel(errCancelledByPool)
+	}
+	if ask && !j.askStart() {
 		w.unhold(j)
 		j.cancel(nil)
 		return
@@ -186,10 +192,23 @@ func (j *job) storeResult(r *wire.Result) *wire.Result {
 	return &wire.Result{ID: r.ID, Kind: wire.KindFail, Type: failObject, Message: name}
 }
 
+// maxHeard bounds the pools a worker remembers having heard from.
+const maxHeard = 1 << 10
+
+// askEvery is how long a worker, after a pool answered it, runs the first
+// delivery of that pool's messages without asking: a pool's calls are
+// published only when it has room for them, so that only a delivery after
+// the first may be one to skip, and the question tells whether the pool is
+// still there to receive the outcomes.
+func askEvery(lostAfter time.Duration) time.Duration { return min(lostAfter/4, time.Second) }
+
 // askStart asks the pool that made the calls which of them to run, and
-// reports whether to go on. Without an answer (the pool is gone, or busy
-// for longer than WorkerLostAfter) the message is handed back for a later
-// delivery, which counts towards MaxAttempts.
+// reports whether to go on: the worker asks so for a delivery after the
+// first, for the last one that MaxAttempts allows (so that a *LostError
+// names it), and when it has not heard from the pool within askEvery.
+// Without an answer (the pool is gone, or busy for longer than
+// WorkerLostAfter) the message is handed back for a later delivery, which
+// counts towards MaxAttempts.
 func (j *job) askStart() bool {
 	ids := make([]uint64, len(j.calls))
 	for i, c := range j.calls {
@@ -206,6 +225,12 @@ func (j *job) askStart() bool {
 		j.m.NakWithDelay(j.w.lostAfter)
 		return false
 	}
+	j.w.mu.Lock()
+	if len(j.w.heard) >= maxHeard {
+		clear(j.w.heard)
+	}
+	j.w.heard[j.client] = time.Now()
+	j.w.mu.Unlock()
 	if len(skip) > 0 {
 		j.skip = make(map[uint64]bool, len(skip))
 		for _, id := range skip {

@@ -131,6 +131,7 @@ type worker struct {
 	lostAfter  time.Duration // the consumer's AckWait
 	maxRecords int           // the most bytes of result records a message carries
 	slotsN     int           // calls run at once: each slot takes one message at a time
+	maxDeliver int           // the consumer's MaxDeliver: MaxAttempts
 	ready      func()
 	grace      time.Duration // how long drain waits for the calls
 
@@ -138,10 +139,12 @@ type worker struct {
 	stopCalls context.CancelFunc
 
 	mu        sync.Mutex
-	held      map[*job]struct{} // messages taken and not yet acknowledged
-	abandoned bool              // the drain grace passed: results are dropped and messages handed back
-	slots     sync.WaitGroup    // the goroutines of the slots
-	pullCtx   context.Context   // ends when the worker stops taking messages
+	held      map[*job]struct{}    // messages taken and not yet acknowledged
+	ended     endedGroups          // the groups pools cancelled lately
+	heard     map[string]time.Time // when each pool last answered a request
+	abandoned bool                 // the drain grace passed: results are dropped and messages handed back
+	slots     sync.WaitGroup       // the goroutines of the slots
+	pullCtx   context.Context      // ends when the worker stops taking messages
 }
 
 // drainGrace is how long a stopping worker waits for the calls it runs.
@@ -197,6 +200,8 @@ func newWorker(ctx context.Context, nc *nats.Conn, top topology, c workerConfig)
 		ready:      c.ready,
 		grace:      c.grace,
 		held:       map[*job]struct{}{},
+		heard:      map[string]time.Time{},
+		maxDeliver: cons.CachedInfo().Config.MaxDeliver,
 	}
 	w.calls, w.stopCalls = context.WithCancel(context.Background())
 	return w, nil
@@ -214,6 +219,7 @@ func (w *worker) serve(ctx context.Context) error {
 		return fmt.Errorf("futures/cluster: Serve: subscribing to cancellations: %w", err)
 	}
 	defer sub.Unsubscribe()
+	w.sayHello()
 	if err := w.nc.Flush(); err != nil {
 		return fmt.Errorf("futures/cluster: Serve: %w", err)
 	}
@@ -225,6 +231,7 @@ func (w *worker) serve(ctx context.Context) error {
 	}
 	w.pull(ctx)
 	<-ctx.Done()
+	w.nc.Publish(w.top.helloSubject(), appendHello(nil, w.id, 0)) // it takes no more calls
 	w.drain()
 	return nil
 }
@@ -308,7 +315,15 @@ func (w *worker) heartbeat(stop <-chan struct{}) {
 			j.m.InProgress()
 		}
 		w.mu.Unlock()
+		w.sayHello()
 	}
+}
+
+// sayHello tells the pools how many calls the worker runs at once: a pool
+// publishes no more messages than its workers have slots, so that a call
+// waits in its pool, where it can be cancelled, rather than in the stream.
+func (w *worker) sayHello() {
+	w.nc.Publish(w.top.helloSubject(), appendHello(nil, w.id, w.slotsN))
 }
 
 // cancelled handles a cancel message of a client: it cancels the context
@@ -322,15 +337,9 @@ func (w *worker) cancelled(m *nats.Msg) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.ended.add(client, c, time.Now(), w.lostAfter)
 	for j := range w.held {
-		if j.client != client {
-			continue
-		}
-		hit := c.all
-		for _, g := range c.groups {
-			hit = hit || g == j.group && g != 0
-		}
-		if hit {
+		if w.ended.has(j.client, j.group) {
 			j.cancel(errCancelledByPool)
 		}
 	}
