@@ -11,7 +11,7 @@ import (
 	"github.com/gofutures/futures/internal/serve"
 	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go"
 )
 
 // job is one message of calls a worker took: it asks the pool which of them
@@ -20,7 +20,7 @@ import (
 // outcome is sent.
 type job struct {
 	w       *worker
-	m       jetstream.Msg
+	m       *nats.Msg // a message of the calls stream, acknowledged as JetStream's
 	client  string
 	group   uint64 // of every call of the message
 	attempt int
@@ -95,16 +95,16 @@ func (j *job) dropScratch() {
 }
 
 // handle runs the job of the message m in the calling slot.
-func (w *worker) handle(m jetstream.Msg) {
+func (w *worker) handle(m *nats.Msg) {
 	j := &job{w: w, m: m}
 	meta, err := m.Metadata()
 	if err == nil {
 		j.attempt, j.stamp = int(meta.NumDelivered), meta.Timestamp
-		j.client, j.group, err = callSubjectParts(m.Subject())
+		j.client, j.group, err = callSubjectParts(m.Subject)
 	}
 	var r wire.CallReader
 	if err == nil {
-		r, err = parseCallFrame(m.Data())
+		r, err = parseCallFrame(m.Data)
 	}
 	if err == nil {
 		j.takeScratch(r.Len())
@@ -119,10 +119,10 @@ func (w *worker) handle(m jetstream.Msg) {
 		m.Term() // no worker can run it
 		return
 	}
-	codecName := m.Headers().Get(headerCodec)
+	codecName := m.Header.Get(headerCodec)
 	codec := value.ByName(codecName)
 	var timeout time.Duration
-	if t, err := strconv.ParseInt(m.Headers().Get(headerTimeout), 10, 64); err == nil && t > 0 {
+	if t, err := strconv.ParseInt(m.Header.Get(headerTimeout), 10, 64); err == nil && t > 0 {
 		timeout = time.Duration(t)
 	}
 	j.ctx, j.cancel = context.WithCancelCause(w.calls)
@@ -156,7 +156,7 @@ func (w *worker) handle(m jetstream.Msg) {
 		}
 		j.next = len(j.calls)
 	}
-	if name := m.Headers().Get(headerArgObject); name != "" && j.next < len(j.calls) {
+	if name := m.Header.Get(headerArgObject); name != "" && j.next < len(j.calls) {
 		j.fetchArg(name)
 	}
 	j.runner = serve.NewRunner(codec, timeout, j.timedOut, j.record)

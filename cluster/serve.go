@@ -125,7 +125,7 @@ func parseWorkerURL(raw string) (server, name string, err error) {
 type worker struct {
 	nc         *nats.Conn
 	top        topology
-	cons       jetstream.Consumer
+	next       string // the subject that asks the consumer for messages
 	objs       *objects
 	id         string
 	lostAfter  time.Duration // the consumer's AckWait
@@ -191,7 +191,7 @@ func newWorker(ctx context.Context, nc *nats.Conn, top topology, c workerConfig)
 	w := &worker{
 		nc:         nc,
 		top:        top,
-		cons:       cons,
+		next:       top.nextSubject(),
 		objs:       objs,
 		id:         fmt.Sprintf("%s:%d:%s", host, os.Getpid(), suffix[:6]),
 		lostAfter:  cons.CachedInfo().Config.AckWait,
@@ -253,28 +253,66 @@ func (w *worker) slot() {
 }
 
 // slotLoop takes one message after another and runs its calls, until the
-// worker stops taking messages.
+// worker stops taking messages. It asks the server for one message at a
+// time, on an inbox of its own that it keeps from one request to the next,
+// so that it never holds a message it has no room for. An inbox whose
+// request got no answer in time is dropped with what may still come to it,
+// delivered again later.
 func (w *worker) slotLoop() {
 	ctx := w.pullCtx
-	for ctx.Err() == nil {
-		fctx, cancel := context.WithTimeout(ctx, pullWait)
-		batch, err := w.cons.Fetch(1, jetstream.FetchContext(fctx))
-		if err == nil {
-			for m := range batch.Messages() {
-				w.handle(m)
-			}
-			err = batch.Error()
+	var sub *nats.Subscription
+	defer func() {
+		if sub != nil {
+			sub.Unsubscribe()
 		}
-		cancel()
-		if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && !errors.Is(err, nats.ErrTimeout) {
-			select { // the server restarts, say: try again soon
-			case <-ctx.Done():
-				return
-			case <-time.After(100 * time.Millisecond):
+	}()
+	for ctx.Err() == nil {
+		var err error
+		if sub == nil {
+			sub, err = w.nc.SubscribeSync(w.nc.NewInbox())
+		}
+		if err == nil {
+			err = w.nc.PublishRequest(w.next, sub.Subject, pullRequest)
+		}
+		var m *nats.Msg
+		if err == nil {
+			wait, cancel := context.WithTimeout(ctx, pullWait+pullSlack)
+			m, err = sub.NextMsgWithContext(wait)
+			cancel()
+		}
+		switch {
+		case err != nil: // no answer: the server restarts, say
+			if sub != nil {
+				sub.Unsubscribe()
+				sub = nil
 			}
+			if ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+				select { // try again soon
+				case <-ctx.Done():
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		case len(m.Data) == 0 && m.Header.Get("Status") != "":
+			// 408: the request expired; another status: the consumer is
+			// busy or changing.
+			if m.Header.Get("Status") != "408" {
+				select {
+				case <-ctx.Done():
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		default:
+			w.handle(m)
 		}
 	}
 }
+
+// pullRequest asks the server for one message, waiting up to pullWait.
+var pullRequest = []byte(fmt.Sprintf(`{"batch":1,"expires":%d}`, int64(pullWait)))
+
+// pullSlack is how much longer than pullWait a slot waits for the server's
+// answer to a request for a message.
+const pullSlack = time.Second
 
 // drain waits up to its grace (drainGrace) for the slots to finish the
 // calls they run, then cancels the calls' contexts, hands their messages

@@ -119,6 +119,12 @@ func (t topology) resultSubject(client string) string {
 	return "fut." + t.pool + ".res." + client
 }
 
+// nextSubject is the JetStream API subject on which a worker asks the
+// workers consumer for messages.
+func (t topology) nextSubject() string {
+	return "$JS.API.CONSUMER.MSG.NEXT." + t.calls.Name + "." + t.workers.Durable
+}
+
 // helloSubject is the core subject on which workers say, now and then,
 // how many calls they run at once.
 func (t topology) helloSubject() string { return "fut." + t.pool + ".hello" }
