@@ -143,27 +143,11 @@ func (p *Pool) undecodable() {
 // without an answer (0: as many times as the pool knows of, at least once),
 // with a *LostError whose Cause is cause.
 func (p *Pool) lost(attempts int, ids []uint64, cause error) {
-	type gone struct {
-		t   futures.Task
-		err error
-	}
-	var gs []gone
-	p.mu.Lock()
-	for _, id := range ids {
-		m, i := p.callLocked(id)
-		if m == nil {
-			continue
-		}
+	p.fail(ids, func(m *message, id uint64) error {
 		n := attempts
 		if n == 0 {
 			n = max(m.attempt, 1)
 		}
-		p.st.failed++
-		gs = append(gs, gone{p.takeLocked(m, i), &LostError{ID: p.client + "." + strconv.FormatUint(id, 10), Attempts: n, Worker: m.worker, Cause: cause}})
-	}
-	p.mu.Unlock()
-	for _, g := range gs {
-		p.done.add(func() { g.t.Complete(nil, g.err) })
-	}
-	p.pump()
+		return &LostError{ID: p.client + "." + strconv.FormatUint(id, 10), Attempts: n, Worker: m.worker, Cause: cause}
+	})
 }

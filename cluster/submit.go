@@ -272,17 +272,29 @@ func (p *Pool) publishFailed(_ jetstream.JetStream, m *nats.Msg, err error) {
 
 // failCalls fails the calls ids that have not finished with err.
 func (p *Pool) failCalls(ids []uint64, err error) {
+	p.fail(ids, func(*message, uint64) error { return err })
+}
+
+// fail fails each call of ids that has not finished, counted, with the
+// error errOf returns for it, its message and its id, called with the
+// pool's mutex held; the futures complete on the completer.
+func (p *Pool) fail(ids []uint64, errOf func(m *message, id uint64) error) {
+	type gone struct {
+		t   futures.Task
+		err error
+	}
+	var gs []gone
 	p.mu.Lock()
-	var ts []futures.Task
 	for _, id := range ids {
 		if m, i := p.callLocked(id); m != nil {
+			err := errOf(m, id)
 			p.st.failed++
-			ts = append(ts, p.takeLocked(m, i))
+			gs = append(gs, gone{p.takeLocked(m, i), err})
 		}
 	}
 	p.mu.Unlock()
-	for _, t := range ts {
-		p.done.add(func() { t.Complete(nil, err) })
+	for _, g := range gs {
+		p.done.add(func() { g.t.Complete(nil, g.err) })
 	}
 	p.pump()
 }
