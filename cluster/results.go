@@ -95,23 +95,36 @@ func (p *Pool) results(body []byte) {
 		default:
 			p.st.failed++
 		}
-		ds = append(ds, finished{t, m.fn, *r})
+		d := finished{t: t, fn: m.fn, value: r.Value}
+		if r.Kind != wire.KindOK {
+			d.failure = new(wire.Result)
+			*d.failure = *r
+		}
+		ds = append(ds, d)
 		return true
 	})
 	p.mu.Unlock()
 	for i := range ds {
-		p.complete(ds[i].t, ds[i].fn, &ds[i].r)
-		ds[i] = finished{}
+		d := &ds[i]
+		if d.failure != nil {
+			p.complete(d.t, d.fn, d.failure)
+		} else {
+			remote.Complete(d.t, d.fn.Name(), p.codec, d.value, p.later, p.uncount)
+		}
+		*d = finished{}
 	}
 	p.doneBuf = ds[:0]
 	p.pump()
 }
 
-// finished is a call whose outcome a results message brought.
+// finished is a call whose outcome a results message brought: its value,
+// which aliases the message, or the record of a failure (a value in the
+// object store included).
 type finished struct {
-	t  futures.Task
-	fn *registry.Func
-	r  wire.Result
+	t       futures.Task
+	fn      *registry.Func
+	value   []byte
+	failure *wire.Result
 }
 
 // complete completes t, a call of fn, with r, its outcome: a value decoded

@@ -210,21 +210,31 @@ func (p *Pool) publishMessage(m *message) {
 		c.Flags |= wire.FlagDeadline
 		c.Deadline = uint64(max(time.Until(m.deadline), 1))
 	}
-	for i := range m.calls {
-		mc := &m.calls[i]
-		if !mc.started {
+	arg := func(i int) []byte { return m.calls[i].arg }
+	for i := 0; i < len(m.calls); {
+		if !m.calls[i].started {
+			i++
 			continue
+		}
+		// A run of calls started, with an argument or without.
+		hasArg := m.calls[i].hasArg
+		j := i + 1
+		for j < len(m.calls) && m.calls[j].started && m.calls[j].hasArg == hasArg {
+			j++
 		}
 		c.ID = m.callID(i)
 		c.Flags &^= wire.FlagArg
-		c.Arg = nil
-		if mc.hasArg {
+		if hasArg {
 			c.Flags |= wire.FlagArg
-			if m.argObj == "" {
-				c.Arg = mc.arg
-			}
 		}
-		b.Add(&c)
+		if m.argObj != "" { // its one call's argument is in the object store
+			c.Arg = nil
+			b.Add(&c)
+		} else {
+			from := i
+			b.AddRun(&c, j-i, func(k int) []byte { return arg(from + k) })
+		}
+		i = j
 	}
 	p.publishMsg(p.top.callSubject(p.client, m.gid), b.Frame(), m)
 }
