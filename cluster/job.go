@@ -30,6 +30,10 @@ type job struct {
 	runner  *serve.Runner
 	timeout time.Duration // TaskTimeout, 0 for none
 	next    int           // the index in calls of the next call to run
+	// pullNext asks for the slot's next message (see handle); pulled says
+	// whether finish did.
+	pullNext func() bool
+	pulled   bool
 	// ctx is the base of the contexts of the calls; cancel ends it when
 	// the pool cancels the calls of the group, or all of its calls.
 	ctx    context.Context
@@ -95,8 +99,13 @@ func (j *job) dropScratch() {
 }
 
 // handle runs the job of the message m in the calling slot.
-func (w *worker) handle(m *nats.Msg) {
-	j := &job{w: w, m: m}
+//
+// pullNext, if not nil, asks the server for the slot's next message: the
+// job calls it once its last call returned, before it sends the outcomes,
+// so that the next message is on its way meanwhile. handle reports whether
+// it did.
+func (w *worker) handle(m *nats.Msg, pullNext func() bool) bool {
+	j := &job{w: w, m: m, pullNext: pullNext}
 	meta, err := m.Metadata()
 	if err == nil {
 		j.attempt, j.stamp = int(meta.NumDelivered), meta.Timestamp
@@ -117,7 +126,7 @@ func (w *worker) handle(m *nats.Msg) {
 	}
 	if err != nil {
 		m.Term() // no worker can run it
-		return
+		return false
 	}
 	codecName := m.Header.Get(headerCodec)
 	codec := value.ByName(codecName)
@@ -145,7 +154,7 @@ func (w *worker) handle(m *nats.Msg) {
 	if ask && !j.askStart() {
 		w.unhold(j)
 		j.cancel(nil)
-		return
+		return false
 	}
 	if codec == nil {
 		for _, c := range j.calls {
@@ -161,6 +170,7 @@ func (w *worker) handle(m *nats.Msg) {
 	}
 	j.runner = serve.NewRunner(codec, timeout, j.timedOut, j.record)
 	j.run()
+	return j.pulled
 }
 
 // fetchArg reads the argument of the message's one call from the object
@@ -248,6 +258,7 @@ func (j *job) run() {
 	defer func() {
 		if !returned {
 			j.endCall()
+			j.pullNext = nil // the slot's inbox ends with its goroutine
 			j.w.slots.Add(1) // before the slot's goroutine counts itself out
 			go func() {
 				defer j.w.slots.Done()
@@ -382,15 +393,18 @@ func (j *job) sendLocked() {
 // removes it from the stream. A worker that stopped waiting for its calls
 // hands the message back instead.
 func (j *job) finish() {
+	j.w.mu.Lock()
+	abandoned := j.w.abandoned
+	j.w.mu.Unlock()
+	if j.pullNext != nil && !abandoned && j.w.pullCtx.Err() == nil {
+		j.pulled = j.pullNext()
+	}
 	j.mu.Lock()
 	j.sendLocked()
 	if j.batch != nil {
 		j.batch.Stop()
 	}
 	j.mu.Unlock()
-	j.w.mu.Lock()
-	abandoned := j.w.abandoned
-	j.w.mu.Unlock()
 	if abandoned {
 		j.m.Nak()
 	} else {

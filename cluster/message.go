@@ -57,12 +57,12 @@ func (p *Pool) callLocked(id uint64) (*message, int) {
 // takeLocked removes the call i of m, which has no outcome yet, and
 // uncounts it as queued or running; it returns its task, whose outcome the
 // caller counts. A message whose last call it takes is forgotten, with its
-// large argument, and leaves room for another in the window.
+// large argument and the arguments of its calls, and leaves room for
+// another in the window.
 func (p *Pool) takeLocked(m *message, i int) futures.Task {
 	c := &m.calls[i]
 	t := c.t
-	c.t = nil
-	c.arg = nil
+	c.t = nil // its argument stays: publishMessage may be reading it
 	if c.started {
 		p.st.running--
 	} else {

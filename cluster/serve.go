@@ -266,14 +266,17 @@ func (w *worker) slotLoop() {
 			sub.Unsubscribe()
 		}
 	}()
+	pull := func() bool { return w.nc.PublishRequest(w.next, sub.Subject, pullRequest) == nil }
+	pulled := false // the job before asked for the next message
 	for ctx.Err() == nil {
 		var err error
 		if sub == nil {
 			sub, err = w.nc.SubscribeSync(w.nc.NewInbox())
 		}
-		if err == nil {
+		if err == nil && !pulled {
 			err = w.nc.PublishRequest(w.next, sub.Subject, pullRequest)
 		}
+		pulled = false
 		var m *nats.Msg
 		if err == nil {
 			wait, cancel := context.WithTimeout(ctx, pullWait+pullSlack)
@@ -302,7 +305,7 @@ func (w *worker) slotLoop() {
 				}
 			}
 		default:
-			w.handle(m)
+			pulled = w.handle(m, pull)
 		}
 	}
 }
