@@ -79,7 +79,7 @@ func (p *ProcessPool) run(w *proc) {
 	p.mu.Lock()
 	w.sp = sp
 	w.out.setup = wire.AppendSetup(nil, wire.Setup{Version: wire.Version, Codec: p.codec.Name(), Initializer: p.initName, TaskTimeout: int64(p.timeout)})
-	p.st.workerStarted()
+	p.st.WorkerStarted()
 	p.mu.Unlock()
 	p.log(slog.LevelInfo, "futures: worker process started", "pid", sp.PID)
 	p.wg.Add(1)

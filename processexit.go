@@ -66,7 +66,7 @@ func (p *ProcessPool) reap(w *proc, exit supervise.Exit, startErr error) {
 	p.setStateLocked(w, procExited)
 	if w.sp != nil {
 		w.signal()
-		p.st.workerExited()
+		p.st.WorkerExited()
 	}
 	for i, x := range p.procs {
 		if x == w {

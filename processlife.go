@@ -66,7 +66,7 @@ func (p *ProcessPool) signalLocked(w *proc, sig syscall.Signal, why string) {
 	}
 	if !w.stop.signalled() {
 		w.stop.reason = why
-		p.st.workerKilled()
+		p.st.WorkerKilled()
 	}
 	w.stop.sig = sig
 	w.sp.Signal(sig)

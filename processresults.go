@@ -138,7 +138,7 @@ func (p *ProcessPool) end(t Task, result any, err error) { endTask(t, result, er
 // succeeded, as failed.
 func (p *ProcessPool) undecodable() {
 	p.mu.Lock()
-	p.st.failSucceeded()
+	p.st.FailSucceeded()
 	p.mu.Unlock()
 }
 
