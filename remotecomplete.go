@@ -1,13 +1,17 @@
 package futures
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 
 	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/remote"
+	"github.com/gofutures/futures/internal/serve"
 	"github.com/gofutures/futures/internal/value"
+	"github.com/gofutures/futures/internal/wire"
 )
 
 // Completing the tasks of calls that ran in another process, for every
@@ -83,7 +87,30 @@ func appendArg(dst []byte, t Task, c Codec, typ reflect.Type) (out []byte, hasAr
 	return out, true, nil
 }
 
+// remoteFailure turns a failure record from a worker into the call's error,
+// decoding the errors and panic values it carries with c, for every
+// executor that serves registered calls (internal/remote).
+func remoteFailure(ctx context.Context, r *wire.Result, fn string, c value.Codec) error {
+	switch r.Kind {
+	case wire.KindError:
+		return remoteError(r, c)
+	case wire.KindPanic:
+		return &PanicError{Value: panicValue(r, c), Stack: []byte(r.Stack)}
+	case wire.KindTimeout:
+		return &timeoutError{fn: registry.ShortName(fn), limit: r.Message}
+	case wire.KindCancelled:
+		return notStartedError(ctx)
+	case wire.KindFail:
+		if r.Type == serve.FailNotRegistered {
+			return &registry.NotRegisteredError{Name: r.Message, InWorker: true}
+		}
+		return errors.New(r.Message)
+	}
+	return errors.New("futures: the worker reported a call as successful without a value")
+}
+
 func init() {
+	remote.Failure = remoteFailure
 	remote.Complete = func(t any, fn string, c value.Codec, val []byte, later func(func()), undecodable func()) {
 		completeEncoded(t.(Task), fn, c, val, later, undecodable)
 	}

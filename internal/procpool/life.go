@@ -1,4 +1,4 @@
-package futures
+package procpool
 
 import (
 	"log/slog"
@@ -34,7 +34,7 @@ const (
 )
 
 // setStateLocked moves w to state s, unless w is there or further already.
-func (p *ProcessPool) setStateLocked(w *proc, s procState) {
+func (p *Pool[T]) setStateLocked(w *proc[T], s procState) {
 	if s <= w.state {
 		return
 	}
@@ -60,7 +60,7 @@ func (r *stopRecord) signalled() bool { return r.reason != "" }
 // exited, or was sent sig last, and records why the first time: that
 // reason is the Reason of the WorkerExitError of w's calls. Every signal
 // the pool sends a worker goes through it.
-func (p *ProcessPool) signalLocked(w *proc, sig syscall.Signal, why string) {
+func (p *Pool[T]) signalLocked(w *proc[T], sig syscall.Signal, why string) {
 	if w.sp == nil || w.state == procExited || w.stop.sig == sig {
 		return
 	}
@@ -74,7 +74,7 @@ func (p *ProcessPool) signalLocked(w *proc, sig syscall.Signal, why string) {
 }
 
 // kill sends SIGKILL to w's process group, saying why.
-func (p *ProcessPool) kill(w *proc, why string) {
+func (p *Pool[T]) kill(w *proc[T], why string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.signalLocked(w, syscall.SIGKILL, why)

@@ -1,0 +1,250 @@
+// Package procpool is the machinery of package futures' ProcessPool: the
+// queue of calls, the client of each worker process (dispatch and
+// pipelining, the pacing estimator, frames of calls, result matching, the
+// results area), reaping, the watchdog of TaskTimeout and the escalation
+// ladder of a Shutdown that gives up. The ProcessPool is a thin wrapper over
+// a Pool.
+//
+// The tasks a Pool runs are package futures' Task values, whose optional
+// methods this package cannot name: a Pool reaches them only through the
+// Tasks its creator gives it, and makes the errors of package futures
+// through its Errors. The worker side is internal/serve; the processes are
+// started and watched by internal/supervise.
+package procpool
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofutures/futures/internal/counts"
+	"github.com/gofutures/futures/internal/registry"
+	"github.com/gofutures/futures/internal/ring"
+	"github.com/gofutures/futures/internal/supervise"
+	"github.com/gofutures/futures/internal/value"
+)
+
+// Config is what a Pool is made with. Name, Path, Args, Env, Flag, WG,
+// Later and WaitRoom are required.
+type Config struct {
+	Name        string
+	MaxWorkers  int
+	Codec       value.Codec                 // nil: Gob
+	Initializer func(context.Context) error // a registered function, or nil
+	MaxTasks    int                         // MaxTasksPerWorker; 0: no limit
+	Timeout     time.Duration
+	QueueSize   int
+	Logger      *slog.Logger
+	// Path, Args and Env are the program a worker runs; Flag is the
+	// argument of Args that makes it a worker, without its value, for the
+	// error of a program that refuses it.
+	Path      string
+	Args, Env []string
+	Flag      string
+	// WG counts the Pool's goroutines, and those of whoever completes its
+	// calls through Later, which the Pool waits for as it stops.
+	WG *sync.WaitGroup
+	// Later runs a job in another goroutine, counted in WG: what
+	// completing a call runs of user code.
+	Later func(func())
+	// WaitRoom waits on room, whose lock is held, until check returns an
+	// error or true, or until ctx ends, and returns check's error or the
+	// error of a wait that gave up.
+	WaitRoom func(ctx context.Context, room *sync.Cond, check func() (bool, error)) error
+}
+
+// Pool runs calls in a pool of worker processes, queued until a worker has
+// room. Its methods are safe for concurrent use.
+type Pool[T any] struct {
+	cfg[T]
+	last atomic.Pointer[lastFunc] // of the Map that sent calls last
+
+	mu sync.Mutex
+	callQueue[T]
+	groupTable
+	workerSet[T]
+	poolEnd
+	st counts.Counters
+}
+
+// cfg is a Pool's configuration, set by New and read without the pool's
+// mutex.
+type cfg[T any] struct {
+	name       string
+	maxWorkers int
+	codec      value.Codec
+	// argCodec encodes arguments: codec, or with Gob a Stream logging
+	// type definitions in types, which each worker gets before the
+	// arguments that refer to them.
+	argCodec  value.Codec
+	types     *value.Types
+	initName  string // registered name of the Initializer, or ""
+	maxTasks  int
+	timeout   time.Duration
+	queueSize int
+	logger    *slog.Logger
+	path      string // the program a worker runs, with args and env
+	args, env []string
+	flag      string
+	spawner   *supervise.Spawner
+	wg        *sync.WaitGroup
+	later     func(func())
+	waitRoom  func(ctx context.Context, room *sync.Cond, check func() (bool, error)) error
+	tasks     Tasks[T]
+	errs      Errors
+}
+
+// callQueue is a Pool's calls not handed to a worker, guarded by the pool's
+// mutex. retry goes first: its calls are started already.
+type callQueue[T any] struct {
+	room   *sync.Cond            // signalled when queued calls leave the queue
+	queue  ring.Queue[*pcall[T]] // accepted calls not handed to a worker
+	queued int                   // calls in queue, against QueueSize
+	retry  ring.Queue[*pcall[T]] // started calls a dead worker never ran
+	runs   []*pcall[T]           // scratch for feedLocked
+}
+
+// groupTable is a Pool's pgroups by context, guarded by the pool's mutex: a
+// group lives from the first call made with its context until the context
+// ends or the pool stops.
+type groupTable struct {
+	groups    map[context.Context]*pgroup
+	lastGroup *pgroup // the group found last, which the next call likely has
+	nextGroup uint64  // the id of the last group made
+}
+
+// workerSet is a Pool's workers, guarded by the pool's mutex.
+type workerSet[T any] struct {
+	procs      []*proc[T] // every worker alive or starting, in no order
+	starting   int        // workers of procs in procStarting
+	urgent     []*proc[T] // idle workers just given calls, to write to at once
+	startKills int        // workers killed in a row before they were ready
+}
+
+// poolEnd is how far a Pool is in stopping, guarded by the pool's mutex.
+// broken and forced, once set, stay; they are apart from stage: a pool
+// breaks whether or not it is shutting down, and Wait gives up whether or
+// not it broke.
+type poolEnd struct {
+	stage    poolStage
+	broken   error         // why new calls are refused
+	forced   error         // set when Wait gave up: the error of the calls still running
+	exited   chan struct{} // closed as the stage becomes poolExited
+	released chan struct{} // closed once teardown stopped the goroutines and the spawner
+}
+
+// poolStage is where a Pool is in stopping. It only moves forward, one
+// stage at a time: Stop moves it to poolShutdown, checkExitedLocked to
+// poolExited and teardown to poolTornDown.
+type poolStage uint8
+
+const (
+	poolOpen     poolStage = iota // it accepts calls
+	poolShutdown                  // Stop was called: it refuses calls and runs those it has
+	poolExited                    // no worker and no call is left
+	poolTornDown                  // teardown stops the pool's goroutines, or did
+)
+
+// New returns a Pool configured by c, whose tasks it handles with tasks and
+// whose errors it makes with errs. It starts no process until the first
+// call. It returns an error, and no pool, if the codec is not registered
+// under its name or the Initializer is not registered.
+func New[T any](c Config, tasks Tasks[T], errs Errors) (*Pool[T], error) {
+	p := &Pool[T]{
+		cfg: cfg[T]{
+			name: c.Name, maxWorkers: c.MaxWorkers, codec: c.Codec,
+			maxTasks: c.MaxTasks, timeout: c.Timeout, queueSize: c.QueueSize, logger: c.Logger,
+			path: c.Path, args: c.Args, env: c.Env, flag: c.Flag,
+			wg: c.WG, later: c.Later, waitRoom: c.WaitRoom, tasks: tasks, errs: errs,
+		},
+		groupTable: groupTable{groups: map[context.Context]*pgroup{}},
+		poolEnd:    poolEnd{exited: make(chan struct{}), released: make(chan struct{})},
+	}
+	p.room = sync.NewCond(&p.mu)
+	if p.codec == nil {
+		p.codec = value.Gob
+	}
+	p.argCodec = p.codec
+	if value.Streams(p.codec) {
+		p.types = value.NewTypes()
+		p.argCodec = value.NewStream(p.types)
+	}
+	switch rc := value.ByName(p.codec.Name()); {
+	case rc == nil:
+		return nil, fmt.Errorf("futures: NewProcessPool: Encoding(%s): workers cannot find this codec; register it with futures.RegisterCodec in an init function", p.codec.Name())
+	case reflect.TypeOf(rc) != reflect.TypeOf(p.codec):
+		return nil, fmt.Errorf("futures: NewProcessPool: Encoding(%s): another codec is registered as %q, which workers would use; give this one a Name of its own and register it with futures.RegisterCodec", p.codec.Name(), p.codec.Name())
+	}
+	if c.Initializer != nil {
+		rf, err := registry.Lookup(c.Initializer)
+		if err != nil {
+			return nil, fmt.Errorf("futures: NewProcessPool: Initializer: %w", err)
+		}
+		p.initName = rf.Name()
+	}
+	p.spawner = supervise.NewSpawner()
+	if p.timeout > 0 {
+		p.wg.Add(1)
+		go p.watchTimeouts()
+	}
+	return p, nil
+}
+
+// Refusal returns why the pool refuses new calls now: Errors.Shutdown after
+// Stop, the error that broke it; nil if it accepts them.
+func (p *Pool[T]) Refusal() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refusalLocked()
+}
+
+// refusalLocked returns why the pool refuses new calls, or nil.
+func (p *Pool[T]) refusalLocked() error {
+	if p.stage >= poolShutdown {
+		return p.errs.Shutdown()
+	}
+	return p.broken
+}
+
+// Stats returns the pool's counts and the number of workers alive.
+func (p *Pool[T]) Stats() (counts.Counters, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.st, len(p.procs)
+}
+
+func (p *Pool[T]) log(level slog.Level, msg string, args ...any) {
+	if p.logger != nil {
+		p.logger.Log(context.Background(), level, msg, append([]any{"pool", p.name}, args...)...)
+	}
+}
+
+// Kept returns the bytes the pool keeps to write the next calls to its
+// workers.
+func (p *Pool[T]) Kept() int {
+	p.mu.Lock()
+	procs := append([]*proc[T](nil), p.procs...)
+	p.mu.Unlock()
+	n := 0
+	for _, w := range procs {
+		w.wmu.Lock()
+		n += cap(w.buf.Buf)
+		w.wmu.Unlock()
+	}
+	return n
+}
+
+// BytesRead returns the bytes read so far from the workers alive.
+func (p *Pool[T]) BytesRead() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var n uint64
+	for _, w := range p.procs {
+		n += w.watch.got.Load()
+	}
+	return n
+}

@@ -1,0 +1,82 @@
+package procpool
+
+import (
+	"context"
+	"reflect"
+
+	"github.com/gofutures/futures/internal/counts"
+	"github.com/gofutures/futures/internal/value"
+)
+
+// Tasks is what a Pool does with its tasks, values of T (package futures'
+// Task), which package futures implements: a task there may have optional
+// methods, exact counts and fast paths, that this package cannot name. A
+// Pool calls the methods that complete a task without its lock held.
+type Tasks[T any] interface {
+	// Context returns the context of whoever made the call.
+	Context(t T) context.Context
+	// Func returns the function to call, a registered one.
+	Func(t T) any
+	// FuncKey returns a key that tasks with the same function share, and
+	// false for a task without one, whose function is looked up alone.
+	FuncKey(t T) (key any, ok bool)
+	// AppendArg appends t's argument, encoded with c as a value of typ, to
+	// dst; it reports whether t has an argument, and returns dst as it was
+	// with the codec's error.
+	AppendArg(dst []byte, t T, c value.Codec, typ reflect.Type) (out []byte, hasArg bool, err error)
+	// EncodeChunk encodes the arguments of ts back to back, recording where
+	// each ends in ends, and reports whether it did: it declines unless
+	// the tasks share their function and every argument can be encoded.
+	EncodeChunk(ts []T, c value.Codec, ends []int) ([]byte, bool)
+	// CarriesDeadline reports whether the deadline of t's context is the
+	// deadline of the call in the worker.
+	CarriesDeadline(t T) bool
+	// Own makes the pool the owner of t, if t can have one (Owned): t
+	// tells its owner (Pool.NoteCancelled) when it is cancelled while
+	// pending. It returns false if t has an owner and is not pending.
+	Own(t T) bool
+	// Owned reports whether t can have an owner.
+	Owned(t T) bool
+	// Start moves t to Running; it returns false if t is not pending.
+	Start(t T) bool
+	// Ending returns how t, which ended without running, ended.
+	Ending(t T) counts.Ending
+	// Cancel cancels t if it is pending.
+	Cancel(t T)
+	// Fail completes t with err, in the calling goroutine.
+	Fail(t T, err error)
+	// End completes t with the value result points to, or with err,
+	// running the user code that completing it runs in jobs passed to
+	// later.
+	End(t T, result any, err error, later func(func()))
+	// Succeed completes t, whose call of fn succeeded with val, encoded
+	// with c, as End does; val is valid only during the call. If val
+	// cannot be decoded, undecodable is called, then t fails.
+	Succeed(t T, fn string, c value.Codec, val []byte, later func(func()), undecodable func())
+}
+
+// Errors makes the errors of package futures that a Pool returns and fails
+// calls with.
+type Errors interface {
+	// Shutdown is the error of a call made after Stop.
+	Shutdown() error
+	// Broken returns an error saying msg that matches ErrBrokenExecutor
+	// and cause.
+	Broken(msg string, cause error) error
+	// Timeout is the error of a call of fn that overran TaskTimeout,
+	// limit.
+	Timeout(fn, limit string) error
+	// Exited is the error of a call whose worker process ended as e says.
+	Exited(e Exit) error
+}
+
+// Exit is how a worker process ended, for the errors of its calls.
+type Exit struct {
+	PID      int
+	ExitCode int    // -1 if a signal killed it
+	Signal   string // the signal that killed it, or ""
+	Stderr   string // the end of its standard error
+	Reason   string // why the pool killed it, if it did
+	During   string // what it was doing, if not running the call
+	Then     string // what the pool did about it
+}
