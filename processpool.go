@@ -37,9 +37,6 @@ import (
 // well under a microsecond each; bench/README.md has the measurements.
 type ProcessPool struct {
 	pool *procpool.Pool[Task]
-	cb   callbackRunner // runs what completing a call runs of user code
-	wg   sync.WaitGroup // the pool's goroutines
-	cfg  procpool.Config
 }
 
 // NewProcessPool returns a pool of worker processes configured by opts:
@@ -63,7 +60,14 @@ func NewProcessPool(opts ...Option) (*ProcessPool, error) {
 	if os.Getenv(envWorker) != "" {
 		return nil, errors.New("futures: NewProcessPool: this process was started as a worker of a ProcessPool but did not call futures.WorkerMain(); call it first thing in main (and in TestMain)")
 	}
-	p := &ProcessPool{cfg: procpool.Config{
+	if cfg.maxWorkers == 0 {
+		cfg.maxWorkers = runtime.NumCPU()
+	}
+	if cfg.name == "" {
+		cfg.name = "ProcessPool-" + strconv.FormatInt(poolCount.Add(1), 10)
+	}
+	p := &ProcessPool{}
+	p.pool, err = procpool.New(procpool.Config{
 		Name:        cfg.name,
 		MaxWorkers:  cfg.maxWorkers,
 		Codec:       cfg.codec,
@@ -72,58 +76,32 @@ func NewProcessPool(opts ...Option) (*ProcessPool, error) {
 		Timeout:     cfg.taskTimeout,
 		QueueSize:   cfg.queueSize,
 		Logger:      cfg.logger,
+		Command:     cfg.workerCommand,
 		Flag:        workerArg,
-	}}
-	c := &p.cfg
-	p.cb.wg = &p.wg
-	c.WG, c.Later = &p.wg, p.cb.add
-	c.WaitRoom = func(ctx context.Context, room *sync.Cond, check func() (bool, error)) error {
-		return waitRoom(ctx, room, "ProcessPool", check)
-	}
-	if c.MaxWorkers == 0 {
-		c.MaxWorkers = runtime.NumCPU()
-	}
-	if c.Name == "" {
-		c.Name = "ProcessPool-" + strconv.FormatInt(poolCount.Add(1), 10)
-	}
-	if cfg.workerCommand != nil {
-		c.Path = cfg.workerCommand[0]
-		c.Args = append(c.Args, cfg.workerCommand...)
-	} else {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("futures: NewProcessPool: cannot find this program to start workers from (%w); use the WorkerCommand option", err)
-		}
-		c.Path = exe
-		c.Args = append(c.Args, exe)
-	}
-	c.Args = append(c.Args, workerArg+c.Name)
-	c.Env = append(os.Environ(), envWorker+"="+strconv.Itoa(wire.Version), envPool+"="+c.Name)
-	if _, set := os.LookupEnv("GORACE"); !set {
-		// A program built with -race otherwise sleeps a second at exit,
-		// which Close would wait for in every worker.
-		c.Env = append(c.Env, "GORACE=atexit_sleep_ms=0")
-	}
-	pool, err := procpool.New[Task](p.cfg, poolTasks{p}, poolErrors{})
+		Env:         []string{envWorker + "=" + strconv.Itoa(wire.Version), envPool + "=" + cfg.name},
+		Guard:       guardJobs,
+		WaitRoom: func(ctx context.Context, room *sync.Cond, check func() (bool, error)) error {
+			return waitRoom(ctx, room, "ProcessPool", check)
+		},
+	}, poolTasks{p}, poolErrors{})
 	if err != nil {
 		return nil, err
 	}
-	p.pool = pool
 	return p, nil
 }
 
 // MaxWorkers returns the most worker processes the pool runs at once.
-func (p *ProcessPool) MaxWorkers() int { return p.cfg.MaxWorkers }
+func (p *ProcessPool) MaxWorkers() int { return p.pool.MaxWorkers() }
 
 // MapBuffer returns the Buffer Map uses by default with chunksize: enough
 // chunks to keep about 2,048 calls in flight per worker, so that small
 // calls are batched, and at least four chunks per worker.
 func (p *ProcessPool) MapBuffer(chunksize int) int {
-	return p.cfg.MaxWorkers * max(4, 2048/max(chunksize, 1))
+	return p.pool.MaxWorkers() * max(4, 2048/max(chunksize, 1))
 }
 
 // String returns the pool's name, as set by the Name option.
-func (p *ProcessPool) String() string { return p.cfg.Name }
+func (p *ProcessPool) String() string { return p.pool.Name() }
 
 // forgetsFinishedTasks makes the pool a taskForgetter: it touches no call
 // once it has completed it.
@@ -216,7 +194,7 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 	if ctx == nil {
 		return errors.New("futures: ProcessPool.Shutdown: the context is nil; use context.Background()")
 	}
-	inside := p.cb.inside()
+	inside := p.pool.InCallback()
 	p.pool.Stop(ReadShutdownOptions(opts...).CancelPending)
 	if inside {
 		return errShutdownInCallback

@@ -2,6 +2,7 @@ package futures
 
 import (
 	"context"
+	"log/slog"
 	"reflect"
 
 	"github.com/gofutures/futures/internal/counts"
@@ -73,4 +74,15 @@ func (poolErrors) Timeout(fn, limit string) error { return &timeoutError{fn: fn,
 
 func (poolErrors) Exited(e procpool.Exit) error {
 	return &WorkerExitError{PID: e.PID, ExitCode: e.ExitCode, Signal: e.Signal, Stderr: e.Stderr, Reason: e.Reason, during: e.During, then: e.Then}
+}
+
+// guardJobs is the Guard of a ProcessPool's procpool.Pool: runGuarded, which
+// logs a panic with its stack.
+func guardJobs(body func(), settle func(error)) {
+	runGuarded(func() (struct{}, error) { body(); return struct{}{}, nil }, nil, func(_ struct{}, err error) {
+		if pe, ok := err.(*PanicError); ok {
+			slog.Error("futures: completing a call of a ProcessPool panicked; the pool goes on", "error", err, "stack", string(pe.Stack))
+		}
+		settle(err)
+	})
 }

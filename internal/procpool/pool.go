@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -28,8 +29,8 @@ import (
 	"github.com/gofutures/futures/internal/value"
 )
 
-// Config is what a Pool is made with. Name, Path, Args, Env, Flag, WG,
-// Later and WaitRoom are required.
+// Config is what a Pool is made with. Name, MaxWorkers, Flag, Guard and
+// WaitRoom are required.
 type Config struct {
 	Name        string
 	MaxWorkers  int
@@ -39,18 +40,18 @@ type Config struct {
 	Timeout     time.Duration
 	QueueSize   int
 	Logger      *slog.Logger
-	// Path, Args and Env are the program a worker runs; Flag is the
-	// argument of Args that makes it a worker, without its value, for the
-	// error of a program that refuses it.
-	Path      string
-	Args, Env []string
-	Flag      string
-	// WG counts the Pool's goroutines, and those of whoever completes its
-	// calls through Later, which the Pool waits for as it stops.
-	WG *sync.WaitGroup
-	// Later runs a job in another goroutine, counted in WG: what
-	// completing a call runs of user code.
-	Later func(func())
+	// Command is the program a worker runs, with its arguments: this
+	// program when nil. Flag, followed by Name, is appended to them, and
+	// Env to the environment: they make the program a worker.
+	Command []string
+	Flag    string
+	Env     []string
+	// Guard runs body, then settle with nil, or, if body panicked or
+	// called runtime.Goexit, with the error that says so before the
+	// goroutine goes on exiting; the Pool runs the jobs that complete its
+	// calls (OnDone callbacks, the Complete of tasks from other packages)
+	// under it.
+	Guard func(body func(), settle func(error))
 	// WaitRoom waits on room, whose lock is held, until check returns an
 	// error or true, or until ctx ends, and returns check's error or the
 	// error of a wait that gave up.
@@ -68,7 +69,12 @@ type Pool[T any] struct {
 	groupTable
 	workerSet[T]
 	poolEnd
-	st counts.Counters
+	st    counts.Counters
+	wg    sync.WaitGroup // the pool's goroutines
+	cb    callbackRunner // runs what completing a call runs of user code
+	later func(func())   // cb.add
+	// undecodable is countUndecodable, bound once rather than per result.
+	undecodable func()
 }
 
 // cfg is a Pool's configuration, set by New and read without the pool's
@@ -89,10 +95,8 @@ type cfg[T any] struct {
 	logger    *slog.Logger
 	path      string // the program a worker runs, with args and env
 	args, env []string
-	flag      string
+	flag      string // the argument that makes the program a worker, without its value
 	spawner   *supervise.Spawner
-	wg        *sync.WaitGroup
-	later     func(func())
 	waitRoom  func(ctx context.Context, room *sync.Cond, check func() (bool, error)) error
 	tasks     Tasks[T]
 	errs      Errors
@@ -152,19 +156,21 @@ const (
 // New returns a Pool configured by c, whose tasks it handles with tasks and
 // whose errors it makes with errs. It starts no process until the first
 // call. It returns an error, and no pool, if the codec is not registered
-// under its name or the Initializer is not registered.
+// under its name, the Initializer is not registered, or this program
+// cannot be located.
 func New[T any](c Config, tasks Tasks[T], errs Errors) (*Pool[T], error) {
 	p := &Pool[T]{
 		cfg: cfg[T]{
 			name: c.Name, maxWorkers: c.MaxWorkers, codec: c.Codec,
 			maxTasks: c.MaxTasks, timeout: c.Timeout, queueSize: c.QueueSize, logger: c.Logger,
-			path: c.Path, args: c.Args, env: c.Env, flag: c.Flag,
-			wg: c.WG, later: c.Later, waitRoom: c.WaitRoom, tasks: tasks, errs: errs,
+			flag: c.Flag, waitRoom: c.WaitRoom, tasks: tasks, errs: errs,
 		},
 		groupTable: groupTable{groups: map[context.Context]*pgroup{}},
 		poolEnd:    poolEnd{exited: make(chan struct{}), released: make(chan struct{})},
 	}
 	p.room = sync.NewCond(&p.mu)
+	p.cb.wg, p.cb.guard = &p.wg, c.Guard
+	p.later, p.undecodable = p.cb.add, p.countUndecodable
 	if p.codec == nil {
 		p.codec = value.Gob
 	}
@@ -186,6 +192,24 @@ func New[T any](c Config, tasks Tasks[T], errs Errors) (*Pool[T], error) {
 		}
 		p.initName = rf.Name()
 	}
+	if c.Command != nil {
+		p.path = c.Command[0]
+		p.args = append(p.args, c.Command...)
+	} else {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("futures: NewProcessPool: cannot find this program to start workers from (%w); use the WorkerCommand option", err)
+		}
+		p.path = exe
+		p.args = append(p.args, exe)
+	}
+	p.args = append(p.args, c.Flag+p.name)
+	p.env = append(os.Environ(), c.Env...)
+	if _, set := os.LookupEnv("GORACE"); !set {
+		// A program built with -race otherwise sleeps a second at exit,
+		// which Close would wait for in every worker.
+		p.env = append(p.env, "GORACE=atexit_sleep_ms=0")
+	}
 	p.spawner = supervise.NewSpawner()
 	if p.timeout > 0 {
 		p.wg.Add(1)
@@ -193,6 +217,12 @@ func New[T any](c Config, tasks Tasks[T], errs Errors) (*Pool[T], error) {
 	}
 	return p, nil
 }
+
+// Name returns the pool's name.
+func (p *Pool[T]) Name() string { return p.name }
+
+// MaxWorkers returns the most worker processes the pool runs at once.
+func (p *Pool[T]) MaxWorkers() int { return p.maxWorkers }
 
 // Refusal returns why the pool refuses new calls now: Errors.Shutdown after
 // Stop, the error that broke it; nil if it accepts them.

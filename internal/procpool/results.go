@@ -132,9 +132,9 @@ func (p *Pool[T]) finish(a *answers[T]) {
 // to p.later.
 func (p *Pool[T]) end(t T, result any, err error) { p.tasks.End(t, result, err, p.later) }
 
-// undecodable counts a call whose result could not be decoded, counted as
-// succeeded, as failed.
-func (p *Pool[T]) undecodable() {
+// countUndecodable counts a call whose result could not be decoded,
+// counted as succeeded, as failed.
+func (p *Pool[T]) countUndecodable() {
 	p.mu.Lock()
 	p.st.FailSucceeded()
 	p.mu.Unlock()
