@@ -27,7 +27,8 @@ import (
 //     items of calls that succeeded;
 //   - ownedTask, laterCompleter, inboxTask, runningFailer, argEncoder,
 //     chunkEncoder, funcKeyer and resultDecoder, of a task: the fast paths
-//     and exact counts of this package's pools;
+//     and exact counts of this package's pools (the ProcessPool's machinery,
+//     in internal/procpool, asks them through poolTasks);
 //   - deadlineCarrier, of a task: the deadline of a call in a worker process;
 //   - watchable, doneChecker and stateReporter, of a future: waiting
 //     without a goroutine per future, the deadlock check, and FirstError.

@@ -25,7 +25,7 @@ const (
 	// once what was queued for it is written, and it exits once it
 	// answered its calls.
 	procClosing
-	// procAborting: Shutdown gave up and failed its calls; it is told to
+	// procAborting: Wait gave up and failed its calls; it is told to
 	// stop at once, and what it still answers is ignored.
 	procAborting
 	// procExited: its process exited and is being reaped; nothing is sent
@@ -58,7 +58,7 @@ func (r *stopRecord) signalled() bool { return r.reason != "" }
 
 // signalLocked sends sig to w's process group, unless w has no process yet,
 // exited, or was sent sig last, and records why the first time: that
-// reason is the Reason of the WorkerExitError of w's calls. Every signal
+// reason is the Reason of the Errors.Exited error of w's calls. Every signal
 // the pool sends a worker goes through it.
 func (p *Pool[T]) signalLocked(w *proc[T], sig syscall.Signal, why string) {
 	if w.sp == nil || w.state == procExited || w.stop.sig == sig {

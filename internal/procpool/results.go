@@ -59,7 +59,7 @@ func (a *answers[T]) reset() {
 func (p *Pool[T]) take(w *proc[T], body []byte, a *answers[T]) error {
 	p.mu.Lock()
 	defer p.unlockAndFlush()
-	if w.state == procAborting { // Shutdown gave up and failed these calls already
+	if w.state == procAborting { // Wait gave up and failed these calls already
 		return nil
 	}
 	var wrong *wire.Result

@@ -19,7 +19,7 @@ type escalationStep struct {
 	grace time.Duration  // 0: wait for as long as it takes
 }
 
-// Escalation when Shutdown gives up: the workers are asked to stop, then
+// Escalation when Wait gives up: the workers are asked to stop, then
 // sent SIGTERM after askGrace, then SIGKILL after termGrace.
 const (
 	askGrace  = 200 * time.Millisecond
