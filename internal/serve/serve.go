@@ -30,7 +30,9 @@ const (
 // Two goroutines share the work: while one runs calls, the other reads the
 // request pipe, so that cancellations arrive during a call. The one that
 // reads calls while no call runs runs them itself, and the other takes over
-// the reading: a call waits for no goroutine to wake up. The main goroutine
+// the reading once they have run for handoffAfter: a short call wakes no
+// other goroutine, which on a machine with idle cores costs more than the
+// call. The main goroutine
 // waits apart, for the end, so that it wakes for none of these hand-offs.
 // Results are written by whoever runs the last queued call, or, while more
 // calls are queued, by a writer goroutine that sends them in batches. Before a call starts, the
@@ -84,7 +86,14 @@ type server struct {
 	area   resultArea    // guarded by resMu
 	wake   chan struct{} // asks the writer goroutine to write
 	kicked atomic.Bool   // the writer goroutine was asked and has not started writing
+
+	handoff *time.Timer // wakes the goroutine that does not run calls, to read
 }
+
+// handoffAfter is how long calls run before the goroutine that does not run
+// them takes over reading the request pipe; until then, a frame the pool
+// sends waits in the pipe.
+const handoffAfter = 20 * time.Microsecond
 
 // Serve serves the calls of a pool that sends requests to in and reads
 // results from out, sharing page with it, until the pool closes in or
@@ -103,6 +112,12 @@ func newServer(in io.Reader, out io.Writer, page supervise.Page) *server {
 // serve runs the worker protocol and returns the exit code.
 func (s *server) serve() int {
 	s.changed, s.ended = sync.NewCond(&s.mu), sync.NewCond(&s.mu)
+	s.handoff = time.AfterFunc(time.Hour, func() {
+		s.mu.Lock()
+		s.changed.Broadcast()
+		s.mu.Unlock()
+	})
+	s.handoff.Stop()
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	c, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -194,6 +209,9 @@ func (s *server) write(frame []byte) bool {
 
 // loop is the body of the two serving goroutines: each runs the queued
 // calls if no one does, else reads the pipe if no one does, else waits.
+// Whoever stops running or reading goes on with what is left itself, so
+// neither wakes the other; only calls that run for handoffAfter wake the
+// other goroutine, to read the pipe meanwhile.
 func (s *server) loop() {
 	s.mu.Lock()
 	for {
@@ -201,10 +219,11 @@ func (s *server) loop() {
 		case (s.cur != nil || s.queue.Len() > 0) && !s.running && !s.aborted.Load():
 			s.running = true
 			s.mu.Unlock()
+			s.handoff.Reset(handoffAfter)
 			s.runQueue()
+			s.handoff.Stop()
 			s.mu.Lock()
 			s.running = false
-			s.changed.Broadcast()
 			if s.aborted.Load() {
 				s.ended.Broadcast()
 			}
@@ -214,7 +233,6 @@ func (s *server) loop() {
 			s.readFrame()
 			s.mu.Lock()
 			s.reading = false
-			s.changed.Broadcast() // the other goroutine takes over the reading
 		case s.eof && !s.reading:
 			s.loops--
 			s.changed.Broadcast()
