@@ -33,11 +33,14 @@ func (poolTasks) AppendArg(dst []byte, t Task, c value.Codec, typ reflect.Type) 
 	return appendArg(dst, t, c, typ)
 }
 
-func (poolTasks) EncodeChunk(ts []Task, c value.Codec, ends []int) ([]byte, bool) {
-	if ce, ok := ts[0].(chunkEncoder); ok {
-		return ce.encodeChunk(ts, c, ends)
+func (poolTasks) EncodeChunk(ts []Task, c value.Codec) ([]byte, []int, bool) {
+	ce, ok := ts[0].(chunkEncoder)
+	if !ok {
+		return nil, nil, false
 	}
-	return nil, false
+	ends := make([]int, len(ts))
+	args, ok := ce.encodeChunk(ts, c, ends)
+	return args, ends, ok
 }
 
 func (poolTasks) CarriesDeadline(t Task) bool {

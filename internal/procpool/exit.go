@@ -153,8 +153,8 @@ func (p *Pool[T]) reap(w *proc[T], exit supervise.Exit, startErr error) {
 }
 
 // breakLocked marks the pool broken by cause, an Errors.Broken error, and
-// returns the calls it had
-// queued, already counted as failed, for the caller to fail.
+// returns the calls it had queued, already counted as failed, for the
+// caller to fail.
 func (p *Pool[T]) breakLocked(cause error) []T {
 	if p.broken != nil {
 		return nil

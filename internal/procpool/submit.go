@@ -135,19 +135,18 @@ func (p *Pool[T]) ExecuteBatch(ts []T) error {
 	return p.enqueue(p.tasks.Context(ts[0]), runs, bad)
 }
 
-// executeChunk queues ts as one run if they are items of one Map, whose
-// arguments the first encodes at once, and reports whether it did. It
+// executeChunk queues ts as one run if Tasks.EncodeChunk encodes their
+// arguments at once (the items of one Map), and reports whether it did. It
 // leaves ts to ExecuteBatch's general path otherwise, and when an argument
 // cannot be encoded.
 func (p *Pool[T]) executeChunk(ts []T) (err error, done bool) {
+	args, ends, ok := p.tasks.EncodeChunk(ts, p.argCodec)
+	if !ok {
+		return nil, false
+	}
 	rf, err := p.lookup(ts[0])
 	if err != nil {
 		return err, true
-	}
-	ends := make([]int, len(ts))
-	args, ok := p.tasks.EncodeChunk(ts, p.argCodec, ends)
-	if !ok {
-		return nil, false
 	}
 	for i, start := 0, 0; i < len(ends); i++ {
 		if ends[i]-start > maxArg(rf) {
@@ -182,7 +181,7 @@ func argTypeName(rf *registry.Func) string {
 	return "no argument"
 }
 
-// lastFunc is the function of the tasks with funcKey key.
+// lastFunc is the function of the tasks with Tasks.FuncKey key.
 type lastFunc struct {
 	key any
 	rf  *registry.Func
@@ -234,10 +233,10 @@ func (p *Pool[T]) enqueue(ctx context.Context, runs []*pcall[T], bad []failure[T
 
 // Counting queued calls. A call is Queued, and takes room in the queue
 // (queued), from enqueue until it is taken from the queue (takeLocked), or
-// until it is cancelled there: the pool owns the calls it
-// queues that can have an owner (Tasks.Own), which tell it of their
-// cancellation (NoteCancelled), so that the
-// counters are exact and the room is free the moment Cancel returns.
+// until it is cancelled there: the pool owns the calls it queues that can
+// have an owner (Tasks.Own), which tell it of their cancellation
+// (NoteCancelled), so that the counters are exact and the room is free the
+// moment Cancel returns.
 
 // admitLocked counts the calls of r, just queued.
 func (p *Pool[T]) admitLocked(r *pcall[T]) {

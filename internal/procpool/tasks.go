@@ -24,10 +24,11 @@ type Tasks[T any] interface {
 	// dst; it reports whether t has an argument, and returns dst as it was
 	// with the codec's error.
 	AppendArg(dst []byte, t T, c value.Codec, typ reflect.Type) (out []byte, hasArg bool, err error)
-	// EncodeChunk encodes the arguments of ts back to back, recording where
-	// each ends in ends, and reports whether it did: it declines unless
-	// the tasks share their function and every argument can be encoded.
-	EncodeChunk(ts []T, c value.Codec, ends []int) ([]byte, bool)
+	// EncodeChunk encodes the arguments of ts back to back, and returns
+	// them with where each ends, if it can do so at once: it declines
+	// unless the tasks share their function (the items of one Map) and
+	// every argument can be encoded.
+	EncodeChunk(ts []T, c value.Codec) (args []byte, ends []int, ok bool)
 	// CarriesDeadline reports whether the deadline of t's context is the
 	// deadline of the call in the worker.
 	CarriesDeadline(t T) bool
