@@ -3,7 +3,6 @@ package futures
 import (
 	"context"
 	"log/slog"
-	"reflect"
 
 	"github.com/gofutures/futures/internal/counts"
 	"github.com/gofutures/futures/internal/procpool"
@@ -29,10 +28,6 @@ func (poolTasks) FuncKey(t Task) (any, bool) {
 	return nil, false
 }
 
-func (poolTasks) AppendArg(dst []byte, t Task, c value.Codec, typ reflect.Type) ([]byte, bool, error) {
-	return appendArg(dst, t, c, typ)
-}
-
 func (poolTasks) EncodeChunk(ts []Task, c value.Codec) ([]byte, []int, bool) {
 	ce, ok := ts[0].(chunkEncoder)
 	if !ok {
@@ -56,14 +51,6 @@ func (pt poolTasks) Own(t Task) bool {
 func (poolTasks) Owned(t Task) bool {
 	_, ok := t.(ownedTask)
 	return ok
-}
-
-func (poolTasks) End(t Task, result any, err error, later func(func())) {
-	endTask(t, result, err, later)
-}
-
-func (poolTasks) Succeed(t Task, fn string, c value.Codec, val []byte, later func(func()), undecodable func()) {
-	completeEncoded(t, fn, c, val, later, undecodable)
 }
 
 // poolErrors makes the errors of a ProcessPool's procpool.Pool.

@@ -6,10 +6,12 @@
 // a Pool.
 //
 // The tasks a Pool runs are package futures' Task values, whose optional
-// methods this package cannot name: a Pool reaches them only through the
-// Tasks its creator gives it, and makes the errors of package futures
-// through its Errors. The worker side is internal/serve; the processes are
-// started and watched by internal/supervise.
+// methods this package cannot name: a Pool reaches them through the Tasks
+// its creator gives it, and through internal/remote, which encodes their
+// arguments and completes them with their results for every executor of
+// registered calls; it makes the errors of package futures through its
+// Errors. The worker side is internal/serve; the processes are started and
+// watched by internal/supervise.
 package procpool
 
 import (
@@ -59,7 +61,8 @@ type Config struct {
 }
 
 // Pool runs calls in a pool of worker processes, queued until a worker has
-// room. Its methods are safe for concurrent use.
+// room. T is futures.Task (see internal/remote). Its methods are safe for
+// concurrent use.
 type Pool[T any] struct {
 	cfg[T]
 	last atomic.Pointer[lastFunc] // of the Map that sent calls last

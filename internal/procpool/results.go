@@ -119,10 +119,10 @@ func (p *Pool[T]) finish(a *answers[T]) {
 			k++
 			if o.err >= 0 {
 				f := &a.fails[o.err]
-				p.tasks.End(t, nil, remote.Failure(f.ctx, &f.r, f.fn, a.codec), p.later)
+				remote.End(t, nil, remote.Failure(f.ctx, &f.r, f.fn, a.codec), p.later)
 				continue
 			}
-			p.tasks.Succeed(t, sp.pc.fn.Name(), a.codec, o.val, p.later, p.undecodable)
+			remote.Complete(t, sp.pc.fn.Name(), a.codec, o.val, p.later, p.undecodable)
 		}
 	}
 }
@@ -130,7 +130,7 @@ func (p *Pool[T]) finish(a *answers[T]) {
 // end completes t with the value result points to, or with err, for a
 // goroutine of the pool: the user code that runs then runs in jobs passed
 // to p.later.
-func (p *Pool[T]) end(t T, result any, err error) { p.tasks.End(t, result, err, p.later) }
+func (p *Pool[T]) end(t T, result any, err error) { remote.End(t, result, err, p.later) }
 
 // countUndecodable counts a call whose result could not be decoded,
 // counted as succeeded, as failed.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofutures/futures/internal/counts"
 	"github.com/gofutures/futures/internal/registry"
+	"github.com/gofutures/futures/internal/remote"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -163,7 +164,7 @@ func (p *Pool[T]) executeChunk(ts []T) (err error, done bool) {
 // it.
 func (p *Pool[T]) encodeArg(t T, rf *registry.Func, buf []byte) (out []byte, hasArg bool, err error) {
 	start := len(buf)
-	out, hasArg, err = p.tasks.AppendArg(buf, t, p.argCodec, rf.ArgType())
+	out, hasArg, err = remote.AppendArg(buf, t, p.argCodec, rf.ArgType())
 	if err != nil {
 		return buf[:start], hasArg, fmt.Errorf("futures: cannot encode the argument of %s with %s (a %s): %w; pass a type the codec supports", registry.ShortName(rf.Name()), p.codec.Name(), argTypeName(rf), err)
 	}

@@ -2,7 +2,6 @@ package procpool
 
 import (
 	"context"
-	"reflect"
 
 	"github.com/gofutures/futures/internal/counts"
 	"github.com/gofutures/futures/internal/value"
@@ -10,8 +9,10 @@ import (
 
 // Tasks is what a Pool does with its tasks, values of T (package futures'
 // Task), which package futures implements: a task there may have optional
-// methods, exact counts and fast paths, that this package cannot name. A
-// Pool calls the methods that complete a task without its lock held.
+// methods, for exact counts and fast paths, that this package cannot name.
+// A Pool calls the methods that complete a task without its lock held. It
+// encodes the arguments of tasks and completes them with their results
+// through internal/remote, as other executors of registered calls do.
 type Tasks[T any] interface {
 	// Context returns the context of whoever made the call.
 	Context(t T) context.Context
@@ -20,10 +21,6 @@ type Tasks[T any] interface {
 	// FuncKey returns a key that tasks with the same function share, and
 	// false for a task without one, whose function is looked up alone.
 	FuncKey(t T) (key any, ok bool)
-	// AppendArg appends t's argument, encoded with c as a value of typ, to
-	// dst; it reports whether t has an argument, and returns dst as it was
-	// with the codec's error.
-	AppendArg(dst []byte, t T, c value.Codec, typ reflect.Type) (out []byte, hasArg bool, err error)
 	// EncodeChunk encodes the arguments of ts back to back, and returns
 	// them with where each ends, if it can do so at once: it declines
 	// unless the tasks share their function (the items of one Map) and
@@ -46,14 +43,6 @@ type Tasks[T any] interface {
 	Cancel(t T)
 	// Fail completes t with err, in the calling goroutine.
 	Fail(t T, err error)
-	// End completes t with the value result points to, or with err,
-	// running the user code that completing it runs in jobs passed to
-	// later.
-	End(t T, result any, err error, later func(func()))
-	// Succeed completes t, whose call of fn succeeded with val, encoded
-	// with c, as End does; val is valid only during the call. If val
-	// cannot be decoded, undecodable is called, then t fails.
-	Succeed(t T, fn string, c value.Codec, val []byte, later func(func()), undecodable func())
 }
 
 // Errors makes the errors of package futures that a Pool returns and fails
