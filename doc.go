@@ -63,7 +63,7 @@
 // the context of its calls, which Future.Result asks. ThreadPool keeps
 // pending calls in a FIFO ring buffer under one mutex and hands them to idle
 // goroutines directly; workers start lazily up to MaxWorkers and stay up.
-// Both pools count calls through one set of transitions (stats.go).
+// Both pools count calls through one set of transitions (internal/counts).
 // AsCompleted and Wait register one waiter on the futures they watch instead
 // of a goroutine each. The call protocol lives in internal/, where executors
 // outside this package can use it: internal/value encodes arguments and
@@ -75,4 +75,10 @@
 // attaches worker processes. ProcessPool re-executes the program, which
 // calls WorkerMain first thing in main, and exchanges framed messages with
 // each worker over dedicated pipes; WorkerMain runs serve's loop over them.
+// The ProcessPool is a thin wrapper over internal/procpool, which holds its
+// machinery: the queue, each worker's client (dispatch and pipelining,
+// result matching), reaping, the TaskTimeout watchdog and the escalation of
+// a Shutdown that gives up. That package cannot name this package's Tasks
+// and errors, so it handles them through interfaces this package implements
+// (processtasks.go), which take the fast paths of capabilities.go.
 package futures

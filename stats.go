@@ -1,5 +1,7 @@
 package futures
 
+import "github.com/gofutures/futures/internal/counts"
+
 // Stats is a snapshot of an executor's counters, from ThreadPool.Stats and
 // ProcessPool.Stats. The call counts are read together, so at every instant
 // Submitted == Queued + Running + Succeeded + Failed + Cancelled.
@@ -30,27 +32,18 @@ type Stats struct {
 	WorkerStarts, WorkerExits, WorkerKills int64
 }
 
-// counters are the call and worker counts of a pool, behind its Stats. They
-// change only through the methods below, one per transition of a call, each
-// of which keeps submitted equal to the sum of the other call counts: a call
-// is new (not counted yet), then queued, then running, then ended with an
-// outcome, and may skip a step. The pool guards its counters with a lock of
-// its own; a set of counters may also hold the changes of one worker, to be
-// added to the pool's (ThreadPool), where running may be negative.
-type counters struct {
-	submitted, queued, running   int64
-	succeeded, failed, cancelled int64
-	workerStarts, workerExits    int64
-	workerKills                  int64
-}
+// counters are a pool's call and worker counts (internal/counts, which
+// documents the transitions), with the names the ThreadPool's code calls
+// them by.
+type counters struct{ counts.Counters }
 
 // ending is how a call ended, for counters.
-type ending int8
+type ending = counts.Ending
 
 const (
-	endSucceeded ending = iota
-	endFailed
-	endCancelled
+	endSucceeded = counts.Succeeded
+	endFailed    = counts.Failed
+	endCancelled = counts.Cancelled
 )
 
 // endOf is the ending of t, which ended without running: cancelled, or
@@ -67,64 +60,23 @@ func endOf(t Task) ending {
 	return endFailed
 }
 
-// count adds n calls ended with o.
-func (c *counters) count(o ending, n int64) {
-	switch o {
-	case endSucceeded:
-		c.succeeded += n
-	case endFailed:
-		c.failed += n
-	default:
-		c.cancelled += n
-	}
-}
-
-// queue counts n new calls as queued.
-func (c *counters) queue(n int64) { c.submitted += n; c.queued += n }
-
-// startNew counts n new calls as running: handed to a worker at once.
-func (c *counters) startNew(n int64) { c.submitted += n; c.running += n }
-
-// endNew counts n new calls that ended, with o, before they were queued.
-func (c *counters) endNew(o ending, n int64) { c.submitted += n; c.count(o, n) }
-
-// start counts n queued calls as running.
-func (c *counters) start(n int64) { c.queued -= n; c.running += n }
-
-// endQueued counts n queued calls that ended, with o, without running.
-func (c *counters) endQueued(o ending, n int64) { c.queued -= n; c.count(o, n) }
-
-// end counts n running calls that ended with o.
-func (c *counters) end(o ending, n int64) { c.running -= n; c.count(o, n) }
-
-// failSucceeded counts a call counted as succeeded as failed instead: its
-// result turned out unusable.
-func (c *counters) failSucceeded() { c.succeeded--; c.failed++ }
-
-// workerStarted, workerExited and workerKilled count worker processes.
-func (c *counters) workerStarted() { c.workerStarts++ }
-func (c *counters) workerExited()  { c.workerExits++ }
-func (c *counters) workerKilled()  { c.workerKills++ }
-
-// add adds the changes counted in d.
-func (c *counters) add(d *counters) {
-	c.submitted += d.submitted
-	c.queued += d.queued
-	c.running += d.running
-	c.succeeded += d.succeeded
-	c.failed += d.failed
-	c.cancelled += d.cancelled
-	c.workerStarts += d.workerStarts
-	c.workerExits += d.workerExits
-	c.workerKills += d.workerKills
-}
+func (c *counters) queue(n int64)               { c.Queue(n) }
+func (c *counters) startNew(n int64)            { c.StartNew(n) }
+func (c *counters) endNew(o ending, n int64)    { c.EndNew(o, n) }
+func (c *counters) start(n int64)               { c.Start(n) }
+func (c *counters) endQueued(o ending, n int64) { c.EndQueued(o, n) }
+func (c *counters) end(o ending, n int64)       { c.End(o, n) }
+func (c *counters) add(d *counters)             { c.Add(&d.Counters) }
 
 // stats returns the counts as Stats, with workers alive.
-func (c *counters) stats(workers int) Stats {
+func (c *counters) stats(workers int) Stats { return statsOf(&c.Counters, workers) }
+
+// statsOf returns the counts c as Stats, with workers alive.
+func statsOf(c *counts.Counters, workers int) Stats {
 	return Stats{
-		Submitted: c.submitted, Queued: c.queued, Running: c.running,
-		Succeeded: c.succeeded, Failed: c.failed, Cancelled: c.cancelled,
+		Submitted: c.Submitted, Queued: c.Queued, Running: c.Running,
+		Succeeded: c.Succeeded, Failed: c.Failed, Cancelled: c.Cancelled,
 		Workers:      workers,
-		WorkerStarts: c.workerStarts, WorkerExits: c.workerExits, WorkerKills: c.workerKills,
+		WorkerStarts: c.WorkerStarts, WorkerExits: c.WorkerExits, WorkerKills: c.WorkerKills,
 	}
 }

@@ -30,7 +30,7 @@ func TestCountersTransitions(t *testing.T) {
 	c.end(endSucceeded, 2)
 	c.end(endFailed, 1)
 	check("end", Stats{Submitted: 7, Succeeded: 2, Failed: 3, Cancelled: 2})
-	c.failSucceeded()
+	c.FailSucceeded()
 	check("failSucceeded", Stats{Submitted: 7, Succeeded: 1, Failed: 4, Cancelled: 2})
 
 	// A worker's own changes, added to the pool's, where running goes
@@ -39,14 +39,14 @@ func TestCountersTransitions(t *testing.T) {
 	c.startNew(2)
 	w.end(endSucceeded, 1)
 	w.end(endFailed, 1)
-	assert.Equal(t, int64(-2), w.running)
+	assert.Equal(t, int64(-2), w.Running)
 	c.add(&w)
 	check("add", Stats{Submitted: 9, Succeeded: 2, Failed: 5, Cancelled: 2})
 
-	c.workerStarted()
-	c.workerStarted()
-	c.workerExited()
-	c.workerKilled()
+	c.WorkerStarted()
+	c.WorkerStarted()
+	c.WorkerExited()
+	c.WorkerKilled()
 	check("workers", Stats{Submitted: 9, Succeeded: 2, Failed: 5, Cancelled: 2, Workers: 1, WorkerStarts: 2, WorkerExits: 1, WorkerKills: 1})
 }
 

@@ -266,7 +266,7 @@ func (p *ThreadPool) waitRoomLocked(ctx context.Context, n int64) error {
 		if err := p.refusalLocked(); err != nil {
 			return false, err
 		}
-		q := p.counts.queued
+		q := p.counts.Queued
 		return q == 0 || q+n <= p.queueSize || len(p.idle) > 0, nil
 	})
 }

@@ -69,7 +69,7 @@ func failLater(t Task, err error, later func(func())) {
 	if _, ok := t.(runningFailer); ok {
 		failRunning(t, err)
 	} else if lc, ok := t.(laterCompleter); ok {
-		lc.completeLater(nil, err, later)
+		lc.CompleteLater(nil, err, later)
 	} else {
 		t.Complete(nil, err)
 	}
