@@ -16,21 +16,6 @@ func workerEcho(_ context.Context, b []byte) ([]byte, error) { return b, nil }
 
 func workerInc(_ context.Context, x int) (int, error) { return x + 1, nil }
 
-// kept returns the bytes the pool keeps to send the next calls to its
-// workers.
-func (p *ProcessPool) kept() int {
-	p.mu.Lock()
-	procs := append([]*proc(nil), p.procs...)
-	p.mu.Unlock()
-	n := 0
-	for _, w := range procs {
-		w.wmu.Lock()
-		n += cap(w.buf.Buf)
-		w.wmu.Unlock()
-	}
-	return n
-}
-
 // bigCall is an argument larger than the buffers either side keeps.
 var bigCall = make([]byte, 4*wire.MaxKept)
 
@@ -41,7 +26,7 @@ func TestProcessPoolDropsBuffersOfALargeArgument(t *testing.T) {
 	v, err := Submit(p, workerEcho, bigCall).Result(context.Background())
 	require.NoError(t, err)
 	require.Len(t, v, len(bigCall))
-	assert.LessOrEqual(t, p.kept(), wire.MaxKept, "the pool keeps the buffers of a large argument")
+	assert.LessOrEqual(t, p.pool.Kept(), wire.MaxKept, "the pool keeps the buffers of a large argument")
 	n, err := Submit(p, workerInc, 1).Result(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/gofutures/futures/internal/mpsc"
+	"github.com/gofutures/futures/internal/remote"
 )
 
 // Capabilities: the optional methods an executor, a task or a future may
@@ -27,7 +28,8 @@ import (
 //     items of calls that succeeded;
 //   - ownedTask, laterCompleter, inboxTask, runningFailer, argEncoder,
 //     chunkEncoder, funcKeyer and resultDecoder, of a task: the fast paths
-//     and exact counts of this package's pools;
+//     and exact counts of this package's pools (the ProcessPool's machinery,
+//     in internal/procpool, asks them through poolTasks);
 //   - deadlineCarrier, of a task: the deadline of a call in a worker process;
 //   - watchable, doneChecker and stateReporter, of a future: waiting
 //     without a goroutine per future, the deadlock check, and FirstError.
@@ -121,15 +123,14 @@ type ownedTask interface {
 	settled() State
 }
 
-// laterCompleter is implemented by the tasks of this package: completeLater
+// laterCompleter is implemented by the tasks of this package: CompleteLater
 // is Complete, except that, with later not nil, the OnDone callbacks of the
 // future are passed to later to run instead of being run in the caller. A
 // task that implements it runs no other code of its user when it completes.
-// The ProcessPool calls it from the goroutines that read results; a task
-// without it is completed in the pool's callback goroutine instead.
-type laterCompleter interface {
-	completeLater(result any, err error, later func(func())) bool
-}
+// The ProcessPool and the cluster pool call it (through internal/remote)
+// from the goroutines that read results; a task without it is completed in
+// the pool's callback goroutine instead.
+type laterCompleter = remote.LaterCompleter
 
 // inboxTask is implemented by the calls of Submit and Go, which carry their
 // link in a ThreadPool's inbox: the ThreadPool's Execute queues them without
@@ -149,12 +150,10 @@ type deadlineCarrier interface {
 }
 
 // argEncoder is implemented by the tasks of this package whose function
-// takes an argument (Submit's and Map's): the ProcessPool encodes the
-// argument through it without boxing it. Other tasks' arguments are encoded
-// from Task.Arg.
-type argEncoder interface {
-	appendArg(dst []byte, c Codec) ([]byte, error)
-}
+// takes an argument (Submit's and Map's): the ProcessPool and the cluster
+// pool encode the argument through it (internal/remote) without boxing it.
+// Other tasks' arguments are encoded from Task.Arg.
+type argEncoder = remote.ArgEncoder
 
 // chunkEncoder is implemented by Map's items: encodeChunk encodes the
 // arguments of ts back to back, recording where each ends in ends, if every
@@ -174,13 +173,12 @@ type funcKeyer interface {
 }
 
 // resultDecoder is implemented by the tasks of this package that decode a
-// result themselves (Map's items): completeFrom decodes data and completes
+// result themselves (Map's items): CompleteFrom decodes data and completes
 // the task with it, or returns the error decoding gave, leaving the task as
-// it is. The ProcessPool decodes the results of other tasks into
-// Task.NewResult and completes them with Task.Complete.
-type resultDecoder interface {
-	completeFrom(c Codec, data []byte) error
-}
+// it is. The ProcessPool and the cluster pool (through internal/remote)
+// decode the results of other tasks into Task.NewResult and complete them
+// with Task.Complete.
+type resultDecoder = remote.ResultDecoder
 
 // runningFailer is implemented by Map's items: failRunning fails the item
 // with err only if it is still running. Executors of this package call it

@@ -79,4 +79,10 @@
 // attaches worker processes. ProcessPool re-executes the program, which
 // calls WorkerMain first thing in main, and exchanges framed messages with
 // each worker over dedicated pipes; WorkerMain runs serve's loop over them.
+// The ProcessPool is a thin wrapper over internal/procpool, which holds its
+// machinery: the queue, each worker's client (dispatch and pipelining,
+// result matching), reaping, the TaskTimeout watchdog and the escalation of
+// a Shutdown that gives up. That package cannot name this package's Tasks
+// and errors, so it handles them through interfaces this package implements
+// (processtasks.go), which take the fast paths of capabilities.go.
 package futures

@@ -234,11 +234,11 @@ func (t *task[R]) setOwner(o canceller) bool {
 
 func (t *task[R]) NewResult() any { return new(R) }
 
-func (t *task[R]) Complete(result any, err error) bool { return t.completeLater(result, err, nil) }
+func (t *task[R]) Complete(result any, err error) bool { return t.CompleteLater(result, err, nil) }
 
-// completeLater is Complete, except that, with later not nil, the future's
+// CompleteLater is Complete, except that, with later not nil, the future's
 // OnDone callbacks are passed to later to run instead of being run.
-func (t *task[R]) completeLater(result any, err error, later func(func())) bool {
+func (t *task[R]) CompleteLater(result any, err error, later func(func())) bool {
 	if t.w != nil {
 		t.w.end()
 	}
@@ -274,8 +274,8 @@ type call[A, R any] struct {
 func (c *call[A, R]) Func() any        { return c.fn }
 func (c *call[A, R]) Arg() (any, bool) { return c.arg, true }
 
-// appendArg appends the encoded argument to dst without boxing it.
-func (c *call[A, R]) appendArg(dst []byte, cd Codec) ([]byte, error) {
+// AppendArg appends the encoded argument to dst without boxing it.
+func (c *call[A, R]) AppendArg(dst []byte, cd value.Codec) ([]byte, error) {
 	return value.AppendOf(dst, cd, &c.arg)
 }
 

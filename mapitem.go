@@ -39,8 +39,8 @@ func (it *item[A, R]) Func() any                { return it.m.fn }
 func (it *item[A, R]) Arg() (any, bool)         { return it.arg, true }
 func (it *item[A, R]) funcKey() any             { return it.m }
 
-// appendArg appends the encoded argument to dst without boxing it.
-func (it *item[A, R]) appendArg(dst []byte, c Codec) ([]byte, error) {
+// AppendArg appends the encoded argument to dst without boxing it.
+func (it *item[A, R]) AppendArg(dst []byte, c value.Codec) ([]byte, error) {
 	return value.AppendOf(dst, c, &it.arg)
 }
 
@@ -124,10 +124,10 @@ func (it *item[A, R]) Cancel() bool {
 	return it.state.settled() == Cancelled
 }
 
-// completeFrom decodes data into the item's result and settles it, without
-// boxing the result: an executor of this package that decodes results calls
-// it instead of NewResult and Complete.
-func (it *item[A, R]) completeFrom(c Codec, data []byte) error {
+// CompleteFrom decodes data into the item's result and settles it, without
+// boxing the result: an executor that decodes results calls it instead of
+// NewResult and Complete.
+func (it *item[A, R]) CompleteFrom(c value.Codec, data []byte) error {
 	if !value.DecodeFast(c, data, &it.val) {
 		if err := value.Decode(c, data, &it.val); err != nil {
 			return err
@@ -141,8 +141,8 @@ func (it *item[A, R]) completeFrom(c Codec, data []byte) error {
 // into it, then calls Complete with it, which then copies nothing.
 func (it *item[A, R]) NewResult() any { return &it.val }
 
-// completeLater is Complete: an item has no callbacks to pass to later.
-func (it *item[A, R]) completeLater(result any, err error, _ func(func())) bool {
+// CompleteLater is Complete: an item has no callbacks to pass to later.
+func (it *item[A, R]) CompleteLater(result any, err error, _ func(func())) bool {
 	return it.Complete(result, err)
 }
 

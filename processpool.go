@@ -4,19 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
-	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
-	"time"
 
+	"github.com/gofutures/futures/internal/procpool"
 	"github.com/gofutures/futures/internal/registry"
-	"github.com/gofutures/futures/internal/ring"
 	"github.com/gofutures/futures/internal/supervise"
-	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -40,91 +36,8 @@ import (
 // One call and its result take tens of microseconds, and batched calls cost
 // well under a microsecond each; bench/README.md has the measurements.
 type ProcessPool struct {
-	procConfig
-	last atomic.Pointer[lastFunc] // of the Map that sent calls last
-
-	mu sync.Mutex
-	callQueue
-	groupTable
-	workerSet
-	poolEnd
-	st    counters
-	wg    sync.WaitGroup // the pool's goroutines
-	cb    callbackRunner // runs what completing a call runs of user code
-	later func(func())   // cb.add
+	pool *procpool.Pool[Task]
 }
-
-// procConfig is a ProcessPool's configuration, set by NewProcessPool and
-// read without the pool's mutex.
-type procConfig struct {
-	name       string
-	maxWorkers int
-	codec      Codec
-	// argCodec encodes arguments: codec, or with Gob a Stream logging
-	// type definitions in types, which each worker gets before the
-	// arguments that refer to them.
-	argCodec  Codec
-	types     *value.Types
-	initName  string // registered name of the Initializer, or ""
-	maxTasks  int
-	timeout   time.Duration
-	queueSize int
-	logger    *slog.Logger
-	path      string // the program a worker runs, with args and env
-	args, env []string
-	spawner   *supervise.Spawner
-}
-
-// callQueue is a ProcessPool's calls not handed to a worker, guarded by the
-// pool's mutex. retry goes first: its calls are started already.
-type callQueue struct {
-	room   *sync.Cond         // signalled when queued calls leave the queue
-	queue  ring.Queue[*pcall] // accepted calls not handed to a worker
-	queued int                // calls in queue, against QueueSize
-	retry  ring.Queue[*pcall] // started calls a dead worker never ran
-	runs   []*pcall           // scratch for feedLocked
-}
-
-// groupTable is a ProcessPool's pgroups by context, guarded by the pool's
-// mutex: a group lives from the first call made with its context until the
-// context ends or the pool stops.
-type groupTable struct {
-	groups    map[context.Context]*pgroup
-	lastGroup *pgroup // the group found last, which the next call likely has
-	nextGroup uint64  // the id of the last group made
-}
-
-// workerSet is a ProcessPool's workers, guarded by the pool's mutex.
-type workerSet struct {
-	procs      []*proc // every worker alive or starting, in no order
-	starting   int     // workers of procs in procStarting
-	urgent     []*proc // idle workers just given calls, to write to at once
-	startKills int     // workers killed in a row before they were ready
-}
-
-// poolEnd is how far a ProcessPool is in stopping, guarded by the pool's
-// mutex. broken and forced, once set, stay; they are apart from stage: a
-// pool breaks whether or not it is shutting down, and Shutdown gives up
-// whether or not it broke.
-type poolEnd struct {
-	stage    poolStage
-	broken   error         // why new calls are refused
-	forced   error         // set when Shutdown gave up: the error of the calls still running
-	exited   chan struct{} // closed as the stage becomes poolExited
-	released chan struct{} // closed once teardown stopped the goroutines and the spawner
-}
-
-// poolStage is where a ProcessPool is in stopping. It only moves forward,
-// one stage at a time: Shutdown moves it to poolShutdown,
-// checkExitedLocked to poolExited and teardown to poolTornDown.
-type poolStage uint8
-
-const (
-	poolOpen     poolStage = iota // it accepts calls
-	poolShutdown                  // Shutdown was called: it refuses calls and runs those it has
-	poolExited                    // no worker and no call is left
-	poolTornDown                  // teardown stops the pool's goroutines, or did
-)
 
 // NewProcessPool returns a pool of worker processes configured by opts:
 // MaxWorkers (default runtime.NumCPU()), Initializer (registered), Name,
@@ -147,87 +60,48 @@ func NewProcessPool(opts ...Option) (*ProcessPool, error) {
 	if os.Getenv(envWorker) != "" {
 		return nil, errors.New("futures: NewProcessPool: this process was started as a worker of a ProcessPool but did not call futures.WorkerMain(); call it first thing in main (and in TestMain)")
 	}
-	p := &ProcessPool{
-		procConfig: procConfig{
-			name:       cfg.name,
-			maxWorkers: cfg.maxWorkers,
-			codec:      cfg.codec,
-			maxTasks:   cfg.maxTasksPerWorker,
-			timeout:    cfg.taskTimeout,
-			queueSize:  cfg.queueSize,
-			logger:     cfg.logger,
+	if cfg.maxWorkers == 0 {
+		cfg.maxWorkers = runtime.NumCPU()
+	}
+	if cfg.name == "" {
+		cfg.name = "ProcessPool-" + strconv.FormatInt(poolCount.Add(1), 10)
+	}
+	p := &ProcessPool{}
+	p.pool, err = procpool.New(procpool.Config{
+		Name:        cfg.name,
+		MaxWorkers:  cfg.maxWorkers,
+		Codec:       cfg.codec,
+		Initializer: cfg.initializer,
+		MaxTasks:    cfg.maxTasksPerWorker,
+		Timeout:     cfg.taskTimeout,
+		QueueSize:   cfg.queueSize,
+		Logger:      cfg.logger,
+		Command:     cfg.workerCommand,
+		Flag:        workerArg,
+		Env:         []string{envWorker + "=" + strconv.Itoa(wire.Version), envPool + "=" + cfg.name},
+		Guard:       guardJobs,
+		WaitRoom: func(ctx context.Context, room *sync.Cond, check func() (bool, error)) error {
+			return waitRoom(ctx, room, "ProcessPool", check)
 		},
-		groupTable: groupTable{groups: map[context.Context]*pgroup{}},
-		poolEnd:    poolEnd{exited: make(chan struct{}), released: make(chan struct{})},
-	}
-	p.room = sync.NewCond(&p.mu)
-	p.cb.wg = &p.wg
-	p.later = p.cb.add
-	if p.maxWorkers == 0 {
-		p.maxWorkers = runtime.NumCPU()
-	}
-	if p.codec == nil {
-		p.codec = Gob
-	}
-	p.argCodec = p.codec
-	if value.Streams(p.codec) {
-		p.types = value.NewTypes()
-		p.argCodec = value.NewStream(p.types)
-	}
-	switch c := value.ByName(p.codec.Name()); {
-	case c == nil:
-		return nil, fmt.Errorf("futures: NewProcessPool: Encoding(%s): workers cannot find this codec; register it with futures.RegisterCodec in an init function", p.codec.Name())
-	case reflect.TypeOf(c) != reflect.TypeOf(p.codec):
-		return nil, fmt.Errorf("futures: NewProcessPool: Encoding(%s): another codec is registered as %q, which workers would use; give this one a Name of its own and register it with futures.RegisterCodec", p.codec.Name(), p.codec.Name())
-	}
-	if cfg.initializer != nil {
-		rf, err := registry.Lookup(cfg.initializer)
-		if err != nil {
-			return nil, fmt.Errorf("futures: NewProcessPool: Initializer: %w", err)
-		}
-		p.initName = rf.Name()
-	}
-	if p.name == "" {
-		p.name = "ProcessPool-" + strconv.FormatInt(poolCount.Add(1), 10)
-	}
-	if cfg.workerCommand != nil {
-		p.path = cfg.workerCommand[0]
-		p.args = append(p.args, cfg.workerCommand...)
-	} else {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("futures: NewProcessPool: cannot find this program to start workers from (%w); use the WorkerCommand option", err)
-		}
-		p.path = exe
-		p.args = append(p.args, exe)
-	}
-	p.args = append(p.args, workerArg+p.name)
-	p.env = append(os.Environ(), envWorker+"="+strconv.Itoa(wire.Version), envPool+"="+p.name)
-	if _, set := os.LookupEnv("GORACE"); !set {
-		// A program built with -race otherwise sleeps a second at exit,
-		// which Close would wait for in every worker.
-		p.env = append(p.env, "GORACE=atexit_sleep_ms=0")
-	}
-	p.spawner = supervise.NewSpawner()
-	if p.timeout > 0 {
-		p.wg.Add(1)
-		go p.watchTimeouts()
+	}, poolTasks{p}, poolErrors{})
+	if err != nil {
+		return nil, err
 	}
 	return p, nil
 }
 
 // MaxWorkers returns the most worker processes the pool runs at once.
-func (p *ProcessPool) MaxWorkers() int { return p.maxWorkers }
+func (p *ProcessPool) MaxWorkers() int { return p.pool.MaxWorkers() }
 
 // MapBuffer returns the Buffer Map uses by default with chunksize: enough
 // chunks to keep about 2,048 calls in flight per worker, so that small
 // calls are batched, and at least four chunks per worker.
 func (p *ProcessPool) MapBuffer(chunksize int) int {
-	return p.maxWorkers * max(4, 2048/max(chunksize, 1))
+	return p.pool.MaxWorkers() * max(4, 2048/max(chunksize, 1))
 }
 
 // String returns the pool's name, as set by the Name option.
-func (p *ProcessPool) String() string { return p.name }
+func (p *ProcessPool) String() string { return p.pool.Name() }
 
 // forgetsFinishedTasks makes the pool a taskForgetter: it touches no call
 // once it has completed it.
@@ -241,17 +115,7 @@ func (p *ProcessPool) Refusal(fn any) error {
 	if _, err := registry.Lookup(fn); err != nil {
 		return err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.refusalLocked()
-}
-
-// refusalLocked returns why the pool refuses new calls, or nil.
-func (p *ProcessPool) refusalLocked() error {
-	if p.stage >= poolShutdown {
-		return ErrShutdown
-	}
-	return p.broken
+	return p.pool.Refusal()
 }
 
 // Close shuts the pool down and waits for every queued and running call, for
@@ -267,13 +131,80 @@ func (p *ProcessPool) Stats() Stats {
 	if p == nil {
 		return Stats{}
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.st.stats(len(p.procs))
+	c, workers := p.pool.Stats()
+	return statsOf(&c, workers)
 }
 
-func (p *ProcessPool) log(level slog.Level, msg string, args ...any) {
-	if p.logger != nil {
-		p.logger.Log(context.Background(), level, msg, append([]any{"pool", p.name}, args...)...)
+// Execute queues t to run in a worker process, starting a worker if none
+// has room and fewer than MaxWorkers are alive. It returns an error matching
+// ErrNotRegistered if t's function is not registered, ErrShutdown after
+// Shutdown and an ErrBrokenExecutor error once the pool is broken. An
+// argument the codec cannot encode, or too big for a message to a worker
+// (about 1 GiB encoded), is accepted and fails t's future with an error
+// that says so. With QueueSize it blocks while the queue is full. Most code
+// calls Submit, Go or Map instead.
+func (p *ProcessPool) Execute(t Task) error {
+	if p == nil {
+		return errNilExecutor
 	}
+	if t == nil {
+		return errors.New("futures: ProcessPool.Execute: the Task is nil")
+	}
+	return p.pool.Execute(t)
 }
+
+// ExecuteBatch queues ts as one chunk: one worker gets all of them in one
+// message, or in several if they do not fit in one, and reports each result
+// as soon as it has it. It accepts or
+// refuses all of them, as Execute does for one. It keeps ts: the caller must
+// not change it afterwards.
+func (p *ProcessPool) ExecuteBatch(ts []Task) error {
+	if p == nil {
+		return errNilExecutor
+	}
+	if len(ts) < 2 || slices.Contains(ts, nil) {
+		return executeFew(p, "ProcessPool", ts)
+	}
+	return p.pool.ExecuteBatch(ts)
+}
+
+// Shutdown stops the pool from accepting calls (they then fail with
+// ErrShutdown), then waits until every queued and running call has finished
+// and every worker process has exited and been reaped, or until ctx ends.
+// Python: shutdown(wait=True, cancel_futures).
+//
+// With CancelPending, queued calls are cancelled first. If ctx ends first,
+// Shutdown fails every queued call with an error matching ErrBrokenExecutor,
+// asks the workers to cancel the context of their calls and exit, sends
+// them SIGTERM, then SIGKILL, if they do not; the futures of the calls they
+// were running fail likewise. It then waits for the workers to be reaped and
+// returns ctx.Err(). Python 3.14: terminate_workers, kill_workers. It may be
+// called any number of times, also at once: each call that returns nil
+// returns once every worker was reaped and the pool's goroutines stopped,
+// and a call on a pool that stopped already returns nil even if ctx ended.
+//
+// Called from an OnDone callback of one of the pool's futures, which the
+// pool runs and so could never wait for, Shutdown stops the pool from
+// accepting calls and returns at once an error matching ErrDeadlock.
+// On a nil pool it returns an error that says the executor is nil.
+func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
+	if p == nil {
+		return errNilExecutor
+	}
+	if ctx == nil {
+		return errors.New("futures: ProcessPool.Shutdown: the context is nil; use context.Background()")
+	}
+	inside := p.pool.InCallback()
+	p.pool.Stop(ReadShutdownOptions(opts...).CancelPending)
+	if inside {
+		return errShutdownInCallback
+	}
+	return p.pool.Wait(ctx)
+}
+
+// noteCancelled makes the pool a canceller, for the tasks it owns.
+func (p *ProcessPool) noteCancelled() { p.pool.NoteCancelled() }
+
+// errShutdownInCallback is returned by Shutdown called from a callback the
+// pool runs, which it cannot wait for.
+var errShutdownInCallback = fmt.Errorf("%w: Shutdown was called from an OnDone callback of a future of the same ProcessPool, which runs that callback and cannot wait for it; the pool stopped accepting calls and finishes the others: call Shutdown or Close outside the callback to wait", ErrDeadlock)

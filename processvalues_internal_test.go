@@ -40,10 +40,8 @@ func TestGobDescribesATypeOncePerWorker(t *testing.T) {
 		}
 	}
 	got := func() uint64 {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		require.Len(t, p.procs, 1)
-		return p.procs[0].watch.got.Load()
+		require.Equal(t, 1, p.Stats().Workers)
+		return p.pool.BytesRead()
 	}
 	for _, err := range Map(context.Background(), p, streamEcho, records(1)) {
 		require.NoError(t, err)

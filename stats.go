@@ -32,42 +32,26 @@ type Stats struct {
 	WorkerStarts, WorkerExits, WorkerKills int64
 }
 
-// counters are the ProcessPool's counts: counts.Counters under the names
-// the ProcessPool's code calls its transitions by.
-type counters struct{ counts.Counters }
-
-// ending is how a call ended, for counters.
-type ending = counts.Ending
-
-const (
-	endSucceeded = counts.Succeeded
-	endFailed    = counts.Failed
-	endCancelled = counts.Cancelled
-)
-
 // endOf is the ending of t, which ended without running: cancelled, or
 // failed. A task of this package whose outcome is being written, by a
 // Cancel say, reads as pending until then: endOf waits for it.
-func endOf(t Task) ending {
+func endOf(t Task) counts.Ending {
 	s := t.State()
 	if o, ok := t.(ownedTask); ok {
 		s = o.settled()
 	}
 	if s == Cancelled {
-		return endCancelled
+		return counts.Cancelled
 	}
-	return endFailed
+	return counts.Failed
 }
 
-func (c *counters) queue(n int64)               { c.Queue(n) }
-func (c *counters) endNew(o ending, n int64)    { c.EndNew(o, n) }
-func (c *counters) start(n int64)               { c.Start(n) }
-func (c *counters) endQueued(o ending, n int64) { c.EndQueued(o, n) }
-func (c *counters) end(o ending, n int64)       { c.End(o, n) }
-func (c *counters) failSucceeded()              { c.FailSucceeded() }
-func (c *counters) workerStarted()              { c.WorkerStarted() }
-func (c *counters) workerExited()               { c.WorkerExited() }
-func (c *counters) workerKilled()               { c.WorkerKilled() }
-
-// stats returns the counts as Stats, with workers alive.
-func (c *counters) stats(workers int) Stats { return Stats(c.Snapshot(workers)) }
+// statsOf returns the counts c as Stats, with workers alive.
+func statsOf(c *counts.Counters, workers int) Stats {
+	return Stats{
+		Submitted: c.Submitted, Queued: c.Queued, Running: c.Running,
+		Succeeded: c.Succeeded, Failed: c.Failed, Cancelled: c.Cancelled,
+		Workers:      workers,
+		WorkerStarts: c.WorkerStarts, WorkerExits: c.WorkerExits, WorkerKills: c.WorkerKills,
+	}
+}

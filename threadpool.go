@@ -126,7 +126,8 @@ func (p *ThreadPool) Stats() Stats {
 	if p == nil {
 		return Stats{}
 	}
-	return Stats(p.pool.Stats())
+	c, workers := p.pool.Stats()
+	return statsOf(&c, workers)
 }
 
 // Shutdown stops the pool from accepting calls (they then fail with
@@ -212,7 +213,7 @@ func failLater(t Task, err error, later func(func())) {
 	if _, ok := t.(runningFailer); ok {
 		failRunning(t, err)
 	} else if lc, ok := t.(laterCompleter); ok {
-		lc.completeLater(nil, err, later)
+		lc.CompleteLater(nil, err, later)
 	} else {
 		t.Complete(nil, err)
 	}

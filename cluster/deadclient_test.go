@@ -24,7 +24,7 @@ func deadClientOptions(url string) []Option {
 }
 
 // TestDeadClientHelper is not a test: run by TestDeadClient in a process of
-// its own, it submits calls, one with a large argument, to a pool of the
+// its own, it publishes calls, one with a large argument, to a pool of the
 // server envDeadClient names, says so on stdout and waits to be killed.
 func TestDeadClientHelper(t *testing.T) {
 	url := os.Getenv(envDeadClient)
@@ -36,6 +36,7 @@ func TestDeadClientHelper(t *testing.T) {
 		fmt.Println(err)
 		os.Exit(1)
 	}
+	ghostSlots(t, p, 11) // so that it publishes every call
 	for i := range 10 {
 		futures.Submit(p, square, i)
 	}

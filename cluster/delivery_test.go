@@ -55,11 +55,13 @@ func TestTaskTimeoutSoft(t *testing.T) {
 
 // TestDeadlineTTL: a call whose context has a deadline carries it as the
 // Nats-TTL of its message, so that the server removes the message once the
-// deadline passed even if the pool is gone; the end of the context removes
-// it at once.
+// deadline passed even if the pool is gone. A published call whose context
+// ends and that no worker answers fails with a *LostError wrapping the
+// context's error once WorkerLostAfter passed, and its message is removed.
 func TestDeadlineTTL(t *testing.T) {
-	p := newTestPool(t, LocalWorkers(0))
+	p := newTestPool(t, LocalWorkers(0), WorkerLostAfter(300*time.Millisecond))
 	ctx := testContext(t, time.Minute)
+	ghostSlots(t, p, 1)
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	f := futures.SubmitContext(dctx, p, square, 2)
 	stream := p.calls
@@ -79,8 +81,9 @@ func TestDeadlineTTL(t *testing.T) {
 		t.Errorf("the call's message has Nats-TTL %q (%v); want about 30s", msg.Header.Get(jetstream.MsgTTLHeader), err)
 	}
 	cancel()
-	if _, err := f.Result(ctx); !errors.Is(err, futures.ErrCancelled) {
-		t.Errorf("the call whose context ended: error %v, want ErrCancelled", err)
+	var lost *LostError
+	if _, err := f.Result(ctx); !errors.As(err, &lost) || !errors.Is(err, context.Canceled) {
+		t.Errorf("the published call whose context ended: error %v, want a *LostError matching context.Canceled", err)
 	}
 	waitEmptyStreams(t, ctx, p)
 }

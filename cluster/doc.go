@@ -39,31 +39,43 @@
 //     matches futures.ErrWorkerExited. A call that returns an error or
 //     panics is not retried. The first outcome of a call wins; later ones
 //     are dropped. Side effects of a call should be idempotent.
-//   - A worker that cannot reach the pool of a call (the pool reconnects
-//     after its server restarted, say) hands the call back, and the server
-//     delivers it again WorkerLostAfter later. The calls of a pool that died
-//     thus end after MaxAttempts deliveries, deleted by the reaper of
-//     another pool of the same Name, large arguments included. Calls queued on a server that
-//     keeps its streams in files (StoreDir, or Connect) survive the server's
+//   - A worker asks the pool of a call whether to run it only for a
+//     delivery after the first, for the last delivery MaxAttempts allows,
+//     and when the pool did not answer it within the last second (a quarter
+//     of WorkerLostAfter if shorter). A worker that cannot reach the pool
+//     then (the pool reconnects after its server restarted, say) hands the
+//     call back, and the server delivers it again WorkerLostAfter later. The
+//     calls of a pool that died thus end after MaxAttempts deliveries,
+//     deleted by the reaper of another pool of the same Name, large
+//     arguments included; those a worker took in the second after the pool
+//     died run, their outcomes lost. Calls published on a server that keeps
+//     its streams in files (StoreDir, or Connect) survive the server's
 //     restart.
-//   - A call is Pending while it waits in the stream: the worker that takes
-//     it asks the pool for leave to start it, and it is Running from then
-//     on. A call cancelled before that (Future.Cancel, the end of its
-//     context, a Map that stops, Shutdown with CancelPending) never runs;
-//     the end of a context or a Map also removes its waiting calls from the
-//     stream. A running call whose context ends, by SubmitContext's ctx, a
-//     Map that stops or a Shutdown that gives up, has its context cancelled
-//     on its worker; it may still finish there, and its outcome is then
-//     dropped. Its message leaves the stream with its context, so it is
-//     not delivered again: if no outcome comes within WorkerLostAfter (its
-//     worker died, or it ignores the cancellation), it fails with a
-//     *LostError that wraps the context's error.
+//   - A call is Pending while it waits in the pool for a worker's free
+//     slot: each worker says, when it starts and every quarter of
+//     WorkerLostAfter, how many calls it runs at once, and the pool
+//     publishes no more messages (a Map chunk is one) than the workers it
+//     heard from within WorkerLostAfter have slots, and at least one per
+//     local worker; with no worker, nothing is published. A call is Running
+//     once published. A call cancelled before that (Future.Cancel, the end
+//     of its context, a Map that stops, Shutdown with CancelPending) is
+//     never published and never runs; Future.Cancel of a published call
+//     returns false. A running call whose context ends, by SubmitContext's
+//     ctx, a Map that stops or a Shutdown that gives up, has its context
+//     cancelled on its worker, or on the worker that takes its message
+//     later, which answers it as cancelled; a call already running may
+//     still finish, and its outcome is then taken. If no outcome comes
+//     within WorkerLostAfter (its worker died, or it ignores the
+//     cancellation), it fails with a *LostError that wraps the context's
+//     error, its message leaves the stream, and a delivery of it made
+//     meanwhile is not run.
 //   - TaskTimeout is soft: the call fails with an error matching
 //     futures.ErrTimeout and its context on the worker is cancelled, but the
 //     worker is not killed.
 //   - A deadline of a call's context travels with it, as wall-clock time,
 //     and a call whose deadline passed leaves the stream by itself.
-//   - Stats counts this pool's calls (Queued: published, not started) and
+//   - Stats counts this pool's calls (Queued: waiting in the pool; Running:
+//     published) and
 //     its local worker processes; MaxWorkers is the number of local
 //     workers. Workers started with Serve are not counted.
 //   - ErrDeadlock is not detected: a call that submits to its own pool and
@@ -71,8 +83,10 @@
 //   - An argument or a result larger than a message of the server carries
 //     (max_payload, 1 MiB by default) goes through the pool's object store
 //     instead, and is deleted from it once the call is over.
-//   - A call costs a few hundred microseconds and the pool carries tens of
-//     thousands of calls a second: use Map's Chunksize for small items.
+//   - Each call makes a round trip through the server, and a worker slot
+//     takes one message at a time, which costs more than a ProcessPool's
+//     pipe: use Map's Chunksize for small items, which sends a chunk as one
+//     message. bench/README.md has the measured rates.
 //
 // # Server
 //
@@ -108,9 +122,10 @@
 //	                deleted once their call is over (by its pool; by the
 //	                reaper for a lost call's argument)
 //
-// A worker asks leave to start calls, and sends their outcomes, on the core
-// subject fut.<p>.res.<client>; a pool cancels the calls of a context on
-// fut.<p>.cancel.<client>. A worker acknowledges a message, which removes it
+// A worker asks whether to start calls, and sends their outcomes, on the
+// core subject fut.<p>.res.<client>; a pool cancels the calls of a context
+// on fut.<p>.cancel.<client>; workers say how many calls they run at once
+// on fut.<p>.hello. A worker acknowledges a message, which removes it
 // from the stream, once the outcomes of its calls are sent. Objects that are
 // missing are created; an existing stream or consumer whose configuration
 // does not fit (another retention, storage, AckWait, MaxDeliver, ...) is

@@ -65,3 +65,26 @@ func dialTest(t testing.TB, opts ...Option) *link {
 	t.Cleanup(l.close)
 	return l
 }
+
+// ghostSlots makes p count n slots of a worker that never takes a call,
+// until WorkerLostAfter passes: p publishes up to n messages that stay in
+// the stream, as if its workers had gone.
+func ghostSlots(t testing.TB, p *Pool, n int) {
+	t.Helper()
+	if err := p.link.nc.Publish(p.top.helloSubject(), appendHello(nil, "ghost", n)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p.mu.Lock()
+		w := p.windowLocked()
+		p.mu.Unlock()
+		if w >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pool counts %d slots, want %d", w, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofutures/futures"
+	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/remote"
 	"github.com/gofutures/futures/internal/wire"
 	"github.com/nats-io/nats.go/jetstream"
@@ -218,23 +220,16 @@ func (p *Pool) dropObject(name string) {
 	p.gc.add(func() { p.objs.remove(name) })
 }
 
-// forgetLocked deletes what e, a call whose outcome is final, keeps in the
-// object store.
-func (p *Pool) forgetLocked(e *entry) {
-	if e.argObj != "" {
-		p.dropObject(e.argObj)
-	}
-}
-
-// completeFromObject completes the future of e with the value in the object
-// name, which it then deletes; it runs on the pool's goroutine for objects.
-func (p *Pool) completeFromObject(e *entry, name string) {
+// completeFromObject completes t, a call of fn, with the value in the
+// object name, which it then deletes; it runs on the pool's goroutine for
+// objects.
+func (p *Pool) completeFromObject(t futures.Task, fn *registry.Func, name string) {
 	data, err := p.objs.get(context.Background(), name)
 	p.objs.remove(name)
 	if err != nil {
 		p.undecodable()
-		remote.End(e.t, nil, err, p.done.add)
+		remote.End(t, nil, err, p.later)
 		return
 	}
-	remote.Complete(e.t, e.fn.Name(), p.codec, data, p.done.add, p.undecodable)
+	remote.Complete(t, fn.Name(), p.codec, data, p.later, p.uncount)
 }

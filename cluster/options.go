@@ -245,8 +245,8 @@ func TaskTimeout(d time.Duration) Option {
 	}}
 }
 
-// QueueSize bounds the calls of the pool that are accepted and not started
-// by a worker: Submit and Map block while n are. The default is unbounded.
+// QueueSize bounds the calls of the pool that are accepted and not yet
+// published for a worker: Submit and Map block while n are. The default is unbounded.
 // n < 1 is an error.
 func QueueSize(n int) Option {
 	return Option{name: fmt.Sprintf("QueueSize(%d)", n), apply: func(c *config) error {

@@ -9,11 +9,11 @@ import (
 	"net/url"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gofutures/futures"
 	"github.com/gofutures/futures/internal/registry"
+	"github.com/gofutures/futures/internal/ring"
 	"github.com/gofutures/futures/internal/value"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -25,9 +25,10 @@ import (
 // dask.distributed's Client is a concurrent.futures Executor. Create one
 // with NewPool; all methods are safe for concurrent use.
 //
-// A call is published to the pool's calls stream, and is Pending there: a
-// worker that takes it asks the pool for leave to start it, and the call is
-// Running from then on. A call cancelled before that never runs. Calls are
+// A call waits in the pool, Pending, until a worker has a free slot for it:
+// the pool publishes to its calls stream no more messages than its workers
+// have slots, as they tell it, and a call is Running once published. A call
+// cancelled before that is never published and never runs. Calls are
 // at least once: a call whose worker dies or stays silent longer than
 // WorkerLostAfter is delivered again to another worker, up to MaxAttempts
 // times, then fails with a *LostError. A call that returns an error or
@@ -43,17 +44,23 @@ type Pool struct {
 	maxPayload int
 	sub        *nats.Subscription // the client's result subject
 	reaper     jetstream.ConsumeContext
-	nextID     atomic.Uint64
-	done       completer  // runs callbacks and other packages' completions, away from the NATS goroutines
-	doneBuf    []finished // the calls the results message being handled finished; only receive uses it
-	objs       *objects   // the object store of large arguments and results
-	gc         completer  // reads and deletes objects, away from the NATS goroutines
+	done       completer    // runs callbacks and other packages' completions, away from the NATS goroutines
+	later      func(func()) // done.add, made once: a method value passed per call would be allocated per call
+	uncount    func()       // undecodable, made once for the same reason
+	doneBuf    []finished   // the calls the results message being handled finished; only receive uses it
+	objs       *objects     // the object store of large arguments and results
+	gc         completer    // reads and deletes objects, away from the NATS goroutines
 	locals     *localWorkers
 
 	mu        sync.Mutex
-	room      *sync.Cond // signalled when calls stop being queued, or the pool stops
-	entries   map[uint64]*entry
-	queued    int // entries not started
+	room      *sync.Cond           // signalled when calls stop being queued, or the pool stops
+	msgs      map[uint64]*message  // by number, the messages with calls not finished
+	pending   ring.Queue[*message] // the messages not published yet, oldest first
+	inflight  int                  // messages published and not answered
+	nextMsg   uint64
+	queued    int                   // calls not started
+	seen      map[string]seenWorker // the workers that said hello, by id
+	hello     *nats.Subscription    // the workers' hellos
 	groups    map[context.Context]*group
 	nextGroup uint64
 	st        counters
@@ -61,17 +68,6 @@ type Pool struct {
 	broken    error         // why new calls are refused, once set
 	released  chan struct{} // closed once teardown released everything
 	wg        sync.WaitGroup
-}
-
-// entry is a call of the pool that has not finished yet.
-type entry struct {
-	t       futures.Task
-	fn      *registry.Func
-	group   *group // nil for a context that never ends
-	started bool   // a worker was allowed to start it
-	attempt int    // the delivery of its message that started it last
-	worker  string // the worker that started it last
-	argObj  string // the object holding its argument, if too big for a message
 }
 
 // group is the context shared by calls, usually those of one Map: when it
@@ -140,11 +136,13 @@ func NewPool(opts ...Option) (*Pool, error) {
 		link:       l,
 		client:     client,
 		maxPayload: int(l.nc.MaxPayload()),
-		entries:    map[uint64]*entry{},
+		msgs:       map[uint64]*message{},
+		seen:       map[string]seenWorker{},
 		groups:     map[context.Context]*group{},
 		released:   make(chan struct{}),
 	}
 	p.room = sync.NewCond(&p.mu)
+	p.later, p.uncount = p.done.add, p.undecodable
 	p.top = newTopology(cfg, int32(p.maxPayload))
 	if err := p.start(ctx); err != nil {
 		p.release()
@@ -175,6 +173,9 @@ func (p *Pool) start(ctx context.Context) error {
 	}
 	if err != nil {
 		return fmt.Errorf("futures/cluster: subscribing to the results: %w", err)
+	}
+	if p.hello, err = p.link.nc.Subscribe(p.top.helloSubject(), p.greet); err != nil {
+		return fmt.Errorf("futures/cluster: subscribing to the workers' hellos: %w", err)
 	}
 	if err := p.startReaper(ctx); err != nil {
 		return err
@@ -279,7 +280,8 @@ func (p *Pool) refusalLocked() error {
 var errNilPool = errors.New("futures/cluster: the Pool is nil; create one with NewPool")
 
 // Stats returns a snapshot of the pool's counters: its own calls (queued
-// means published and not started by a worker), and its local worker
+// means waiting in the pool for a worker's free slot, running means
+// published), and its local worker
 // processes; workers started elsewhere with Serve are not counted. The call
 // counts add up as for the pools of package futures; to count the queued
 // calls cancelled meanwhile, it looks at each call not finished. A nil pool
@@ -302,37 +304,6 @@ func (p *Pool) Stats() futures.Stats {
 		Workers:      workers,
 		WorkerStarts: c.workerStarts, WorkerExits: c.workerExits, WorkerKills: c.workerKills,
 	}
-}
-
-// settleLocked counts and forgets the queued calls whose futures ended
-// meanwhile: cancelled by their reader, or by the end of their context.
-// Their messages, if still in the stream, are skipped by the worker that
-// takes them.
-func (p *Pool) settleLocked() {
-	for id, e := range p.entries {
-		p.settleOneLocked(id, e)
-	}
-	p.room.Broadcast()
-}
-
-// settleOneLocked counts and forgets the call id, e, if it is queued and
-// its future ended; the caller broadcasts room.
-func (p *Pool) settleOneLocked(id uint64, e *entry) {
-	if e.started {
-		return
-	}
-	switch e.t.State() {
-	case futures.Pending:
-		return
-	case futures.Cancelled:
-		p.st.cancelled++
-	default:
-		p.st.failed++
-	}
-	p.st.queued--
-	p.queued--
-	delete(p.entries, id)
-	p.forgetLocked(e)
 }
 
 // settleEvery is how often a goroutine waiting for room in the queue looks

@@ -22,7 +22,10 @@ import (
 //
 //	msgStart   worker → client, a request: attempt, worker, the ids of the
 //	           calls of one delivered message; the reply lists the ids not
-//	           to run (cancelled or finished meanwhile, or unknown)
+//	           to run (finished meanwhile, their context ended, or unknown).
+//	           A worker asks only for a delivery after the first, the last
+//	           delivery MaxAttempts allows, and the first of a client it has
+//	           not heard from lately
 //	msgResults worker → client: attempt, worker, then the body of a
 //	           TResults frame (a count and wire result records)
 //	msgLost    any pool's reaper → client: the deliveries made and the ids
@@ -30,6 +33,9 @@ import (
 //	cancel     client → workers, on fut.<p>.cancel.<client>: a flag for
 //	           every call of the client, then the groups whose calls'
 //	           context to cancel
+//	hello      worker → clients, on fut.<p>.hello, when it starts serving
+//	           and with each heartbeat: its id and how many calls it runs
+//	           at once; 0 when it stops taking calls
 const (
 	msgStart byte = iota + 1
 	msgResults
@@ -161,4 +167,25 @@ func readHead(b []byte) (attempt int, worker string, rest []byte, ok bool) {
 	}
 	b = b[n:]
 	return int(a), string(b[:l]), b[l:], true
+}
+
+// appendHello appends a hello message of the worker id, which runs slots
+// calls at once, or takes no more with 0.
+func appendHello(b []byte, id string, slots int) []byte {
+	b = wire.AppendString(b, id)
+	return wire.AppendUvarint(b, uint64(slots))
+}
+
+// parseHello decodes a hello message.
+func parseHello(data []byte) (id string, slots int, err error) {
+	d := wire.NewDecoder(data)
+	id = d.String()
+	n := d.Uvarint()
+	if err := d.Finish(); err != nil {
+		return "", 0, err
+	}
+	if n > 1<<20 {
+		return "", 0, fmt.Errorf("%w: a hello of %d slots", wire.ErrFrame, n)
+	}
+	return id, int(n), nil
 }

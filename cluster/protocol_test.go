@@ -7,7 +7,7 @@ import (
 )
 
 // FuzzMessages feeds what other processes send (call messages, start
-// requests, results heads, cancellations, lost notices, subjects) to their
+// requests, results heads, cancellations, lost notices, hellos, subjects) to their
 // parsers: malformed input is refused or dropped, never a panic.
 func FuzzMessages(f *testing.F) {
 	var b wire.CallsBuilder
@@ -17,6 +17,7 @@ func FuzzMessages(f *testing.F) {
 	f.Add(appendCancel(nil, cancelMsg{all: true, groups: []uint64{4}}))
 	f.Add(appendLost(nil, 3, []uint64{5})[1:])
 	f.Add([]byte("fut.p.call.c.1"))
+	f.Add(appendHello(nil, "w", 4))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if ids, err := callIDs(data); err == nil && len(ids) > len(data) {
 			t.Fatalf("%d ids from %d bytes", len(ids), len(data))
@@ -25,6 +26,9 @@ func FuzzMessages(f *testing.F) {
 			t.Fatal("readHead grew its input")
 		}
 		parseCancel(data)
+		if id, slots, err := parseHello(data); err == nil && (len(id) > len(data) || slots > 1<<20) {
+			t.Fatalf("hello of %q, %d slots from %d bytes", id, slots, len(data))
+		}
 		readIDs(wire.NewDecoder(data))
 		callSubjectParts(string(data))
 	})
@@ -41,6 +45,12 @@ func TestMessagesRoundTrip(t *testing.T) {
 	c, err := parseCancel(appendCancel(nil, cancelMsg{groups: []uint64{3, 4}}))
 	if err != nil || c.all || len(c.groups) != 2 || c.groups[1] != 4 {
 		t.Errorf("cancel message read back as %+v, %v", c, err)
+	}
+	if id, slots, err := parseHello(appendHello(nil, "host:1:abc", 4)); err != nil || id != "host:1:abc" || slots != 4 {
+		t.Errorf("hello read back as %q, %d, %v", id, slots, err)
+	}
+	if _, _, err := parseHello(appendHello(nil, "w", 1<<21)); err == nil {
+		t.Error("a hello of 2M slots was accepted")
 	}
 	client, group, err := callSubjectParts(topology{pool: "p"}.callSubject("abc", 12))
 	if err != nil || client != "abc" || group != 12 {

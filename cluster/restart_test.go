@@ -10,9 +10,9 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// TestServerRestartStoreDir: calls queued on a server with file storage
-// while no worker runs survive the server's restart; once a worker attaches
-// after it, every future completes with its value.
+// TestServerRestartStoreDir: calls published to a server with file storage
+// while no worker runs them survive the server's restart; once a worker
+// attaches after it, every future completes with its value.
 func TestServerRestartStoreDir(t *testing.T) {
 	const calls = 1000
 	ctx := testContext(t, 2*time.Minute)
@@ -35,6 +35,7 @@ func TestServerRestartStoreDir(t *testing.T) {
 		srv.shutdown()
 		t.Fatal(err)
 	}
+	ghostSlots(t, p, calls) // the pool publishes every call, as for workers that then went away
 	fs := make([]*futures.Future[int], calls)
 	for i := range fs {
 		fs[i] = futures.Submit(p, square, i)
@@ -75,9 +76,9 @@ func TestServerRestartStoreDir(t *testing.T) {
 	}
 }
 
-// TestCloseLeavesNothing: a call cancelled while it waits in the stream
-// leaves its message there for a worker to skip, until the pool closes,
-// which removes it.
+// TestCloseLeavesNothing: a call cancelled while it waits in the pool for
+// a worker is never published, and the pool leaves nothing in the stream
+// when it closes.
 func TestCloseLeavesNothing(t *testing.T) {
 	ctx := testContext(t, time.Minute)
 	srv := startTestServer(t)

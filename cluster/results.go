@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/gofutures/futures"
+	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/remote"
 	"github.com/gofutures/futures/internal/wire"
 	"github.com/nats-io/nats.go"
@@ -40,40 +41,30 @@ func (p *Pool) receive(m *nats.Msg) {
 	}
 }
 
-// startCalls starts the calls ids, whose message worker took in its
-// attempt-th delivery, and returns those it must not run: calls that
-// finished or were cancelled meanwhile, calls this pool does not know, and
-// calls an equal or later delivery started. A call started by an earlier
-// delivery, whose worker was lost, runs again.
+// startCalls answers a worker that asks leave to start the calls ids, of
+// one message it took in its attempt-th delivery, and returns those it
+// must not run: calls that finished meanwhile or whose context ended, calls
+// this pool does not know, and all of them if an equal or later delivery
+// of the message was started. A worker asks so for a delivery after the
+// first, so that a call whose worker was lost runs again, and for the first
+// message of a pool it has not heard from lately.
 func (p *Pool) startCalls(attempt int, worker string, ids []uint64) (skip []uint64) {
+	if len(ids) == 0 {
+		return nil
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	m := p.msgs[ids[0]>>idShift]
+	if m == nil || attempt <= m.attempt {
+		// Finished, or started by this delivery or a later one: a worker
+		// that took the message before it was delivered again asks late.
+		return ids
+	}
+	m.attempt, m.worker = attempt, worker
 	for _, id := range ids {
-		e := p.entries[id]
-		switch {
-		case e == nil, e.started && attempt <= e.attempt:
-			// Finished, or started by this delivery or a later one: a
-			// worker that took the message before it was delivered again
-			// asks late.
-			skip = append(skip, id)
-			continue
-		case !e.started && e.t.Context().Err() != nil:
-			skip = append(skip, id) // its context ended: endGroup cancels it
-			continue
-		case !e.started:
-			if !e.t.Start() {
-				skip = append(skip, id) // its future ended meanwhile
-				p.settleOneLocked(id, e)
-				p.room.Broadcast()
-				continue
-			}
-			e.started = true
-			p.queued--
-			p.st.queued--
-			p.st.running++
-			p.room.Broadcast()
+		if mm, i := p.callLocked(id); mm != m || !m.calls[i].started || m.calls[i].t.Context().Err() != nil {
+			skip = append(skip, id) // finished, or its context ended: endGroup ends it
 		}
-		e.attempt, e.worker = attempt, worker
 	}
 	return skip
 }
@@ -86,16 +77,16 @@ func (p *Pool) results(body []byte) {
 	ds := p.doneBuf[:0]
 	p.mu.Lock()
 	wire.ParseResults(body, func(r *wire.Result) bool {
-		e := p.entries[r.ID]
-		_, inStore := objectOf(r)
-		if e == nil || !e.started {
+		m, i := p.callLocked(r.ID)
+		name, inStore := objectOf(r)
+		if m == nil || !m.calls[i].started {
 			// Finished already, or never started: a stray record.
-			if name, ok := objectOf(r); ok {
+			if inStore {
 				p.dropObject(name)
 			}
 			return true
 		}
-		p.takeLocked(r.ID)
+		t := p.takeLocked(m, i)
 		switch {
 		case r.Kind == wire.KindOK, inStore:
 			p.st.succeeded++
@@ -104,37 +95,52 @@ func (p *Pool) results(body []byte) {
 		default:
 			p.st.failed++
 		}
-		ds = append(ds, finished{e, *r})
+		d := finished{t: t, fn: m.fn, value: r.Value}
+		if r.Kind != wire.KindOK {
+			d.failure = new(wire.Result)
+			*d.failure = *r
+		}
+		ds = append(ds, d)
 		return true
 	})
 	p.mu.Unlock()
 	for i := range ds {
-		p.complete(ds[i].e, &ds[i].r)
-		ds[i] = finished{}
+		d := &ds[i]
+		if d.failure != nil {
+			p.complete(d.t, d.fn, d.failure)
+		} else {
+			remote.Complete(d.t, d.fn.Name(), p.codec, d.value, p.later, p.uncount)
+		}
+		*d = finished{}
 	}
 	p.doneBuf = ds[:0]
+	p.pump()
 }
 
-// finished is a call whose outcome a results message brought.
+// finished is a call whose outcome a results message brought: its value,
+// which aliases the message, or the record of a failure (a value in the
+// object store included).
 type finished struct {
-	e *entry
-	r wire.Result
+	t       futures.Task
+	fn      *registry.Func
+	value   []byte
+	failure *wire.Result
 }
 
-// complete completes the future of e with r, its outcome: a value decoded
+// complete completes t, a call of fn, with r, its outcome: a value decoded
 // with the pool's codec, or the error of a failure record; a value in the
 // object store is read on the pool's goroutine for objects. r.Value need
 // only last until it returns.
-func (p *Pool) complete(e *entry, r *wire.Result) {
+func (p *Pool) complete(t futures.Task, fn *registry.Func, r *wire.Result) {
 	if name, ok := objectOf(r); ok {
-		p.gc.add(func() { p.completeFromObject(e, name) })
+		p.gc.add(func() { p.completeFromObject(t, fn, name) })
 		return
 	}
 	if r.Kind != wire.KindOK {
-		remote.End(e.t, nil, remote.Failure(e.t.Context(), r, e.fn.Name(), p.codec), p.done.add)
+		remote.End(t, nil, remote.Failure(t.Context(), r, fn.Name(), p.codec), p.later)
 		return
 	}
-	remote.Complete(e.t, e.fn.Name(), p.codec, r.Value, p.done.add, p.undecodable)
+	remote.Complete(t, fn.Name(), p.codec, r.Value, p.later, p.uncount)
 }
 
 // undecodable counts a call counted as succeeded, whose result could not be
@@ -147,29 +153,14 @@ func (p *Pool) undecodable() {
 }
 
 // lost fails the calls ids, whose message was delivered attempts times
-// without an answer (0: as many times as the delivery that started each),
+// without an answer (0: as many times as the pool knows of, at least once),
 // with a *LostError whose Cause is cause.
 func (p *Pool) lost(attempts int, ids []uint64, cause error) {
-	type gone struct {
-		t   futures.Task
-		err error
-	}
-	var gs []gone
-	p.mu.Lock()
-	for _, id := range ids {
-		e := p.takeLocked(id)
-		if e == nil {
-			continue
-		}
-		p.st.failed++
+	p.fail(ids, func(m *message, id uint64) error {
 		n := attempts
 		if n == 0 {
-			n = e.attempt
+			n = max(m.attempt, 1)
 		}
-		gs = append(gs, gone{e.t, &LostError{ID: p.client + "." + strconv.FormatUint(id, 10), Attempts: n, Worker: e.worker, Cause: cause}})
-	}
-	p.mu.Unlock()
-	for _, g := range gs {
-		p.done.add(func() { g.t.Complete(nil, g.err) })
-	}
+		return &LostError{ID: p.client + "." + strconv.FormatUint(id, 10), Attempts: n, Worker: m.worker, Cause: cause}
+	})
 }

@@ -123,24 +123,28 @@ func parseWorkerURL(raw string) (server, name string, err error) {
 
 // worker is a process serving the calls of one pool's stream.
 type worker struct {
-	nc        *nats.Conn
-	top       topology
-	cons      jetstream.Consumer
-	objs      *objects
-	id        string
-	lostAfter time.Duration // the consumer's AckWait
-	slotsN    int           // calls run at once: each slot takes one message at a time
-	ready     func()
-	grace     time.Duration // how long drain waits for the calls
+	nc         *nats.Conn
+	top        topology
+	next       string // the subject that asks the consumer for messages
+	objs       *objects
+	id         string
+	lostAfter  time.Duration // the consumer's AckWait
+	maxRecords int           // the most bytes of result records a message carries
+	slotsN     int           // calls run at once: each slot takes one message at a time
+	maxDeliver int           // the consumer's MaxDeliver: MaxAttempts
+	ready      func()
+	grace      time.Duration // how long drain waits for the calls
 
 	calls     context.Context // the base of the calls' contexts
 	stopCalls context.CancelFunc
 
 	mu        sync.Mutex
-	held      map[*job]struct{} // messages taken and not yet acknowledged
-	abandoned bool              // the drain grace passed: results are dropped and messages handed back
-	slots     sync.WaitGroup    // the goroutines of the slots
-	pullCtx   context.Context   // ends when the worker stops taking messages
+	held      map[*job]struct{}    // messages taken and not yet acknowledged
+	ended     endedGroups          // the groups pools cancelled lately
+	heard     map[string]time.Time // when each pool last answered a request
+	abandoned bool                 // the drain grace passed: results are dropped and messages handed back
+	slots     sync.WaitGroup       // the goroutines of the slots
+	pullCtx   context.Context      // ends when the worker stops taking messages
 }
 
 // drainGrace is how long a stopping worker waits for the calls it runs.
@@ -185,16 +189,19 @@ func newWorker(ctx context.Context, nc *nats.Conn, top topology, c workerConfig)
 		return nil, err
 	}
 	w := &worker{
-		nc:        nc,
-		top:       top,
-		cons:      cons,
-		objs:      objs,
-		id:        fmt.Sprintf("%s:%d:%s", host, os.Getpid(), suffix[:6]),
-		lostAfter: cons.CachedInfo().Config.AckWait,
-		slotsN:    c.concurrency,
-		ready:     c.ready,
-		grace:     c.grace,
-		held:      map[*job]struct{}{},
+		nc:         nc,
+		top:        top,
+		next:       top.nextSubject(),
+		objs:       objs,
+		id:         fmt.Sprintf("%s:%d:%s", host, os.Getpid(), suffix[:6]),
+		lostAfter:  cons.CachedInfo().Config.AckWait,
+		maxRecords: int(nc.MaxPayload()) - 256,
+		slotsN:     c.concurrency,
+		ready:      c.ready,
+		grace:      c.grace,
+		held:       map[*job]struct{}{},
+		heard:      map[string]time.Time{},
+		maxDeliver: cons.CachedInfo().Config.MaxDeliver,
 	}
 	w.calls, w.stopCalls = context.WithCancel(context.Background())
 	return w, nil
@@ -212,6 +219,7 @@ func (w *worker) serve(ctx context.Context) error {
 		return fmt.Errorf("futures/cluster: Serve: subscribing to cancellations: %w", err)
 	}
 	defer sub.Unsubscribe()
+	w.sayHello()
 	if err := w.nc.Flush(); err != nil {
 		return fmt.Errorf("futures/cluster: Serve: %w", err)
 	}
@@ -223,6 +231,7 @@ func (w *worker) serve(ctx context.Context) error {
 	}
 	w.pull(ctx)
 	<-ctx.Done()
+	w.nc.Publish(w.top.helloSubject(), appendHello(nil, w.id, 0)) // it takes no more calls
 	w.drain()
 	return nil
 }
@@ -244,28 +253,69 @@ func (w *worker) slot() {
 }
 
 // slotLoop takes one message after another and runs its calls, until the
-// worker stops taking messages.
+// worker stops taking messages. It asks the server for one message at a
+// time, on an inbox of its own that it keeps from one request to the next,
+// so that it never holds a message it has no room for. An inbox whose
+// request got no answer in time is dropped with what may still come to it,
+// delivered again later.
 func (w *worker) slotLoop() {
 	ctx := w.pullCtx
-	for ctx.Err() == nil {
-		fctx, cancel := context.WithTimeout(ctx, pullWait)
-		batch, err := w.cons.Fetch(1, jetstream.FetchContext(fctx))
-		if err == nil {
-			for m := range batch.Messages() {
-				w.handle(m)
-			}
-			err = batch.Error()
+	var sub *nats.Subscription
+	defer func() {
+		if sub != nil {
+			sub.Unsubscribe()
 		}
-		cancel()
-		if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && !errors.Is(err, nats.ErrTimeout) {
-			select { // the server restarts, say: try again soon
-			case <-ctx.Done():
-				return
-			case <-time.After(100 * time.Millisecond):
+	}()
+	pull := func() bool { return w.nc.PublishRequest(w.next, sub.Subject, pullRequest) == nil }
+	pulled := false // the job before asked for the next message
+	for ctx.Err() == nil {
+		var err error
+		if sub == nil {
+			sub, err = w.nc.SubscribeSync(w.nc.NewInbox())
+		}
+		if err == nil && !pulled {
+			err = w.nc.PublishRequest(w.next, sub.Subject, pullRequest)
+		}
+		pulled = false
+		var m *nats.Msg
+		if err == nil {
+			wait, cancel := context.WithTimeout(ctx, pullWait+pullSlack)
+			m, err = sub.NextMsgWithContext(wait)
+			cancel()
+		}
+		switch {
+		case err != nil: // no answer: the server restarts, say
+			if sub != nil {
+				sub.Unsubscribe()
+				sub = nil
 			}
+			if ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+				select { // try again soon
+				case <-ctx.Done():
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		case len(m.Data) == 0 && m.Header.Get("Status") != "":
+			// 408: the request expired; another status: the consumer is
+			// busy or changing.
+			if m.Header.Get("Status") != "408" {
+				select {
+				case <-ctx.Done():
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		default:
+			pulled = w.handle(m, pull)
 		}
 	}
 }
+
+// pullRequest asks the server for one message, waiting up to pullWait.
+var pullRequest = []byte(fmt.Sprintf(`{"batch":1,"expires":%d}`, int64(pullWait)))
+
+// pullSlack is how much longer than pullWait a slot waits for the server's
+// answer to a request for a message.
+const pullSlack = time.Second
 
 // drain waits up to its grace (drainGrace) for the slots to finish the
 // calls they run, then cancels the calls' contexts, hands their messages
@@ -306,7 +356,15 @@ func (w *worker) heartbeat(stop <-chan struct{}) {
 			j.m.InProgress()
 		}
 		w.mu.Unlock()
+		w.sayHello()
 	}
+}
+
+// sayHello tells the pools how many calls the worker runs at once: a pool
+// publishes no more messages than its workers have slots, so that a call
+// waits in its pool, where it can be cancelled, rather than in the stream.
+func (w *worker) sayHello() {
+	w.nc.Publish(w.top.helloSubject(), appendHello(nil, w.id, w.slotsN))
 }
 
 // cancelled handles a cancel message of a client: it cancels the context
@@ -320,15 +378,9 @@ func (w *worker) cancelled(m *nats.Msg) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.ended.add(client, c, time.Now(), w.lostAfter)
 	for j := range w.held {
-		if j.client != client {
-			continue
-		}
-		hit := c.all
-		for _, g := range c.groups {
-			hit = hit || g == j.group && g != 0
-		}
-		if hit {
+		if w.ended.has(j.client, j.group) {
 			j.cancel(errCancelledByPool)
 		}
 	}

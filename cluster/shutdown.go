@@ -14,8 +14,8 @@ import (
 // then stops its local workers, its connection and its embedded server. It
 // returns nil then. Python: shutdown(wait=True, cancel_futures).
 //
-// With futures.CancelPending, the queued calls (not started by a worker)
-// are removed from the stream and cancelled first. If ctx ends first,
+// With futures.CancelPending, the queued calls (not published yet) are
+// cancelled first. If ctx ends first,
 // Shutdown removes the queued calls from the stream and fails them with an
 // error matching futures.ErrBrokenExecutor, asks the workers to cancel the
 // context of the running ones, whose futures fail likewise, kills the local
@@ -51,18 +51,11 @@ func (p *Pool) Shutdown(ctx context.Context, opts ...futures.ShutdownOption) err
 	}
 	var queued []futures.Task
 	if cfg.CancelPending {
-		for _, e := range p.entries {
-			if !e.started {
-				queued = append(queued, e.t)
-			}
-		}
+		queued = p.queuedLocked(nil)
 	}
 	p.mu.Unlock()
-	if len(queued) > 0 {
-		p.purgeClient()
-		for _, t := range queued {
-			t.Cancel()
-		}
+	for _, t := range queued { // none of them is published
+		t.Cancel()
 	}
 	var err error
 	if !p.waitCalls(ctx) {
@@ -88,18 +81,23 @@ func (p *Pool) waitCalls(ctx context.Context) bool {
 	for {
 		p.mu.Lock()
 		p.settleLocked()
-		ts := make([]futures.Task, 0, len(p.entries))
-		for _, e := range p.entries {
-			ts = append(ts, e.t)
+		var ts []futures.Task
+		for _, m := range p.msgs {
+			for i := range m.calls {
+				if t := m.calls[i].t; t != nil {
+					ts = append(ts, t)
+				}
+			}
 		}
 		p.mu.Unlock()
+		p.pump() // settleLocked may have made room
 		if len(ts) == 0 {
 			return true
 		}
 		if ctx.Err() != nil {
 			return false
 		}
-		// An entry leaves the table before its future completes: once every
+		// A call leaves the table before its future completes: once every
 		// future is done, the next round finds the table empty.
 		futures.Wait(ctx, ts, futures.AllCompleted)
 	}
@@ -116,14 +114,22 @@ func (p *Pool) abandon(ctx context.Context) {
 		err error
 	}
 	var ends []end
-	for id, e := range p.entries {
-		p.takeLocked(id)
-		p.st.failed++
-		err := notRun
-		if e.started {
-			err = stopped
+	for _, m := range p.msgs {
+		for i := range m.calls {
+			c := &m.calls[i]
+			if c.t == nil {
+				continue
+			}
+			err := notRun
+			if c.started {
+				err = stopped
+			}
+			p.st.failed++
+			ends = append(ends, end{p.takeLocked(m, i), err})
 		}
-		ends = append(ends, end{e.t, err})
+	}
+	for p.pending.Len() > 0 { // all of their calls were taken
+		p.pending.Pop()
 	}
 	p.mu.Unlock()
 	p.purgeClient()
@@ -176,6 +182,9 @@ func (p *Pool) release() {
 	}
 	if p.sub != nil {
 		p.sub.Unsubscribe()
+	}
+	if p.hello != nil {
+		p.hello.Unsubscribe()
 	}
 	// Completions from objects add callbacks; a callback may drop objects.
 	p.gc.wait()

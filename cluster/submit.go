@@ -86,47 +86,33 @@ func (p *Pool) ExecuteBatch(ts []futures.Task) error {
 	return nil
 }
 
-// callMsg is a message of calls being built.
-type callMsg struct {
-	b   wire.CallsBuilder
-	ids []uint64
-}
-
-// enqueue publishes the calls ts of rf, whose context is ctx: it encodes
-// their arguments, records them and publishes them in as few messages as
-// fit. Calls whose argument cannot be encoded fail at once.
+// enqueue accepts the calls ts of rf, whose context is ctx: it encodes
+// their arguments and records them in as few messages as fit in one of the
+// server's, which wait in the pool until the workers have room for them.
+// Calls whose argument cannot be encoded fail at once; an argument too big
+// for a message goes to the object store now.
 func (p *Pool) enqueue(ctx context.Context, rf *registry.Func, ts []futures.Task) error {
-	n := uint64(len(ts))
-	first := p.nextID.Add(n) - n + 1
 	deadline, hasDeadline := ctx.Deadline()
 	type failure struct {
 		t   futures.Task
 		err error
 	}
 	var bad []failure
-	calls := make([]wire.Call, 0, len(ts))
-	kept := ts[:0:0]
+	calls := make([]mcall, 0, len(ts))
 	var args []byte // the encoded arguments, back to back; a slice of an older array stays valid
-	for i, t := range ts {
-		c := wire.Call{ID: first + uint64(i), Func: rf.Name()}
+	for _, t := range ts {
+		c := mcall{t: t}
 		start := len(args)
-		var hasArg bool
 		var err error
-		if args, hasArg, err = remote.AppendArg(args, t, p.codec, rf.ArgType()); hasArg {
-			arg := args[start:len(args):len(args)]
-			if err != nil {
-				err = fmt.Errorf("futures/cluster: cannot encode the argument of %s with %s: %w; pass a type the codec supports", registry.ShortName(rf.Name()), p.codec.Name(), err)
-			}
+		if args, c.hasArg, err = remote.AppendArg(args, t, p.codec, rf.ArgType()); c.hasArg {
 			if err != nil {
 				args = args[:start]
-				bad = append(bad, failure{t, err})
+				bad = append(bad, failure{t, fmt.Errorf("futures/cluster: cannot encode the argument of %s with %s: %w; pass a type the codec supports", registry.ShortName(rf.Name()), p.codec.Name(), err)})
 				continue
 			}
-			c.Flags |= wire.FlagArg
-			c.Arg = arg
+			c.arg = args[start:len(args):len(args)]
 		}
 		calls = append(calls, c)
-		kept = append(kept, t)
 	}
 
 	p.mu.Lock()
@@ -134,133 +120,140 @@ func (p *Pool) enqueue(ctx context.Context, rf *registry.Func, ts []futures.Task
 		p.mu.Unlock()
 		return err
 	}
-	p.st.submitted += int64(len(bad))
+	p.st.submitted += int64(len(ts))
 	p.st.failed += int64(len(bad))
 	g := p.groupLocked(ctx)
 	var gid uint64
 	if g != nil {
 		gid = g.id
 	}
-	live := calls[:0]
-	ended := 0
-	for i, t := range kept {
-		c := calls[i]
-		c.Group = gid
-		// A call cancelled before it got here, or whose context ended, is
-		// recorded but not published: settleLocked counts it once it is
-		// cancelled, by its owner or by endGroup.
-		e := &entry{t: t, fn: rf, group: g}
-		if p.tooBig(&c) {
-			e.argObj = argObject(p.client, c.ID)
+	var large []*message
+	ended := false
+	// The messages take consecutive runs of calls, each as many as fit.
+	for from := 0; from < len(calls); {
+		m := &message{fn: rf, group: g, gid: gid, deadline: deadline, hasDeadline: hasDeadline}
+		p.nextMsg++
+		m.no = p.nextMsg
+		to := from + 1
+		if p.tooBig(rf, &calls[from]) {
+			m.argObj = argObject(p.client, m.callID(0))
+			large = append(large, m)
+		} else {
+			size := wire.CallsOverhead + callMsgSlack + callSize(rf, &calls[from])
+			for to < len(calls) && !p.tooBig(rf, &calls[to]) && size+callSize(rf, &calls[to]) <= p.maxPayload {
+				size += callSize(rf, &calls[to])
+				to++
+			}
+			p.pending.Push(m)
 		}
-		p.entries[c.ID] = e
-		p.queued++
-		p.st.submitted++
-		p.st.queued++
-		if t.State() != futures.Pending || ctx.Err() != nil {
-			ended++
-			continue
+		m.calls = calls[from:to:to]
+		m.left = len(m.calls)
+		p.msgs[m.no] = m
+		for i := range m.calls {
+			ended = ended || m.calls[i].t.State() != futures.Pending
 		}
-		live = append(live, c)
+		from = to
+	}
+	p.queued += len(calls)
+	p.st.queued += int64(len(calls))
+	if ended { // cancelled before they got here: not published
+		p.settleLocked()
 	}
 	p.mu.Unlock()
 	for _, f := range bad {
 		f.t.Complete(nil, f.err)
 	}
-	if ended > 0 {
-		p.mu.Lock()
-		p.settleLocked()
-		p.mu.Unlock()
+	for _, m := range large {
+		p.storeArg(m)
 	}
-	if len(live) > 0 {
-		p.publish(ctx, gid, live, deadline, hasDeadline)
-	}
+	p.pump()
 	return nil
 }
 
 // callMsgSlack is room kept in a call message for its headers and subject.
 const callMsgSlack = 512
 
-// publish publishes calls, of group gid, in messages of at most the
-// server's max_payload.
-func (p *Pool) publish(ctx context.Context, gid uint64, calls []wire.Call, deadline time.Time, hasDeadline bool) {
-	subject := p.top.callSubject(p.client, gid)
-	var b wire.CallsBuilder
-	size := wire.CallsOverhead
-	from := 0
-	flush := func(to int) {
-		if to == from {
-			return
-		}
-		p.publishMsg(subject, b.Frame(), calls[from:to], deadline, hasDeadline, "")
-		from, size = to, wire.CallsOverhead
-	}
-	for i := range calls {
-		c := &calls[i]
-		if hasDeadline {
-			c.Flags |= wire.FlagDeadline
-			c.Deadline = uint64(max(time.Until(deadline), 1))
-		}
-		if p.tooBig(c) {
-			flush(i)
-			p.publishLarge(subject, c, deadline, hasDeadline)
-			from = i + 1
-			continue
-		}
-		need := len(c.Arg) + len(c.Func) + wire.CallOverhead
-		if size+need+callMsgSlack > p.maxPayload {
-			flush(i)
-		}
-		b.Add(c)
-		size += need
-	}
-	flush(len(calls))
+// callSize is the most bytes the record of c, a call of rf, takes in a
+// message.
+func callSize(rf *registry.Func, c *mcall) int {
+	return len(c.arg) + len(rf.Name()) + wire.CallOverhead
 }
 
-// tooBig reports whether the argument of c is too big for a message of the
-// server: it goes through the object store.
-func (p *Pool) tooBig(c *wire.Call) bool {
-	return c.Flags&wire.FlagArg != 0 && len(c.Arg)+len(c.Func)+wire.CallOverhead+wire.CallsOverhead+callMsgSlack > p.maxPayload
+// tooBig reports whether the argument of c, a call of rf, is too big for a
+// message of the server: it goes through the object store.
+func (p *Pool) tooBig(rf *registry.Func, c *mcall) bool {
+	return c.hasArg && callSize(rf, c)+wire.CallsOverhead+callMsgSlack > p.maxPayload
 }
 
-// publishLarge puts the argument of c in the object store and publishes c
-// alone, its message naming the object. If the object cannot be stored, c
-// fails; if c ended meanwhile, the object is deleted and c not published.
-func (p *Pool) publishLarge(subject string, c *wire.Call, deadline time.Time, hasDeadline bool) {
-	name := argObject(p.client, c.ID)
-	if err := p.objs.put(name, c.Arg); err != nil {
-		p.failCalls([]uint64{c.ID}, err)
+// storeArg puts the argument of the one call of m in the object store, and
+// queues m, its message naming the object. If the object cannot be stored,
+// the call fails; if it ended meanwhile, the object is deleted.
+func (p *Pool) storeArg(m *message) {
+	if err := p.objs.put(m.argObj, m.calls[0].arg); err != nil {
+		p.failCalls([]uint64{m.callID(0)}, err)
 		return
 	}
 	p.mu.Lock()
-	_, live := p.entries[c.ID]
-	p.mu.Unlock()
-	if !live { // its deletion may have come before the object
-		p.dropObject(name)
+	defer p.mu.Unlock()
+	if p.msgs[m.no] != m { // its deletion may have come before the object
+		p.dropObject(m.argObj)
 		return
 	}
-	small := *c
-	small.Arg = nil
-	var b wire.CallsBuilder
-	b.Add(&small)
-	p.publishMsg(subject, b.Frame(), []wire.Call{small}, deadline, hasDeadline, name)
+	p.pending.Push(m)
 }
 
-// publishMsg publishes one message of calls, whose argument is the object
-// argObj if not empty; if the server refuses it, its calls fail.
-func (p *Pool) publishMsg(subject string, data []byte, calls []wire.Call, deadline time.Time, hasDeadline bool, argObj string) {
+// publishMessage publishes the started calls of m.
+func (p *Pool) publishMessage(m *message) {
+	var b wire.CallsBuilder
+	c := wire.Call{Group: m.gid, Func: m.fn.Name()}
+	if m.hasDeadline {
+		c.Flags |= wire.FlagDeadline
+		c.Deadline = uint64(max(time.Until(m.deadline), 1))
+	}
+	arg := func(i int) []byte { return m.calls[i].arg }
+	for i := 0; i < len(m.calls); {
+		if !m.calls[i].started {
+			i++
+			continue
+		}
+		// A run of calls started, with an argument or without.
+		hasArg := m.calls[i].hasArg
+		j := i + 1
+		for j < len(m.calls) && m.calls[j].started && m.calls[j].hasArg == hasArg {
+			j++
+		}
+		c.ID = m.callID(i)
+		c.Flags &^= wire.FlagArg
+		if hasArg {
+			c.Flags |= wire.FlagArg
+		}
+		if m.argObj != "" { // its one call's argument is in the object store
+			c.Arg = nil
+			b.Add(&c)
+		} else {
+			from := i
+			b.AddRun(&c, j-i, func(k int) []byte { return arg(from + k) })
+		}
+		i = j
+	}
+	p.publishMsg(p.top.callSubject(p.client, m.gid), b.Frame(), m)
+}
+
+// publishMsg publishes one message of calls, those of m; if the server
+// refuses it, its calls fail.
+func (p *Pool) publishMsg(subject string, data []byte, msg *message) {
 	m := nats.NewMsg(subject)
 	m.Data = data
 	m.Header.Set(headerCodec, p.codec.Name())
-	if argObj != "" {
-		m.Header.Set(headerArgObject, argObj)
+	if msg.argObj != "" {
+		m.Header.Set(headerArgObject, msg.argObj)
 	}
 	if p.cfg.taskTimeout > 0 {
 		m.Header.Set(headerTimeout, strconv.FormatInt(int64(p.cfg.taskTimeout), 10))
 	}
-	if hasDeadline {
+	if msg.hasDeadline {
 		// The server's TTLs are whole seconds, at least one.
-		ttl := time.Until(deadline).Truncate(time.Second) + time.Second
+		ttl := time.Until(msg.deadline).Truncate(time.Second) + time.Second
 		m.Header.Set(jetstream.MsgTTLHeader, ttl.String())
 	}
 	giveUp := time.Now().Add(apiWait)
@@ -272,10 +265,7 @@ func (p *Pool) publishMsg(subject string, data []byte, calls []wire.Call, deadli
 		if errors.Is(err, jetstream.ErrTooManyStalledMsgs) && time.Now().Before(giveUp) {
 			continue // it waited for the server to acknowledge earlier messages
 		}
-		ids := make([]uint64, len(calls))
-		for i := range calls {
-			ids[i] = calls[i].ID
-		}
+		ids, _ := callIDs(data)
 		p.failCalls(ids, fmt.Errorf("futures/cluster: publishing the call: %w", err))
 		return
 	}
@@ -292,37 +282,31 @@ func (p *Pool) publishFailed(_ jetstream.JetStream, m *nats.Msg, err error) {
 
 // failCalls fails the calls ids that have not finished with err.
 func (p *Pool) failCalls(ids []uint64, err error) {
+	p.fail(ids, func(*message, uint64) error { return err })
+}
+
+// fail fails each call of ids that has not finished, counted, with the
+// error errOf returns for it, its message and its id, called with the
+// pool's mutex held; the futures complete on the completer.
+func (p *Pool) fail(ids []uint64, errOf func(m *message, id uint64) error) {
+	type gone struct {
+		t   futures.Task
+		err error
+	}
+	var gs []gone
 	p.mu.Lock()
-	var ts []futures.Task
 	for _, id := range ids {
-		if e := p.takeLocked(id); e != nil {
+		if m, i := p.callLocked(id); m != nil {
+			err := errOf(m, id)
 			p.st.failed++
-			ts = append(ts, e.t)
+			gs = append(gs, gone{p.takeLocked(m, i), err})
 		}
 	}
 	p.mu.Unlock()
-	for _, t := range ts {
-		p.done.add(func() { t.Complete(nil, err) })
+	for _, g := range gs {
+		p.done.add(func() { g.t.Complete(nil, g.err) })
 	}
-}
-
-// takeLocked removes the entry id and uncounts it as queued or running; it
-// returns nil if the call finished already. The caller counts its outcome.
-func (p *Pool) takeLocked(id uint64) *entry {
-	e := p.entries[id]
-	if e == nil {
-		return nil
-	}
-	delete(p.entries, id)
-	p.forgetLocked(e)
-	if e.started {
-		p.st.running--
-	} else {
-		p.st.queued--
-		p.queued--
-		p.room.Broadcast()
-	}
-	return e
+	p.pump()
 }
 
 // waitRoomLocked returns why the pool refuses n more calls, after waiting
@@ -378,8 +362,7 @@ func (p *Pool) groupLocked(ctx context.Context) *group {
 }
 
 // endGroup stops the calls of g, whose context ended: its queued calls
-// leave the stream and are cancelled, and the workers cancel the context of
-// its running ones.
+// are cancelled, and the workers cancel the context of its published ones.
 func (p *Pool) endGroup(g *group) {
 	p.mu.Lock()
 	if p.groups[g.ctx] == g {
@@ -389,31 +372,40 @@ func (p *Pool) endGroup(g *group) {
 		p.mu.Unlock()
 		return
 	}
-	p.mu.Unlock()
-	p.cancelOnWorkers(cancelMsg{groups: []uint64{g.id}})
-	ctx, cancel := context.WithTimeout(context.Background(), apiWait)
-	defer cancel()
-	// A failure leaves the messages to the workers, which skip them.
-	p.calls.Purge(ctx, jetstream.WithPurgeSubject(p.top.callSubject(p.client, g.id)))
-	p.mu.Lock()
-	var queued []futures.Task
 	var held []uint64
-	for id, e := range p.entries {
-		switch {
-		case e.group != g:
-		case e.started:
-			held = append(held, id)
-		default:
-			queued = append(queued, e.t)
+	for _, m := range p.msgs {
+		if m.group != g {
+			continue
+		}
+		for i := range m.calls {
+			if c := &m.calls[i]; c.t != nil && c.started {
+				held = append(held, m.callID(i))
+			}
 		}
 	}
+	queued := p.queuedLocked(g)
 	p.mu.Unlock()
-	// The purge took the messages of the running calls too, so none of
-	// them is delivered again: a call whose worker died, or that ignores
-	// its cancellation, would wait forever. Past WorkerLostAfter it is lost.
 	if len(held) > 0 {
+		// A worker that holds a message of the group, or takes one later,
+		// answers its calls as cancelled unless they run already. A call
+		// whose worker died, or that ignores its cancellation, would keep
+		// its future waiting: past WorkerLostAfter it is lost. Its message,
+		// delivered again, is not run: the pool tells the worker so.
+		p.cancelOnWorkers(cancelMsg{groups: []uint64{g.id}})
 		cause := context.Cause(g.ctx)
-		time.AfterFunc(p.cfg.workerLostAfter, func() { p.lost(0, held, cause) })
+		time.AfterFunc(p.cfg.workerLostAfter, func() {
+			p.lost(0, held, cause)
+			p.mu.Lock()
+			gone := p.stage >= poolTornDown // release purged every message
+			p.mu.Unlock()
+			if gone {
+				return
+			}
+			// No call of the group is left: neither is any message.
+			ctx, cancel := context.WithTimeout(context.Background(), apiWait)
+			defer cancel()
+			p.calls.Purge(ctx, jetstream.WithPurgeSubject(p.top.callSubject(p.client, g.id)))
+		})
 	}
 	// The calls of SubmitContext and Map cancel themselves as their context
 	// ends, with the error that says why; a Task of another kind may not.
@@ -426,6 +418,24 @@ func (p *Pool) endGroup(g *group) {
 	p.mu.Lock()
 	p.settleLocked()
 	p.mu.Unlock()
+	p.pump()
+}
+
+// queuedLocked returns the tasks of the calls not started, of g or, if g is
+// nil, of every group.
+func (p *Pool) queuedLocked(g *group) []futures.Task {
+	var ts []futures.Task
+	for _, m := range p.msgs {
+		if g != nil && m.group != g {
+			continue
+		}
+		for i := range m.calls {
+			if c := &m.calls[i]; c.t != nil && !c.started {
+				ts = append(ts, c.t)
+			}
+		}
+	}
+	return ts
 }
 
 // ownerGrace is how long endGroup lets the calls of a context that ended

@@ -27,6 +27,7 @@ import (
 //	fut.<p>.res.<client>           core subject: results for a client
 //	fut.<p>.cancel.<client>        core subject: cancellations by a client
 //	                               (workers subscribe to fut.<p>.cancel.*)
+//	fut.<p>.hello                  core subject: workers say they serve
 //
 // The stream names differ in their first word, and a Name has no '.', so
 // the objects of two pools never overlap.
@@ -117,6 +118,16 @@ func (t topology) clientCalls(client string) string {
 func (t topology) resultSubject(client string) string {
 	return "fut." + t.pool + ".res." + client
 }
+
+// nextSubject is the JetStream API subject on which a worker asks the
+// workers consumer for messages.
+func (t topology) nextSubject() string {
+	return "$JS.API.CONSUMER.MSG.NEXT." + t.calls.Name + "." + t.workers.Durable
+}
+
+// helloSubject is the core subject on which workers say, now and then,
+// how many calls they run at once.
+func (t topology) helloSubject() string { return "fut." + t.pool + ".hello" }
 
 // cancelSubject is the core subject a client cancels its running calls on.
 // Workers listen to every client's, cancelSubject("*").

@@ -1,26 +1,24 @@
 // Package counts keeps the call and worker counts of a pool, behind the
-// root package's Stats: every change is one transition of a call, which
-// keeps the number of calls submitted equal to the sum of the others.
+// Stats of package futures. They change only through the methods of
+// Counters, one per transition of a call, each of which keeps Submitted
+// equal to the sum of the other call counts: a call is new (not counted
+// yet), then queued, then running, then ended with an outcome, and may skip
+// a step.
 package counts
 
-// Counters are the call and worker counts of a pool. They change only
-// through the methods below, one per transition of a call, each of which
-// keeps submitted equal to the sum of the other call counts: a call is new
-// (not counted yet), then queued, then running, then ended with an outcome,
-// and may skip a step. The pool guards its Counters with a lock of its own;
-// a set of Counters may also hold the changes of one worker, to be added to
-// the pool's (the ThreadPool's), where running may be negative.
+// Counters are the call and worker counts of a pool. The pool guards them
+// with a lock of its own; a set of Counters may also hold the changes of one
+// worker, to be added to the pool's, where Running may be negative.
 type Counters struct {
-	submitted, queued, running   int64
-	succeeded, failed, cancelled int64
-	workerStarts, workerExits    int64
-	workerKills                  int64
+	Submitted, Queued, Running   int64
+	Succeeded, Failed, Cancelled int64
+	WorkerStarts, WorkerExits    int64
+	WorkerKills                  int64
 }
 
 // Ending is how a call ended.
 type Ending int8
 
-// The outcomes of a call.
 const (
 	Succeeded Ending = iota
 	Failed
@@ -31,71 +29,50 @@ const (
 func (c *Counters) count(o Ending, n int64) {
 	switch o {
 	case Succeeded:
-		c.succeeded += n
+		c.Succeeded += n
 	case Failed:
-		c.failed += n
+		c.Failed += n
 	default:
-		c.cancelled += n
+		c.Cancelled += n
 	}
 }
 
 // Queue counts n new calls as queued.
-func (c *Counters) Queue(n int64) { c.submitted += n; c.queued += n }
+func (c *Counters) Queue(n int64) { c.Submitted += n; c.Queued += n }
 
 // StartNew counts n new calls as running: handed to a worker at once.
-func (c *Counters) StartNew(n int64) { c.submitted += n; c.running += n }
+func (c *Counters) StartNew(n int64) { c.Submitted += n; c.Running += n }
 
 // EndNew counts n new calls that ended, with o, before they were queued.
-func (c *Counters) EndNew(o Ending, n int64) { c.submitted += n; c.count(o, n) }
+func (c *Counters) EndNew(o Ending, n int64) { c.Submitted += n; c.count(o, n) }
 
 // Start counts n queued calls as running.
-func (c *Counters) Start(n int64) { c.queued -= n; c.running += n }
+func (c *Counters) Start(n int64) { c.Queued -= n; c.Running += n }
 
 // EndQueued counts n queued calls that ended, with o, without running.
-func (c *Counters) EndQueued(o Ending, n int64) { c.queued -= n; c.count(o, n) }
+func (c *Counters) EndQueued(o Ending, n int64) { c.Queued -= n; c.count(o, n) }
 
 // End counts n running calls that ended with o.
-func (c *Counters) End(o Ending, n int64) { c.running -= n; c.count(o, n) }
-
-// Queued returns the number of queued calls.
-func (c *Counters) Queued() int64 { return c.queued }
+func (c *Counters) End(o Ending, n int64) { c.Running -= n; c.count(o, n) }
 
 // FailSucceeded counts a call counted as succeeded as failed instead: its
 // result turned out unusable.
-func (c *Counters) FailSucceeded() { c.succeeded--; c.failed++ }
+func (c *Counters) FailSucceeded() { c.Succeeded--; c.Failed++ }
 
 // WorkerStarted, WorkerExited and WorkerKilled count worker processes.
-func (c *Counters) WorkerStarted() { c.workerStarts++ }
-func (c *Counters) WorkerExited()  { c.workerExits++ }
-func (c *Counters) WorkerKilled()  { c.workerKills++ }
+func (c *Counters) WorkerStarted() { c.WorkerStarts++ }
+func (c *Counters) WorkerExited()  { c.WorkerExits++ }
+func (c *Counters) WorkerKilled()  { c.WorkerKills++ }
 
 // Add adds the changes counted in d.
 func (c *Counters) Add(d *Counters) {
-	c.submitted += d.submitted
-	c.queued += d.queued
-	c.running += d.running
-	c.succeeded += d.succeeded
-	c.failed += d.failed
-	c.cancelled += d.cancelled
-	c.workerStarts += d.workerStarts
-	c.workerExits += d.workerExits
-	c.workerKills += d.workerKills
-}
-
-// Snapshot is the counts at one instant, field for field the root
-// package's Stats, which converts from it.
-type Snapshot struct {
-	Submitted, Queued, Running, Succeeded, Failed, Cancelled int64
-	Workers                                                  int
-	WorkerStarts, WorkerExits, WorkerKills                   int64
-}
-
-// Snapshot returns the counts, with workers alive.
-func (c *Counters) Snapshot(workers int) Snapshot {
-	return Snapshot{
-		Submitted: c.submitted, Queued: c.queued, Running: c.running,
-		Succeeded: c.succeeded, Failed: c.failed, Cancelled: c.cancelled,
-		Workers:      workers,
-		WorkerStarts: c.workerStarts, WorkerExits: c.workerExits, WorkerKills: c.workerKills,
-	}
+	c.Submitted += d.Submitted
+	c.Queued += d.Queued
+	c.Running += d.Running
+	c.Succeeded += d.Succeeded
+	c.Failed += d.Failed
+	c.Cancelled += d.Cancelled
+	c.WorkerStarts += d.WorkerStarts
+	c.WorkerExits += d.WorkerExits
+	c.WorkerKills += d.WorkerKills
 }

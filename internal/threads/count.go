@@ -29,7 +29,7 @@ func (p *Pool[T]) NoteCancelled() {
 }
 
 // roomFreedLocked wakes the submitters waiting for room in the queue, with
-// QueueSize, after counts.Queued() went down.
+// QueueSize, after counts.Queued went down.
 func (p *Pool[T]) roomFreedLocked() {
 	if p.queueSize > 0 {
 		p.room.Broadcast()
@@ -113,10 +113,10 @@ func (w *worker[T]) record(end counts.Ending) {
 	w.ended.End(end, 1)
 }
 
-// Stats returns a snapshot of the pool's counts, which add up. A call's
-// outcome is counted before its future completes, and a queued call's
-// cancellation before Cancel returns.
-func (p *Pool[T]) Stats() counts.Snapshot {
+// Stats returns a snapshot of the pool's counts, which add up, and the
+// number of live workers. A call's outcome is counted before its future
+// completes, and a queued call's cancellation before Cancel returns.
+func (p *Pool[T]) Stats() (counts.Counters, int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.drainInboxLocked()
@@ -130,5 +130,5 @@ func (p *Pool[T]) Stats() counts.Snapshot {
 		c.Add(&w.ended)
 		w.endedMu.Unlock()
 	}
-	return c.Snapshot(len(p.all))
+	return c, len(p.all)
 }

@@ -114,12 +114,12 @@ type Pool[T Task] struct {
 	maxWorkers int
 	init       func(context.Context) error
 	log        *slog.Logger // nil: silent
-	queueSize  int64        // the QueueSize bound on counts.Queued(); 0 when unbounded
+	queueSize  int64        // the QueueSize bound on counts.Queued; 0 when unbounded
 	waiterKey  any
 	errShut    error // Config.ErrShutdown
 	errInside  error // Config.ErrShutdownInside
 	hooks      Hooks[T]
-	// room is signalled, with QueueSize, when counts.Queued() goes down or
+	// room is signalled, with QueueSize, when counts.Queued goes down or
 	// the pool stops accepting calls, to wake submitters blocked on a full
 	// queue.
 	room sync.Cond
@@ -311,7 +311,7 @@ func (p *Pool[T]) waitRoomLocked(ctx context.Context, n int64) error {
 		if err := p.refusalLocked(); err != nil {
 			return false, err
 		}
-		q := p.counts.Queued()
+		q := p.counts.Queued
 		return q == 0 || q+n <= p.queueSize || len(p.idle) > 0, nil
 	})
 }

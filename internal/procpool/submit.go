@@ -1,13 +1,14 @@
-package futures
+package procpool
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
 
+	"github.com/gofutures/futures/internal/counts"
 	"github.com/gofutures/futures/internal/registry"
+	"github.com/gofutures/futures/internal/remote"
 	"github.com/gofutures/futures/internal/wire"
 )
 
@@ -15,8 +16,8 @@ import (
 // consecutive ids there: one call from Execute, or consecutive calls of a
 // chunk from ExecuteBatch that have the same function and context. The
 // calls of a run share one buffer of encoded arguments.
-type pcall struct {
-	ts      []Task
+type pcall[T any] struct {
+	ts      []T
 	fn      *registry.Func
 	ctx     context.Context // of every call of ts
 	hasArg  bool
@@ -29,12 +30,12 @@ type pcall struct {
 	started bool   // every call of ts is started
 	tries   uint8  // workers that died as ts[0] was the next call to start
 
-	one    [1]Task // ts of a single call
-	oneEnd [1]int  // ends of a single call
+	one    [1]T   // ts of a single call
+	oneEnd [1]int // ends of a single call
 }
 
 // arg returns the encoded argument of ts[i], or nil without arguments.
-func (pc *pcall) arg(i int) []byte {
+func (pc *pcall[T]) arg(i int) []byte {
 	if !pc.hasArg {
 		return nil
 	}
@@ -46,8 +47,8 @@ func (pc *pcall) arg(i int) []byte {
 }
 
 // slice returns the run of the calls ts[from:to] of pc, started.
-func (pc *pcall) slice(from, to int) *pcall {
-	r := &pcall{ts: pc.ts[from:to], fn: pc.fn, ctx: pc.ctx, hasArg: pc.hasArg, args: pc.args, group: pc.group, started: true}
+func (pc *pcall[T]) slice(from, to int) *pcall[T] {
+	r := &pcall[T]{ts: pc.ts[from:to], fn: pc.fn, ctx: pc.ctx, hasArg: pc.hasArg, args: pc.args, group: pc.group, started: true}
 	if from == 0 {
 		r.tries = pc.tries
 	}
@@ -61,66 +62,46 @@ func (pc *pcall) slice(from, to int) *pcall {
 }
 
 // failure is a call to fail with err.
-type failure struct {
-	t   Task
+type failure[T any] struct {
+	t   T
 	err error
 }
 
 // Execute queues t to run in a worker process, starting a worker if none
-// has room and fewer than MaxWorkers are alive. It returns an error matching
-// ErrNotRegistered if t's function is not registered, ErrShutdown after
-// Shutdown and an ErrBrokenExecutor error once the pool is broken. An
-// argument the codec cannot encode, or too big for a message to a worker
-// (about 1 GiB encoded), is accepted and fails t's future with an error
-// that says so. With QueueSize it blocks while the queue is full. Most code
-// calls Submit, Go or Map instead.
-func (p *ProcessPool) Execute(t Task) error {
-	if p == nil {
-		return errNilExecutor
-	}
-	if t == nil {
-		return errors.New("futures: ProcessPool.Execute: the Task is nil")
-	}
+// has room and fewer than MaxWorkers are alive, as ProcessPool.Execute
+// documents.
+func (p *Pool[T]) Execute(t T) error {
 	rf, err := p.lookup(t)
 	if err != nil {
 		return err
 	}
-	pc := &pcall{fn: rf, ctx: t.Context()}
+	pc := &pcall[T]{fn: rf, ctx: p.tasks.Context(t)}
 	pc.one[0] = t
 	pc.ts = pc.one[:]
 	args, hasArg, err := p.encodeArg(t, rf, nil)
 	if err != nil {
-		return p.enqueue(pc.ctx, nil, []failure{{t, err}})
+		return p.enqueue(pc.ctx, nil, []failure[T]{{t, err}})
 	}
 	if pc.hasArg, pc.args = hasArg, args; hasArg {
 		pc.oneEnd[0] = len(args)
 		pc.ends = pc.oneEnd[:]
 	}
-	return p.enqueue(pc.ctx, []*pcall{pc}, nil)
+	return p.enqueue(pc.ctx, []*pcall[T]{pc}, nil)
 }
 
-// ExecuteBatch queues ts as one chunk: one worker gets all of them in one
-// message, or in several if they do not fit in one, and reports each result
-// as soon as it has it. It accepts or
-// refuses all of them, as Execute does for one. It keeps ts: the caller must
-// not change it afterwards.
-func (p *ProcessPool) ExecuteBatch(ts []Task) error {
-	if p == nil {
-		return errNilExecutor
-	}
-	if len(ts) < 2 || slices.Contains(ts, nil) {
-		return executeFew(p, "ProcessPool", ts)
-	}
+// ExecuteBatch queues ts, two tasks or more, as one chunk, as
+// ProcessPool.ExecuteBatch documents. It keeps ts.
+func (p *Pool[T]) ExecuteBatch(ts []T) error {
 	if err, done := p.executeChunk(ts); done {
 		return err
 	}
 	// The arguments go into one buffer, and consecutive calls of the same
 	// function and context into one run.
 	var (
-		runs []*pcall
-		bad  []failure
+		runs []*pcall[T]
+		bad  []failure[T]
 		args []byte
-		cur  *pcall
+		cur  *pcall[T]
 	)
 	ends := make([]int, len(ts))
 	for i, t := range ts {
@@ -136,12 +117,12 @@ func (p *ProcessPool) ExecuteBatch(ts []Task) error {
 			args = slices.Grow(args, (len(ts)-1)*(len(args)+len(args)/4))
 		}
 		if err != nil {
-			bad = append(bad, failure{t, err})
+			bad = append(bad, failure[T]{t, err})
 			cur = nil
 			continue
 		}
-		if ctx := t.Context(); cur == nil || cur.fn != rf || cur.hasArg != hasArg || cur.ctx != ctx {
-			cur = &pcall{ts: ts[i:i], fn: rf, ctx: ctx, hasArg: hasArg, ends: ends[i:i], first: start}
+		if ctx := p.tasks.Context(t); cur == nil || cur.fn != rf || cur.hasArg != hasArg || cur.ctx != ctx {
+			cur = &pcall[T]{ts: ts[i:i], fn: rf, ctx: ctx, hasArg: hasArg, ends: ends[i:i], first: start}
 			runs = append(runs, cur)
 		}
 		cur.ts = cur.ts[:len(cur.ts)+1]
@@ -152,15 +133,15 @@ func (p *ProcessPool) ExecuteBatch(ts []Task) error {
 			r.ends = nil
 		}
 	}
-	return p.enqueue(ts[0].Context(), runs, bad)
+	return p.enqueue(p.tasks.Context(ts[0]), runs, bad)
 }
 
-// executeChunk queues ts as one run if they are items of one Map, whose
-// arguments the first encodes at once, and reports whether it did. It
+// executeChunk queues ts as one run if Tasks.EncodeChunk encodes their
+// arguments at once (the items of one Map), and reports whether it did. It
 // leaves ts to ExecuteBatch's general path otherwise, and when an argument
 // cannot be encoded.
-func (p *ProcessPool) executeChunk(ts []Task) (err error, done bool) {
-	ce, ok := ts[0].(chunkEncoder)
+func (p *Pool[T]) executeChunk(ts []T) (err error, done bool) {
+	args, ends, ok := p.tasks.EncodeChunk(ts, p.argCodec)
 	if !ok {
 		return nil, false
 	}
@@ -168,27 +149,22 @@ func (p *ProcessPool) executeChunk(ts []Task) (err error, done bool) {
 	if err != nil {
 		return err, true
 	}
-	ends := make([]int, len(ts))
-	args, ok := ce.encodeChunk(ts, p.argCodec, ends)
-	if !ok {
-		return nil, false
-	}
 	for i, start := 0, 0; i < len(ends); i++ {
 		if ends[i]-start > maxArg(rf) {
 			return nil, false // fails that item alone
 		}
 		start = ends[i]
 	}
-	pc := &pcall{ts: ts, fn: rf, ctx: ts[0].Context(), hasArg: true, args: args, ends: ends}
-	return p.enqueue(pc.ctx, []*pcall{pc}, nil), true
+	pc := &pcall[T]{ts: ts, fn: rf, ctx: p.tasks.Context(ts[0]), hasArg: true, args: args, ends: ends}
+	return p.enqueue(pc.ctx, []*pcall[T]{pc}, nil), true
 }
 
 // encodeArg appends t's argument, if it has one, encoded, to buf. It
 // returns buf as it was and an error saying so if the codec cannot encode
 // it.
-func (p *ProcessPool) encodeArg(t Task, rf *registry.Func, buf []byte) (out []byte, hasArg bool, err error) {
+func (p *Pool[T]) encodeArg(t T, rf *registry.Func, buf []byte) (out []byte, hasArg bool, err error) {
 	start := len(buf)
-	out, hasArg, err = appendArg(buf, t, p.argCodec, rf.ArgType())
+	out, hasArg, err = remote.AppendArg(buf, t, p.argCodec, rf.ArgType())
 	if err != nil {
 		return buf[:start], hasArg, fmt.Errorf("futures: cannot encode the argument of %s with %s (a %s): %w; pass a type the codec supports", registry.ShortName(rf.Name()), p.codec.Name(), argTypeName(rf), err)
 	}
@@ -206,7 +182,7 @@ func argTypeName(rf *registry.Func) string {
 	return "no argument"
 }
 
-// lastFunc is the function of the tasks with funcKey key.
+// lastFunc is the function of the tasks with Tasks.FuncKey key.
 type lastFunc struct {
 	key any
 	rf  *registry.Func
@@ -214,23 +190,23 @@ type lastFunc struct {
 
 // lookup returns the registration of t's function, or an error matching
 // ErrNotRegistered. The items of one Map look it up once.
-func (p *ProcessPool) lookup(t Task) (*registry.Func, error) {
-	fk, shared := t.(funcKeyer)
+func (p *Pool[T]) lookup(t T) (*registry.Func, error) {
+	key, shared := p.tasks.FuncKey(t)
 	if shared {
-		if last := p.last.Load(); last != nil && last.key == fk.funcKey() {
+		if last := p.last.Load(); last != nil && last.key == key {
 			return last.rf, nil
 		}
 	}
-	rf, err := registry.Lookup(t.Func())
+	rf, err := registry.Lookup(p.tasks.Func(t))
 	if err == nil && shared {
-		p.last.Store(&lastFunc{fk.funcKey(), rf})
+		p.last.Store(&lastFunc{key, rf})
 	}
 	return rf, err
 }
 
 // enqueue queues runs and fails the calls of bad, whose arguments could not
 // be encoded, unless the pool refuses them all.
-func (p *ProcessPool) enqueue(ctx context.Context, runs []*pcall, bad []failure) error {
+func (p *Pool[T]) enqueue(ctx context.Context, runs []*pcall[T], bad []failure[T]) error {
 	n := len(bad)
 	for _, r := range runs {
 		n += len(r.ts)
@@ -240,7 +216,7 @@ func (p *ProcessPool) enqueue(ctx context.Context, runs []*pcall, bad []failure)
 		p.mu.Unlock()
 		return err
 	}
-	p.st.endNew(endFailed, int64(len(bad)))
+	p.st.EndNew(counts.Failed, int64(len(bad)))
 	for _, r := range runs {
 		r.group = p.groupLocked(r.ctx, r.ts[0])
 		p.queue.Push(r)
@@ -251,36 +227,37 @@ func (p *ProcessPool) enqueue(ctx context.Context, runs []*pcall, bad []failure)
 	}
 	p.unlockAndFlush()
 	for _, f := range bad {
-		f.t.Complete(nil, f.err)
+		p.tasks.Fail(f.t, f.err)
 	}
 	return nil
 }
 
 // Counting queued calls. A call is Queued, and takes room in the queue
 // (queued), from enqueue until it is taken from the queue (takeLocked), or
-// until it is cancelled there: the pool owns the calls of this package it
-// queues, which tell it of their cancellation (noteCancelled), so that the
-// counters are exact and the room is free the moment Cancel returns.
+// until it is cancelled there: the pool owns the calls it queues that can
+// have an owner (Tasks.Own), which tell it of their cancellation
+// (NoteCancelled), so that the counters are exact and the room is free the
+// moment Cancel returns.
 
 // admitLocked counts the calls of r, just queued.
-func (p *ProcessPool) admitLocked(r *pcall) {
+func (p *Pool[T]) admitLocked(r *pcall[T]) {
 	for _, t := range r.ts {
-		if o, ok := t.(ownedTask); ok && !o.setOwner(p) {
-			p.st.endNew(endOf(t), 1) // cancelled or failed before it got here
+		if !p.tasks.Own(t) {
+			p.st.EndNew(p.tasks.Ending(t), 1) // cancelled or failed before it got here
 			continue
 		}
 		p.queued++
-		p.st.queue(1)
+		p.st.Queue(1)
 	}
 }
 
-// noteCancelled counts a queued call of this package that was cancelled,
-// and frees its room in the queue.
-func (p *ProcessPool) noteCancelled() {
+// NoteCancelled counts a queued call that was cancelled and had the pool
+// as its owner (Tasks.Own), and frees its room in the queue.
+func (p *Pool[T]) NoteCancelled() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.queued--
-	p.st.endQueued(endCancelled, 1)
+	p.st.EndQueued(counts.Cancelled, 1)
 	if p.queueSize > 0 {
 		p.room.Broadcast()
 	}
@@ -288,28 +265,28 @@ func (p *ProcessPool) noteCancelled() {
 
 // takeLocked starts t, taken from the queue, and reports whether it
 // started. A call that did not start was cancelled, or failed, in the
-// queue: it is counted here unless it is a call of this package, counted
-// already by admitLocked or noteCancelled. The caller counts a call that
+// queue: it is counted here unless the pool owns it, counted
+// already by admitLocked or NoteCancelled. The caller counts a call that
 // started, as running or ended.
-func (p *ProcessPool) takeLocked(t Task) bool {
-	if t.Start() {
+func (p *Pool[T]) takeLocked(t T) bool {
+	if p.tasks.Start(t) {
 		p.queued--
 		return true
 	}
-	if _, owned := t.(ownedTask); !owned {
+	if !p.tasks.Owned(t) {
 		p.queued--
-		p.st.endQueued(endOf(t), 1)
+		p.st.EndQueued(p.tasks.Ending(t), 1)
 	}
 	return false
 }
 
 // waitRoomLocked returns why the pool refuses n more calls, after waiting
 // for room in the queue with QueueSize.
-func (p *ProcessPool) waitRoomLocked(ctx context.Context, n int) error {
+func (p *Pool[T]) waitRoomLocked(ctx context.Context, n int) error {
 	if err := p.refusalLocked(); err != nil || p.queueSize == 0 {
 		return err
 	}
-	return waitRoom(ctx, p.room, "ProcessPool", func() (bool, error) {
+	return p.waitRoom(ctx, p.room, func() (bool, error) {
 		if err := p.refusalLocked(); err != nil {
 			return false, err
 		}
@@ -319,7 +296,7 @@ func (p *ProcessPool) waitRoomLocked(ctx context.Context, n int) error {
 
 // pgroup is the context shared by calls, usually those of one Map: when it
 // ends, the workers cancel the context of the calls they run for it. Its
-// deadline, if it has one (see deadlineCarrier), is the deadline of those
+// deadline, if it has one (Tasks.CarriesDeadline), is the deadline of those
 // calls in the workers.
 type pgroup struct {
 	id       uint64
@@ -330,8 +307,8 @@ type pgroup struct {
 
 // groupLocked returns the group of calls made with ctx, or nil for a
 // context that never ends. A new group has ctx's deadline if t, its first
-// call, is a deadlineCarrier that carries it.
-func (p *ProcessPool) groupLocked(ctx context.Context, t Task) *pgroup {
+// call, carries it (Tasks.CarriesDeadline).
+func (p *Pool[T]) groupLocked(ctx context.Context, t T) *pgroup {
 	if ctx.Done() == nil {
 		return nil
 	}
@@ -342,7 +319,7 @@ func (p *ProcessPool) groupLocked(ctx context.Context, t Task) *pgroup {
 	if g == nil {
 		p.nextGroup++
 		g = &pgroup{id: p.nextGroup, ctx: ctx}
-		if dc, ok := t.(deadlineCarrier); ok && dc.carriesDeadline() {
+		if p.tasks.CarriesDeadline(t) {
 			g.deadline, _ = ctx.Deadline()
 		}
 		p.groups[ctx] = g
@@ -353,7 +330,7 @@ func (p *ProcessPool) groupLocked(ctx context.Context, t Task) *pgroup {
 }
 
 // cancelGroup tells every worker to cancel the context of g's calls.
-func (p *ProcessPool) cancelGroup(g *pgroup) {
+func (p *Pool[T]) cancelGroup(g *pgroup) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.groups, g.ctx)

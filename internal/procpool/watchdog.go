@@ -1,4 +1,4 @@
-package futures
+package procpool
 
 import (
 	"io"
@@ -13,7 +13,7 @@ import (
 // outcome, as the worker's progress words show: neither the time its
 // argument takes to arrive nor the time the pool takes to read its result
 // counts.
-func (p *ProcessPool) watchTimeouts() {
+func (p *Pool[T]) watchTimeouts() {
 	defer p.wg.Done()
 	limit := p.timeout + timeoutGrace
 	tick := time.NewTicker(max(p.timeout/4, 10*time.Millisecond))
@@ -24,7 +24,7 @@ func (p *ProcessPool) watchTimeouts() {
 			return
 		case now := <-tick.C:
 			p.mu.Lock()
-			var late, stuck []*proc
+			var late, stuck []*proc[T]
 			for _, w := range p.procs {
 				if w.sp == nil || w.stop.signalled() || w.state == procExited {
 					continue

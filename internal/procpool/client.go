@@ -1,4 +1,4 @@
-package futures
+package procpool
 
 import (
 	"context"
@@ -10,16 +10,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gofutures/futures/internal/remote"
 	"github.com/gofutures/futures/internal/ring"
 	"github.com/gofutures/futures/internal/supervise"
 	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
-// proc is the pool's side of a worker process. Fields are guarded by the
+// proc is the pool's side of a worker process, the client of its
+// protocol. Fields are guarded by the
 // pool's mutex, except sp, set once before the worker's goroutines use it,
 // and those that say otherwise.
-type proc struct {
+type proc[T any] struct {
 	sp    *supervise.Process
 	state procState
 	stop  stopRecord
@@ -27,8 +29,8 @@ type proc struct {
 	// is not trusted. It is apart from state: a worker in any state may.
 	garbled bool
 
-	inflight  ring.Queue[*pcall] // runs sent and not all answered, oldest first
-	inflightN int                // calls sent and not answered
+	inflight  ring.Queue[*pcall[T]] // runs sent and not all answered, oldest first
+	inflightN int                   // calls sent and not answered
 	nextID    uint64
 	sent      int // calls sent, for MaxTasksPerWorker
 	pace      pacer
@@ -67,19 +69,17 @@ const (
 )
 
 // run starts w's process and serves it until it exits.
-func (p *ProcessPool) run(w *proc) {
+func (p *Pool[T]) run(w *proc[T]) {
 	defer p.wg.Done()
 	sp, err := p.spawner.Start(supervise.Config{Path: p.path, Args: p.args, Env: p.env, Stdout: os.Stdout, Stderr: os.Stderr})
 	if err != nil {
-		p.reap(w, supervise.Exit{}, &brokenError{
-			msg:   fmt.Sprintf("futures: ProcessPool %q cannot start a worker process from %s; check the program path and the WorkerCommand option", p.name, p.path),
-			cause: err})
+		p.reap(w, supervise.Exit{}, p.errs.Broken(fmt.Sprintf("futures: ProcessPool %q cannot start a worker process from %s; check the program path and the WorkerCommand option", p.name, p.path), err))
 		return
 	}
 	p.mu.Lock()
 	w.sp = sp
 	w.out.setup = wire.AppendSetup(nil, wire.Setup{Version: wire.Version, Codec: p.codec.Name(), Initializer: p.initName, TaskTimeout: int64(p.timeout)})
-	p.st.workerStarted()
+	p.st.WorkerStarted()
 	p.mu.Unlock()
 	p.log(slog.LevelInfo, "futures: worker process started", "pid", sp.PID)
 	p.wg.Add(1)
@@ -95,12 +95,12 @@ func (p *ProcessPool) run(w *proc) {
 			p.kill(w, fmt.Sprintf("it did not say it was ready within %v", startLimit))
 		}).Stop
 	}
-	startErr := p.handshake(w, rd)
+	broken, startErr := p.handshake(w, rd)
 	stopSlow()
-	if startErr != nil && startErr != io.EOF && !errors.Is(startErr, ErrBrokenExecutor) {
+	if startErr != nil && startErr != io.EOF {
 		p.kill(w, fmt.Sprintf("it sent a malformed message before it was ready: %v", startErr))
 	}
-	if startErr == nil {
+	if broken == nil && startErr == nil {
 		p.serve(w, rd)
 	}
 	sp.Out.Close()
@@ -113,7 +113,7 @@ func (p *ProcessPool) run(w *proc) {
 	p.mu.Lock()
 	reason := w.stop.reason
 	p.mu.Unlock()
-	if startErr != nil && !errors.Is(startErr, ErrBrokenExecutor) {
+	if startErr != nil {
 		if exit.Signal != "" && reason == "" && p.retryStart() {
 			// Killed from outside before it was ready (kill, the OOM
 			// killer): start another, as for a worker killed later.
@@ -121,6 +121,8 @@ func (p *ProcessPool) run(w *proc) {
 		} else {
 			startErr = p.startError(sp.PID, exit, reason)
 		}
+	} else if broken != nil {
+		startErr = broken
 	}
 	p.reap(w, exit, startErr)
 }
@@ -131,16 +133,17 @@ const maxStartRetries = 3
 
 // retryStart reports whether another worker may be started after one was
 // killed before it was ready.
-func (p *ProcessPool) retryStart() bool {
+func (p *Pool[T]) retryStart() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.startKills++
 	return p.startKills <= maxStartRetries
 }
 
-// handshake waits for the worker to say Ready. It returns an error that
-// breaks the pool if the worker does not.
-func (p *ProcessPool) handshake(w *proc, rd *wire.Reader) error {
+// handshake waits for the worker to say Ready. It returns the error that
+// breaks the pool if the worker's Initializer failed, or the error of a
+// worker that sent something else or nothing.
+func (p *Pool[T]) handshake(w *proc[T], rd *wire.Reader) (broken, err error) {
 	t, body, err := rd.Read()
 	for s, ok := w.codec.(*value.Stream); ok && err == nil && t == wire.TTypes; {
 		s.AddTypes(body) // for the error of a failed Initializer
@@ -148,35 +151,35 @@ func (p *ProcessPool) handshake(w *proc, rd *wire.Reader) error {
 	}
 	switch {
 	case err != nil:
-		return err
+		return nil, err
 	case t == wire.TReady:
 		if _, err := wire.ParseReady(body); err != nil {
-			return err
+			return nil, err
 		}
 		p.mu.Lock()
 		p.setStateLocked(w, procReady)
 		p.startKills = 0
 		p.dispatchLocked()
 		p.unlockAndFlush()
-		return nil
+		return nil, nil
 	case t == wire.TInitErr:
 		var cause error = errors.New("futures: the worker sent an empty report")
 		err = wire.ParseResults(body, func(r *wire.Result) bool {
-			cause = remoteFailure(context.Background(), r, p.initName, w.codec)
+			cause = remote.Failure(context.Background(), r, p.initName, w.codec)
 			return false
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		p.log(slog.LevelError, "futures: worker initialization failed", "pid", w.sp.PID, "err", cause)
-		return &brokenError{msg: fmt.Sprintf("futures: the Initializer of ProcessPool %q failed in a worker process; the pool cannot run calls", p.name), cause: cause}
+		return p.errs.Broken(fmt.Sprintf("futures: the Initializer of ProcessPool %q failed in a worker process; the pool cannot run calls", p.name), cause), nil
 	}
-	return fmt.Errorf("%w: frame type %d before Ready", wire.ErrFrame, t)
+	return nil, fmt.Errorf("%w: frame type %d before Ready", wire.ErrFrame, t)
 }
 
 // writer sends w what the pool queued for it whenever woken, until w's
 // request pipe is closed.
-func (p *ProcessPool) writer(w *proc) {
+func (p *Pool[T]) writer(w *proc[T]) {
 	defer p.wg.Done()
 	for range w.wake {
 		if !p.flush(w) {
@@ -188,7 +191,7 @@ func (p *ProcessPool) writer(w *proc) {
 // flush writes everything queued for w in one write, large arguments apart
 // (written from where they are), and closes w's request pipe once nothing
 // more will come. It returns false once the pipe is closed.
-func (p *ProcessPool) flush(w *proc) bool {
+func (p *Pool[T]) flush(w *proc[T]) bool {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
 	if w.closed {
@@ -230,8 +233,8 @@ func (p *ProcessPool) flush(w *proc) bool {
 }
 
 // serve reads w's results until it exits.
-func (p *ProcessPool) serve(w *proc, rd *wire.Reader) {
-	a := answers{codec: w.codec}
+func (p *Pool[T]) serve(w *proc[T], rd *wire.Reader) {
+	a := answers[T]{codec: w.codec}
 	// Gob and JSON copy what they decode, and so does value.Decode from
 	// a buffer of at most wire.MaxKept bytes, so such a buffer is reused
 	// for the next frame; another codec might keep the bytes it decodes.

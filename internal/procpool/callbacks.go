@@ -1,7 +1,6 @@
-package futures
+package procpool
 
 import (
-	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -10,14 +9,15 @@ import (
 )
 
 // callbackRunner runs, one at a time and in order, the jobs the goroutines
-// of a ProcessPool hand it: the OnDone callbacks of the futures they
+// of a Pool hand it: the OnDone callbacks of the futures they
 // complete, and the completion of tasks from other packages. It runs them in
 // a goroutine of its own, started when a job comes and gone once none is
 // left, so that the goroutines that read results never run user code: a
 // callback may block, wait on another future, submit to the pool, close it
 // or call runtime.Goexit without stalling the pool.
 type callbackRunner struct {
-	wg *sync.WaitGroup // the pool's goroutines, which the runner counts among
+	wg    *sync.WaitGroup // the pool's goroutines, which the runner counts among
+	guard func(body func(), settle func(error))
 
 	mu      sync.Mutex
 	jobs    ring.Queue[func()]
@@ -39,25 +39,25 @@ func (c *callbackRunner) add(job func()) {
 	}
 }
 
-// run runs the queued jobs until none is left, under runGuarded. A job that
-// calls runtime.Goexit ends the goroutine, and one that panics (the
+// run runs the queued jobs until none is left, under Config.Guard. A job
+// that calls runtime.Goexit ends the goroutine, and one that panics (the
 // completion of a task from another package; the callbacks have guards of
-// their own) is logged: either way another goroutine carries on with the
-// next job.
+// their own) is logged by the guard: either way another goroutine carries on
+// with the next job.
 func (c *callbackRunner) run() {
 	c.gid.Store(goroutine.ID())
-	runGuarded(c.runJobs, nil, c.stopped)
+	c.guard(c.runJobs, c.stopped)
 }
 
 // runJobs runs the queued jobs until none is left.
-func (c *callbackRunner) runJobs() (struct{}, error) {
+func (c *callbackRunner) runJobs() {
 	for {
 		c.mu.Lock()
 		job, ok := c.jobs.Pop()
 		if !ok {
 			c.running = false
 			c.mu.Unlock()
-			return struct{}{}, nil
+			return
 		}
 		c.mu.Unlock()
 		job()
@@ -65,19 +65,17 @@ func (c *callbackRunner) runJobs() (struct{}, error) {
 }
 
 // stopped ends the goroutine that ran the jobs, with the error of runJobs.
-func (c *callbackRunner) stopped(_ struct{}, err error) {
+func (c *callbackRunner) stopped(err error) {
 	if err == nil {
 		c.wg.Done()
 		return
 	}
-	if pe, ok := err.(*PanicError); ok {
-		slog.Error("futures: completing a call of a ProcessPool panicked; the pool goes on", "error", err, "stack", string(pe.Stack))
-	}
 	go c.run() // it takes over this goroutine's count in wg
 }
 
-// inside reports whether the calling goroutine is running a job.
-func (c *callbackRunner) inside() bool {
-	g := c.gid.Load()
+// InCallback reports whether the calling goroutine is running a job of the
+// pool's: completing one of its calls, or an OnDone callback that runs.
+func (p *Pool[T]) InCallback() bool {
+	g := p.cb.gid.Load()
 	return g != 0 && g == goroutine.ID()
 }

@@ -1,24 +1,22 @@
-package futures
+package procpool
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"syscall"
 	"time"
 
-	"github.com/gofutures/futures/internal/registry"
+	"github.com/gofutures/futures/internal/counts"
 	"github.com/gofutures/futures/internal/remote"
-	"github.com/gofutures/futures/internal/serve"
 	"github.com/gofutures/futures/internal/value"
 	"github.com/gofutures/futures/internal/wire"
 )
 
 // answers is what a frame of results answers: the calls, as spans of runs,
 // and an outcome for each.
-type answers struct {
+type answers[T any] struct {
 	codec value.Codec // decodes the results of the worker they came from
-	spans []span
+	spans []span[T]
 	recs  []outcome
 	fails []failedRecord // the outcomes that are not successes
 }
@@ -33,8 +31,8 @@ type failedRecord struct {
 }
 
 // span is the calls ts[from:to] of a run, answered by consecutive records.
-type span struct {
-	pc       *pcall
+type span[T any] struct {
+	pc       *pcall[T]
 	from, to int
 }
 
@@ -45,7 +43,7 @@ type outcome struct {
 	err int // -1 for a success
 }
 
-func (a *answers) reset() {
+func (a *answers[T]) reset() {
 	clear(a.spans)
 	clear(a.recs)
 	clear(a.fails)
@@ -58,10 +56,10 @@ func (a *answers) reset() {
 // record is malformed or answers a call that is not the next one, it stops
 // there and returns an error, leaving in a the calls answered before. It
 // kills w when a record says a call overran TaskTimeout.
-func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
+func (p *Pool[T]) take(w *proc[T], body []byte, a *answers[T]) error {
 	p.mu.Lock()
 	defer p.unlockAndFlush()
-	if w.state == procAborting { // Shutdown gave up and failed these calls already
+	if w.state == procAborting { // Wait gave up and failed these calls already
 		return nil
 	}
 	var wrong *wire.Result
@@ -75,7 +73,7 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 		if k := len(a.spans) - 1; k >= 0 && a.spans[k].pc == pc {
 			a.spans[k].to++
 		} else {
-			a.spans = append(a.spans, span{pc, pc.done, pc.done + 1})
+			a.spans = append(a.spans, span[T]{pc, pc.done, pc.done + 1})
 		}
 		if pc.done++; pc.done == len(pc.ts) {
 			w.inflight.Pop()
@@ -101,9 +99,9 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 	if n := len(a.recs); n > 0 {
 		w.pace.answered(n, time.Now())
 		w.inflightN -= n
-		p.st.end(endSucceeded, int64(n-len(a.fails)))
-		p.st.end(endFailed, int64(len(a.fails)-cancelled))
-		p.st.end(endCancelled, int64(cancelled))
+		p.st.End(counts.Succeeded, int64(n-len(a.fails)))
+		p.st.End(counts.Failed, int64(len(a.fails)-cancelled))
+		p.st.End(counts.Cancelled, int64(cancelled))
 	}
 	if err == nil && w.state == procReady {
 		p.dispatchLocked()
@@ -113,7 +111,7 @@ func (p *ProcessPool) take(w *proc, body []byte, a *answers) error {
 
 // finish completes the calls of a with their outcomes, which take counted
 // already.
-func (p *ProcessPool) finish(a *answers) {
+func (p *Pool[T]) finish(a *answers[T]) {
 	k := 0
 	for _, sp := range a.spans {
 		for _, t := range sp.pc.ts[sp.from:sp.to] {
@@ -121,47 +119,23 @@ func (p *ProcessPool) finish(a *answers) {
 			k++
 			if o.err >= 0 {
 				f := &a.fails[o.err]
-				endTask(t, nil, remoteFailure(f.ctx, &f.r, f.fn, a.codec), p.later)
+				remote.End(t, nil, remote.Failure(f.ctx, &f.r, f.fn, a.codec), p.later)
 				continue
 			}
-			completeEncoded(t, sp.pc.fn.Name(), a.codec, o.val, p.later, p.undecodable)
+			remote.Complete(t, sp.pc.fn.Name(), a.codec, o.val, p.later, p.undecodable)
 		}
 	}
 }
 
 // end completes t with the value result points to, or with err, for a
-// goroutine of the pool: the user code that runs then (OnDone callbacks, or
-// the Complete of a task from another package) runs on p.cb.
-func (p *ProcessPool) end(t Task, result any, err error) { endTask(t, result, err, p.later) }
+// goroutine of the pool: the user code that runs then runs in jobs passed
+// to p.later.
+func (p *Pool[T]) end(t T, result any, err error) { remote.End(t, result, err, p.later) }
 
-// undecodable counts a call whose result could not be decoded, counted as
-// succeeded, as failed.
-func (p *ProcessPool) undecodable() {
+// countUndecodable counts a call whose result could not be decoded,
+// counted as succeeded, as failed.
+func (p *Pool[T]) countUndecodable() {
 	p.mu.Lock()
-	p.st.failSucceeded()
+	p.st.FailSucceeded()
 	p.mu.Unlock()
 }
-
-// remoteFailure turns a failure record from a worker into the call's error,
-// decoding the errors and panic values it carries with c, for every
-// executor that serves registered calls (internal/remote).
-func remoteFailure(ctx context.Context, r *wire.Result, fn string, c value.Codec) error {
-	switch r.Kind {
-	case wire.KindError:
-		return remoteError(r, c)
-	case wire.KindPanic:
-		return &PanicError{Value: panicValue(r, c), Stack: []byte(r.Stack)}
-	case wire.KindTimeout:
-		return &timeoutError{fn: registry.ShortName(fn), limit: r.Message}
-	case wire.KindCancelled:
-		return notStartedError(ctx)
-	case wire.KindFail:
-		if r.Type == serve.FailNotRegistered {
-			return &registry.NotRegisteredError{Name: r.Message, InWorker: true}
-		}
-		return errors.New(r.Message)
-	}
-	return errors.New("futures: the worker reported a call as successful without a value")
-}
-
-func init() { remote.Failure = remoteFailure }

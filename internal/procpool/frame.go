@@ -1,4 +1,4 @@
-package futures
+package procpool
 
 import (
 	"github.com/gofutures/futures/internal/registry"
@@ -18,7 +18,7 @@ func maxArg(rf *registry.Func) int {
 
 // callSize returns at most the bytes the record of call i of r takes in a
 // frame of calls.
-func (r *pcall) callSize(i int) int {
+func (r *pcall[T]) callSize(i int) int {
 	return wire.CallOverhead + len(r.fn.Name()) + len(r.arg(i))
 }
 
@@ -26,7 +26,7 @@ func (r *pcall) callSize(i int) int {
 // being built for w, nil if none does, and queues the rest of r and the runs
 // of more again. Once something did not fit, w takes no more calls until its
 // frame is written.
-func (p *ProcessPool) fitLocked(w *proc, r *pcall, more []*pcall) *pcall {
+func (p *Pool[T]) fitLocked(w *proc[T], r *pcall[T], more []*pcall[T]) *pcall[T] {
 	n := len(r.ts)
 	size := len(r.fn.Name()) + n*wire.CallOverhead
 	if r.hasArg {

@@ -1,4 +1,4 @@
-package futures
+package procpool
 
 import "testing"
 
@@ -17,9 +17,9 @@ func TestProcStateMovesForward(t *testing.T) {
 		{"exited is the end", []procState{procReady, procExited, procAborting, procClosing}, procExited, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := &ProcessPool{}
+			p := &Pool[int]{}
 			p.starting = 1
-			w := &proc{}
+			w := &proc[int]{}
 			for _, s := range tc.moves {
 				p.setStateLocked(w, s)
 			}

@@ -1,11 +1,11 @@
-package futures
+package procpool
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"syscall"
 	"time"
+
+	"github.com/gofutures/futures/internal/counts"
 )
 
 // escalation is a ladder of ever harder ways to stop the workers: each step
@@ -19,7 +19,7 @@ type escalationStep struct {
 	grace time.Duration  // 0: wait for as long as it takes
 }
 
-// Escalation when Shutdown gives up: the workers are asked to stop, then
+// Escalation when Wait gives up: the workers are asked to stop, then
 // sent SIGTERM after askGrace, then SIGKILL after termGrace.
 const (
 	askGrace  = 200 * time.Millisecond
@@ -57,46 +57,22 @@ func (e escalation) climb(exited <-chan struct{}, signal func(syscall.Signal)) {
 	<-exited
 }
 
-// Shutdown stops the pool from accepting calls (they then fail with
-// ErrShutdown), then waits until every queued and running call has finished
-// and every worker process has exited and been reaped, or until ctx ends.
-// Python: shutdown(wait=True, cancel_futures).
-//
-// With CancelPending, queued calls are cancelled first. If ctx ends first,
-// Shutdown fails every queued call with an error matching ErrBrokenExecutor,
-// asks the workers to cancel the context of their calls and exit, sends
-// them SIGTERM, then SIGKILL, if they do not; the futures of the calls they
-// were running fail likewise. It then waits for the workers to be reaped and
-// returns ctx.Err(). Python 3.14: terminate_workers, kill_workers. It may be
-// called any number of times, also at once: each call that returns nil
-// returns once every worker was reaped and the pool's goroutines stopped,
-// and a call on a pool that stopped already returns nil even if ctx ended.
-//
-// Called from an OnDone callback of one of the pool's futures, which the
-// pool runs and so could never wait for, Shutdown stops the pool from
-// accepting calls and returns at once an error matching ErrDeadlock.
-// On a nil pool it returns an error that says the executor is nil.
-func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error {
-	if p == nil {
-		return errNilExecutor
-	}
-	if ctx == nil {
-		return errors.New("futures: ProcessPool.Shutdown: the context is nil; use context.Background()")
-	}
-	cfg := ReadShutdownOptions(opts...)
-	inside := p.cb.inside()
+// Stop makes the pool refuse new calls, with cancelPending cancels its
+// queued calls, and lets its workers go once they have nothing left to
+// run.
+func (p *Pool[T]) Stop(cancelPending bool) {
 	p.mu.Lock()
 	if p.stage == poolOpen {
 		p.stage = poolShutdown
 	}
-	var cancelled []*pcall
-	if cfg.CancelPending {
+	var cancelled []*pcall[T]
+	if cancelPending {
 		cancelled = p.queue.Drain()
 		for _, pc := range cancelled {
 			for _, t := range pc.ts {
-				if _, owned := t.(ownedTask); !owned { // else counted by noteCancelled
+				if !p.tasks.Owned(t) { // else counted by NoteCancelled
 					p.queued--
-					p.st.endQueued(endCancelled, 1)
+					p.st.EndQueued(counts.Cancelled, 1)
 				}
 			}
 		}
@@ -107,12 +83,18 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 	p.unlockAndFlush()
 	for _, pc := range cancelled {
 		for _, t := range pc.ts {
-			t.Cancel()
+			p.tasks.Cancel(t)
 		}
 	}
-	if inside {
-		return errShutdownInCallback
-	}
+}
+
+// Wait waits, after Stop, until every queued and running call has finished
+// and every worker process has exited and been reaped, or until ctx ends,
+// then stops the pool's goroutines. If ctx ends first, it fails every call
+// left, stops the workers up giveUpLadder, waits for them and returns
+// ctx.Err(). A Wait that finds another stopping the goroutines waits for it,
+// or for ctx, whose error it then returns.
+func (p *Pool[T]) Wait(ctx context.Context) error {
 	var err error
 	select {
 	case <-p.exited: // nothing left to wait for, whatever ctx says
@@ -130,17 +112,17 @@ func (p *ProcessPool) Shutdown(ctx context.Context, opts ...ShutdownOption) erro
 	return err
 }
 
-// abandon stops everything because Shutdown's ctx ended, up giveUpLadder
+// abandon stops everything because Wait's ctx ended, up giveUpLadder
 // from a request to SIGTERM to SIGKILL, and waits for the workers to be
 // reaped.
-func (p *ProcessPool) abandon(ctx context.Context) {
+func (p *Pool[T]) abandon(ctx context.Context) {
 	cause := ctx.Err()
 	p.mu.Lock()
 	if p.forced == nil {
-		p.forced = &brokenError{msg: "futures: Shutdown gave up waiting for the call and stopped its worker process", cause: cause}
+		p.forced = p.errs.Broken("futures: Shutdown gave up waiting for the call and stopped its worker process", cause)
 	}
 	queued := p.drainLocked()
-	var running []Task
+	var running []T
 	for _, w := range p.procs {
 		p.setStateLocked(w, procAborting)
 		for _, pc := range w.inflight.Drain() {
@@ -149,21 +131,21 @@ func (p *ProcessPool) abandon(ctx context.Context) {
 		w.inflightN = 0
 		w.signal()
 	}
-	p.st.end(endFailed, int64(len(running)))
+	p.st.End(counts.Failed, int64(len(running)))
 	p.checkExitedLocked()
 	p.mu.Unlock()
-	err := &brokenError{msg: "futures: the pool was shut down before the call ran", cause: cause}
+	err := p.errs.Broken("futures: the pool was shut down before the call ran", cause)
 	for _, t := range queued {
-		t.Complete(nil, err)
+		p.tasks.Fail(t, err)
 	}
 	for _, t := range running {
-		t.Complete(nil, p.forced)
+		p.tasks.Fail(t, p.forced)
 	}
 	giveUpLadder.climb(p.exited, p.signalAll)
 }
 
 // signalAll sends sig to every worker process still alive.
-func (p *ProcessPool) signalAll(sig syscall.Signal) {
+func (p *Pool[T]) signalAll(sig syscall.Signal) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, w := range p.procs {
@@ -171,11 +153,11 @@ func (p *ProcessPool) signalAll(sig syscall.Signal) {
 	}
 }
 
-// teardown is the last step of Shutdown, once every worker is gone: it
+// teardown is the last step of Wait, once every worker is gone: it
 // stops watching the contexts of calls, waits for the pool's goroutines and
 // stops the spawning thread. A call that finds another doing so waits for
 // it to finish, or for ctx to end, and then returns ctx.Err().
-func (p *ProcessPool) teardown(ctx context.Context) error {
+func (p *Pool[T]) teardown(ctx context.Context) error {
 	p.mu.Lock()
 	stop := p.stage == poolExited
 	if stop {
@@ -205,7 +187,3 @@ func (p *ProcessPool) teardown(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
-
-// errShutdownInCallback is returned by Shutdown called from a callback the
-// pool runs, which it cannot wait for.
-var errShutdownInCallback = fmt.Errorf("%w: Shutdown was called from an OnDone callback of a future of the same ProcessPool, which runs that callback and cannot wait for it; the pool stopped accepting calls and finishes the others: call Shutdown or Close outside the callback to wait", ErrDeadlock)

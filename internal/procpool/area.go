@@ -1,4 +1,4 @@
-package futures
+package procpool
 
 import "github.com/gofutures/futures/internal/wire"
 
@@ -7,7 +7,7 @@ import "github.com/gofutures/futures/internal/wire"
 // supervise.Exit has them) for calls whose results it never wrote, unless
 // it broke the protocol. Records of calls answered already are skipped; a
 // malformed record ends the area.
-func (p *ProcessPool) takeArea(w *proc, head uint64, area []byte) {
+func (p *Pool[T]) takeArea(w *proc[T], head uint64, area []byte) {
 	n, size := head>>32, head&(1<<32-1)
 	if n == 0 || size > uint64(len(area)) {
 		return
@@ -39,7 +39,7 @@ func (p *ProcessPool) takeArea(w *proc, head uint64, area []byte) {
 	if k == 0 {
 		return
 	}
-	a := answers{codec: w.codec}
+	a := answers[T]{codec: w.codec}
 	p.take(w, append(wire.AppendUvarint(nil, uint64(k)), recs...), &a)
 	if len(a.recs) > 0 {
 		p.finish(&a)

@@ -1,4 +1,4 @@
-package futures
+package procpool
 
 import (
 	"log/slog"
@@ -9,7 +9,7 @@ import (
 )
 
 // signal wakes w's writer goroutine, unless it has a wake-up pending.
-func (w *proc) signal() {
+func (w *proc[T]) signal() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -18,9 +18,9 @@ func (w *proc) signal() {
 
 // dispatchLocked hands queued calls to workers with room, starts workers
 // for what is left, and lets idle workers go once nothing more will come.
-func (p *ProcessPool) dispatchLocked() {
+func (p *Pool[T]) dispatchLocked() {
 	for p.queue.Len()+p.retry.Len() > 0 {
-		var best *proc
+		var best *proc[T]
 		open := 0
 		for _, w := range p.procs {
 			if w.state == procReady && p.roomLocked(w) > 0 {
@@ -53,7 +53,7 @@ func (p *ProcessPool) dispatchLocked() {
 }
 
 // roomLocked returns how many more calls w may take now.
-func (p *ProcessPool) roomLocked(w *proc) int {
+func (p *Pool[T]) roomLocked(w *proc[T]) int {
 	room := w.pace.limit() - w.inflightN
 	if w.out.full {
 		return 0
@@ -67,7 +67,7 @@ func (p *ProcessPool) roomLocked(w *proc) int {
 // feedLocked sends w queued calls until it has no room left or got share
 // calls. A chunk goes whole, even past the window, but never past
 // MaxTasksPerWorker.
-func (p *ProcessPool) feedLocked(w *proc, share int) {
+func (p *Pool[T]) feedLocked(w *proc[T], share int) {
 	idle := w.inflight.Len() == 0
 	if idle {
 		w.pace.busy(time.Now())
@@ -151,11 +151,11 @@ func (p *ProcessPool) feedLocked(w *proc, share int) {
 
 // startLocked starts the calls of the queued run pc and appends the runs of
 // those that started to p.runs: the others were cancelled in the queue.
-func (p *ProcessPool) startLocked(pc *pcall) {
+func (p *Pool[T]) startLocked(pc *pcall[T]) {
 	from := 0
 	for i, t := range pc.ts {
 		if p.takeLocked(t) {
-			p.st.start(1)
+			p.st.Start(1)
 			continue
 		}
 		if i > from {
@@ -175,7 +175,7 @@ func (p *ProcessPool) startLocked(pc *pcall) {
 // unlockAndFlush unlocks the pool, then writes to the workers that were
 // idle and just got calls, in the calling goroutine: a call to an idle
 // worker waits for no goroutine to wake up.
-func (p *ProcessPool) unlockAndFlush() {
+func (p *Pool[T]) unlockAndFlush() {
 	urgent := p.urgent
 	p.urgent = nil
 	p.mu.Unlock()
@@ -185,8 +185,8 @@ func (p *ProcessPool) unlockAndFlush() {
 }
 
 // spawnLocked starts a worker process in the background.
-func (p *ProcessPool) spawnLocked() {
-	w := &proc{wake: make(chan struct{}, 1), codec: p.codec}
+func (p *Pool[T]) spawnLocked() {
+	w := &proc[T]{wake: make(chan struct{}, 1), codec: p.codec}
 	if p.types != nil {
 		w.codec = value.NewStream(nil)
 	}

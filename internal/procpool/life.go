@@ -1,4 +1,4 @@
-package futures
+package procpool
 
 import (
 	"log/slog"
@@ -25,7 +25,7 @@ const (
 	// once what was queued for it is written, and it exits once it
 	// answered its calls.
 	procClosing
-	// procAborting: Shutdown gave up and failed its calls; it is told to
+	// procAborting: Wait gave up and failed its calls; it is told to
 	// stop at once, and what it still answers is ignored.
 	procAborting
 	// procExited: its process exited and is being reaped; nothing is sent
@@ -34,7 +34,7 @@ const (
 )
 
 // setStateLocked moves w to state s, unless w is there or further already.
-func (p *ProcessPool) setStateLocked(w *proc, s procState) {
+func (p *Pool[T]) setStateLocked(w *proc[T], s procState) {
 	if s <= w.state {
 		return
 	}
@@ -58,15 +58,15 @@ func (r *stopRecord) signalled() bool { return r.reason != "" }
 
 // signalLocked sends sig to w's process group, unless w has no process yet,
 // exited, or was sent sig last, and records why the first time: that
-// reason is the Reason of the WorkerExitError of w's calls. Every signal
+// reason is the Reason of the Errors.Exited error of w's calls. Every signal
 // the pool sends a worker goes through it.
-func (p *ProcessPool) signalLocked(w *proc, sig syscall.Signal, why string) {
+func (p *Pool[T]) signalLocked(w *proc[T], sig syscall.Signal, why string) {
 	if w.sp == nil || w.state == procExited || w.stop.sig == sig {
 		return
 	}
 	if !w.stop.signalled() {
 		w.stop.reason = why
-		p.st.workerKilled()
+		p.st.WorkerKilled()
 	}
 	w.stop.sig = sig
 	w.sp.Signal(sig)
@@ -74,7 +74,7 @@ func (p *ProcessPool) signalLocked(w *proc, sig syscall.Signal, why string) {
 }
 
 // kill sends SIGKILL to w's process group, saying why.
-func (p *ProcessPool) kill(w *proc, why string) {
+func (p *Pool[T]) kill(w *proc[T], why string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.signalLocked(w, syscall.SIGKILL, why)

@@ -1,0 +1,206 @@
+package cluster
+
+import (
+	"time"
+
+	"github.com/gofutures/futures"
+	"github.com/gofutures/futures/internal/registry"
+	"github.com/nats-io/nats.go"
+)
+
+// message is a message of calls of one function and context that the pool
+// accepted: it waits in the pool, in pending, until a worker has a free
+// slot for it, is then published, and is forgotten once each of its calls
+// has an outcome. A Map chunk is one message; so is each Submit.
+type message struct {
+	no          uint64 // its number: the id of its call i is no<<idShift | i
+	fn          *registry.Func
+	group       *group // nil for a context that never ends
+	gid         uint64 // the group's id, 0 for none
+	deadline    time.Time
+	hasDeadline bool
+	argObj      string // the object holding the argument of its one call, if too big for a message
+	calls       []mcall
+	left        int    // calls without an outcome
+	sent        bool   // published, and counted in Pool.inflight until left is 0
+	attempt     int    // the latest delivery a worker asked to start, 0 before any
+	worker      string // the worker that asked
+}
+
+// mcall is a call of a message.
+type mcall struct {
+	t       futures.Task // nil once the call has an outcome
+	arg     []byte       // its encoded argument, with hasArg
+	hasArg  bool
+	started bool // published: Running
+}
+
+// idShift splits the id of a call into its message's number and its index
+// in the message: a message holds fewer than 1<<idShift calls, since each
+// record takes at least four bytes of a message of at most 64 MiB.
+const idShift = 24
+
+// callID returns the id of the call i of m.
+func (m *message) callID(i int) uint64 { return m.no<<idShift | uint64(i) }
+
+// callLocked returns the message of the call id and its index there, or nil
+// if the call has an outcome already or is not the pool's.
+func (p *Pool) callLocked(id uint64) (*message, int) {
+	m := p.msgs[id>>idShift]
+	i := int(id & (1<<idShift - 1))
+	if m == nil || i >= len(m.calls) || m.calls[i].t == nil {
+		return nil, 0
+	}
+	return m, i
+}
+
+// takeLocked removes the call i of m, which has no outcome yet, and
+// uncounts it as queued or running; it returns its task, whose outcome the
+// caller counts. A message whose last call it takes is forgotten, with its
+// large argument and the arguments of its calls, and leaves room for
+// another in the window.
+func (p *Pool) takeLocked(m *message, i int) futures.Task {
+	c := &m.calls[i]
+	t := c.t
+	c.t = nil // its argument stays: publishMessage may be reading it
+	if c.started {
+		p.st.running--
+	} else {
+		p.st.queued--
+		p.queued--
+		p.room.Broadcast()
+	}
+	m.left--
+	if m.left == 0 {
+		delete(p.msgs, m.no)
+		if m.argObj != "" {
+			p.dropObject(m.argObj)
+		}
+		if m.sent {
+			p.inflight--
+		}
+	}
+	return t
+}
+
+// settleLocked counts and forgets the queued calls whose futures ended
+// meanwhile: cancelled by their reader, or by the end of their context.
+func (p *Pool) settleLocked() {
+	for _, m := range p.msgs {
+		for i := range m.calls {
+			p.settleOneLocked(m, i)
+		}
+	}
+	p.room.Broadcast()
+}
+
+// settleOneLocked counts and forgets the call i of m if it is queued and
+// its future ended.
+func (p *Pool) settleOneLocked(m *message, i int) {
+	c := &m.calls[i]
+	if c.t == nil || c.started {
+		return
+	}
+	switch c.t.State() {
+	case futures.Pending:
+		return
+	case futures.Cancelled:
+		p.st.cancelled++
+	default:
+		p.st.failed++
+	}
+	p.takeLocked(m, i)
+}
+
+// pump publishes the messages waiting in the pool, oldest first, while the
+// window has room.
+func (p *Pool) pump() {
+	for {
+		p.mu.Lock()
+		if p.stage >= poolTornDown || p.pending.Len() == 0 || p.inflight >= p.windowLocked() {
+			p.mu.Unlock()
+			return
+		}
+		m, _ := p.pending.Pop()
+		n := p.startLocked(m)
+		p.mu.Unlock()
+		if n > 0 {
+			p.publishMessage(m)
+		}
+	}
+}
+
+// startLocked marks the calls of m Running, and m sent, and returns how
+// many it marked: a call whose future ended meanwhile is counted and
+// forgotten, and one whose context ended stays queued for endGroup to
+// cancel.
+func (p *Pool) startLocked(m *message) int {
+	n := 0
+	for i := range m.calls {
+		c := &m.calls[i]
+		if c.t == nil {
+			continue
+		}
+		if c.t.Context().Err() != nil {
+			continue
+		}
+		if !c.t.Start() {
+			p.settleOneLocked(m, i)
+			continue
+		}
+		c.started = true
+		p.queued--
+		p.st.queued--
+		p.st.running++
+		n++
+	}
+	if n > 0 {
+		m.sent = true
+		p.inflight++
+		p.room.Broadcast()
+	}
+	return n
+}
+
+// windowLocked returns how many messages may be published and unanswered:
+// the slots of the workers that said hello within WorkerLostAfter, and at
+// least one per local worker. A call no worker has room for thus waits in
+// the pool, where it can be cancelled. It forgets the workers silent
+// longer.
+func (p *Pool) windowLocked() int {
+	n := 0
+	if len(p.seen) > 0 {
+		now := time.Now()
+		for id, s := range p.seen {
+			if now.Sub(s.at) > p.cfg.workerLostAfter {
+				delete(p.seen, id)
+				continue
+			}
+			n += s.slots
+		}
+	}
+	return max(n, p.cfg.localWorkers)
+}
+
+// seenWorker is what the pool knows of a worker from its hellos.
+type seenWorker struct {
+	slots int
+	at    time.Time // its last hello
+}
+
+// greet handles a worker's hello: the window counts its slots until it has
+// been silent for WorkerLostAfter, or says it stops.
+func (p *Pool) greet(m *nats.Msg) {
+	id, slots, err := parseHello(m.Data)
+	if err != nil {
+		return
+	}
+	p.mu.Lock()
+	if slots == 0 {
+		delete(p.seen, id)
+	} else {
+		p.seen[id] = seenWorker{slots: slots, at: time.Now()}
+	}
+	p.mu.Unlock()
+	p.pump()
+}
