@@ -3,7 +3,6 @@ package futures
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -53,17 +52,21 @@ func NewThreadPool(opts ...Option) (*ThreadPool, error) {
 		cfg.maxWorkers = DefaultThreadWorkers()
 	}
 	p := &ThreadPool{}
-	p.pool.Init(threads.Config[Task]{
-		Name:              cfg.name,
-		MaxWorkers:        cfg.maxWorkers,
-		Init:              cfg.initializer,
-		Log:               cfg.logger,
-		QueueSize:         cfg.queueSize,
-		WaiterKey:         callWaiterKey{},
-		ErrShutdown:       ErrShutdown,
-		ErrShutdownInside: errShutdownInside,
-		Hooks:             p.hooks(),
-	})
+	p.pool.Init(threads.Config{
+		Name:       cfg.name,
+		MaxWorkers: cfg.maxWorkers,
+		Init:       cfg.initializer,
+		Log:        cfg.logger,
+		QueueSize:  cfg.queueSize,
+		WaiterKey:  callWaiterKey{},
+		Guard: func(body func() error, settle func(error)) {
+			runGuarded(func() (struct{}, error) { return struct{}{}, body() }, nil, func(_ struct{}, err error) { settle(err) })
+		},
+		WaitDone: waitDone,
+		WaitRoom: func(ctx context.Context, room *sync.Cond, check func() (bool, error)) error {
+			return waitRoom(ctx, room, "ThreadPool", check)
+		},
+	}, threadTasks{p}, threadErrors{})
 	return p, nil
 }
 
@@ -160,61 +163,3 @@ func (p *ThreadPool) Shutdown(ctx context.Context, opts ...ShutdownOption) error
 // called any number of times. Python: shutdown(wait=True), or leaving a
 // with block.
 func (p *ThreadPool) Close() error { return p.Shutdown(context.Background()) }
-
-// errShutdownInside is returned by Shutdown called from one of the pool's own
-// calls, which it cannot wait for.
-var errShutdownInside = fmt.Errorf("%w: Shutdown was called from a call running on the same pool and cannot wait for that call; the pool stopped accepting calls and finishes the others: call Shutdown or Close from outside the pool to wait", ErrDeadlock)
-
-// hooks returns what the pool's machinery needs of this package's tasks,
-// errors and waits.
-func (p *ThreadPool) hooks() threads.Hooks[Task] {
-	return threads.Hooks[Task]{
-		Own: func(t Task) (owned, pending bool) {
-			o, ok := t.(ownedTask)
-			return ok, !ok || o.setOwner(p)
-		},
-		Future: func(t Task) any {
-			if o, ok := t.(ownedTask); ok {
-				return o.future()
-			}
-			return nil
-		},
-		IsDone: func(f any) bool {
-			d, ok := f.(doneChecker)
-			return ok && d.isDone()
-		},
-		Ending: endOf,
-		Run: func(t Task, ctx context.Context, before func(error)) {
-			if o, ok := t.(ownedTask); ok {
-				o.runThen(ctx, before)
-				return
-			}
-			t.Run(ctx)
-			before(t.Err())
-		},
-		Fail: failLater,
-		Guard: func(body func() error, settle func(error)) {
-			runGuarded(func() (struct{}, error) { return struct{}{}, body() }, nil, func(_ struct{}, err error) { settle(err) })
-		},
-		WaitDone: waitDone,
-		WaitRoom: func(ctx context.Context, room *sync.Cond, check func() (bool, error)) error {
-			return waitRoom(ctx, room, "ThreadPool", check)
-		},
-		NotStarted: notStartedError,
-		Broken:     func(msg string, cause error) error { return &brokenError{msg: msg, cause: cause} },
-		Deadlock:   func(chain string) error { return &deadlockError{chain: chain} },
-	}
-}
-
-// failLater fails t, which is running, with err as failRunning does, and
-// passes the OnDone callbacks of its future, if any, to later unless later
-// is nil.
-func failLater(t Task, err error, later func(func())) {
-	if _, ok := t.(runningFailer); ok {
-		failRunning(t, err)
-	} else if lc, ok := t.(laterCompleter); ok {
-		lc.CompleteLater(nil, err, later)
-	} else {
-		t.Complete(nil, err)
-	}
-}

@@ -12,15 +12,15 @@ import "github.com/gofutures/futures/internal/counts"
 
 // admitLocked counts a call accepted by Execute.
 func (p *Pool[T]) admitLocked(t T) {
-	if owned, pending := p.hooks.Own(t); owned && !pending {
-		p.counts.EndNew(p.hooks.Ending(t), 1) // cancelled or failed before it got here
+	if owned, pending := p.tasks.Own(t); owned && !pending {
+		p.counts.EndNew(p.tasks.Ending(t), 1) // cancelled or failed before it got here
 		return
 	}
 	p.counts.Queue(1)
 }
 
 // NoteCancelled counts a queued call that was cancelled, for a task the
-// pool owns (see Hooks.Own).
+// pool owns (see Tasks.Own).
 func (p *Pool[T]) NoteCancelled() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -67,7 +67,7 @@ func (p *Pool[T]) startLocked(e entry[T], fresh bool) entry[T] {
 func (p *Pool[T]) startOneLocked(t T, fresh bool) bool {
 	if fresh {
 		if !t.Start() {
-			p.counts.EndNew(p.hooks.Ending(t), 1) // cancelled or failed before it got here
+			p.counts.EndNew(p.tasks.Ending(t), 1) // cancelled or failed before it got here
 			return false
 		}
 		p.counts.StartNew(1)
@@ -85,10 +85,10 @@ func (p *Pool[T]) startOneLocked(t T, fresh bool) bool {
 // dropLocked counts a call that left the queue without running: cancelled,
 // or ended otherwise before it could start.
 func (p *Pool[T]) dropLocked(t T) {
-	if p.hooks.Future(t) != nil {
+	if p.tasks.Future(t) != nil {
 		return // counted by NoteCancelled, or by admitLocked
 	}
-	p.counts.EndQueued(p.hooks.Ending(t), 1)
+	p.counts.EndQueued(p.tasks.Ending(t), 1)
 	p.roomFreedLocked()
 }
 

@@ -35,13 +35,13 @@ import (
 // its context may be cancelled later. Code that never waits inside a call
 // pays nothing.
 
-// WaitIn waits for done or ctx as Hooks.WaitDone does, for the call running
+// WaitIn waits for done or ctx as Config.WaitDone does, for the call running
 // on w, unless that wait would be a deadlock: then it returns the Deadlock
 // error at once. f is the future waited on, whose Done channel is done.
 func (w *worker[T]) WaitIn(ctx context.Context, f any, done <-chan struct{}) error {
 	p := w.pool
 	if goroutine.ID() != w.gid.Load() {
-		return p.hooks.WaitDone(ctx, done)
+		return p.waitDone(ctx, done)
 	}
 	_, deadline := ctx.Deadline()
 	p.mu.Lock()
@@ -57,7 +57,7 @@ func (w *worker[T]) WaitIn(ctx context.Context, f any, done <-chan struct{}) err
 		w.waitingOn = nil
 		p.mu.Unlock()
 	}()
-	return p.hooks.WaitDone(ctx, done)
+	return p.waitDone(ctx, done)
 }
 
 // deadlockLocked returns the Deadlock error if w, which has just started
@@ -67,7 +67,7 @@ func (p *Pool[T]) deadlockLocked(w *worker[T]) error {
 	runner := make(map[any]*worker[T])
 	for x := range p.all {
 		x.cur.each(func(t T) {
-			if f := p.hooks.Future(t); f != nil {
+			if f := p.tasks.Future(t); f != nil {
 				runner[f] = x
 			}
 		})
@@ -81,7 +81,7 @@ func (p *Pool[T]) deadlockLocked(w *worker[T]) error {
 	}
 	p.queue.Each(func(e entry[T]) {
 		e.each(func(t T) {
-			if f := p.hooks.Future(t); f != nil {
+			if f := p.tasks.Future(t); f != nil {
 				if _, wanted := queued[f]; wanted {
 					queued[f] = &t
 				}
@@ -104,7 +104,7 @@ func (p *Pool[T]) deadlockLocked(w *worker[T]) error {
 		for x := range stuck {
 			target := x.waitingOn
 			ok := false
-			if !p.hooks.IsDone(target) {
+			if !p.tasks.IsDone(target) {
 				if r := runner[target]; r != nil {
 					ok = stuck[r]
 				} else if queued[target] != nil {
@@ -120,7 +120,7 @@ func (p *Pool[T]) deadlockLocked(w *worker[T]) error {
 	if !stuck[w] {
 		return nil
 	}
-	return p.hooks.Deadlock(p.describeLocked(w, runner, queued))
+	return p.errs.Deadlock(p.describeLocked(w, runner, queued))
 }
 
 // describeLocked names the calls of the wait chain that starts at w.
@@ -143,7 +143,7 @@ func (p *Pool[T]) describeLocked(w *worker[T], runner map[any]*worker[T], queued
 				strings.Join(names, ", which waits on "), queuedName, p.name, workers)
 		}
 		rt := r.task // r waits too, so its task is stable
-		if p.hooks.Future(rt) != target {
+		if p.tasks.Future(rt) != target {
 			return fmt.Sprintf("%s waits on a call queued behind %s on the same worker",
 				strings.Join(names, ", which waits on "), callName(rt))
 		}

@@ -2,9 +2,9 @@
 // queue of pending calls and the inbox that takes them without the lock,
 // the worker goroutines, the counts behind Stats, breaking and shutting
 // down, and the deadlock check of a call that waits on another call of its
-// own pool. The ThreadPool is a thin wrapper around a Pool of its Tasks;
-// what the pool needs of them, and of the package that makes them, beyond
-// the methods of Task comes through Hooks.
+// own pool. The ThreadPool is a thin wrapper around a Pool of its Tasks,
+// which handles them through the Task methods and, for what it cannot name,
+// through Tasks and Errors, which package futures implements.
 package threads
 
 import (
@@ -34,53 +34,54 @@ type Task interface {
 	Err() error
 }
 
-// Hooks are what a Pool needs of its tasks beyond Task, and of the package
-// that makes them: its errors, its waits and its guard of user code.
-type Hooks[T Task] struct {
+// Tasks is what a Pool does with its tasks, values of T (package futures'
+// Task), beyond the methods of Task: package futures implements it, since
+// a task there may have optional methods, for exact counts and fast paths,
+// that this package cannot name.
+type Tasks[T Task] interface {
 	// Own makes the pool the owner of t, told through Pool.NoteCancelled
 	// when t is cancelled while queued. owned is false for a task that
 	// takes no owner, whose end the pool counts when it sees it; pending
 	// is false if t is not pending any more.
-	Own func(t T) (owned, pending bool)
+	Own(t T) (owned, pending bool)
 	// Future returns the future t completes, as the identity the deadlock
 	// check compares, for a task that takes an owner; nil for another.
-	Future func(t T) any
+	Future(t T) any
 	// IsDone reports whether f, a future given to WaitIn or returned by
 	// Future, is done.
-	IsDone func(f any) bool
+	IsDone(f any) bool
 	// Ending returns how t, which ended without running, ended.
-	Ending func(t T) counts.Ending
+	Ending(t T) counts.Ending
 	// Run runs t with ctx in the calling goroutine, calling before with
 	// the call's error just before its future completes.
-	Run func(t T, ctx context.Context, before func(error))
+	Run(t T, ctx context.Context, before func(error))
 	// Fail fails t, which is running or may have finished already, with
 	// err; with later not nil, the OnDone callbacks of its future are
 	// passed to later instead of being run.
-	Fail func(t T, err error, later func(func()))
-	// Guard calls body and passes its error to settle; a panic or a
-	// runtime.Goexit in body settles with an error, and a Goexit then
-	// goes on exiting the goroutine.
-	Guard func(body func() error, settle func(error))
-	// WaitDone blocks until done is closed or ctx ends, as a future's
-	// Result does without the deadlock check.
-	WaitDone func(ctx context.Context, done <-chan struct{}) error
-	// WaitRoom waits on room, whose lock the caller holds, until check,
-	// called with the lock held, returns an error or that the calls fit
-	// in the queue; it returns an error matching ctx's if ctx ends first.
-	WaitRoom func(ctx context.Context, room *sync.Cond, check func() (bool, error)) error
-	// NotStarted returns the error of a call that was not invoked because
-	// ctx, its context, had ended when its turn came.
-	NotStarted func(ctx context.Context) error
-	// Broken returns an error that says msg, wraps cause and marks the
-	// pool, or a call it gave up, as broken.
-	Broken func(msg string, cause error) error
-	// Deadlock returns the error of a wait that could never end, where
-	// chain names the calls that wait on each other.
-	Deadlock func(chain string) error
+	Fail(t T, err error, later func(func()))
+}
+
+// Errors makes the errors of package futures that a Pool returns and fails
+// calls with.
+type Errors interface {
+	// Shutdown is the error of a call made after Shutdown.
+	Shutdown() error
+	// ShutdownInside is the error of a Shutdown called from one of the
+	// pool's own calls, which it cannot wait for.
+	ShutdownInside() error
+	// Broken returns an error saying msg that matches ErrBrokenExecutor
+	// and cause.
+	Broken(msg string, cause error) error
+	// NotStarted is the error of a call that was not invoked because ctx,
+	// its context, had ended when its turn came.
+	NotStarted(ctx context.Context) error
+	// Deadlock is the error of a wait that could never end, where chain
+	// names the calls that wait on each other.
+	Deadlock(chain string) error
 }
 
 // Config is how a Pool is set up.
-type Config[T Task] struct {
+type Config struct {
 	Name       string // names the pool in errors, logs and profiles
 	MaxWorkers int    // the most worker goroutines at once; at least 1
 	// Init, if not nil, runs first in every worker goroutine with the
@@ -93,13 +94,17 @@ type Config[T Task] struct {
 	// WaiterKey is the context key under which the context of every call
 	// carries its worker, whose WaitIn method is the deadlock check.
 	WaiterKey any
-	// ErrShutdown is returned for calls executed after Shutdown.
-	ErrShutdown error
-	// ErrShutdownInside is returned by Shutdown called from one of the
-	// pool's own calls, which it cannot wait for.
-	ErrShutdownInside error
-	// Hooks are what the pool needs of the tasks and of their package.
-	Hooks Hooks[T]
+	// Guard calls body and passes its error to settle; a panic or a
+	// runtime.Goexit in body settles with an error, and a Goexit then
+	// goes on exiting the goroutine. The Initializer runs under it.
+	Guard func(body func() error, settle func(error))
+	// WaitDone blocks until done is closed or ctx ends, as a future's
+	// Result does without the deadlock check.
+	WaitDone func(ctx context.Context, done <-chan struct{}) error
+	// WaitRoom waits on room, whose lock is held, until check returns an
+	// error or true, or until ctx ends, and returns check's error or the
+	// error of a wait that gave up.
+	WaitRoom func(ctx context.Context, room *sync.Cond, check func() (bool, error)) error
 }
 
 // Pool runs tasks on a pool of goroutines. Workers start lazily, one for
@@ -116,9 +121,11 @@ type Pool[T Task] struct {
 	log        *slog.Logger // nil: silent
 	queueSize  int64        // the QueueSize bound on counts.Queued; 0 when unbounded
 	waiterKey  any
-	errShut    error // Config.ErrShutdown
-	errInside  error // Config.ErrShutdownInside
-	hooks      Hooks[T]
+	guard      func(body func() error, settle func(error))
+	waitDone   func(ctx context.Context, done <-chan struct{}) error
+	waitRoom   func(ctx context.Context, room *sync.Cond, check func() (bool, error)) error
+	tasks      Tasks[T]
+	errs       Errors
 	// room is signalled, with QueueSize, when counts.Queued goes down or
 	// the pool stops accepting calls, to wake submitters blocked on a full
 	// queue.
@@ -155,12 +162,13 @@ type Pool[T Task] struct {
 	counts   counts.Counters // less the live workers' ended
 }
 
-// Init sets the pool up as cfg says. It starts no goroutine until the
-// first call.
-func (p *Pool[T]) Init(cfg Config[T]) {
+// Init sets the pool up as cfg says, handling its tasks through tasks and
+// making its errors with errs. It starts no goroutine until the first call.
+func (p *Pool[T]) Init(cfg Config, tasks Tasks[T], errs Errors) {
 	p.name, p.maxWorkers, p.init, p.log = cfg.Name, cfg.MaxWorkers, cfg.Init, cfg.Log
 	p.queueSize = int64(cfg.QueueSize)
-	p.waiterKey, p.errShut, p.errInside, p.hooks = cfg.WaiterKey, cfg.ErrShutdown, cfg.ErrShutdownInside, cfg.Hooks
+	p.waiterKey, p.guard, p.waitDone, p.waitRoom = cfg.WaiterKey, cfg.Guard, cfg.WaitDone, cfg.WaitRoom
+	p.tasks, p.errs = tasks, errs
 	p.all = make(map[*worker[T]]struct{})
 	p.exited = make(chan struct{})
 	p.room.L = &p.mu
@@ -297,7 +305,7 @@ func (p *Pool[T]) Refusal() error {
 // refusalLocked returns why the pool refuses new calls, or nil.
 func (p *Pool[T]) refusalLocked() error {
 	if p.shutdown {
-		return p.errShut
+		return p.errs.Shutdown()
 	}
 	return p.broken
 }
@@ -307,7 +315,7 @@ func (p *Pool[T]) refusalLocked() error {
 // in alone), or a worker is idle to take them. It returns why the pool
 // refuses calls, or an error matching ctx's if ctx ends first.
 func (p *Pool[T]) waitRoomLocked(ctx context.Context, n int64) error {
-	return p.hooks.WaitRoom(ctx, &p.room, func() (bool, error) {
+	return p.waitRoom(ctx, &p.room, func() (bool, error) {
 		if err := p.refusalLocked(); err != nil {
 			return false, err
 		}

@@ -102,46 +102,54 @@ type deadlock struct{ chain string }
 
 func (d *deadlock) Error() string { return "deadlock: " + d.chain }
 
+// fakeTasks is how the pool of these tests handles its calls.
+type fakeTasks struct{ p *Pool[call] }
+
+func (ft fakeTasks) Own(c call) (bool, bool) {
+	f := c.(*fake)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.owner = ft.p
+	return true, f.state == 0
+}
+
+func (fakeTasks) Future(c call) any                      { return c }
+func (fakeTasks) IsDone(f any) bool                      { return f.(*fake).Err() != nil }
+func (fakeTasks) Fail(c call, err error, _ func(func())) { c.fail(err) }
+
+func (fakeTasks) Ending(c call) counts.Ending {
+	if errors.Is(c.Err(), errCancelled) {
+		return counts.Cancelled
+	}
+	return counts.Failed
+}
+
+func (fakeTasks) Run(c call, ctx context.Context, before func(error)) { c.run(ctx, before) }
+
+// fakeErrors makes the errors of the pool of these tests.
+type fakeErrors struct{}
+
+func (fakeErrors) Shutdown() error                      { return errShutdown }
+func (fakeErrors) ShutdownInside() error                { return errInside }
+func (fakeErrors) Broken(msg string, _ error) error     { return errors.New(msg) }
+func (fakeErrors) NotStarted(ctx context.Context) error { return ctx.Err() }
+func (fakeErrors) Deadlock(chain string) error          { return &deadlock{chain: chain} }
+
 func newPool(t *testing.T, workers int) *Pool[call] {
 	p := &Pool[call]{}
-	p.Init(Config[call]{
+	p.Init(Config{
 		Name: "test", MaxWorkers: workers, WaiterKey: waiterKey{},
-		ErrShutdown: errShutdown, ErrShutdownInside: errInside,
-		Hooks: Hooks[call]{
-			Own: func(c call) (bool, bool) {
-				f := c.(*fake)
-				f.mu.Lock()
-				defer f.mu.Unlock()
-				f.owner = p
-				return true, f.state == 0
-			},
-			Future: func(c call) any { return c },
-			IsDone: func(f any) bool { return f.(*fake).Err() != nil },
-			Ending: func(c call) counts.Ending {
-				if errors.Is(c.Err(), errCancelled) {
-					return counts.Cancelled
-				}
-				return counts.Failed
-			},
-			Run:  func(c call, ctx context.Context, before func(error)) { c.run(ctx, before) },
-			Fail: func(c call, err error, _ func(func())) { c.fail(err) },
-			Guard: func(body func() error, settle func(error)) {
-				settle(body())
-			},
-			WaitDone: func(ctx context.Context, done <-chan struct{}) error {
-				select {
-				case <-done:
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			},
-			WaitRoom:   func(context.Context, *sync.Cond, func() (bool, error)) error { return nil },
-			NotStarted: func(ctx context.Context) error { return ctx.Err() },
-			Broken:     func(msg string, cause error) error { return errors.New(msg) },
-			Deadlock:   func(chain string) error { return &deadlock{chain: chain} },
+		Guard: func(body func() error, settle func(error)) { settle(body()) },
+		WaitDone: func(ctx context.Context, done <-chan struct{}) error {
+			select {
+			case <-done:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		},
-	})
+		WaitRoom: func(context.Context, *sync.Cond, func() (bool, error)) error { return nil },
+	}, fakeTasks{p}, fakeErrors{})
 	t.Cleanup(func() { require.NoError(t, p.Shutdown(context.Background(), false)) })
 	return p
 }

@@ -26,7 +26,7 @@ func (p *Pool[T]) breakPool(cause error) {
 		p.mu.Unlock()
 		return
 	}
-	p.broken = p.hooks.Broken(fmt.Sprintf("futures: an Initializer of ThreadPool %q failed; the pool cannot run calls", p.name), cause)
+	p.broken = p.errs.Broken(fmt.Sprintf("futures: an Initializer of ThreadPool %q failed; the pool cannot run calls", p.name), cause)
 	p.closeInboxLocked()
 	queued := p.queue.Drain()
 	idle := p.idle
@@ -60,13 +60,13 @@ func (p *Pool[T]) failQueued(es []entry[T], err error, later func(func())) {
 			}
 			p.mu.Unlock()
 			if started {
-				p.hooks.Fail(t, err, later)
+				p.tasks.Fail(t, err, later)
 			}
 		}
 	}
 }
 
-// runLater runs the callbacks that Hooks.Fail passed on, in order. A
+// runLater runs the callbacks that Tasks.Fail passed on, in order. A
 // runtime.Goexit in one skips none of the others.
 func runLater(callbacks []func()) { guard.Each(callbacks, func(run func()) { run() }) }
 
@@ -112,7 +112,7 @@ func (p *Pool[T]) Shutdown(ctx context.Context, cancelPending bool) error {
 	}
 	p.cancelQueued(cancelled)
 	if inside {
-		return p.errInside
+		return p.errs.ShutdownInside()
 	}
 	select {
 	case <-p.exited: // nothing left to wait for, whatever ctx says
@@ -146,12 +146,12 @@ func (p *Pool[T]) abandon(ctx context.Context) {
 	cause := ctx.Err()
 	var callbacks []func()
 	later := func(run func()) { callbacks = append(callbacks, run) }
-	p.failQueued(queued, p.hooks.Broken("futures: the pool was shut down before the call ran", cause), later)
-	stopped := p.hooks.Broken("futures: Shutdown gave up waiting for the call and cancelled its context", cause)
+	p.failQueued(queued, p.errs.Broken("futures: the pool was shut down before the call ran", cause), later)
+	stopped := p.errs.Broken("futures: Shutdown gave up waiting for the call and cancelled its context", cause)
 	for _, t := range running {
-		p.hooks.Fail(t, stopped, later)
+		p.tasks.Fail(t, stopped, later)
 	}
-	p.kill(p.hooks.Broken("futures: Shutdown gave up waiting", cause))
+	p.kill(p.errs.Broken("futures: Shutdown gave up waiting", cause))
 	p.abandonMu.Unlock()
 	runLater(callbacks)
 }

@@ -127,7 +127,7 @@ func (p *Pool[T]) work(w *worker[T]) {
 // initialize runs the Initializer in w and breaks the pool if it fails:
 // returns an error, panics or calls runtime.Goexit.
 func (p *Pool[T]) initialize(w *worker[T]) (ok bool) {
-	p.hooks.Guard(func() error { return p.init(w.base) }, func(err error) {
+	p.guard(func() error { return p.init(w.base) }, func(err error) {
 		if err != nil {
 			p.logf(slog.LevelError, "futures: worker initializer failed; the pool is broken", w, "error", err)
 			p.breakPool(err)
@@ -206,13 +206,13 @@ func (p *Pool[T]) run(w *worker[T], t T) {
 		select {
 		case <-d:
 			w.record(counts.Cancelled)
-			p.hooks.Fail(t, p.hooks.NotStarted(tc), nil)
+			p.tasks.Fail(t, p.errs.NotStarted(tc), nil)
 			return
 		default:
 		}
 	}
 	w.task = t
-	p.hooks.Run(t, p.contextFor(w, tc), w.finished)
+	p.tasks.Run(t, p.contextFor(w, tc), w.finished)
 	var none T
 	w.task = none
 }
@@ -286,7 +286,7 @@ func (p *Pool[T]) exit(w *worker[T], clean bool) {
 	broken := p.broken
 	p.checkExitedLocked()
 	p.mu.Unlock()
-	guard.Each(rest, func(t T) { p.hooks.Fail(t, broken, nil) })
+	guard.Each(rest, func(t T) { p.tasks.Fail(t, broken, nil) })
 	if next != nil {
 		go p.work(next)
 	}
