@@ -194,15 +194,16 @@ func (p *Pool[T]) Execute(t T, link *mpsc.Node[T]) error {
 	return p.enqueue(entry[T]{one: t}, link, t.Context())
 }
 
-// push pushes t, whose link is l, into the inbox, unless it is closed.
+// push pushes t, whose link is l, into the inbox, unless it is closed. It
+// has no defer, so that it inlines into Execute: nothing in it can panic.
 func (p *Pool[T]) push(l *mpsc.Node[T], t T) bool {
 	p.pushing.Add(1)
-	defer p.pushing.Add(-1)
-	if !p.inboxOpen.Load() {
-		return false
+	ok := p.inboxOpen.Load()
+	if ok {
+		p.inbox.Push(l, t)
 	}
-	p.inbox.Push(l, t)
-	return true
+	p.pushing.Add(-1)
+	return ok
 }
 
 // drainInboxLocked moves the calls of the inbox to the queue, oldest first,
