@@ -167,19 +167,7 @@ func TestWindowRefillsAfterAllWorkersLeft(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The stopped worker said so: the window is empty.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		p.mu.Lock()
-		w := p.windowLocked()
-		p.mu.Unlock()
-		if w == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the window counts %d slots after its only worker stopped", w)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitWindow(t, p, func(w int) bool { return w == 0 })
 	var fs []*futures.Future[int]
 	for i := range 5 {
 		fs = append(fs, futures.Submit(p, square, i))
@@ -236,19 +224,7 @@ func TestWindowShrinksWhenHellosStop(t *testing.T) {
 	if n := streamMsgs(t, p.link, p.top.calls.Name); n != 3 {
 		t.Errorf("the calls stream holds %d messages for a worker of 3 slots, want 3", n)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		p.mu.Lock()
-		w := p.windowLocked()
-		p.mu.Unlock()
-		if w == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the window counts %d slots of a worker silent for long", w)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitWindow(t, p, func(w int) bool { return w == 0 })
 	if st := p.Stats(); st.Queued != 3 || st.Running != 3 {
 		t.Errorf("Stats %+v: want 3 queued, 3 running", st)
 	}
@@ -469,6 +445,59 @@ func TestWindowOneSlotGoexitAndPanic(t *testing.T) {
 		t.Errorf("Stats %+v: want 8 failed, 4 succeeded", st)
 	}
 	stop()
+	if err := <-served; err != nil {
+		t.Error(err)
+	}
+}
+
+// TestStoppingWorkerLeavesWindow: a worker that stops says it takes no
+// more calls, and says nothing else while it finishes the calls it holds:
+// a call submitted meanwhile waits in the pool, cancellable, instead of
+// being published for a worker that will not take it.
+func TestStoppingWorkerLeavesWindow(t *testing.T) {
+	const lostAfter = 400 * time.Millisecond // a heartbeat every 100ms
+	p, err := NewPool(LocalWorkers(0), Name("stopping"), WorkerLostAfter(lostAfter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := testContext(t, time.Minute)
+	hellos, err := p.link.nc.SubscribeSync(p.top.helloSubject())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hellos.Unsubscribe()
+	stop, served := serveInBackground(t, ctx, p, Concurrency(2), graceOption(30*time.Second))
+	dir := t.TempDir()
+	held := futures.Submit(p, holdPID, dir)
+	waitPIDs(t, ctx, dir, 1)
+	stop()
+	for {
+		m, err := hellos.NextMsg(10 * time.Second)
+		if err != nil {
+			t.Fatalf("the stopping worker never said it takes no more calls: %v", err)
+		}
+		if _, slots, err := parseHello(m.Data); err == nil && slots == 0 {
+			break
+		}
+	}
+	// Ten heartbeats of the draining worker.
+	if m, err := hellos.NextMsg(10 * lostAfter / 4); err == nil {
+		id, slots, _ := parseHello(m.Data)
+		t.Errorf("the draining worker %s said hello with %d slots after it stopped", id, slots)
+	}
+	late := futures.Submit(p, square, 3)
+	<-p.pub.PublishAsyncComplete()
+	if st := late.State(); st != futures.Pending {
+		t.Errorf("a call submitted while the only worker drains: %v, want Pending", st)
+	}
+	if !late.Cancel() {
+		t.Error("Cancel of a call submitted while the only worker drains returned false")
+	}
+	release(t, dir)
+	if _, err := held.Result(ctx); err != nil {
+		t.Errorf("the call the worker drained: %v", err)
+	}
 	if err := <-served; err != nil {
 		t.Error(err)
 	}
