@@ -95,12 +95,12 @@ func TestWindowStatsAddUpUnderCancel(t *testing.T) {
 		}
 	}()
 	var mu sync.Mutex
-	var all []futures.Awaitable
+	var all []*futures.Future[int]
 	var wg sync.WaitGroup
 	for s := range submitters {
 		wg.Go(func() {
 			for i := range each {
-				var f futures.Awaitable
+				var f *futures.Future[int]
 				switch (s + i) % 4 {
 				case 0:
 					f = futures.Submit(p, nap, 1)
@@ -142,6 +142,15 @@ func TestWindowStatsAddUpUnderCancel(t *testing.T) {
 	checkStats(t, st)
 	if st.Submitted != submitters*each || st.Queued != 0 || st.Running != 0 {
 		t.Errorf("Stats %+v once every call is done: want %d submitted, none queued or running", st, submitters*each)
+	}
+	ok := int64(0)
+	for _, f := range all {
+		if f.Err() == nil {
+			ok++
+		}
+	}
+	if st.Succeeded != ok {
+		t.Errorf("Stats %+v counts %d successes, the futures %d", st, st.Succeeded, ok)
 	}
 	if v, err := futures.Submit(p, square, 4).Result(ctx); v != 16 || err != nil {
 		t.Errorf("square(4) after: %d, %v", v, err)
@@ -500,5 +509,53 @@ func TestStoppingWorkerLeavesWindow(t *testing.T) {
 	}
 	if err := <-served; err != nil {
 		t.Error(err)
+	}
+}
+
+// TestEndedGroupAnsweredWhenAsked: a published call whose context ends
+// while its message waits in the stream, taken by a worker that asks the
+// pool whether to run it (here the only delivery MaxAttempts allows), is
+// answered as cancelled at once, not lost WorkerLostAfter later.
+func TestEndedGroupAnsweredWhenAsked(t *testing.T) {
+	const lostAfter = 8 * time.Second
+	p, err := NewPool(LocalWorkers(0), Name("endedasked"), WorkerLostAfter(lostAfter), MaxAttempts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := testContext(t, time.Minute)
+	stop, served := serveInBackground(t, ctx, p, Concurrency(1))
+	defer func() {
+		stop()
+		<-served
+	}()
+	first, second := t.TempDir(), t.TempDir()
+	defer release(t, second) // lets the call end if it ran
+	busy := futures.Submit(p, holdPID, first)
+	waitPIDs(t, ctx, first, 1)
+	ghostSlots(t, p, 2) // the pool publishes the next call, which waits in the stream
+	cctx, cancel := context.WithCancel(ctx)
+	f := futures.SubmitContext(cctx, p, holdPID, second)
+	<-p.pub.PublishAsyncComplete()
+	if st := f.State(); st != futures.Running {
+		t.Fatalf("the call published behind the busy slot is %v, want Running", st)
+	}
+	cancel()
+	release(t, first)
+	if _, err := busy.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithTimeout(ctx, lostAfter/2)
+	defer rcancel()
+	_, err = f.Result(rctx)
+	var lost *LostError
+	if errors.As(err, &lost) || !errors.Is(err, futures.ErrCancelled) || !errors.Is(err, context.Canceled) {
+		t.Errorf("the call whose context ended in the stream: error %v, want ErrCancelled and context.Canceled, before WorkerLostAfter", err)
+	}
+	if pids := startedPIDs(t, second); len(pids) != 0 {
+		t.Errorf("the call whose context ended in the stream ran in %v", pids)
+	}
+	if st := p.Stats(); st.Cancelled != 1 || st.Succeeded != 1 || st.Running != 0 {
+		t.Errorf("Stats %+v: want 1 succeeded, 1 cancelled", st)
 	}
 }
