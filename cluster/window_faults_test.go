@@ -5,6 +5,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"iter"
 	"runtime"
 	"slices"
 	"sync"
@@ -558,4 +559,76 @@ func TestEndedGroupAnsweredWhenAsked(t *testing.T) {
 	if st := p.Stats(); st.Cancelled != 1 || st.Succeeded != 1 || st.Running != 0 {
 		t.Errorf("Stats %+v: want 1 succeeded, 1 cancelled", st)
 	}
+}
+
+// TestMapStopsWithChunksInStream: a Map whose context ends while chunks of
+// it were published and wait in the stream (the pool counted slots of a
+// worker that is gone) ends, and the worker that takes those chunks
+// answers their calls as cancelled, whether it asks the pool or not:
+// nothing is left before WorkerLostAfter.
+func TestMapStopsWithChunksInStream(t *testing.T) {
+	const lostAfter = 20 * time.Second
+	for _, attempts := range []int{1, 5} {
+		p, err := NewPool(LocalWorkers(0), Name("mapstream"), WorkerLostAfter(lostAfter), MaxAttempts(attempts))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := testContext(t, lostAfter/2)
+		stop, served := serveInBackground(t, ctx, p, Concurrency(1))
+		ghostSlots(t, p, 8)
+		mctx, cancel := context.WithCancel(ctx)
+		got := 0
+		for _, err := range futures.Map(mctx, p, nap, slices.Values(make([]int, 200)), futures.Chunksize(4), futures.Buffer(32)) {
+			if err != nil {
+				break
+			}
+			if got++; got == 4 {
+				cancel()
+			}
+		}
+		cancel()
+		waitIdle(t, ctx, p)
+		st := p.Stats()
+		checkStats(t, st)
+		if st.Succeeded >= 200 || st.Cancelled == 0 {
+			t.Errorf("MaxAttempts %d: Stats %+v: want the Map's calls beyond its end cancelled", attempts, st)
+		}
+		stop()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+		if err := p.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestCancelledCallsLeaveThePool: calls cancelled while they wait in a
+// pool that has no worker leave it, arguments and all, once counted: the
+// pool keeps nothing of them until a worker comes.
+func TestCancelledCallsLeaveThePool(t *testing.T) {
+	p, err := NewPool(LocalWorkers(0), Name("leave"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := testContext(t, 10*time.Second)
+	var fs []*futures.Future[int]
+	for i := range 50 {
+		fs = append(fs, futures.Submit(p, square, i))
+	}
+	mctx, cancel := context.WithCancel(ctx)
+	next, stop := iter.Pull2(futures.Map(mctx, p, square, slices.Values(make([]int, 100)), futures.Chunksize(2), futures.Buffer(20)))
+	for _, f := range fs {
+		f.Cancel()
+	}
+	cancel()
+	if _, err, _ := next(); err == nil {
+		t.Error("a Map whose context ended with no worker gave a result")
+	}
+	stop()
+	if st := p.Stats(); st.Cancelled+st.Failed != st.Submitted || st.Queued != 0 {
+		t.Errorf("Stats %+v: want every call cancelled", st)
+	}
+	waitIdle(t, ctx, p)
 }
