@@ -632,3 +632,64 @@ func TestCancelledCallsLeaveThePool(t *testing.T) {
 	}
 	waitIdle(t, ctx, p)
 }
+
+// TestShutdownDeadlineUnderSubmit: Shutdown whose context ends while calls
+// are being submitted, cancelled and run: every future ends, every
+// snapshot of Stats adds up, and nothing is left of the calls.
+func TestShutdownDeadlineUnderSubmit(t *testing.T) {
+	p, err := NewPool(LocalWorkers(1), Name("shutunder"), WorkerLostAfter(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := testContext(t, time.Minute)
+	var mu sync.Mutex
+	var all []*futures.Future[int]
+	var wg sync.WaitGroup
+	started := make(chan struct{})
+	for s := range 3 {
+		wg.Go(func() {
+			for i := range 200 {
+				if i == 10 && s == 0 {
+					close(started)
+				}
+				cctx, cancel := context.WithCancel(ctx)
+				f := futures.SubmitContext(cctx, p, nap, 3)
+				if i%3 == s {
+					cancel()
+				}
+				defer cancel()
+				mu.Lock()
+				all = append(all, f)
+				mu.Unlock()
+				if errors.Is(f.Err(), futures.ErrShutdown) {
+					return
+				}
+				checkStats(t, p.Stats())
+			}
+		})
+	}
+	<-started
+	sctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := p.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown: %v", err)
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if _, notDone := futures.Wait(ctx, all, futures.AllCompleted); len(notDone) > 0 {
+		t.Fatalf("%d calls did not end after Shutdown", len(notDone))
+	}
+	st := p.Stats()
+	checkStats(t, st)
+	if st.Queued != 0 || st.Running != 0 {
+		t.Errorf("Stats %+v after Shutdown", st)
+	}
+	p.mu.Lock()
+	inflight, msgs, pending := p.inflight, len(p.msgs), p.pending.Len()
+	p.mu.Unlock()
+	if inflight != 0 || msgs != 0 || pending != 0 {
+		t.Errorf("after Shutdown the pool holds %d published messages, %d messages, %d waiting", inflight, msgs, pending)
+	}
+}
