@@ -40,7 +40,8 @@ func TestServeDrain(t *testing.T) {
 			t.Fatalf("Serve returned %v while its worker ran a call", err)
 		default:
 		}
-		queued := futures.Submit(p, square, 4) // the stopping worker takes no more
+		waitWindow(t, p, func(w int) bool { return w == 0 }) // the stopping worker said so
+		queued := futures.Submit(p, square, 4)               // the stopping worker takes no more
 		release(dir)
 		if err := <-served; err != nil {
 			t.Errorf("Serve: %v", err)

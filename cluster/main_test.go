@@ -74,16 +74,23 @@ func ghostSlots(t testing.TB, p *Pool, n int) {
 	if err := p.link.nc.Publish(p.top.helloSubject(), appendHello(nil, "ghost", n)); err != nil {
 		t.Fatal(err)
 	}
+	waitWindow(t, p, func(w int) bool { return w >= n })
+}
+
+// waitWindow waits, at most ten seconds, until the slots p counts satisfy
+// ok.
+func waitWindow(t testing.TB, p *Pool, ok func(int) bool) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		p.mu.Lock()
 		w := p.windowLocked()
 		p.mu.Unlock()
-		if w >= n {
+		if ok(w) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the pool counts %d slots, want %d", w, n)
+			t.Fatalf("the pool counts %d slots", w)
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -84,11 +84,22 @@ func (p *Pool) takeLocked(m *message, i int) futures.Task {
 }
 
 // settleLocked counts and forgets the queued calls whose futures ended
-// meanwhile: cancelled by their reader, or by the end of their context.
+// meanwhile: cancelled by their reader, or by the end of their context. A
+// message waiting in the pool whose calls all ended leaves it, so that the
+// pool does not keep it, arguments and all, until a worker has room.
 func (p *Pool) settleLocked() {
+	gone := false
 	for _, m := range p.msgs {
 		for i := range m.calls {
 			p.settleOneLocked(m, i)
+		}
+		gone = gone || m.left == 0
+	}
+	if gone {
+		for _, m := range p.pending.Drain() {
+			if m.left > 0 {
+				p.pending.Push(m)
+			}
 		}
 	}
 	p.room.Broadcast()

@@ -47,24 +47,46 @@ func (p *Pool) receive(m *nats.Msg) {
 // this pool does not know, and all of them if an equal or later delivery
 // of the message was started. A worker asks so for a delivery after the
 // first, so that a call whose worker was lost runs again, and for the first
-// message of a pool it has not heard from lately.
+// message of a pool it has not heard from lately. A call whose context
+// ended is not run; in the first delivery, which no worker ran before, it is
+// answered as cancelled here, as its worker would have, since the worker
+// says nothing of the calls it skips. Delivered again, it may have run on a
+// worker that was lost: it is lost WorkerLostAfter after its context ended.
 func (p *Pool) startCalls(attempt int, worker string, ids []uint64) (skip []uint64) {
 	if len(ids) == 0 {
 		return nil
 	}
+	var ended []futures.Task
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	m := p.msgs[ids[0]>>idShift]
 	if m == nil || attempt <= m.attempt {
 		// Finished, or started by this delivery or a later one: a worker
 		// that took the message before it was delivered again asks late.
+		p.mu.Unlock()
 		return ids
 	}
 	m.attempt, m.worker = attempt, worker
 	for _, id := range ids {
-		if mm, i := p.callLocked(id); mm != m || !m.calls[i].started || m.calls[i].t.Context().Err() != nil {
-			skip = append(skip, id) // finished, or its context ended: endGroup ends it
+		mm, i := p.callLocked(id)
+		if mm != m || !m.calls[i].started {
+			skip = append(skip, id) // finished
+			continue
 		}
+		if m.calls[i].t.Context().Err() != nil {
+			skip = append(skip, id) // endGroup ends it
+			if attempt == 1 {
+				p.st.cancelled++
+				ended = append(ended, p.takeLocked(m, i))
+			}
+		}
+	}
+	fn := m.fn
+	p.mu.Unlock()
+	if len(ended) > 0 {
+		for _, t := range ended {
+			p.complete(t, fn, &wire.Result{Kind: wire.KindCancelled})
+		}
+		p.pump() // the message may have left the window
 	}
 	return skip
 }

@@ -224,14 +224,18 @@ func (w *worker) serve(ctx context.Context) error {
 		return fmt.Errorf("futures/cluster: Serve: %w", err)
 	}
 	beats := make(chan struct{})
-	go w.heartbeat(beats)
+	go w.heartbeat(ctx, beats)
 	defer close(beats)
 	if w.ready != nil {
 		w.ready()
 	}
 	w.pull(ctx)
 	<-ctx.Done()
+	// The heartbeat says hello under the mutex while ctx lasts: no hello
+	// with slots follows this one.
+	w.mu.Lock()
 	w.nc.Publish(w.top.helloSubject(), appendHello(nil, w.id, 0)) // it takes no more calls
+	w.mu.Unlock()
 	w.drain()
 	return nil
 }
@@ -341,8 +345,9 @@ func (w *worker) drain() {
 }
 
 // heartbeat tells the server, every quarter of WorkerLostAfter, that the
-// worker still holds the messages it took, until stop is closed.
-func (w *worker) heartbeat(stop <-chan struct{}) {
+// worker still holds the messages it took, until stop is closed, and tells
+// the pools its slots until ctx, that of taking messages, ends.
+func (w *worker) heartbeat(ctx context.Context, stop <-chan struct{}) {
 	t := time.NewTicker(max(w.lostAfter/4, 10*time.Millisecond))
 	defer t.Stop()
 	for {
@@ -355,8 +360,10 @@ func (w *worker) heartbeat(stop <-chan struct{}) {
 		for j := range w.held {
 			j.m.InProgress()
 		}
+		if ctx.Err() == nil {
+			w.sayHello()
+		}
 		w.mu.Unlock()
-		w.sayHello()
 	}
 }
 
