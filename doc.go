@@ -65,9 +65,9 @@
 // buffer under one mutex (and, while every worker is busy, in an inbox that
 // takes calls without it) and hands them to idle goroutines directly;
 // workers start lazily up to MaxWorkers and stay up. What that machinery
-// needs of this package's tasks, errors and waits, ThreadPool gives it as
-// hooks. Both pools count calls through one set of transitions
-// (internal/counts).
+// needs of this package's tasks, errors and waits, ThreadPool gives it
+// through interfaces this package implements (threadtasks.go). Both pools
+// count calls through one set of transitions (internal/counts).
 // AsCompleted and Wait register one waiter on the futures they watch instead
 // of a goroutine each. The call protocol lives in internal/, where executors
 // outside this package can use it: internal/value encodes arguments and
