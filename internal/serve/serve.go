@@ -30,9 +30,9 @@ const (
 // Two goroutines share the work: while one runs calls, the other reads the
 // request pipe, so that cancellations arrive during a call. The one that
 // reads calls while no call runs runs them itself, and the other takes over
-// the reading once they have run for handoffAfter: a short call wakes no
-// other goroutine, which on a machine with idle cores costs more than the
-// call. The main goroutine
+// the reading: at once before several calls, and before a lone call once it
+// has run for handoffAfter, so that a short round trip wakes no other
+// goroutine, which on a machine with idle cores costs more than the call. The main goroutine
 // waits apart, for the end, so that it wakes for none of these hand-offs.
 // Results are written by whoever runs the last queued call, or, while more
 // calls are queued, by a writer goroutine that sends them in batches. Before a call starts, the
@@ -210,16 +210,22 @@ func (s *server) write(frame []byte) bool {
 // loop is the body of the two serving goroutines: each runs the queued
 // calls if no one does, else reads the pipe if no one does, else waits.
 // Whoever stops running or reading goes on with what is left itself, so
-// neither wakes the other; only calls that run for handoffAfter wake the
-// other goroutine, to read the pipe meanwhile.
+// neither wakes the other for nothing: the one that starts running wakes the
+// other to read the pipe meanwhile, at once before several calls, and
+// before a lone call only once it has run for handoffAfter.
 func (s *server) loop() {
 	s.mu.Lock()
 	for {
 		switch {
 		case (s.cur != nil || s.queue.Len() > 0) && !s.running && !s.aborted.Load():
 			s.running = true
-			s.mu.Unlock()
-			s.handoff.Reset(handoffAfter)
+			if s.lone() {
+				s.mu.Unlock()
+				s.handoff.Reset(handoffAfter)
+			} else {
+				s.changed.Broadcast()
+				s.mu.Unlock()
+			}
 			s.runQueue()
 			s.handoff.Stop()
 			s.mu.Lock()
@@ -243,6 +249,18 @@ func (s *server) loop() {
 			s.changed.Wait()
 		}
 	}
+}
+
+// lone reports whether the one call queued is all there is to run, as in
+// a round trip; the other goroutine then reads only once it has run for
+// handoffAfter. Before more calls it reads at once, for the frames that
+// follow them. It is called with mu held.
+func (s *server) lone() bool {
+	if s.cur != nil || s.queue.Len() != 1 {
+		return false
+	}
+	b, _ := s.queue.Peek()
+	return len(b.calls) == 1
 }
 
 // readFrame reads and handles one frame from the pool.
