@@ -32,13 +32,13 @@ const (
 // reads calls while no call runs runs them itself, and the other takes over
 // the reading: at once before several calls, and before a lone call once it
 // has run for handoffAfter, so that a short round trip wakes no other
-// goroutine, which on a machine with idle cores costs more than the call. The main goroutine
-// waits apart, for the end, so that it wakes for none of these hand-offs.
-// Results are written by whoever runs the last queued call, or, while more
-// calls are queued, by a writer goroutine that sends them in batches. Before a call starts, the
-// outcomes of the calls before it are written or copied to the results area
-// of the page shared with the pool, so that the pool gets them even if the
-// call ends the process.
+// goroutine, which on a machine with idle cores costs more than the call.
+// The main goroutine waits apart, for the end, so that it wakes for none of
+// these hand-offs. Results are written by whoever runs the last queued call,
+// or, while more calls are queued, by a writer goroutine that sends them in
+// batches. Before a call starts, the outcomes of the calls before it are
+// written or copied to the results area of the page shared with the pool,
+// so that the pool gets them even if the call ends the process.
 //
 // The calls of one TCalls frame are queued together, as a batch, so that the
 // locks are taken once per frame, not once per call; batches are reused, so
@@ -90,9 +90,9 @@ type server struct {
 	handoff *time.Timer // wakes the goroutine that does not run calls, to read
 }
 
-// handoffAfter is how long calls run before the goroutine that does not run
-// them takes over reading the request pipe; until then, a frame the pool
-// sends waits in the pipe.
+// handoffAfter is how long a lone call runs before the goroutine that does
+// not run it takes over reading the request pipe; until then, a frame the
+// pool sends waits in the pipe.
 const handoffAfter = 20 * time.Microsecond
 
 // Serve serves the calls of a pool that sends requests to in and reads
