@@ -123,6 +123,14 @@ type ownedTask interface {
 	settled() State
 }
 
+// ownBy makes o the owner of t, for the machinery of both pools: owned is
+// false for a task that takes no owner, pending false if t is not pending
+// any more.
+func ownBy(t Task, o canceller) (owned, pending bool) {
+	ot, ok := t.(ownedTask)
+	return ok, !ok || ot.setOwner(o)
+}
+
 // laterCompleter is implemented by the tasks of this package: CompleteLater
 // is Complete, except that, with later not nil, the OnDone callbacks of the
 // future are passed to later to run instead of being run in the caller. A

@@ -43,10 +43,7 @@ func (poolTasks) CarriesDeadline(t Task) bool {
 	return ok && dc.carriesDeadline()
 }
 
-func (pt poolTasks) Own(t Task) bool {
-	o, ok := t.(ownedTask)
-	return !ok || o.setOwner(pt.p)
-}
+func (pt poolTasks) Own(t Task) (owned, pending bool) { return ownBy(t, pt.p) }
 
 func (poolTasks) Owned(t Task) bool {
 	_, ok := t.(ownedTask)

@@ -12,10 +12,7 @@ import (
 // of this package's tasks, and through Task for the others.
 type threadTasks struct{ p *ThreadPool }
 
-func (tt threadTasks) Own(t Task) (owned, pending bool) {
-	o, ok := t.(ownedTask)
-	return ok, !ok || o.setOwner(tt.p)
-}
+func (tt threadTasks) Own(t Task) (owned, pending bool) { return ownBy(t, tt.p) }
 
 func (threadTasks) Future(t Task) any {
 	if o, ok := t.(ownedTask); ok {

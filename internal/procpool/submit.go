@@ -242,7 +242,7 @@ func (p *Pool[T]) enqueue(ctx context.Context, runs []*pcall[T], bad []failure[T
 // admitLocked counts the calls of r, just queued.
 func (p *Pool[T]) admitLocked(r *pcall[T]) {
 	for _, t := range r.ts {
-		if !p.tasks.Own(t) {
+		if owned, pending := p.tasks.Own(t); owned && !pending {
 			p.st.EndNew(p.tasks.Ending(t), 1) // cancelled or failed before it got here
 			continue
 		}

@@ -31,8 +31,10 @@ type Tasks[T any] interface {
 	CarriesDeadline(t T) bool
 	// Own makes the pool the owner of t, if t can have one (Owned): t
 	// tells its owner (Pool.NoteCancelled) when it is cancelled while
-	// pending. It returns false if t has an owner and is not pending.
-	Own(t T) bool
+	// pending. owned is false for a task that takes no owner, whose end
+	// the pool counts when it sees it; pending is false if t is not
+	// pending any more.
+	Own(t T) (owned, pending bool)
 	// Owned reports whether t can have an owner.
 	Owned(t T) bool
 	// Start moves t to Running; it returns false if t is not pending.
