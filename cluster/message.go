@@ -13,18 +13,17 @@ import (
 // slot for it, is then published, and is forgotten once each of its calls
 // has an outcome. A Map chunk is one message; so is each Submit.
 type message struct {
-	no          uint64 // its number: the id of its call i is no<<idShift | i
-	fn          *registry.Func
-	group       *group // nil for a context that never ends
-	gid         uint64 // the group's id, 0 for none
-	deadline    time.Time
-	hasDeadline bool
-	argObj      string // the object holding the argument of its one call, if too big for a message
-	calls       []mcall
-	left        int    // calls without an outcome
-	sent        bool   // published, and counted in Pool.inflight until left is 0
-	attempt     int    // the latest delivery a worker asked to start, 0 before any
-	worker      string // the worker that asked
+	no       uint64 // its number: the id of its call i is no<<idShift | i
+	fn       *registry.Func
+	group    *group    // nil for a context that never ends
+	gid      uint64    // the group's id, 0 for none
+	deadline time.Time // of its context, zero for none
+	argObj   string    // the object holding the argument of its one call, if too big for a message
+	calls    []mcall
+	left     int    // calls without an outcome
+	sent     bool   // published, and counted in Pool.inflight until left is 0
+	attempt  int    // the latest delivery a worker asked to start, 0 before any
+	worker   string // the worker that asked
 }
 
 // mcall is a call of a message.

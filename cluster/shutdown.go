@@ -128,9 +128,7 @@ func (p *Pool) abandon(ctx context.Context) {
 			ends = append(ends, end{p.takeLocked(m, i), err})
 		}
 	}
-	for p.pending.Len() > 0 { // all of their calls were taken
-		p.pending.Pop()
-	}
+	p.pending.Drain() // all of their calls were taken
 	p.mu.Unlock()
 	p.purgeClient()
 	p.cancelOnWorkers(cancelMsg{all: true})

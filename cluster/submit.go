@@ -92,7 +92,7 @@ func (p *Pool) ExecuteBatch(ts []futures.Task) error {
 // Calls whose argument cannot be encoded fail at once; an argument too big
 // for a message goes to the object store now.
 func (p *Pool) enqueue(ctx context.Context, rf *registry.Func, ts []futures.Task) error {
-	deadline, hasDeadline := ctx.Deadline()
+	deadline, _ := ctx.Deadline()
 	type failure struct {
 		t   futures.Task
 		err error
@@ -131,7 +131,7 @@ func (p *Pool) enqueue(ctx context.Context, rf *registry.Func, ts []futures.Task
 	ended := false
 	// The messages take consecutive runs of calls, each as many as fit.
 	for from := 0; from < len(calls); {
-		m := &message{fn: rf, group: g, gid: gid, deadline: deadline, hasDeadline: hasDeadline}
+		m := &message{fn: rf, group: g, gid: gid, deadline: deadline}
 		p.nextMsg++
 		m.no = p.nextMsg
 		to := from + 1
@@ -206,7 +206,7 @@ func (p *Pool) storeArg(m *message) {
 func (p *Pool) publishMessage(m *message) {
 	var b wire.CallsBuilder
 	c := wire.Call{Group: m.gid, Func: m.fn.Name()}
-	if m.hasDeadline {
+	if !m.deadline.IsZero() {
 		c.Flags |= wire.FlagDeadline
 		c.Deadline = uint64(max(time.Until(m.deadline), 1))
 	}
@@ -251,7 +251,7 @@ func (p *Pool) publishMsg(subject string, data []byte, msg *message) {
 	if p.cfg.taskTimeout > 0 {
 		m.Header.Set(headerTimeout, strconv.FormatInt(int64(p.cfg.taskTimeout), 10))
 	}
-	if msg.hasDeadline {
+	if !msg.deadline.IsZero() {
 		// The server's TTLs are whole seconds, at least one.
 		ttl := time.Until(msg.deadline).Truncate(time.Second) + time.Second
 		m.Header.Set(jetstream.MsgTTLHeader, ttl.String())
