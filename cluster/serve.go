@@ -270,7 +270,14 @@ func (w *worker) slotLoop() {
 			sub.Unsubscribe()
 		}
 	}()
-	pull := func() bool { return w.nc.PublishRequest(w.next, sub.Subject, pullRequest) == nil }
+	request := func() error { return w.nc.PublishRequest(w.next, sub.Subject, pullRequest) }
+	pull := func() bool { return request() == nil }
+	retrySoon := func() {
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 	pulled := false // the job before asked for the next message
 	for ctx.Err() == nil {
 		var err error
@@ -278,7 +285,7 @@ func (w *worker) slotLoop() {
 			sub, err = w.nc.SubscribeSync(w.nc.NewInbox())
 		}
 		if err == nil && !pulled {
-			err = w.nc.PublishRequest(w.next, sub.Subject, pullRequest)
+			err = request()
 		}
 		pulled = false
 		var m *nats.Msg
@@ -294,19 +301,13 @@ func (w *worker) slotLoop() {
 				sub = nil
 			}
 			if ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
-				select { // try again soon
-				case <-ctx.Done():
-				case <-time.After(100 * time.Millisecond):
-				}
+				retrySoon()
 			}
 		case len(m.Data) == 0 && m.Header.Get("Status") != "":
 			// 408: the request expired; another status: the consumer is
 			// busy or changing.
 			if m.Header.Get("Status") != "408" {
-				select {
-				case <-ctx.Done():
-				case <-time.After(100 * time.Millisecond):
-				}
+				retrySoon()
 			}
 		default:
 			pulled = w.handle(m, pull)
