@@ -46,6 +46,7 @@ type job struct {
 	recent bool                    // results were sent less than resultBatchWait ago
 	batch  *time.Timer             // clears recent resultBatchWait after a send, and sends what waits
 	cur    context.CancelCauseFunc // cancels the call running now, with a TaskTimeout
+	freed  []byte                  // the msgFreed message to send once the call running now returns, if it overran
 	sc     *scratch                // where calls, recs and out came from
 }
 
@@ -297,25 +298,32 @@ func (j *job) runOne(c *wire.Call) {
 	}
 }
 
-// endCall forgets the call that ran last and cancels its context.
+// endCall forgets the call that ran last and cancels its context; if the
+// call overran TaskTimeout, it tells the pool that its slot is free.
 func (j *job) endCall() {
 	j.mu.Lock()
-	cancel := j.cur
-	j.cur = nil
+	cancel, freed := j.cur, j.freed
+	j.cur, j.freed = nil, nil
 	j.mu.Unlock()
 	if cancel != nil {
 		cancel(nil)
 	}
+	if freed != nil {
+		j.w.nc.Publish(j.w.top.resultSubject(j.client), freed)
+	}
 }
 
 // timedOut records the outcome of a call that overran TaskTimeout, sends it
-// at once and cancels the call's context; the call keeps its slot until it
-// returns.
+// at once and cancels the call's context. The call keeps its slot until it
+// returns: the pool is told so first (msgOverran), so that it publishes
+// nothing for the slot, and again once the call returned (see endCall).
 func (j *job) timedOut(r *wire.Result) {
+	j.w.nc.Publish(j.w.top.resultSubject(j.client), appendOverrun(nil, msgOverran, j.attempt, j.w.id, r.ID))
 	j.record(r)
 	j.send()
 	j.mu.Lock()
 	cancel := j.cur
+	j.freed = appendOverrun(nil, msgFreed, j.attempt, j.w.id, r.ID)
 	j.mu.Unlock()
 	if cancel != nil {
 		cancel(fmt.Errorf("futures/cluster: the call overran TaskTimeout (%s)", r.Message))

@@ -21,7 +21,7 @@ type message struct {
 	argObj   string    // the object holding the argument of its one call, if too big for a message
 	calls    []mcall
 	left     int    // calls without an outcome
-	sent     bool   // published, and counted in Pool.inflight until left is 0
+	sent     bool   // published, and counted in Pool.inflight until left is 0 (see overrun)
 	attempt  int    // the latest delivery a worker asked to start, 0 before any
 	worker   string // the worker that asked
 }
@@ -57,7 +57,8 @@ func (p *Pool) callLocked(id uint64) (*message, int) {
 // uncounts it as queued or running; it returns its task, whose outcome the
 // caller counts. A message whose last call it takes is forgotten, with its
 // large argument and the arguments of its calls, and leaves room for
-// another in the window.
+// another in the window, unless its worker still runs a call of it that
+// overran TaskTimeout.
 func (p *Pool) takeLocked(m *message, i int) futures.Task {
 	c := &m.calls[i]
 	t := c.t
@@ -75,7 +76,7 @@ func (p *Pool) takeLocked(m *message, i int) futures.Task {
 		if m.argObj != "" {
 			p.dropObject(m.argObj)
 		}
-		if m.sent {
+		if _, busy := p.overruns[m.no]; m.sent && !busy {
 			p.inflight--
 		}
 	}
@@ -176,10 +177,10 @@ func (p *Pool) startLocked(m *message) int {
 // the slots of the workers that said hello within WorkerLostAfter, and at
 // least one per local worker. A call no worker has room for thus waits in
 // the pool, where it can be cancelled. It forgets the workers silent
-// longer.
+// longer, and the overruns of those it heard of longer ago.
 func (p *Pool) windowLocked() int {
 	n := 0
-	if len(p.seen) > 0 {
+	if len(p.seen) > 0 || len(p.overruns) > 0 {
 		now := time.Now()
 		for id, s := range p.seen {
 			if now.Sub(s.at) > p.cfg.workerLostAfter {
@@ -187,6 +188,12 @@ func (p *Pool) windowLocked() int {
 				continue
 			}
 			n += s.slots
+		}
+		if len(p.overruns) > 0 {
+			p.forgetOverrunsLocked(func(o overrun) bool {
+				_, seen := p.seen[o.worker]
+				return !seen && now.Sub(o.at) > p.cfg.workerLostAfter
+			})
 		}
 	}
 	return max(n, p.cfg.localWorkers)
@@ -199,7 +206,8 @@ type seenWorker struct {
 }
 
 // greet handles a worker's hello: the window counts its slots until it has
-// been silent for WorkerLostAfter, or says it stops.
+// been silent for WorkerLostAfter, or says it stops; the pool then forgets
+// its overruns.
 func (p *Pool) greet(m *nats.Msg) {
 	id, slots, err := parseHello(m.Data)
 	if err != nil {
@@ -208,6 +216,8 @@ func (p *Pool) greet(m *nats.Msg) {
 	p.mu.Lock()
 	if slots == 0 {
 		delete(p.seen, id)
+		// Its slots leave the window, those of its overruns with them.
+		p.forgetOverrunsLocked(func(o overrun) bool { return o.worker == id })
 	} else {
 		p.seen[id] = seenWorker{slots: slots, at: time.Now()}
 	}

@@ -56,7 +56,8 @@ type Pool struct {
 	room      *sync.Cond           // signalled when calls stop being queued, or the pool stops
 	msgs      map[uint64]*message  // by number, the messages with calls not finished
 	pending   ring.Queue[*message] // the messages not published yet, oldest first
-	inflight  int                  // messages published and not answered
+	inflight  int                  // messages published and not answered, or whose worker still runs a call that overran
+	overruns  map[uint64]overrun   // by message number, the calls that overran TaskTimeout and still run
 	nextMsg   uint64
 	queued    int                   // calls not started
 	seen      map[string]seenWorker // the workers that said hello, by id
@@ -137,6 +138,7 @@ func NewPool(opts ...Option) (*Pool, error) {
 		client:     client,
 		maxPayload: int(l.nc.MaxPayload()),
 		msgs:       map[uint64]*message{},
+		overruns:   map[uint64]overrun{},
 		seen:       map[string]seenWorker{},
 		groups:     map[context.Context]*group{},
 		released:   make(chan struct{}),

@@ -36,10 +36,21 @@ import (
 //	hello      worker → clients, on fut.<p>.hello, when it starts serving
 //	           and with each heartbeat: its id and how many calls it runs
 //	           at once; 0 when it stops taking calls
+//	msgOverran worker → client, before the timeout record of a call that
+//	           overran TaskTimeout: attempt, worker, the call's id; the
+//	           call still runs and keeps its slot
+//	msgFreed   worker → client, once that call returned: attempt, worker,
+//	           the call's id; its slot is free
+//
+// A pool drops a message of a kind it does not know, so that one that
+// predates msgOverran frees the place of a message at the timeout record,
+// and a pool never hears of an overrun from a worker that predates it.
 const (
 	msgStart byte = iota + 1
 	msgResults
 	msgLost
+	msgOverran
+	msgFreed
 )
 
 // The headers of a call message.
@@ -92,20 +103,44 @@ func readIDs(d *wire.Decoder) []uint64 {
 	return ids
 }
 
+// appendHead appends the kind of a message from a worker, and the attempt
+// and worker that readHead reads.
+func appendHead(b []byte, kind byte, attempt int, worker string) []byte {
+	b = append(b, kind)
+	b = wire.AppendUvarint(b, uint64(attempt))
+	return wire.AppendString(b, worker)
+}
+
 // appendStart appends a msgStart message.
 func appendStart(b []byte, attempt int, worker string, ids []uint64) []byte {
-	b = append(b, msgStart)
-	b = wire.AppendUvarint(b, uint64(attempt))
-	b = wire.AppendString(b, worker)
-	return appendIDs(b, ids)
+	return appendIDs(appendHead(b, msgStart, attempt, worker), ids)
 }
 
 // appendResultsHead appends the head of a msgResults message; the records
 // follow as wire.AppendResults appends them, without the frame header.
 func appendResultsHead(b []byte, attempt int, worker string) []byte {
-	b = append(b, msgResults)
-	b = wire.AppendUvarint(b, uint64(attempt))
-	return wire.AppendString(b, worker)
+	return appendHead(b, msgResults, attempt, worker)
+}
+
+// appendOverrun appends a message of kind msgOverran or msgFreed about
+// the call id of the attempt-th delivery of its message to worker.
+func appendOverrun(b []byte, kind byte, attempt int, worker string, id uint64) []byte {
+	return wire.AppendUvarint(appendHead(b, kind, attempt, worker), id)
+}
+
+// parseOverrun decodes a msgOverran or msgFreed message after its kind,
+// b.
+func parseOverrun(b []byte) (attempt int, worker string, id uint64, err error) {
+	attempt, worker, rest, ok := readHead(b)
+	if !ok {
+		return 0, "", 0, fmt.Errorf("%w: the head of an overrun message", wire.ErrFrame)
+	}
+	d := wire.NewDecoder(rest)
+	id = d.Uvarint()
+	if err := d.Finish(); err != nil {
+		return 0, "", 0, err
+	}
+	return attempt, worker, id, nil
 }
 
 // appendLost appends a msgLost message.

@@ -7,8 +7,9 @@ import (
 )
 
 // FuzzMessages feeds what other processes send (call messages, start
-// requests, results heads, cancellations, lost notices, hellos, subjects) to their
-// parsers: malformed input is refused or dropped, never a panic.
+// requests, results heads, cancellations, lost notices, hellos, overrun
+// notices, subjects) to their parsers: malformed input is refused or
+// dropped, never a panic.
 func FuzzMessages(f *testing.F) {
 	var b wire.CallsBuilder
 	b.Add(&wire.Call{ID: 7, Group: 2, Flags: wire.FlagArg | wire.FlagDeadline, Func: "f", Arg: []byte{1, 2}, Deadline: 9})
@@ -18,6 +19,7 @@ func FuzzMessages(f *testing.F) {
 	f.Add(appendLost(nil, 3, []uint64{5})[1:])
 	f.Add([]byte("fut.p.call.c.1"))
 	f.Add(appendHello(nil, "w", 4))
+	f.Add(appendOverrun(nil, msgOverran, 1, "w", 1<<24|2)[1:])
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if ids, err := callIDs(data); err == nil && len(ids) > len(data) {
 			t.Fatalf("%d ids from %d bytes", len(ids), len(data))
@@ -28,6 +30,9 @@ func FuzzMessages(f *testing.F) {
 		parseCancel(data)
 		if id, slots, err := parseHello(data); err == nil && (len(id) > len(data) || slots > 1<<20) {
 			t.Fatalf("hello of %q, %d slots from %d bytes", id, slots, len(data))
+		}
+		if _, worker, _, err := parseOverrun(data); err == nil && len(worker) > len(data) {
+			t.Fatalf("overrun of worker %q from %d bytes", worker, len(data))
 		}
 		readIDs(wire.NewDecoder(data))
 		callSubjectParts(string(data))
@@ -41,6 +46,16 @@ func TestMessagesRoundTrip(t *testing.T) {
 	ids := readIDs(d)
 	if !ok || attempt != 2 || worker != "host:1:abc" || len(ids) != 2 || ids[1] != 9 || d.Finish() != nil {
 		t.Errorf("start message read back as %d, %q, %v", attempt, worker, ids)
+	}
+	for _, kind := range []byte{msgOverran, msgFreed} {
+		b := appendOverrun(nil, kind, 3, "host:1:abc", 5<<idShift|7)
+		attempt, worker, id, err := parseOverrun(b[1:])
+		if b[0] != kind || err != nil || attempt != 3 || worker != "host:1:abc" || id != 5<<idShift|7 {
+			t.Errorf("overrun message %d read back as %d, %q, %d, %v", kind, attempt, worker, id, err)
+		}
+		if _, _, _, err := parseOverrun(append(b[1:], 0)); err == nil {
+			t.Errorf("overrun message %d with a byte left over was accepted", kind)
+		}
 	}
 	c, err := parseCancel(appendCancel(nil, cancelMsg{groups: []uint64{3, 4}}))
 	if err != nil || c.all || len(c.groups) != 2 || c.groups[1] != 4 {

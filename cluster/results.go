@@ -11,7 +11,8 @@ import (
 )
 
 // receive handles a message on the pool's result subject: a worker asking
-// to start calls, results, or lost calls. A malformed message is dropped.
+// to start calls, results, a call that overran TaskTimeout and the end of
+// its run, or lost calls. A malformed message is dropped.
 func (p *Pool) receive(m *nats.Msg) {
 	if len(m.Data) == 0 {
 		return
@@ -30,6 +31,14 @@ func (p *Pool) receive(m *nats.Msg) {
 	case msgResults:
 		if _, _, rest, ok := readHead(m.Data[1:]); ok {
 			p.results(rest)
+		}
+	case msgOverran, msgFreed:
+		if attempt, worker, id, err := parseOverrun(m.Data[1:]); err == nil {
+			if m.Data[0] == msgOverran {
+				p.overran(attempt, worker, id)
+			} else {
+				p.freed(attempt, worker, id)
+			}
 		}
 	case msgLost:
 		d := wire.NewDecoder(m.Data[1:])
@@ -58,7 +67,14 @@ func (p *Pool) startCalls(attempt int, worker string, ids []uint64) (skip []uint
 	}
 	var ended []futures.Task
 	p.mu.Lock()
-	m := p.msgs[ids[0]>>idShift]
+	no := ids[0] >> idShift
+	if o, ok := p.overruns[no]; ok && attempt > o.attempt {
+		// The server delivers the message again: the worker that ran the
+		// call past TaskTimeout is gone, and its slot with it.
+		p.forgetOverrunLocked(no)
+		defer p.pump()
+	}
+	m := p.msgs[no]
 	if m == nil || attempt <= m.attempt {
 		// Finished, or started by this delivery or a later one: a worker
 		// that took the message before it was delivered again asks late.

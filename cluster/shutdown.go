@@ -160,6 +160,7 @@ func (p *Pool) teardown() {
 		}
 	}
 	clear(p.groups)
+	clear(p.overruns)
 	p.mu.Unlock()
 	if !first {
 		<-p.released

@@ -51,19 +51,20 @@ func checkStats(t *testing.T, st futures.Stats) {
 }
 
 // waitIdle waits, at most until ctx ends, until p holds no call: none
-// queued, none published and unanswered, and its window is free.
+// queued, none published and unanswered, none overrunning on its worker,
+// and its window is free.
 func waitIdle(t *testing.T, ctx context.Context, p *Pool) {
 	t.Helper()
 	for {
 		p.mu.Lock()
-		inflight, msgs, queued, pending := p.inflight, len(p.msgs), p.queued, p.pending.Len()
+		inflight, msgs, queued, pending, overruns := p.inflight, len(p.msgs), p.queued, p.pending.Len(), len(p.overruns)
 		p.mu.Unlock()
-		if inflight == 0 && msgs == 0 && queued == 0 && pending == 0 {
+		if inflight == 0 && msgs == 0 && queued == 0 && pending == 0 && overruns == 0 {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("the pool holds calls: %d published messages, %d messages, %d queued calls, %d messages waiting", inflight, msgs, queued, pending)
+			t.Fatalf("the pool holds calls: %d published messages, %d messages, %d queued calls, %d messages waiting, %d overruns", inflight, msgs, queued, pending, overruns)
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
