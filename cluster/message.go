@@ -221,6 +221,7 @@ func (p *Pool) greet(m *nats.Msg) {
 	} else {
 		p.seen[id] = seenWorker{slots: slots, at: time.Now()}
 	}
+	p.windowLocked() // forgets the workers silent too long, and their overruns, even with nothing to publish
 	p.mu.Unlock()
 	p.pump()
 }

@@ -123,20 +123,62 @@ func TestOverrunKeepsSlot(t *testing.T) {
 
 // TestOverrunWorkerKilled: the worker killed with SIGKILL while it runs a
 // call past TaskTimeout gives its place back: the call waiting behind it
-// runs on the worker started again, and the pool forgets the overrun.
+// runs on the worker started again, and the pool forgets the overrun, when
+// the message is delivered again and, with MaxAttempts(1), when the killed
+// worker has been silent for WorkerLostAfter.
 func TestOverrunWorkerKilled(t *testing.T) {
+	for _, attempts := range []int{3, 1} {
+		t.Run(fmt.Sprintf("MaxAttempts=%d", attempts), func(t *testing.T) {
+			dir := t.TempDir() // removed after Close
+			p := newTestPool(t, LocalWorkers(1), TaskTimeout(100*time.Millisecond), WorkerLostAfter(time.Second), MaxAttempts(attempts))
+			ctx := testContext(t, time.Minute)
+			defer release(t, dir)
+			pid := startOverrun(t, ctx, p, dir, "")
+			next := futures.Submit(p, square, 5)
+			wantWaiting(t, p, 1, next)
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			if v, err := next.Result(ctx); v != 25 || err != nil {
+				t.Errorf("square(5) after the worker of the overrun was killed: %d, %v", v, err)
+			}
+			waitIdle(t, ctx, p)
+			checkStats(t, p.Stats())
+		})
+	}
+}
+
+// TestOverrunWorkerStops: a worker that stops while it runs a call past
+// TaskTimeout leaves the window with its slots, that of the call included:
+// the call waiting behind it runs on another worker before the call past
+// TaskTimeout returned.
+func TestOverrunWorkerStops(t *testing.T) {
 	dir := t.TempDir() // removed after Close
-	p := newTestPool(t, LocalWorkers(1), TaskTimeout(100*time.Millisecond), WorkerLostAfter(time.Second), MaxAttempts(3))
-	ctx := testContext(t, time.Minute)
-	defer release(t, dir) // the call delivered again returns
-	pid := startOverrun(t, ctx, p, dir, "")
-	next := futures.Submit(p, square, 5)
-	wantWaiting(t, p, 1, next)
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+	p, err := NewPool(LocalWorkers(0), Name("overrunstops"), TaskTimeout(100*time.Millisecond), WorkerLostAfter(30*time.Second))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := next.Result(ctx); v != 25 || err != nil {
-		t.Errorf("square(5) after the worker of the overrun was killed: %d, %v", v, err)
+	defer p.Close()
+	defer release(t, dir)
+	ctx := testContext(t, time.Minute)
+	stopA, servedA := serveInBackground(t, ctx, p, Concurrency(1), graceOption(time.Minute))
+	startOverrun(t, ctx, p, dir, "")
+	next := futures.Submit(p, square, 7)
+	wantWaiting(t, p, 1, next)
+	stopA() // it says it takes no more calls, and waits for the call past TaskTimeout
+	waitWindow(t, p, func(w int) bool { return w == 0 })
+	soon := testContext(t, 10*time.Second)
+	stopB, servedB := serveInBackground(t, ctx, p, Concurrency(1))
+	if v, err := next.Result(soon); v != 49 || err != nil {
+		t.Errorf("square(7) on another worker while the stopping one runs the call past TaskTimeout: %d, %v", v, err)
+	}
+	release(t, dir)
+	if err := <-servedA; err != nil {
+		t.Error(err)
+	}
+	stopB()
+	if err := <-servedB; err != nil {
+		t.Error(err)
 	}
 	waitIdle(t, ctx, p)
 	checkStats(t, p.Stats())
