@@ -56,7 +56,9 @@
 //     WorkerLostAfter, how many calls it runs at once, and the pool
 //     publishes no more messages (a Map chunk is one) than the workers it
 //     heard from within WorkerLostAfter have slots, and at least one per
-//     local worker; with no worker, nothing is published. A call is Running
+//     local worker; with no worker, nothing is published. A message keeps
+//     its place until its calls have outcomes and, for a call past
+//     TaskTimeout, until that call returned on its worker. A call is Running
 //     once published. A call cancelled before that (Future.Cancel, the end
 //     of its context, a Map that stops, Shutdown with CancelPending) is
 //     never published and never runs; Future.Cancel of a published call
@@ -69,9 +71,14 @@
 //     cancellation), it fails with a *LostError that wraps the context's
 //     error, its message leaves the stream, and a delivery of it made
 //     meanwhile is not run.
-//   - TaskTimeout is soft: the call fails with an error matching
+//   - TaskTimeout is soft: the call fails at once with an error matching
 //     futures.ErrTimeout and its context on the worker is cancelled, but the
-//     worker is not killed.
+//     worker is not killed, and the call keeps its slot until it returns.
+//     The pool counts that slot busy meanwhile, so that the calls behind it
+//     wait in the pool, Pending and cancellable, until the worker says the
+//     call returned (however it ended: a panic or runtime.Goexit too), the
+//     worker stops or is killed, or the pool shuts down. A call that never
+//     returns keeps its slot while its worker lives.
 //   - A deadline of a call's context travels with it, as wall-clock time,
 //     and a call whose deadline passed leaves the stream by itself.
 //   - Stats counts this pool's calls (Queued: waiting in the pool; Running:

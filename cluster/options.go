@@ -233,8 +233,8 @@ func WorkerCommand(path string, args ...string) Option {
 // TaskTimeout bounds how long one attempt of a call may run on its worker:
 // past d the call fails with an error matching futures.ErrTimeout and its
 // context on the worker is cancelled. Unlike a ProcessPool's, the worker is
-// not killed: the call's function keeps its slot until it returns. d <= 0
-// is an error.
+// not killed: the call's function keeps its slot until it returns, and the
+// pool publishes nothing for that slot meanwhile. d <= 0 is an error.
 func TaskTimeout(d time.Duration) Option {
 	return Option{name: fmt.Sprintf("TaskTimeout(%v)", d), apply: func(c *config) error {
 		if d <= 0 {
