@@ -60,7 +60,7 @@ type plainField struct {
 }
 
 var (
-	plains    sync.Map                     // reflect.Type → *plain, nil if the type is not plain
+	plains    sync.Map                     // reflect.Type → *plainVerdict
 	lastPlain atomic.Pointer[plainVerdict] // the type asked about last
 )
 
@@ -77,7 +77,7 @@ func plainOf(c Codec, t reflect.Type) *plain {
 	if v := lastPlain.Load(); v != nil && v.t == t {
 		return v.p
 	}
-	p, ok := plains.Load(t)
+	v, ok := plains.Load(t)
 	if !ok {
 		var q *plain
 		if h := fnv.New32a(); !tagged[t] {
@@ -85,10 +85,10 @@ func plainOf(c Codec, t reflect.Type) *plain {
 				q.sum = h.Sum32()
 			}
 		}
-		p, _ = plains.LoadOrStore(t, q)
+		v, _ = plains.LoadOrStore(t, &plainVerdict{t, q})
 	}
-	lastPlain.Store(&plainVerdict{t, p.(*plain)})
-	return p.(*plain)
+	lastPlain.Store(v.(*plainVerdict))
+	return v.(*plainVerdict).p
 }
 
 // tagged are the types with a tag of their own (see appendFast), which are
@@ -210,8 +210,8 @@ func (p *plain) append(b []byte, v unsafe.Pointer) []byte {
 
 // appendN appends the n values of p's type from v on.
 func (p *plain) appendN(b []byte, v unsafe.Pointer, n int) []byte {
-	if p.kind == reflect.Uint8 {
-		return append(b, unsafe.Slice((*byte)(v), n)...)
+	if p.copied() {
+		return append(b, unsafe.Slice((*byte)(v), n*int(p.size))...)
 	}
 	for i := range n {
 		b = p.append(b, unsafe.Add(v, uintptr(i)*p.size))
@@ -325,12 +325,13 @@ func (p *plain) decode(b []byte, v unsafe.Pointer) ([]byte, bool) {
 
 // decodeN decodes n values of p's type from b into v on.
 func (p *plain) decodeN(b []byte, v unsafe.Pointer, n int) ([]byte, bool) {
-	if p.kind == reflect.Uint8 {
-		if len(b) < n {
+	if p.copied() {
+		size := n * int(p.size)
+		if len(b) < size {
 			return b, false
 		}
-		copy(unsafe.Slice((*byte)(v), n), b)
-		return b[n:], true
+		copy(unsafe.Slice((*byte)(v), size), b)
+		return b[size:], true
 	}
 	for i := range n {
 		var ok bool
@@ -339,6 +340,22 @@ func (p *plain) decodeN(b []byte, v unsafe.Pointer, n int) ([]byte, bool) {
 		}
 	}
 	return b, true
+}
+
+// littleEndian says whether the machine stores numbers as their encoding
+// does.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// copied reports whether the encoding of a run of values of p's type is
+// their bytes in memory: bytes, and floats on a little-endian machine.
+func (p *plain) copied() bool {
+	switch p.kind {
+	case reflect.Uint8:
+		return true
+	case reflect.Float32, reflect.Float64:
+		return littleEndian
+	}
+	return false
 }
 
 func loadInt(k reflect.Kind, v unsafe.Pointer) int64 {
