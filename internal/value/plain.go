@@ -188,12 +188,12 @@ func (p *plain) append(b []byte, v unsafe.Pointer) []byte {
 		s := *(*string)(v)
 		return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 	case reflect.Slice:
-		s := reflect.NewAt(p.typ, v).Elem()
-		b = binary.AppendUvarint(b, uint64(s.Len()))
-		if s.Len() == 0 {
+		s := *sliceAt(v)
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		if len(s) == 0 {
 			return b
 		}
-		return p.elem.appendN(b, s.UnsafePointer(), s.Len())
+		return p.elem.appendN(b, unsafe.Pointer(unsafe.SliceData(s)), len(s))
 	case reflect.Array:
 		return p.elem.appendN(b, v, p.len)
 	}
@@ -236,7 +236,7 @@ func (p *plain) unsent(v unsafe.Pointer) bool {
 	case reflect.String:
 		return len(*(*string)(v)) == 0
 	case reflect.Slice:
-		return reflect.NewAt(p.typ, v).Elem().Len() == 0
+		return len(*sliceAt(v)) == 0
 	}
 	return false
 }
@@ -294,16 +294,17 @@ func (p *plain) decode(b []byte, v unsafe.Pointer) ([]byte, bool) {
 		if k <= 0 || n > uint64((len(b)-k)/p.elem.min) {
 			return b, false
 		}
-		s := reflect.NewAt(p.typ, v).Elem()
-		if s.Cap() < int(n) { // a new array, zeroed, as gob makes
-			s.SetZero()
-			s.Grow(int(n))
+		s := sliceAt(v)
+		if cap(*s) < int(n) { // a new array, zeroed, as gob makes
+			r := reflect.NewAt(p.typ, v).Elem()
+			r.SetZero()
+			r.Grow(int(n))
 		}
-		s.SetLen(int(n))
+		*s = (*s)[:n]
 		if n == 0 {
 			return b[k:], true
 		}
-		return p.elem.decodeN(b[k:], s.UnsafePointer(), int(n))
+		return p.elem.decodeN(b[k:], unsafe.Pointer(unsafe.SliceData(*s)), int(n))
 	case reflect.Array:
 		return p.elem.decodeN(b, v, p.len)
 	}
@@ -341,6 +342,11 @@ func (p *plain) decodeN(b []byte, v unsafe.Pointer, n int) ([]byte, bool) {
 	}
 	return b, true
 }
+
+// sliceAt returns the slice at v, of any slice type, as a []byte of the
+// same address, length and capacity in elements: slices of every type share
+// that layout.
+func sliceAt(v unsafe.Pointer) *[]byte { return (*[]byte)(v) }
 
 // littleEndian says whether the machine stores numbers as their encoding
 // does.
