@@ -192,3 +192,14 @@ func FuzzReflectiveCall(f *testing.F) {
 		}
 	})
 }
+
+// TestArgSize: the room reserved for an argument is the largest noted,
+// up to 1 KiB.
+func TestArgSize(t *testing.T) {
+	f := &Func{}
+	assert.Zero(t, f.ArgSize())
+	for _, tc := range []struct{ note, want int }{{81, 81}, {2, 81}, {500, 500}, {1 << 20, 1 << 10}, {3, 1 << 10}} {
+		f.NoteArgSize(tc.note)
+		assert.Equal(t, tc.want, f.ArgSize(), "after %d", tc.note)
+	}
+}
