@@ -5,6 +5,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -221,5 +222,50 @@ func TestWorkerDiesInJoinedCalls(t *testing.T) {
 	}
 	if st := p.Stats(); st.WorkerExits == 0 || st.Succeeded != calls+21 {
 		t.Errorf("Stats %+v: want a worker exit and %d succeeded", st, calls+21)
+	}
+}
+
+// TestQuickMapItemsShareMessages: the items of a Map with Chunksize 1
+// that wait in the pool together go out in a few messages, as lone calls
+// do, and are yielded in order.
+func TestQuickMapItemsShareMessages(t *testing.T) {
+	const items = 1000
+	p := newTestPool(t, LocalWorkers(1))
+	ctx := testContext(t, time.Minute)
+	for i := range 20 {
+		if _, err := futures.Submit(p, square, i).Result(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir, held := holdSlot(t, ctx, p)
+	before := streamPublished(t, p.link, p.top.calls.Name)
+	done := make(chan error, 1)
+	go func() {
+		i := 0
+		for v, err := range futures.Map(ctx, p, square, count(items), futures.Chunksize(1), futures.Buffer(items)) {
+			if v != i*i || err != nil {
+				done <- fmt.Errorf("item %d: %d, %v", i, v, err)
+				return
+			}
+			i++
+		}
+		done <- nil
+	}()
+	for p.Stats().Queued < items { // every item waits in the pool
+		select {
+		case <-ctx.Done():
+			t.Fatalf("Stats %+v: the Map's items did not reach the pool", p.Stats())
+		case <-time.After(time.Millisecond):
+		}
+	}
+	release(t, dir)
+	if _, err := held.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := streamPublished(t, p.link, p.top.calls.Name) - before; n > items/10 {
+		t.Errorf("%d quick Map items that waited together took %d messages, want at most %d", items, n, items/10)
 	}
 }

@@ -28,8 +28,9 @@ import (
 //
 // A call waits in the pool, Pending, until a worker has a free slot for it:
 // the pool publishes to its calls stream no more messages than its workers
-// have slots, as they tell it, and a call is Running once published. A call
-// cancelled before that is never published and never runs. Calls are
+// have slots, as they tell it (quick calls waiting together share a
+// message), and a call is Running once published. A call cancelled before
+// that is never published and never runs. Calls are
 // at least once: a call whose worker dies or stays silent longer than
 // WorkerLostAfter is delivered again to another worker, up to MaxAttempts
 // times, then fails with a *LostError. A call that returns an error or
