@@ -269,3 +269,32 @@ func TestQuickMapItemsShareMessages(t *testing.T) {
 		t.Errorf("%d quick Map items that waited together took %d messages, want at most %d", items, n, items/10)
 	}
 }
+
+// TestLoneCallsSpreadOverFreeSlots: quick calls waiting in the pool do not
+// join while the workers have a free slot for each of them.
+func TestLoneCallsSpreadOverFreeSlots(t *testing.T) {
+	p := newTestPool(t, LocalWorkers(1))
+	ctx := testContext(t, time.Minute)
+	for i := range 20 {
+		if _, err := futures.Submit(p, square, i).Result(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir, held := holdSlot(t, ctx, p)
+	before := streamPublished(t, p.link, p.top.calls.Name)
+	fs := []*futures.Future[int]{futures.Submit(p, square, 2), futures.Submit(p, square, 3)}
+	ghostSlots(t, p, 2) // room for both
+	<-p.pub.PublishAsyncComplete()
+	if n := streamPublished(t, p.link, p.top.calls.Name) - before; n != 2 {
+		t.Errorf("two calls with a free slot each took %d messages, want 2", n)
+	}
+	release(t, dir)
+	if _, err := held.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range fs {
+		if v, err := f.Result(ctx); v != (i+2)*(i+2) || err != nil {
+			t.Errorf("square(%d) = %d, %v", i+2, v, err)
+		}
+	}
+}

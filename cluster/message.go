@@ -131,12 +131,15 @@ func (p *Pool) settleOneLocked(m *message, i int) {
 func (p *Pool) pump() {
 	for {
 		p.mu.Lock()
-		if p.stage >= poolTornDown || p.pending.Len() == 0 || p.inflight >= p.windowLocked() {
+		free := p.windowLocked() - p.inflight
+		if p.stage >= poolTornDown || p.pending.Len() == 0 || free <= 0 {
 			p.mu.Unlock()
 			return
 		}
 		m, _ := p.pending.Pop()
-		p.joinLocked(m)
+		if p.pending.Len() >= free { // more wait than the workers have room for
+			p.joinLocked(m)
+		}
 		n := p.startLocked(m)
 		p.mu.Unlock()
 		if n > 0 {
@@ -145,9 +148,10 @@ func (p *Pool) pump() {
 	}
 }
 
-// joinLocked moves into m, a lone call's message about to be published,
-// the calls of the lone calls' messages of the same function, context and
-// deadline that wait behind it, as many as the function's pace allows
+// joinLocked moves into m, a lone call's message about to be published
+// while more wait than the workers have free slots for, the calls of the
+// lone calls' messages of the same function, context and deadline that
+// wait behind it, as many as the function's pace allows
 // for the time its calls take and as fit in a message of the server. A
 // worker slot then takes them together and runs them one after the other,
 // which spares a round trip through the server per call; a function whose
