@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gofutures/futures"
+	"github.com/gofutures/futures/internal/pace"
 	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/ring"
 	"github.com/gofutures/futures/internal/value"
@@ -27,8 +28,9 @@ import (
 //
 // A call waits in the pool, Pending, until a worker has a free slot for it:
 // the pool publishes to its calls stream no more messages than its workers
-// have slots, as they tell it, and a call is Running once published. A call
-// cancelled before that is never published and never runs. Calls are
+// have slots, as they tell it (quick calls waiting together share a
+// message), and a call is Running once published. A call cancelled before
+// that is never published and never runs. Calls are
 // at least once: a call whose worker dies or stays silent longer than
 // WorkerLostAfter is delivered again to another worker, up to MaxAttempts
 // times, then fails with a *LostError. A call that returns an error or
@@ -58,9 +60,10 @@ type Pool struct {
 	pending   ring.Queue[*message] // the messages not published yet, oldest first
 	inflight  int                  // messages published and not answered
 	nextMsg   uint64
-	queued    int                   // calls not started
-	seen      map[string]seenWorker // the workers that said hello, by id
-	hello     *nats.Subscription    // the workers' hellos
+	paces     map[*registry.Func]*pace.Estimator // how many lone calls of a function may go in one message
+	queued    int                                // calls not started
+	seen      map[string]seenWorker              // the workers that said hello, by id
+	hello     *nats.Subscription                 // the workers' hellos
 	groups    map[context.Context]*group
 	nextGroup uint64
 	st        counters
@@ -137,6 +140,7 @@ func NewPool(opts ...Option) (*Pool, error) {
 		client:     client,
 		maxPayload: int(l.nc.MaxPayload()),
 		msgs:       map[uint64]*message{},
+		paces:      map[*registry.Func]*pace.Estimator{},
 		seen:       map[string]seenWorker{},
 		groups:     map[context.Context]*group{},
 		released:   make(chan struct{}),

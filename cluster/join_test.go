@@ -1,0 +1,300 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
+
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gofutures/futures"
+	"github.com/gofutures/futures/internal/pace"
+)
+
+// pause returns n after sleeping n milliseconds: a call as slow as its
+// argument says.
+func pause(_ context.Context, n int) (int, error) {
+	time.Sleep(time.Duration(n) * time.Millisecond)
+	return n, nil
+}
+
+// dieArg is the argument of dieOnce.
+type dieArg struct {
+	Dir string
+	N   int
+}
+
+// dieOnce returns a.N squared, and ends its worker process the first time
+// it is called with a.N = dieAt, as a crash in the middle of a message.
+func dieOnce(_ context.Context, a dieArg) (int, error) {
+	if a.N == dieAt {
+		if f, err := os.OpenFile(filepath.Join(a.Dir, "died"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644); err == nil {
+			f.Close()
+			os.Exit(1)
+		}
+	}
+	return a.N * a.N, nil
+}
+
+const dieAt = 500
+
+func init() { futures.Register(pause, dieOnce) }
+
+// streamPublished returns how many messages were ever published to the
+// stream name.
+func streamPublished(t testing.TB, l *link, name string) uint64 {
+	t.Helper()
+	s, err := l.js.Stream(testContext(t, 10*time.Second), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.CachedInfo().State.LastSeq
+}
+
+// holdSlot submits a holdPID call to p's one worker slot and waits until it
+// runs; the calls submitted next wait in the pool until release.
+func holdSlot(t *testing.T, ctx context.Context, p *Pool) (dir string, held *futures.Future[int]) {
+	t.Helper()
+	dir = t.TempDir()
+	held = futures.Submit(p, holdPID, dir)
+	waitPIDs(t, ctx, dir, 1)
+	return dir, held
+}
+
+// TestQuickLoneCallsShareMessages: quick calls submitted one by one that
+// wait in the pool together go out in a few messages, not one each, and
+// each gets its own result.
+func TestQuickLoneCallsShareMessages(t *testing.T) {
+	const calls = 1000
+	p := newTestPool(t, LocalWorkers(1))
+	ctx := testContext(t, time.Minute)
+	for i := range 20 { // the pool learns that square is quick
+		if _, err := futures.Submit(p, square, i).Result(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir, held := holdSlot(t, ctx, p)
+	before := streamPublished(t, p.link, p.top.calls.Name)
+	fs := make([]*futures.Future[int], calls)
+	for i := range fs {
+		fs[i] = futures.Submit(p, square, i)
+	}
+	release(t, dir)
+	if _, err := held.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range fs {
+		if v, err := f.Result(ctx); v != i*i || err != nil {
+			t.Fatalf("square(%d) = %d, %v", i, v, err)
+		}
+	}
+	if n := streamPublished(t, p.link, p.top.calls.Name) - before; n > calls/10 {
+		t.Errorf("%d quick calls that waited together took %d messages, want at most %d", calls, n, calls/10)
+	}
+	if st := p.Stats(); st.Submitted != st.Succeeded || st.Succeeded != calls+21 {
+		t.Errorf("Stats %+v: want %d submitted and succeeded", st, calls+21)
+	}
+}
+
+// TestSlowLoneCallsGoAlone: calls that take longer than pace.AheadTarget
+// get a message each, so that one worker slot never holds several.
+func TestSlowLoneCallsGoAlone(t *testing.T) {
+	const calls = 10
+	slow := int(2 * pace.AheadTarget / time.Millisecond)
+	p := newTestPool(t, LocalWorkers(1))
+	ctx := testContext(t, time.Minute)
+	for range 3 {
+		if _, err := futures.Submit(p, pause, slow).Result(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir, held := holdSlot(t, ctx, p)
+	before := streamPublished(t, p.link, p.top.calls.Name)
+	fs := make([]*futures.Future[int], calls)
+	for i := range fs {
+		fs[i] = futures.Submit(p, pause, slow)
+	}
+	release(t, dir)
+	if _, err := held.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if _, err := f.Result(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := streamPublished(t, p.link, p.top.calls.Name) - before; n != calls {
+		t.Errorf("%d calls of %d ms each took %d messages, want one each", calls, slow, n)
+	}
+}
+
+// TestJoinedCallsCancelAlone: of quick calls waiting in the pool together,
+// those cancelled before a worker has room are cancelled, the others, of
+// the same and of another context, succeed, none joins a call of another
+// context, and Stats add up.
+func TestJoinedCallsCancelAlone(t *testing.T) {
+	const calls = 600
+	p := newTestPool(t, LocalWorkers(1))
+	ctx := testContext(t, time.Minute)
+	for i := range 20 {
+		if _, err := futures.Submit(p, square, i).Result(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir, held := holdSlot(t, ctx, p)
+	before := streamPublished(t, p.link, p.top.calls.Name)
+	other, cancelOther := context.WithCancel(ctx)
+	defer cancelOther()
+	fs := make([]*futures.Future[int], calls)
+	for i := range fs {
+		if i >= calls/2 && i%2 == 1 { // alternating contexts: no two join
+			fs[i] = futures.SubmitContext(other, p, square, i)
+		} else {
+			fs[i] = futures.Submit(p, square, i)
+		}
+	}
+	cancelled := 0
+	for i := 0; i < calls/2; i += 3 {
+		if !fs[i].Cancel() {
+			t.Fatalf("Cancel of call %d, waiting in the pool, returned false", i)
+		}
+		cancelled++
+	}
+	release(t, dir)
+	if _, err := held.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range fs {
+		v, err := f.Result(ctx)
+		switch {
+		case i < calls/2 && i%3 == 0:
+			if !errors.Is(err, futures.ErrCancelled) {
+				t.Errorf("cancelled call %d: %d, %v, want ErrCancelled", i, v, err)
+			}
+		case v != i*i || err != nil:
+			t.Errorf("square(%d) = %d, %v", i, v, err)
+		}
+	}
+	// The first half joins in a few messages; the second half alternates
+	// contexts and needs a message per call.
+	if n, most := streamPublished(t, p.link, p.top.calls.Name)-before, uint64(calls/2+calls/20); n > most || n < calls/2 {
+		t.Errorf("%d calls took %d messages, want %d to %d", calls, n, calls/2, most)
+	}
+	st := p.Stats()
+	if st.Cancelled != int64(cancelled) || st.Succeeded != int64(calls-cancelled+21) || st.Submitted != st.Succeeded+st.Cancelled+st.Failed {
+		t.Errorf("Stats %+v: want %d cancelled, %d succeeded, adding up", st, cancelled, calls-cancelled+21)
+	}
+}
+
+// TestWorkerDiesInJoinedCalls: a worker that dies in the middle of a
+// message of joined calls has the message delivered again, and every call
+// gets its own right value.
+func TestWorkerDiesInJoinedCalls(t *testing.T) {
+	const calls = 1000
+	p := newTestPool(t, LocalWorkers(1), WorkerLostAfter(time.Second))
+	ctx := testContext(t, time.Minute)
+	dir := t.TempDir()
+	for i := range 20 {
+		if _, err := futures.Submit(p, dieOnce, dieArg{dir, i}).Result(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hold, held := holdSlot(t, ctx, p)
+	fs := make([]*futures.Future[int], calls)
+	for i := range fs {
+		fs[i] = futures.Submit(p, dieOnce, dieArg{dir, i})
+	}
+	release(t, hold)
+	if _, err := held.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range fs {
+		if v, err := f.Result(ctx); v != i*i || err != nil {
+			t.Fatalf("dieOnce(%d) = %d, %v", i, v, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "died")); err != nil {
+		t.Fatalf("the worker did not die in the middle: %v", err)
+	}
+	if st := p.Stats(); st.WorkerExits == 0 || st.Succeeded != calls+21 {
+		t.Errorf("Stats %+v: want a worker exit and %d succeeded", st, calls+21)
+	}
+}
+
+// TestQuickMapItemsShareMessages: the items of a Map with Chunksize 1
+// that wait in the pool together go out in a few messages, as lone calls
+// do, and are yielded in order.
+func TestQuickMapItemsShareMessages(t *testing.T) {
+	const items = 1000
+	p := newTestPool(t, LocalWorkers(1))
+	ctx := testContext(t, time.Minute)
+	for i := range 20 {
+		if _, err := futures.Submit(p, square, i).Result(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir, held := holdSlot(t, ctx, p)
+	before := streamPublished(t, p.link, p.top.calls.Name)
+	done := make(chan error, 1)
+	go func() {
+		i := 0
+		for v, err := range futures.Map(ctx, p, square, count(items), futures.Chunksize(1), futures.Buffer(items)) {
+			if v != i*i || err != nil {
+				done <- fmt.Errorf("item %d: %d, %v", i, v, err)
+				return
+			}
+			i++
+		}
+		done <- nil
+	}()
+	for p.Stats().Queued < items { // every item waits in the pool
+		select {
+		case <-ctx.Done():
+			t.Fatalf("Stats %+v: the Map's items did not reach the pool", p.Stats())
+		case <-time.After(time.Millisecond):
+		}
+	}
+	release(t, dir)
+	if _, err := held.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := streamPublished(t, p.link, p.top.calls.Name) - before; n > items/10 {
+		t.Errorf("%d quick Map items that waited together took %d messages, want at most %d", items, n, items/10)
+	}
+}
+
+// TestLoneCallsSpreadOverFreeSlots: quick calls waiting in the pool do not
+// join while the workers have a free slot for each of them.
+func TestLoneCallsSpreadOverFreeSlots(t *testing.T) {
+	p := newTestPool(t, LocalWorkers(1))
+	ctx := testContext(t, time.Minute)
+	for i := range 20 {
+		if _, err := futures.Submit(p, square, i).Result(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir, held := holdSlot(t, ctx, p)
+	before := streamPublished(t, p.link, p.top.calls.Name)
+	fs := []*futures.Future[int]{futures.Submit(p, square, 2), futures.Submit(p, square, 3)}
+	ghostSlots(t, p, 2) // room for both
+	<-p.pub.PublishAsyncComplete()
+	if n := streamPublished(t, p.link, p.top.calls.Name) - before; n != 2 {
+		t.Errorf("two calls with a free slot each took %d messages, want 2", n)
+	}
+	release(t, dir)
+	if _, err := held.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range fs {
+		if v, err := f.Result(ctx); v != (i+2)*(i+2) || err != nil {
+			t.Errorf("square(%d) = %d, %v", i+2, v, err)
+		}
+	}
+}
