@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -296,5 +298,119 @@ func TestLoneCallsSpreadOverFreeSlots(t *testing.T) {
 		if v, err := f.Result(ctx); v != (i+2)*(i+2) || err != nil {
 			t.Errorf("square(%d) = %d, %v", i+2, v, err)
 		}
+	}
+}
+
+// quirk returns n, but panics for n%7 == 3 and calls runtime.Goexit for
+// n%7 == 5.
+func quirk(_ context.Context, n int) (int, error) {
+	switch n % 7 {
+	case 3:
+		panic(fmt.Sprint("quirk ", n))
+	case 5:
+		runtime.Goexit()
+	}
+	return n, nil
+}
+
+func init() { futures.Register(quirk) }
+
+// TestJoinedCallsPanicAndGoexit: calls that panic or call runtime.Goexit
+// in the middle of a message of joined calls fail on their own; the calls
+// after them in the message run and succeed, and Stats add up.
+func TestJoinedCallsPanicAndGoexit(t *testing.T) {
+	const calls = 700
+	p := newTestPool(t, LocalWorkers(1))
+	ctx := testContext(t, time.Minute)
+	for i := range 20 {
+		n := i * 7 // quick, and neither panics nor exits
+		if _, err := futures.Submit(p, quirk, n).Result(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir, held := holdSlot(t, ctx, p)
+	before := streamPublished(t, p.link, p.top.calls.Name)
+	fs := make([]*futures.Future[int], calls)
+	for i := range fs {
+		fs[i] = futures.Submit(p, quirk, i)
+	}
+	release(t, dir)
+	if _, err := held.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for i, f := range fs {
+		v, err := f.Result(ctx)
+		var pe *futures.PanicError
+		switch i % 7 {
+		case 3:
+			if !errors.As(err, &pe) {
+				t.Errorf("quirk(%d): %d, %v, want a *PanicError", i, v, err)
+			}
+			failed++
+		case 5:
+			if err == nil || !strings.Contains(err.Error(), "Goexit") {
+				t.Errorf("quirk(%d): %d, %v, want an error naming runtime.Goexit", i, v, err)
+			}
+			failed++
+		default:
+			if v != i || err != nil {
+				t.Errorf("quirk(%d) = %d, %v", i, v, err)
+			}
+		}
+	}
+	if n := streamPublished(t, p.link, p.top.calls.Name) - before; n > calls/10 {
+		t.Errorf("%d quick calls took %d messages, want at most %d: they did not join", calls, n, calls/10)
+	}
+	st := p.Stats()
+	checkStats(t, st)
+	if st.Failed != int64(failed) || st.Succeeded != int64(calls-failed+21) {
+		t.Errorf("Stats %+v: want %d failed, %d succeeded", st, failed, calls-failed+21)
+	}
+}
+
+// TestMapBreaksInJoinedItems: a Map with Chunksize 1 whose loop breaks
+// while its items run joined in one message returns once they are over:
+// the pool then holds nothing, and Stats add up.
+func TestMapBreaksInJoinedItems(t *testing.T) {
+	const items = 2000
+	p := newTestPool(t, LocalWorkers(1))
+	ctx := testContext(t, time.Minute)
+	for i := range 20 {
+		if _, err := futures.Submit(p, square, i).Result(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir, held := holdSlot(t, ctx, p)
+	yielded := 0
+	go func() {
+		for p.Stats().Queued < items/2 { // a backlog waits behind the held slot
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
+			t.Error(err) // release would call t.Fatal outside the test's goroutine
+		}
+	}()
+	for v, err := range futures.Map(ctx, p, square, count(items), futures.Chunksize(1), futures.Buffer(items)) {
+		if v != yielded*yielded || err != nil {
+			t.Fatalf("item %d: %d, %v", yielded, v, err)
+		}
+		yielded++
+		if yielded == 10 {
+			break
+		}
+	}
+	if _, err := held.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, ctx, p)
+	st := p.Stats()
+	checkStats(t, st)
+	if st.Queued != 0 || st.Running != 0 || st.Succeeded < 31 {
+		t.Errorf("Stats %+v after the Map broke: want nothing queued or running, at least 31 succeeded", st)
 	}
 }
