@@ -50,12 +50,22 @@ func init() { futures.Register(pause, dieOnce) }
 // stream name.
 func streamPublished(t testing.TB, l *link, name string) uint64 {
 	t.Helper()
-	s, err := l.js.Stream(testContext(t, 10*time.Second), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s.CachedInfo().State.LastSeq
+	return streamState(t, l, name).LastSeq
 }
+
+// learn runs fn(i) for 20 values of i one after the other, so that p
+// knows how long its calls take before the test queues more.
+func learn[A any](t *testing.T, ctx context.Context, p *Pool, fn func(context.Context, A) (int, error), arg func(i int) A) {
+	t.Helper()
+	for i := range 20 {
+		if _, err := futures.Submit(p, fn, arg(i)).Result(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// itself is the argument i.
+func itself(i int) int { return i }
 
 // holdSlot submits a holdPID call to p's one worker slot and waits until it
 // runs; the calls submitted next wait in the pool until release.
@@ -74,11 +84,7 @@ func TestQuickLoneCallsShareMessages(t *testing.T) {
 	const calls = 1000
 	p := newTestPool(t, LocalWorkers(1))
 	ctx := testContext(t, time.Minute)
-	for i := range 20 { // the pool learns that square is quick
-		if _, err := futures.Submit(p, square, i).Result(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	learn(t, ctx, p, square, itself) // the pool learns that square is quick
 	dir, held := holdSlot(t, ctx, p)
 	before := streamPublished(t, p.link, p.top.calls.Name)
 	fs := make([]*futures.Future[int], calls)
@@ -142,11 +148,7 @@ func TestJoinedCallsCancelAlone(t *testing.T) {
 	const calls = 600
 	p := newTestPool(t, LocalWorkers(1))
 	ctx := testContext(t, time.Minute)
-	for i := range 20 {
-		if _, err := futures.Submit(p, square, i).Result(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	learn(t, ctx, p, square, itself)
 	dir, held := holdSlot(t, ctx, p)
 	before := streamPublished(t, p.link, p.top.calls.Name)
 	other, cancelOther := context.WithCancel(ctx)
@@ -200,11 +202,7 @@ func TestWorkerDiesInJoinedCalls(t *testing.T) {
 	p := newTestPool(t, LocalWorkers(1), WorkerLostAfter(time.Second))
 	ctx := testContext(t, time.Minute)
 	dir := t.TempDir()
-	for i := range 20 {
-		if _, err := futures.Submit(p, dieOnce, dieArg{dir, i}).Result(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	learn(t, ctx, p, dieOnce, func(i int) dieArg { return dieArg{dir, i} })
 	hold, held := holdSlot(t, ctx, p)
 	fs := make([]*futures.Future[int], calls)
 	for i := range fs {
@@ -234,11 +232,7 @@ func TestQuickMapItemsShareMessages(t *testing.T) {
 	const items = 1000
 	p := newTestPool(t, LocalWorkers(1))
 	ctx := testContext(t, time.Minute)
-	for i := range 20 {
-		if _, err := futures.Submit(p, square, i).Result(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	learn(t, ctx, p, square, itself)
 	dir, held := holdSlot(t, ctx, p)
 	before := streamPublished(t, p.link, p.top.calls.Name)
 	done := make(chan error, 1)
@@ -277,11 +271,7 @@ func TestQuickMapItemsShareMessages(t *testing.T) {
 func TestLoneCallsSpreadOverFreeSlots(t *testing.T) {
 	p := newTestPool(t, LocalWorkers(1))
 	ctx := testContext(t, time.Minute)
-	for i := range 20 {
-		if _, err := futures.Submit(p, square, i).Result(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	learn(t, ctx, p, square, itself)
 	dir, held := holdSlot(t, ctx, p)
 	before := streamPublished(t, p.link, p.top.calls.Name)
 	fs := []*futures.Future[int]{futures.Submit(p, square, 2), futures.Submit(p, square, 3)}
@@ -322,12 +312,7 @@ func TestJoinedCallsPanicAndGoexit(t *testing.T) {
 	const calls = 700
 	p := newTestPool(t, LocalWorkers(1))
 	ctx := testContext(t, time.Minute)
-	for i := range 20 {
-		n := i * 7 // quick, and neither panics nor exits
-		if _, err := futures.Submit(p, quirk, n).Result(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	learn(t, ctx, p, quirk, func(i int) int { return i * 7 }) // neither panics nor exits
 	dir, held := holdSlot(t, ctx, p)
 	before := streamPublished(t, p.link, p.top.calls.Name)
 	fs := make([]*futures.Future[int], calls)
@@ -376,11 +361,7 @@ func TestMapBreaksInJoinedItems(t *testing.T) {
 	const items = 2000
 	p := newTestPool(t, LocalWorkers(1))
 	ctx := testContext(t, time.Minute)
-	for i := range 20 {
-		if _, err := futures.Submit(p, square, i).Result(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	learn(t, ctx, p, square, itself)
 	dir, held := holdSlot(t, ctx, p)
 	yielded := 0
 	go func() {
