@@ -55,8 +55,9 @@
 //     slot: each worker says, when it starts and every quarter of
 //     WorkerLostAfter, how many calls it runs at once, and the pool
 //     publishes no more messages (a Map chunk is one) than the workers it
-//     heard from within WorkerLostAfter have slots, and at least one per
-//     local worker; with no worker, nothing is published. Lone calls (a
+//     heard from within WorkerLostAfter have slots (a local worker's count
+//     until the pool sees it exit), and at least one per local worker;
+//     with no worker, nothing is published. Lone calls (a
 //     Submit, or an item of a Map with Chunksize 1) of one function and
 //     context that wait in the pool together go out in one message when
 //     the function is quick: calls for about 2 ms of work, at the speed

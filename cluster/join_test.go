@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,12 +50,22 @@ func init() { futures.Register(pause, dieOnce) }
 // stream name.
 func streamPublished(t testing.TB, l *link, name string) uint64 {
 	t.Helper()
-	s, err := l.js.Stream(testContext(t, 10*time.Second), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s.CachedInfo().State.LastSeq
+	return streamState(t, l, name).LastSeq
 }
+
+// learn runs fn(i) for 20 values of i one after the other, so that p
+// knows how long its calls take before the test queues more.
+func learn[A any](t *testing.T, ctx context.Context, p *Pool, fn func(context.Context, A) (int, error), arg func(i int) A) {
+	t.Helper()
+	for i := range 20 {
+		if _, err := futures.Submit(p, fn, arg(i)).Result(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// itself is the argument i.
+func itself(i int) int { return i }
 
 // holdSlot submits a holdPID call to p's one worker slot and waits until it
 // runs; the calls submitted next wait in the pool until release.
@@ -72,11 +84,7 @@ func TestQuickLoneCallsShareMessages(t *testing.T) {
 	const calls = 1000
 	p := newTestPool(t, LocalWorkers(1))
 	ctx := testContext(t, time.Minute)
-	for i := range 20 { // the pool learns that square is quick
-		if _, err := futures.Submit(p, square, i).Result(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	learn(t, ctx, p, square, itself) // the pool learns that square is quick
 	dir, held := holdSlot(t, ctx, p)
 	before := streamPublished(t, p.link, p.top.calls.Name)
 	fs := make([]*futures.Future[int], calls)
@@ -140,11 +148,7 @@ func TestJoinedCallsCancelAlone(t *testing.T) {
 	const calls = 600
 	p := newTestPool(t, LocalWorkers(1))
 	ctx := testContext(t, time.Minute)
-	for i := range 20 {
-		if _, err := futures.Submit(p, square, i).Result(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	learn(t, ctx, p, square, itself)
 	dir, held := holdSlot(t, ctx, p)
 	before := streamPublished(t, p.link, p.top.calls.Name)
 	other, cancelOther := context.WithCancel(ctx)
@@ -198,11 +202,7 @@ func TestWorkerDiesInJoinedCalls(t *testing.T) {
 	p := newTestPool(t, LocalWorkers(1), WorkerLostAfter(time.Second))
 	ctx := testContext(t, time.Minute)
 	dir := t.TempDir()
-	for i := range 20 {
-		if _, err := futures.Submit(p, dieOnce, dieArg{dir, i}).Result(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	learn(t, ctx, p, dieOnce, func(i int) dieArg { return dieArg{dir, i} })
 	hold, held := holdSlot(t, ctx, p)
 	fs := make([]*futures.Future[int], calls)
 	for i := range fs {
@@ -232,11 +232,7 @@ func TestQuickMapItemsShareMessages(t *testing.T) {
 	const items = 1000
 	p := newTestPool(t, LocalWorkers(1))
 	ctx := testContext(t, time.Minute)
-	for i := range 20 {
-		if _, err := futures.Submit(p, square, i).Result(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	learn(t, ctx, p, square, itself)
 	dir, held := holdSlot(t, ctx, p)
 	before := streamPublished(t, p.link, p.top.calls.Name)
 	done := make(chan error, 1)
@@ -275,11 +271,7 @@ func TestQuickMapItemsShareMessages(t *testing.T) {
 func TestLoneCallsSpreadOverFreeSlots(t *testing.T) {
 	p := newTestPool(t, LocalWorkers(1))
 	ctx := testContext(t, time.Minute)
-	for i := range 20 {
-		if _, err := futures.Submit(p, square, i).Result(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	learn(t, ctx, p, square, itself)
 	dir, held := holdSlot(t, ctx, p)
 	before := streamPublished(t, p.link, p.top.calls.Name)
 	fs := []*futures.Future[int]{futures.Submit(p, square, 2), futures.Submit(p, square, 3)}
@@ -296,5 +288,110 @@ func TestLoneCallsSpreadOverFreeSlots(t *testing.T) {
 		if v, err := f.Result(ctx); v != (i+2)*(i+2) || err != nil {
 			t.Errorf("square(%d) = %d, %v", i+2, v, err)
 		}
+	}
+}
+
+// quirk returns n, but panics for n%7 == 3 and calls runtime.Goexit for
+// n%7 == 5.
+func quirk(_ context.Context, n int) (int, error) {
+	switch n % 7 {
+	case 3:
+		panic(fmt.Sprint("quirk ", n))
+	case 5:
+		runtime.Goexit()
+	}
+	return n, nil
+}
+
+func init() { futures.Register(quirk) }
+
+// TestJoinedCallsPanicAndGoexit: calls that panic or call runtime.Goexit
+// in the middle of a message of joined calls fail on their own; the calls
+// after them in the message run and succeed, and Stats add up.
+func TestJoinedCallsPanicAndGoexit(t *testing.T) {
+	const calls = 700
+	p := newTestPool(t, LocalWorkers(1))
+	ctx := testContext(t, time.Minute)
+	learn(t, ctx, p, quirk, func(i int) int { return i * 7 }) // neither panics nor exits
+	dir, held := holdSlot(t, ctx, p)
+	before := streamPublished(t, p.link, p.top.calls.Name)
+	fs := make([]*futures.Future[int], calls)
+	for i := range fs {
+		fs[i] = futures.Submit(p, quirk, i)
+	}
+	release(t, dir)
+	if _, err := held.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for i, f := range fs {
+		v, err := f.Result(ctx)
+		var pe *futures.PanicError
+		switch i % 7 {
+		case 3:
+			if !errors.As(err, &pe) {
+				t.Errorf("quirk(%d): %d, %v, want a *PanicError", i, v, err)
+			}
+			failed++
+		case 5:
+			if err == nil || !strings.Contains(err.Error(), "Goexit") {
+				t.Errorf("quirk(%d): %d, %v, want an error naming runtime.Goexit", i, v, err)
+			}
+			failed++
+		default:
+			if v != i || err != nil {
+				t.Errorf("quirk(%d) = %d, %v", i, v, err)
+			}
+		}
+	}
+	if n := streamPublished(t, p.link, p.top.calls.Name) - before; n > calls/10 {
+		t.Errorf("%d quick calls took %d messages, want at most %d: they did not join", calls, n, calls/10)
+	}
+	st := p.Stats()
+	checkStats(t, st)
+	if st.Failed != int64(failed) || st.Succeeded != int64(calls-failed+21) {
+		t.Errorf("Stats %+v: want %d failed, %d succeeded", st, failed, calls-failed+21)
+	}
+}
+
+// TestMapBreaksInJoinedItems: a Map with Chunksize 1 whose loop breaks
+// while its items run joined in one message returns once they are over:
+// the pool then holds nothing, and Stats add up.
+func TestMapBreaksInJoinedItems(t *testing.T) {
+	const items = 2000
+	p := newTestPool(t, LocalWorkers(1))
+	ctx := testContext(t, time.Minute)
+	learn(t, ctx, p, square, itself)
+	dir, held := holdSlot(t, ctx, p)
+	yielded := 0
+	go func() {
+		for p.Stats().Queued < items/2 { // a backlog waits behind the held slot
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
+			t.Error(err) // release would call t.Fatal outside the test's goroutine
+		}
+	}()
+	for v, err := range futures.Map(ctx, p, square, count(items), futures.Chunksize(1), futures.Buffer(items)) {
+		if v != yielded*yielded || err != nil {
+			t.Fatalf("item %d: %d, %v", yielded, v, err)
+		}
+		yielded++
+		if yielded == 10 {
+			break
+		}
+	}
+	if _, err := held.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, ctx, p)
+	st := p.Stats()
+	checkStats(t, st)
+	if st.Queued != 0 || st.Running != 0 || st.Succeeded < 31 {
+		t.Errorf("Stats %+v after the Map broke: want nothing queued or running, at least 31 succeeded", st)
 	}
 }

@@ -1,6 +1,9 @@
 package cluster
 
 import (
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofutures/futures"
@@ -255,6 +258,27 @@ func (p *Pool) windowLocked() int {
 type seenWorker struct {
 	slots int
 	at    time.Time // its last hello
+}
+
+// forgetLocal forgets the hellos of the local worker process pid, which
+// exited: its slots leave the window at once, not WorkerLostAfter later,
+// so that the worker started in its place is not counted with it.
+func (p *Pool) forgetLocal(pid int) {
+	host, _ := os.Hostname()
+	prefix := workerIDPrefix(host, pid)
+	p.mu.Lock()
+	for id := range p.seen {
+		if strings.HasPrefix(id, prefix) {
+			delete(p.seen, id)
+		}
+	}
+	p.mu.Unlock()
+}
+
+// workerIDPrefix is how the id of the worker process pid on host starts;
+// a random suffix follows.
+func workerIDPrefix(host string, pid int) string {
+	return host + ":" + strconv.Itoa(pid) + ":"
 }
 
 // greet handles a worker's hello: the window counts its slots until it has
