@@ -51,6 +51,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzFastValues$$' -fuzztime $(FUZZTIME) ./internal/value
 	$(GO) test -run '^$$' -fuzz '^FuzzPlainValues$$' -fuzztime $(FUZZTIME) ./internal/value
 	$(GO) test -run '^$$' -fuzz '^FuzzStreamDecode$$' -fuzztime $(FUZZTIME) ./internal/value
+	$(GO) test -run '^$$' -fuzz '^FuzzReflectiveCall$$' -fuzztime $(FUZZTIME) ./internal/registry
 	$(GO) test -run '^$$' -fuzz '^FuzzFrames$$' -fuzztime $(FUZZTIME) ./internal/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzErrorTree$$' -fuzztime $(FUZZTIME) ./internal/errtree
 	cd cluster && $(GO) test -run '^$$' -fuzz '^FuzzMessages$$' -fuzztime $(FUZZTIME) .

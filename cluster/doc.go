@@ -55,10 +55,17 @@
 //     slot: each worker says, when it starts and every quarter of
 //     WorkerLostAfter, how many calls it runs at once, and the pool
 //     publishes no more messages (a Map chunk is one) than the workers it
-//     heard from within WorkerLostAfter have slots, and at least one per
-//     local worker; with no worker, nothing is published. A message keeps
-//     its place until its calls have outcomes and, for a call past
-//     TaskTimeout, until that call returned on its worker. A call is Running
+//     heard from within WorkerLostAfter have slots (a local worker's count
+//     until the pool sees it exit), and at least one per local worker;
+//     with no worker, nothing is published. Lone calls (a
+//     Submit, or an item of a Map with Chunksize 1) of one function and
+//     context that wait in the pool together go out in one message when
+//     the function is quick: calls for about 2 ms of work, at the speed
+//     its workers report in their results, as a ProcessPool sends a worker
+//     calls ahead; a function whose calls take longer gets a message per
+//     call, as does one whose speed is not known yet. A message keeps its
+//     place until its calls have outcomes and, for a call past TaskTimeout,
+//     until that call returned on its worker. A call is Running
 //     once published. A call cancelled before that (Future.Cancel, the end
 //     of its context, a Map that stops, Shutdown with CancelPending) is
 //     never published and never runs; Future.Cancel of a published call
@@ -90,9 +97,10 @@
 //   - An argument or a result larger than a message of the server carries
 //     (max_payload, 1 MiB by default) goes through the pool's object store
 //     instead, and is deleted from it once the call is over.
-//   - Each call makes a round trip through the server, and a worker slot
-//     takes one message at a time, which costs more than a ProcessPool's
-//     pipe: use Map's Chunksize for small items, which sends a chunk as one
+//   - Each message makes a round trip through the server, and a worker slot
+//     takes one message at a time and runs its calls one after the other,
+//     which costs more than a ProcessPool's pipe for a lone call; many quick
+//     calls at once share messages, and Map's Chunksize sends a chunk as one
 //     message. bench/README.md has the measured rates.
 //
 // # Server

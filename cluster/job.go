@@ -30,6 +30,7 @@ type job struct {
 	runner  *serve.Runner
 	timeout time.Duration // TaskTimeout, 0 for none
 	next    int           // the index in calls of the next call to run
+	since   time.Time     // when the job started running calls, then when it sent results last
 	// pullNext asks for the slot's next message (see handle); pulled says
 	// whether finish did.
 	pullNext func() bool
@@ -157,6 +158,7 @@ func (w *worker) handle(m *nats.Msg, pullNext func() bool) bool {
 		j.cancel(nil)
 		return false
 	}
+	j.since = time.Now()
 	if codec == nil {
 		for _, c := range j.calls {
 			if !j.skip[c.ID] {
@@ -382,7 +384,9 @@ func (j *job) sendLocked() {
 	if !abandoned {
 		// Publish copies the message into the connection's buffer, so that
 		// the next send reuses its array.
-		b := appendResultsHead(j.out[:0], j.attempt, j.w.id)
+		now := time.Now()
+		b := appendResultsHead(j.out[:0], j.attempt, j.w.id, now.Sub(j.since))
+		j.since = now
 		b = wire.AppendUvarint(b, uint64(j.nrec))
 		b = append(b, j.recs...)
 		j.w.nc.Publish(j.w.top.resultSubject(j.client), b)

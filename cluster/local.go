@@ -90,6 +90,7 @@ func (lw *localWorkers) keep() {
 		n, _ := io.ReadFull(proc.Out, b[:])
 		io.Copy(io.Discard, proc.Out)
 		exit := proc.Wait()
+		lw.p.forgetLocal(proc.PID)
 		proc.In.Close()
 		proc.Out.Close()
 		lw.mu.Lock()

@@ -1,17 +1,23 @@
 package cluster
 
 import (
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofutures/futures"
 	"github.com/gofutures/futures/internal/registry"
+	"github.com/gofutures/futures/internal/wire"
 	"github.com/nats-io/nats.go"
 )
 
 // message is a message of calls of one function and context that the pool
 // accepted: it waits in the pool, in pending, until a worker has a free
 // slot for it, is then published, and is forgotten once each of its calls
-// has an outcome. A Map chunk is one message; so is each Submit.
+// has an outcome. A Map chunk is one message; so is each Submit, but the
+// lone calls of one function and context that wait in the pool together go
+// out in one message when the function's calls are quick (see joinLocked).
 type message struct {
 	no       uint64 // its number: the id of its call i is no<<idShift | i
 	fn       *registry.Func
@@ -22,6 +28,7 @@ type message struct {
 	calls    []mcall
 	left     int    // calls without an outcome
 	sent     bool   // published, and counted in Pool.inflight until left is 0 (see overrun)
+	lone     bool   // made for one call, of Execute or a Map with Chunksize 1: others may join it (see joinLocked)
 	attempt  int    // the latest delivery a worker asked to start, 0 before any
 	worker   string // the worker that asked
 }
@@ -128,16 +135,71 @@ func (p *Pool) settleOneLocked(m *message, i int) {
 func (p *Pool) pump() {
 	for {
 		p.mu.Lock()
-		if p.stage >= poolTornDown || p.pending.Len() == 0 || p.inflight >= p.windowLocked() {
+		free := p.windowLocked() - p.inflight
+		if p.stage >= poolTornDown || p.pending.Len() == 0 || free <= 0 {
 			p.mu.Unlock()
 			return
 		}
 		m, _ := p.pending.Pop()
+		if p.pending.Len() >= free { // more wait than the workers have room for
+			p.joinLocked(m)
+		}
 		n := p.startLocked(m)
 		p.mu.Unlock()
 		if n > 0 {
 			p.publishMessage(m)
 		}
+	}
+}
+
+// joinLocked moves into m, a lone call's message about to be published
+// while more wait than the workers have free slots for, the calls of the
+// lone calls' messages of the same function, context and deadline that
+// wait behind it, as many as the function's pace allows
+// for the time its calls take and as fit in a message of the server. A
+// worker slot then takes them together and runs them one after the other,
+// which spares a round trip through the server per call; a function whose
+// speed is not known yet, or whose calls take longer than pace.AheadTarget,
+// has one call per message. The calls moved get ids in m.
+func (p *Pool) joinLocked(m *message) {
+	if !m.lone {
+		return
+	}
+	e := p.paces[m.fn]
+	if e == nil || e.Limit() <= 1 {
+		return
+	}
+	n, size := 0, wire.CallsOverhead+callMsgSlack
+	for i := range m.calls {
+		if m.calls[i].t != nil {
+			n++
+			size += callSize(m.fn, &m.calls[i])
+		}
+	}
+	for n < e.Limit() && len(m.calls) < 1<<idShift {
+		o, ok := p.pending.Peek()
+		if !ok || !o.lone || o.fn != m.fn || o.group != m.group || !o.deadline.Equal(m.deadline) {
+			return
+		}
+		grow := 0
+		for i := range o.calls {
+			if o.calls[i].t != nil {
+				grow += callSize(o.fn, &o.calls[i])
+			}
+		}
+		if size+grow > p.maxPayload {
+			return
+		}
+		p.pending.Pop()
+		delete(p.msgs, o.no)
+		for _, c := range o.calls {
+			if c.t != nil {
+				m.calls = append(m.calls, c)
+				m.left++
+				n++
+			}
+		}
+		size += grow
 	}
 }
 
@@ -203,6 +265,27 @@ func (p *Pool) windowLocked() int {
 type seenWorker struct {
 	slots int
 	at    time.Time // its last hello
+}
+
+// forgetLocal forgets the hellos of the local worker process pid, which
+// exited: its slots leave the window at once, not WorkerLostAfter later,
+// so that the worker started in its place is not counted with it.
+func (p *Pool) forgetLocal(pid int) {
+	host, _ := os.Hostname()
+	prefix := workerIDPrefix(host, pid)
+	p.mu.Lock()
+	for id := range p.seen {
+		if strings.HasPrefix(id, prefix) {
+			delete(p.seen, id)
+		}
+	}
+	p.mu.Unlock()
+}
+
+// workerIDPrefix is how the id of the worker process pid on host starts;
+// a random suffix follows.
+func workerIDPrefix(host string, pid int) string {
+	return host + ":" + strconv.Itoa(pid) + ":"
 }
 
 // greet handles a worker's hello: the window counts its slots until it has

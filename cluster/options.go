@@ -205,7 +205,10 @@ func Logger(l *slog.Logger) Option {
 // WorkerCommand) the pool starts, keeps running and stops with itself: each
 // runs one call at a time, and one that exits is started again. The default
 // is runtime.NumCPU() with Embedded and 0 with Connect, whose workers are
-// usually elsewhere (see Serve). n < 0 is an error.
+// usually elsewhere (see Serve). A local worker connects with WorkerURL
+// alone: nats.Options given to Connect (TLS roots or certificates, a creds
+// file) do not reach it, so with a server that needs them, start the
+// workers with Serve and WorkerNATS instead. n < 0 is an error.
 func LocalWorkers(n int) Option {
 	return Option{name: fmt.Sprintf("LocalWorkers(%d)", n), apply: func(c *config) error {
 		if n < 0 {

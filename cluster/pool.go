@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gofutures/futures"
+	"github.com/gofutures/futures/internal/pace"
 	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/ring"
 	"github.com/gofutures/futures/internal/value"
@@ -27,11 +28,11 @@ import (
 //
 // A call waits in the pool, Pending, until a worker has a free slot for it:
 // the pool publishes to its calls stream no more messages than its workers
-// have slots, as they tell it, and a call is Running once published. A
-// message's place frees once its calls have outcomes and, if one overran
-// TaskTimeout, once that call returned on its worker (see the package
-// documentation). A call cancelled before that is never published and
-// never runs. Calls are
+// have slots, as they tell it (quick calls waiting together share a
+// message), and a call is Running once published. A message's place frees
+// once its calls have outcomes and, if one overran TaskTimeout, once that
+// call returned on its worker (see the package documentation). A call
+// cancelled before that is never published and never runs. Calls are
 // at least once: a call whose worker dies or stays silent longer than
 // WorkerLostAfter is delivered again to another worker, up to MaxAttempts
 // times, then fails with a *LostError. A call that returns an error or
@@ -62,9 +63,10 @@ type Pool struct {
 	inflight  int                  // messages published and not answered, or whose worker still runs a call that overran
 	overruns  map[uint64]overrun   // by message number, the calls that overran TaskTimeout and still run
 	nextMsg   uint64
-	queued    int                   // calls not started
-	seen      map[string]seenWorker // the workers that said hello, by id
-	hello     *nats.Subscription    // the workers' hellos
+	paces     map[*registry.Func]*pace.Estimator // how many lone calls of a function may go in one message
+	queued    int                                // calls not started
+	seen      map[string]seenWorker              // the workers that said hello, by id
+	hello     *nats.Subscription                 // the workers' hellos
 	groups    map[context.Context]*group
 	nextGroup uint64
 	st        counters
@@ -142,6 +144,7 @@ func NewPool(opts ...Option) (*Pool, error) {
 		maxPayload: int(l.nc.MaxPayload()),
 		msgs:       map[uint64]*message{},
 		overruns:   map[uint64]overrun{},
+		paces:      map[*registry.Func]*pace.Estimator{},
 		seen:       map[string]seenWorker{},
 		groups:     map[context.Context]*group{},
 		released:   make(chan struct{}),

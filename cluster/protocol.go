@@ -3,8 +3,10 @@ package cluster
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofutures/futures/internal/wire"
 )
@@ -26,8 +28,10 @@ import (
 //	           A worker asks only for a delivery after the first, the last
 //	           delivery MaxAttempts allows, and the first of a client it has
 //	           not heard from lately
-//	msgResults worker → client: attempt, worker, then the body of a
-//	           TResults frame (a count and wire result records)
+//	msgResults worker → client: attempt, worker, the nanoseconds the
+//	           worker ran calls of the message since its last results of it
+//	           (or since it took the message), then the body of a TResults
+//	           frame (a count and wire result records)
 //	msgLost    any pool's reaper → client: the deliveries made and the ids
 //	           of the calls of a message delivered MaxAttempts times
 //	cancel     client → workers, on fut.<p>.cancel.<client>: a flag for
@@ -116,10 +120,25 @@ func appendStart(b []byte, attempt int, worker string, ids []uint64) []byte {
 	return appendIDs(appendHead(b, msgStart, attempt, worker), ids)
 }
 
-// appendResultsHead appends the head of a msgResults message; the records
-// follow as wire.AppendResults appends them, without the frame header.
-func appendResultsHead(b []byte, attempt int, worker string) []byte {
-	return appendHead(b, msgResults, attempt, worker)
+// appendResultsHead appends the head of a msgResults message, whose calls
+// ran for ran; the records follow as wire.AppendResults appends them,
+// without the frame header.
+func appendResultsHead(b []byte, attempt int, worker string, ran time.Duration) []byte {
+	return wire.AppendUvarint(appendHead(b, msgResults, attempt, worker), uint64(max(ran, 0)))
+}
+
+// readResultsHead reads the head of a msgResults message after its kind,
+// b: how long its calls ran, and the records that follow.
+func readResultsHead(b []byte) (ran time.Duration, rest []byte, ok bool) {
+	_, _, b, ok = readHead(b)
+	if !ok {
+		return 0, nil, false
+	}
+	r, n := binary.Uvarint(b)
+	if n <= 0 || r > math.MaxInt64 {
+		return 0, nil, false
+	}
+	return time.Duration(r), b[n:], true
 }
 
 // appendOverrun appends a message of kind msgOverran or msgFreed about

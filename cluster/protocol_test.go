@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"testing"
+	"time"
 
 	"github.com/gofutures/futures/internal/wire"
 )
@@ -20,12 +21,16 @@ func FuzzMessages(f *testing.F) {
 	f.Add([]byte("fut.p.call.c.1"))
 	f.Add(appendHello(nil, "w", 4))
 	f.Add(appendOverrun(nil, msgOverran, 1, "w", 1<<24|2)[1:])
+	f.Add(appendResultsHead(nil, 1, "w", time.Millisecond)[1:])
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if ids, err := callIDs(data); err == nil && len(ids) > len(data) {
 			t.Fatalf("%d ids from %d bytes", len(ids), len(data))
 		}
 		if _, _, rest, ok := readHead(data); ok && len(rest) > len(data) {
 			t.Fatal("readHead grew its input")
+		}
+		if ran, rest, ok := readResultsHead(data); ok && (len(rest) > len(data) || ran < 0) {
+			t.Fatalf("readResultsHead read %v and grew its input", ran)
 		}
 		parseCancel(data)
 		if id, slots, err := parseHello(data); err == nil && (len(id) > len(data) || slots > 1<<20) {
@@ -56,6 +61,12 @@ func TestMessagesRoundTrip(t *testing.T) {
 		if _, _, _, err := parseOverrun(append(b[1:], 0)); err == nil {
 			t.Errorf("overrun message %d with a byte left over was accepted", kind)
 		}
+	}
+	if ran, rest, ok := readResultsHead(append(appendResultsHead(nil, 3, "w", 7*time.Microsecond), 9)[1:]); !ok || ran != 7*time.Microsecond || len(rest) != 1 || rest[0] != 9 {
+		t.Errorf("results head read back as %v, %v, %v", ran, rest, ok)
+	}
+	if _, _, ok := readResultsHead(appendResultsHead(nil, 3, "w", 0)[1:3]); ok {
+		t.Error("a results head cut short was read")
 	}
 	c, err := parseCancel(appendCancel(nil, cancelMsg{groups: []uint64{3, 4}}))
 	if err != nil || c.all || len(c.groups) != 2 || c.groups[1] != 4 {

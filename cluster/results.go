@@ -2,8 +2,10 @@ package cluster
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/gofutures/futures"
+	"github.com/gofutures/futures/internal/pace"
 	"github.com/gofutures/futures/internal/registry"
 	"github.com/gofutures/futures/internal/remote"
 	"github.com/gofutures/futures/internal/wire"
@@ -29,8 +31,8 @@ func (p *Pool) receive(m *nats.Msg) {
 			m.Respond(appendIDs(nil, p.startCalls(attempt, worker, ids)))
 		}
 	case msgResults:
-		if _, _, rest, ok := readHead(m.Data[1:]); ok {
-			p.results(rest)
+		if ran, rest, ok := readResultsHead(m.Data[1:]); ok {
+			p.results(rest, ran)
 		}
 	case msgOverran, msgFreed:
 		if attempt, worker, id, err := parseOverrun(m.Data[1:]); err == nil {
@@ -107,15 +109,22 @@ func (p *Pool) startCalls(attempt int, worker string, ids []uint64) (skip []uint
 	return skip
 }
 
-// results takes the outcomes in body, the records of a msgResults message:
+// results takes the outcomes in body, the records of a msgResults message
+// whose calls ran for ran on their worker:
 // the first outcome of a call wins, later ones are dropped. The futures of
 // package futures are completed here, their callbacks and the completions
 // of other tasks on the completer.
-func (p *Pool) results(body []byte) {
+func (p *Pool) results(body []byte, ran time.Duration) {
 	ds := p.doneBuf[:0]
+	var last *message // the message of the records counted in n
+	n := 0
 	p.mu.Lock()
 	wire.ParseResults(body, func(r *wire.Result) bool {
 		m, i := p.callLocked(r.ID)
+		if m != last && m != nil {
+			p.pacedLocked(last, n, ran)
+			last, n = m, 0
+		}
 		name, inStore := objectOf(r)
 		if m == nil || !m.calls[i].started {
 			// Finished already, or never started: a stray record.
@@ -139,8 +148,10 @@ func (p *Pool) results(body []byte) {
 			*d.failure = *r
 		}
 		ds = append(ds, d)
+		n++
 		return true
 	})
+	p.pacedLocked(last, n, ran)
 	p.mu.Unlock()
 	for i := range ds {
 		d := &ds[i]
@@ -153,6 +164,21 @@ func (p *Pool) results(body []byte) {
 	}
 	p.doneBuf = ds[:0]
 	p.pump()
+}
+
+// pacedLocked notes that n calls of m, n >= 0, were answered, which ran
+// for ran: the pace of lone calls of m's function follows the time they
+// took on their worker.
+func (p *Pool) pacedLocked(m *message, n int, ran time.Duration) {
+	if m == nil || n == 0 || !m.lone {
+		return
+	}
+	e := p.paces[m.fn]
+	if e == nil {
+		e = new(pace.Estimator)
+		p.paces[m.fn] = e
+	}
+	e.Answered(n, ran)
 }
 
 // finished is a call whose outcome a results message brought: its value,

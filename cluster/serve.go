@@ -193,7 +193,7 @@ func newWorker(ctx context.Context, nc *nats.Conn, top topology, c workerConfig)
 		top:        top,
 		next:       top.nextSubject(),
 		objs:       objs,
-		id:         fmt.Sprintf("%s:%d:%s", host, os.Getpid(), suffix[:6]),
+		id:         workerIDPrefix(host, os.Getpid()) + suffix[:6],
 		lostAfter:  cons.CachedInfo().Config.AckWait,
 		maxRecords: int(nc.MaxPayload()) - 256,
 		slotsN:     c.concurrency,

@@ -144,6 +144,7 @@ func (p *Pool) enqueue(ctx context.Context, rf *registry.Func, ts []futures.Task
 				size += callSize(rf, &calls[to])
 				to++
 			}
+			m.lone = len(calls) == 1
 			p.pending.Push(m)
 		}
 		m.calls = calls[from:to:to]

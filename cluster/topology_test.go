@@ -22,11 +22,17 @@ func topologyOf(t testing.TB, l *link, opts ...Option) topology {
 // streamMsgs returns how many messages stream name holds.
 func streamMsgs(t testing.TB, l *link, name string) uint64 {
 	t.Helper()
+	return streamState(t, l, name).Msgs
+}
+
+// streamState returns the state of stream name.
+func streamState(t testing.TB, l *link, name string) jetstream.StreamState {
+	t.Helper()
 	s, err := l.js.Stream(testContext(t, 10*time.Second), name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s.CachedInfo().State.Msgs
+	return s.CachedInfo().State
 }
 
 func TestTopologyCreated(t *testing.T) {

@@ -4,7 +4,9 @@ package cluster
 
 import (
 	"context"
+	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -379,5 +381,48 @@ func TestStoppingWorkerLeavesWindow(t *testing.T) {
 	}
 	if err := <-served; err != nil {
 		t.Error(err)
+	}
+}
+
+// TestKilledLocalWorkerLeavesWindow: the slots of a local worker that is
+// killed leave the window when the pool sees it exit, so that the worker
+// started in its place is not counted with it until WorkerLostAfter.
+func TestKilledLocalWorkerLeavesWindow(t *testing.T) {
+	p := newTestPool(t, LocalWorkers(1), WorkerLostAfter(time.Minute))
+	ctx := testContext(t, time.Minute)
+	if _, err := futures.Submit(p, square, 2).Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitWindow(t, p, func(w int) bool { return w == 1 })
+	old := p.locals.pids()
+	if len(old) != 1 {
+		t.Fatalf("local workers %v, want one", old)
+	}
+	if err := syscall.Kill(old[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// The worker started in its place says hello.
+	host, _ := os.Hostname()
+	for {
+		if now := p.locals.pids(); len(now) == 1 && now[0] != old[0] {
+			p.mu.Lock()
+			w, seen := p.windowLocked(), len(p.seen)
+			greeted := false
+			for id := range p.seen {
+				greeted = greeted || strings.HasPrefix(id, workerIDPrefix(host, now[0]))
+			}
+			p.mu.Unlock()
+			if greeted {
+				if w != 1 || seen != 1 {
+					t.Errorf("after a local worker was killed and replaced the pool counts %d slots of %d workers, want 1 of 1", w, seen)
+				}
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("no worker replaced the killed one")
+		case <-time.After(time.Millisecond):
+		}
 	}
 }

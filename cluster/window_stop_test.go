@@ -323,3 +323,38 @@ func TestShutdownDeadlineUnderSubmit(t *testing.T) {
 		t.Errorf("after Shutdown the pool holds %d published messages, %d messages, %d waiting", inflight, msgs, pending)
 	}
 }
+
+// TestShutdownGivesUpOnCancelledCalls: when Shutdown gives up, a queued
+// call whose context ended before is counted Cancelled, as its future
+// says, and only the call it abandons Failed.
+func TestShutdownGivesUpOnCancelledCalls(t *testing.T) {
+	p, err := NewPool(LocalWorkers(1), Name("shutcancelled"), WorkerLostAfter(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := testContext(t, time.Minute)
+	dir := t.TempDir()
+	defer release(t, dir)
+	held := futures.Submit(p, holdPID, dir)
+	waitPIDs(t, ctx, dir, 1)
+	cctx, cancelCall := context.WithCancel(ctx)
+	f := futures.SubmitContext(cctx, p, square, 2)
+	cancelCall()
+	if _, err := f.Result(ctx); !errors.Is(err, futures.ErrCancelled) {
+		t.Fatalf("a queued call whose context ended: %v, want ErrCancelled", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, time.Millisecond)
+	defer cancel()
+	if err := p.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown: %v, want DeadlineExceeded", err)
+	}
+	if _, err := held.Result(ctx); !errors.Is(err, futures.ErrBrokenExecutor) {
+		t.Errorf("the held call after Shutdown gave up: %v, want ErrBrokenExecutor", err)
+	}
+	st := p.Stats()
+	checkStats(t, st)
+	if st.Cancelled != 1 || st.Failed != 1 {
+		t.Errorf("Stats %+v: want 1 cancelled (the call whose context ended), 1 failed (the held one)", st)
+	}
+}

@@ -78,7 +78,7 @@ func (p *Pool[T]) Execute(t T) error {
 	pc := &pcall[T]{fn: rf, ctx: p.tasks.Context(t)}
 	pc.one[0] = t
 	pc.ts = pc.one[:]
-	args, hasArg, err := p.encodeArg(t, rf, nil)
+	args, hasArg, err := p.encodeArg(t, rf, make([]byte, 0, rf.ArgSize()))
 	if err != nil {
 		return p.enqueue(pc.ctx, nil, []failure[T]{{t, err}})
 	}
@@ -168,9 +168,11 @@ func (p *Pool[T]) encodeArg(t T, rf *registry.Func, buf []byte) (out []byte, has
 	if err != nil {
 		return buf[:start], hasArg, fmt.Errorf("futures: cannot encode the argument of %s with %s (a %s): %w; pass a type the codec supports", registry.ShortName(rf.Name()), p.codec.Name(), argTypeName(rf), err)
 	}
-	if n := len(out) - start; n > maxArg(rf) {
+	n := len(out) - start
+	if n > maxArg(rf) {
 		return buf[:start], hasArg, fmt.Errorf("futures: the argument of %s is %d bytes encoded, more than the %d bytes a call to a worker process can carry (a message holds at most %d bytes); pass the data another way, such as a file", registry.ShortName(rf.Name()), n, maxArg(rf), wire.MaxFrame)
 	}
+	rf.NoteArgSize(n)
 	return out, hasArg, nil
 }
 

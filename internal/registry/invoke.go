@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"sync"
+	"unsafe"
 
 	"github.com/gofutures/futures/internal/value"
 )
@@ -41,32 +43,82 @@ func newInvoker(fn any, v reflect.Value, argType, resType reflect.Type) invoker 
 			return dst, f(ctx), nil
 		}
 	}
-	return func(ctx context.Context, c value.Codec, arg, dst []byte, started func()) ([]byte, error, error) {
-		in := [2]reflect.Value{reflect.ValueOf(&ctx).Elem()}
-		n := 1
+	return reflectInvoker(v, argType, resType)
+}
+
+// reflectFrame is what a call through reflection passes its function: the
+// call's context and argument, in storage that calls reuse.
+type reflectFrame struct {
+	ctx context.Context
+	in  [2]reflect.Value // the context and, if any, the argument, both addressable
+	arg unsafe.Pointer   // the argument's storage: in[1]'s address
+}
+
+// reflectInvoker calls fn through reflection. An argument of a plain type
+// (see value.DecodeFast) is decoded into the storage of a frame from a
+// pool, which is zeroed once the function has its copy; any other into
+// storage of its own, which the codec or the value's own decoding method
+// may keep.
+func reflectInvoker(fn reflect.Value, argType, resType reflect.Type) invoker {
+	var argEnc, resEnc *value.Encoding
+	if argType != nil {
+		argEnc = value.EncodingOf(argType)
+	}
+	if resType != nil {
+		resEnc = value.EncodingOf(resType)
+	}
+	frames := sync.Pool{New: func() any {
+		f := &reflectFrame{}
+		f.in[0] = reflect.ValueOf(&f.ctx).Elem()
 		if argType != nil {
 			p := reflect.New(argType)
+			f.in[1], f.arg = p.Elem(), p.UnsafePointer()
+		}
+		return f
+	}}
+	n := 1
+	if argType != nil {
+		n = 2
+	}
+	return func(ctx context.Context, c value.Codec, arg, dst []byte, started func()) ([]byte, error, error) {
+		f := frames.Get().(*reflectFrame)
+		f.ctx = ctx
+		in := f.in
+		if argType != nil && !argEnc.DecodeFast(c, arg, f.arg) {
+			p := reflect.New(argType)
 			if err := value.Decode(c, arg, p.Interface()); err != nil {
+				f.release(&frames)
 				return dst, nil, fmt.Errorf("decode the argument, a %s: %w", argType, err)
 			}
-			in[1], n = p.Elem(), 2
+			in[1] = p.Elem()
 		}
 		if started != nil {
 			started()
 		}
-		out := v.Call(in[:n])
+		out := fn.Call(in[:n])
+		f.release(&frames)
 		if err, _ := out[len(out)-1].Interface().(error); err != nil {
 			return dst, err, nil
 		}
 		if resType == nil {
 			return dst, nil, nil
 		}
-		res, err := value.AppendValue(dst, c, out[0])
+		res, err := resEnc.AppendValue(dst, c, out[0])
 		if err != nil {
 			return dst, nil, fmt.Errorf("encode the result, a %s: %w", resType, err)
 		}
 		return res, nil, nil
 	}
+}
+
+// release zeroes f, so that it keeps no value of the call alive and the
+// next argument decodes into zero storage, and puts it back in frames.
+func (f *reflectFrame) release(frames *sync.Pool) {
+	f.ctx = nil
+	if f.arg != nil {
+		f.in[1].SetZero()
+	}
+	frames.Put(f)
 }
 
 // typedInvoker calls f without reflection. A function without an argument

@@ -28,6 +28,7 @@ type Func struct {
 	argType reflect.Type // nil for func(ctx) ... shapes
 	resType reflect.Type // nil for func(ctx) error
 	call    invoker
+	argSize atomic.Int32 // the largest encoded argument noted, at most maxArgSize
 }
 
 // Name returns the name f is registered as.
@@ -35,6 +36,21 @@ func (f *Func) Name() string { return f.name }
 
 // ArgType returns the type of f's argument, or nil if it takes none.
 func (f *Func) ArgType() reflect.Type { return f.argType }
+
+// maxArgSize is the most ArgSize returns.
+const maxArgSize = 1 << 10
+
+// ArgSize returns the room to reserve for an encoded argument of f: the
+// size of the largest one noted with NoteArgSize, at most 1 KiB; 0 before
+// the first.
+func (f *Func) ArgSize() int { return int(f.argSize.Load()) }
+
+// NoteArgSize notes n, the size of an encoded argument of f.
+func (f *Func) NoteArgSize(n int) {
+	if n = min(n, maxArgSize); n > int(f.argSize.Load()) {
+		f.argSize.Store(int32(n))
+	}
+}
 
 // Call calls f: it decodes arg (nil for a function without one) with c,
 // calls started, if not nil, once the argument is decoded and just before

@@ -7,9 +7,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/gofutures/futures/internal/value"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func init() {
 	Register("", regSquare)

@@ -60,7 +60,7 @@ type plainField struct {
 }
 
 var (
-	plains    sync.Map                     // reflect.Type → *plain, nil if the type is not plain
+	plains    sync.Map                     // reflect.Type → *plainVerdict
 	lastPlain atomic.Pointer[plainVerdict] // the type asked about last
 )
 
@@ -77,7 +77,7 @@ func plainOf(c Codec, t reflect.Type) *plain {
 	if v := lastPlain.Load(); v != nil && v.t == t {
 		return v.p
 	}
-	p, ok := plains.Load(t)
+	v, ok := plains.Load(t)
 	if !ok {
 		var q *plain
 		if h := fnv.New32a(); !tagged[t] {
@@ -85,10 +85,10 @@ func plainOf(c Codec, t reflect.Type) *plain {
 				q.sum = h.Sum32()
 			}
 		}
-		p, _ = plains.LoadOrStore(t, q)
+		v, _ = plains.LoadOrStore(t, &plainVerdict{t, q})
 	}
-	lastPlain.Store(&plainVerdict{t, p.(*plain)})
-	return p.(*plain)
+	lastPlain.Store(v.(*plainVerdict))
+	return v.(*plainVerdict).p
 }
 
 // tagged are the types with a tag of their own (see appendFast), which are
@@ -188,12 +188,12 @@ func (p *plain) append(b []byte, v unsafe.Pointer) []byte {
 		s := *(*string)(v)
 		return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 	case reflect.Slice:
-		s := reflect.NewAt(p.typ, v).Elem()
-		b = binary.AppendUvarint(b, uint64(s.Len()))
-		if s.Len() == 0 {
+		s := *sliceAt(v)
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		if len(s) == 0 {
 			return b
 		}
-		return p.elem.appendN(b, s.UnsafePointer(), s.Len())
+		return p.elem.appendN(b, unsafe.Pointer(unsafe.SliceData(s)), len(s))
 	case reflect.Array:
 		return p.elem.appendN(b, v, p.len)
 	}
@@ -210,8 +210,8 @@ func (p *plain) append(b []byte, v unsafe.Pointer) []byte {
 
 // appendN appends the n values of p's type from v on.
 func (p *plain) appendN(b []byte, v unsafe.Pointer, n int) []byte {
-	if p.kind == reflect.Uint8 {
-		return append(b, unsafe.Slice((*byte)(v), n)...)
+	if p.copied() {
+		return append(b, unsafe.Slice((*byte)(v), n*int(p.size))...)
 	}
 	for i := range n {
 		b = p.append(b, unsafe.Add(v, uintptr(i)*p.size))
@@ -236,7 +236,7 @@ func (p *plain) unsent(v unsafe.Pointer) bool {
 	case reflect.String:
 		return len(*(*string)(v)) == 0
 	case reflect.Slice:
-		return reflect.NewAt(p.typ, v).Elem().Len() == 0
+		return len(*sliceAt(v)) == 0
 	}
 	return false
 }
@@ -294,16 +294,17 @@ func (p *plain) decode(b []byte, v unsafe.Pointer) ([]byte, bool) {
 		if k <= 0 || n > uint64((len(b)-k)/p.elem.min) {
 			return b, false
 		}
-		s := reflect.NewAt(p.typ, v).Elem()
-		if s.Cap() < int(n) { // a new array, zeroed, as gob makes
-			s.SetZero()
-			s.Grow(int(n))
+		s := sliceAt(v)
+		if cap(*s) < int(n) { // a new array, zeroed, as gob makes
+			r := reflect.NewAt(p.typ, v).Elem()
+			r.SetZero()
+			r.Grow(int(n))
 		}
-		s.SetLen(int(n))
+		*s = (*s)[:n]
 		if n == 0 {
 			return b[k:], true
 		}
-		return p.elem.decodeN(b[k:], s.UnsafePointer(), int(n))
+		return p.elem.decodeN(b[k:], unsafe.Pointer(unsafe.SliceData(*s)), int(n))
 	case reflect.Array:
 		return p.elem.decodeN(b, v, p.len)
 	}
@@ -325,12 +326,13 @@ func (p *plain) decode(b []byte, v unsafe.Pointer) ([]byte, bool) {
 
 // decodeN decodes n values of p's type from b into v on.
 func (p *plain) decodeN(b []byte, v unsafe.Pointer, n int) ([]byte, bool) {
-	if p.kind == reflect.Uint8 {
-		if len(b) < n {
+	if p.copied() {
+		size := n * int(p.size)
+		if len(b) < size {
 			return b, false
 		}
-		copy(unsafe.Slice((*byte)(v), n), b)
-		return b[n:], true
+		copy(unsafe.Slice((*byte)(v), size), b)
+		return b[size:], true
 	}
 	for i := range n {
 		var ok bool
@@ -339,6 +341,27 @@ func (p *plain) decodeN(b []byte, v unsafe.Pointer, n int) ([]byte, bool) {
 		}
 	}
 	return b, true
+}
+
+// sliceAt returns the slice at v, of any slice type, as a []byte of the
+// same address, length and capacity in elements: slices of every type share
+// that layout.
+func sliceAt(v unsafe.Pointer) *[]byte { return (*[]byte)(v) }
+
+// littleEndian says whether the machine stores numbers as their encoding
+// does.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// copied reports whether the encoding of a run of values of p's type is
+// their bytes in memory: bytes, and floats on a little-endian machine.
+func (p *plain) copied() bool {
+	switch p.kind {
+	case reflect.Uint8:
+		return true
+	case reflect.Float32, reflect.Float64:
+		return littleEndian
+	}
+	return false
 }
 
 func loadInt(k reflect.Kind, v unsafe.Pointer) int64 {

@@ -50,6 +50,8 @@ var plainTypes = []reflect.Type{
 	reflect.TypeFor[plainRecord](),
 	reflect.TypeFor[plainInner](),
 	reflect.TypeFor[[]float64](),
+	reflect.TypeFor[[]float32](),
+	reflect.TypeFor[[4]float64](),
 	reflect.TypeFor[[][]int](),
 	reflect.TypeFor[[3]string](),
 	reflect.TypeFor[[]plainInner](),
@@ -168,8 +170,11 @@ func show(v reflect.Value) string { return fmt.Sprintf("%#v", v.Interface()) }
 
 // FuzzPlainValues checks that plain values decode to what gob gives, into
 // a zero destination and into one holding another value (whose arrays gob
-// reuses), and that the decoder, given any bytes, fails or decodes without
-// panicking or allocating beyond what its input bounds.
+// reuses), through Decode, DecodeFast and an Encoding alike; that
+// AppendValue encodes a value that is not addressable as AppendAs does; and
+// that the decoder, given any bytes, fails or decodes without panicking or
+// allocating beyond what its input bounds, and that an Encoding decodes
+// what Decode decodes.
 func FuzzPlainValues(f *testing.F) {
 	f.Add([]byte{1, 2, 3}, []byte{}, []byte{tagPlain})
 	f.Add(bytes.Repeat([]byte{0xff, 7, 1}, 40), bytes.Repeat([]byte{3, 0x80}, 30), []byte{tagPlain, 0, 0, 0, 0, 1, 1})
@@ -181,9 +186,9 @@ func FuzzPlainValues(f *testing.F) {
 			before := show(in.Elem())
 
 			for _, into := range []string{"zero", "filled"} {
-				viaGob, viaFast, viaDecode := reflect.New(typ), reflect.New(typ), reflect.New(typ)
+				viaGob, viaFast, viaDecode, viaEnc := reflect.New(typ), reflect.New(typ), reflect.New(typ), reflect.New(typ)
 				if into == "filled" {
-					for _, d := range []reflect.Value{viaGob, viaFast, viaDecode} {
+					for _, d := range []reflect.Value{viaGob, viaFast, viaDecode, viaEnc} {
 						e := entropy(dst)
 						fill(d.Elem(), &e)
 					}
@@ -197,17 +202,33 @@ func FuzzPlainValues(f *testing.F) {
 				require.Equal(t, tagPlain, data[0], "%s", typ)
 				require.NoError(t, Decode(Gob, data, viaDecode.Interface()))
 				decodeFastValue(t, data, viaFast)
+				require.True(t, EncodingOf(typ).DecodeFast(Gob, data, viaEnc.UnsafePointer()), "%s", typ)
 
 				want := show(viaGob.Elem())
 				require.Equal(t, want, show(viaDecode.Elem()), "%s into %s: %s", typ, into, before)
 				require.Equal(t, want, show(viaFast.Elem()), "%s into %s: %s", typ, into, before)
+				require.Equal(t, want, show(viaEnc.Elem()), "%s into %s: %s", typ, into, before)
+
+				value, err := AppendValue(nil, Gob, reflect.ValueOf(in.Elem().Interface()))
+				require.NoError(t, err)
+				require.Equal(t, data, value, "%s: AppendValue of a value that is not addressable", typ)
+				value, err = EncodingOf(typ).AppendValue(nil, Gob, reflect.ValueOf(in.Elem().Interface()))
+				require.NoError(t, err)
+				require.Equal(t, data, value, "%s: Encoding.AppendValue", typ)
 			}
 			require.Equal(t, before, show(in.Elem()), "encoding changed the value")
 
-			out := reflect.New(typ)
-			_ = Decode(Gob, raw, out.Interface())
 			framed := binary.LittleEndian.AppendUint32([]byte{tagPlain}, plainOf(Gob, typ).sum)
-			_ = Decode(Gob, append(framed, raw...), out.Interface())
+			for _, data := range [][]byte{raw, append(framed, raw...)} {
+				viaDecode, viaEnc := reflect.New(typ), reflect.New(typ)
+				err := Decode(Gob, data, viaDecode.Interface())
+				if EncodingOf(typ).DecodeFast(Gob, data, viaEnc.UnsafePointer()) {
+					require.NoError(t, err, "% x: an Encoding decoded what Decode refuses", data)
+					require.Equal(t, show(viaDecode.Elem()), show(viaEnc.Elem()), "% x", data)
+				} else if len(data) > 0 && data[0] == tagPlain {
+					require.Error(t, err, "% x: an Encoding refused what Decode decodes", data)
+				}
+			}
 		}
 	})
 }

@@ -73,8 +73,10 @@ func AppendAs(dst []byte, c Codec, v any, t reflect.Type) ([]byte, error) {
 	if b, ok := appendFast(dst, c, v); ok {
 		return b, nil
 	}
-	if reflect.TypeOf(v) == t && plainOf(c, t) != nil {
-		return AppendValue(dst, c, reflect.ValueOf(v))
+	if reflect.TypeOf(v) == t {
+		if p := plainOf(c, t); p != nil {
+			return p.appendTop(dst, efaceData(v)), nil
+		}
 	}
 	if t == nil || t.Kind() != reflect.Interface || !reflect.TypeOf(v).Implements(t) {
 		return appendMarshalled(dst, c, v)
@@ -85,19 +87,14 @@ func AppendAs(dst []byte, c Codec, v any, t reflect.Type) ([]byte, error) {
 }
 
 // AppendValue is AppendAs for v.Interface() and v.Type(), which it boxes
-// only if the type is not plain (see plain.go). It copies v if v is not
-// addressable and of a plain type.
+// only if the type is not plain (see plain.go), and then without copying
+// v if v is not addressable (see valuePointer).
 func AppendValue(dst []byte, c Codec, v reflect.Value) ([]byte, error) {
 	p := plainOf(c, v.Type())
 	if p == nil {
 		return AppendAs(dst, c, v.Interface(), v.Type())
 	}
-	if !v.CanAddr() {
-		a := reflect.New(v.Type()).Elem()
-		a.Set(v)
-		v = a
-	}
-	return p.appendTop(dst, v.Addr().UnsafePointer()), nil
+	return p.appendTop(dst, valuePointer(v)), nil
 }
 
 // fast reports whether c is Gob or JSON, whose values of common types take
