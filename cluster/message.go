@@ -269,7 +269,8 @@ type seenWorker struct {
 
 // forgetLocal forgets the hellos of the local worker process pid, which
 // exited: its slots leave the window at once, not WorkerLostAfter later,
-// so that the worker started in its place is not counted with it.
+// so that the worker started in its place is not counted with it; so do
+// its overruns.
 func (p *Pool) forgetLocal(pid int) {
 	host, _ := os.Hostname()
 	prefix := workerIDPrefix(host, pid)
@@ -279,7 +280,13 @@ func (p *Pool) forgetLocal(pid int) {
 			delete(p.seen, id)
 		}
 	}
+	n := len(p.overruns)
+	p.forgetOverrunsLocked(func(o overrun) bool { return strings.HasPrefix(o.worker, prefix) })
+	forgot := len(p.overruns) < n
 	p.mu.Unlock()
+	if forgot {
+		p.pump()
+	}
 }
 
 // workerIDPrefix is how the id of the worker process pid on host starts;
