@@ -395,3 +395,59 @@ func TestMapBreaksInJoinedItems(t *testing.T) {
 		t.Errorf("Stats %+v after the Map broke: want nothing queued or running, at least 31 succeeded", st)
 	}
 }
+
+// waitOut returns n, except for n = waitOutAt, which waits for its context
+// to end and returns its error.
+func waitOut(ctx context.Context, n int) (int, error) {
+	if n == waitOutAt {
+		<-ctx.Done()
+		return 0, ctx.Err()
+	}
+	return n, nil
+}
+
+const waitOutAt = 100
+
+func init() { futures.Register(waitOut) }
+
+// TestJoinedCallsContextEndsMidMessage: calls joined in messages share
+// their context; when it ends while a call of a message runs, the calls
+// after it are not invoked (waitOut would succeed): they end with the
+// context's error, and the calls before succeeded.
+func TestJoinedCallsContextEndsMidMessage(t *testing.T) {
+	const calls = 400
+	p := newTestPool(t, LocalWorkers(1))
+	ctx := testContext(t, time.Minute)
+	learn(t, ctx, p, waitOut, itself)
+	dir, held := holdSlot(t, ctx, p)
+	dctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	before := streamPublished(t, p.link, p.top.calls.Name)
+	fs := make([]*futures.Future[int], calls)
+	for i := range fs {
+		fs[i] = futures.SubmitContext(dctx, p, waitOut, i)
+	}
+	release(t, dir)
+	if _, err := held.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range waitOutAt {
+		if v, err := fs[i].Result(ctx); v != i || err != nil {
+			t.Fatalf("waitOut(%d) = %d, %v", i, v, err)
+		}
+	}
+	if n := streamPublished(t, p.link, p.top.calls.Name) - before; n > calls/10 {
+		t.Fatalf("%d quick calls took %d messages: they did not join", calls, n)
+	}
+	cancel()
+	for i := waitOutAt; i < calls; i++ {
+		if _, err := fs[i].Result(ctx); !errors.Is(err, context.Canceled) {
+			t.Errorf("call %d after its context ended in the middle of its message: %v, want its context's error", i, err)
+		}
+	}
+	st := p.Stats()
+	checkStats(t, st)
+	if st.Succeeded != waitOutAt+21 || st.Succeeded+st.Cancelled+st.Failed != st.Submitted {
+		t.Errorf("Stats %+v: want %d succeeded and the rest ended", st, waitOutAt+21)
+	}
+}
