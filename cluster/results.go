@@ -110,10 +110,10 @@ func (p *Pool) startCalls(attempt int, worker string, ids []uint64) (skip []uint
 }
 
 // results takes the outcomes in body, the records of a msgResults message
-// whose calls ran for ran on their worker:
-// the first outcome of a call wins, later ones are dropped. The futures of
-// package futures are completed here, their callbacks and the completions
-// of other tasks on the completer.
+// whose calls ran for ran on their worker: the first outcome of a call
+// wins, later ones are dropped. The futures of package futures are
+// completed here, their callbacks and the completions of other tasks on
+// the completer.
 func (p *Pool) results(body []byte, ran time.Duration) {
 	ds := p.doneBuf[:0]
 	var last *message // the message of the records counted in n
