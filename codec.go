@@ -23,7 +23,10 @@ import "github.com/gofutures/futures/internal/value"
 // refer to themselves or hold interfaces, first, but not values of types
 // with their own GobEncode or MarshalBinary method) or that nests more than
 // 10,000 levels deep, and an argument or result over the frame limit (about
-// 1 GiB encoded) fail the call with an error that says so. A ProcessPool keeps
+// 1 GiB encoded) fail the call with an error that says so. A []byte
+// argument of 64 KiB or more to Submit is written to the worker from the
+// caller's slice, not from a copy: as with a goroutine, the slice must not
+// change until the call is over. A ProcessPool keeps
 // one gob stream per worker process in each direction, so that a type's
 // description crosses once per worker, except in values that hold interface
 // values, which are described in full every time.

@@ -279,6 +279,16 @@ func (c *call[A, R]) AppendArg(dst []byte, cd value.Codec) ([]byte, error) {
 	return value.AppendOf(dst, cd, &c.arg)
 }
 
+// ArgBytes returns the argument if it is a []byte, without boxing it, so
+// that a large one is written to a worker process from where it is.
+func (c *call[A, R]) ArgBytes() ([]byte, bool) {
+	p, ok := any(&c.arg).(*[]byte) // a pointer: no allocation
+	if !ok {
+		return nil, false
+	}
+	return *p, true
+}
+
 func (c *call[A, R]) Run(ctx context.Context) { c.runThen(ctx, nil) }
 
 func (c *call[A, R]) runThen(ctx context.Context, before func(error)) {

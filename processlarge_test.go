@@ -5,6 +5,7 @@ package futures_test
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -60,4 +61,29 @@ func TestProcessLargePayloadMemoryReturns(t *testing.T) {
 	const slack = 4 << 20
 	assert.Less(t, int64(parentAfter)-int64(parent), int64(slack), "the pool keeps memory after a large call")
 	assert.Less(t, int64(workerAfter)-int64(worker), int64(slack), "the worker keeps memory after a large call")
+}
+
+// A large []byte argument is written to the worker from the caller's own
+// slice: the pool allocates about the result's size for a call, not the
+// argument's too.
+func TestProcessLargeBytesArgumentNotCopied(t *testing.T) {
+	const size = 32 << 20
+	p, err := futures.NewProcessPool(futures.MaxWorkers(1))
+	require.NoError(t, err)
+	defer p.Close()
+	_, err = futures.Submit(p, bounceBytes, []byte{1}).Result(bg)
+	require.NoError(t, err)
+	payload := bytes.Repeat([]byte{7}, size)
+	payload[size/2] = 9
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got, err := futures.Submit(p, bounceBytes, payload).Result(bg)
+	runtime.ReadMemStats(&after)
+	require.NoError(t, err)
+	require.Len(t, got, size)
+	assert.Equal(t, []byte{8, 9, 7}, []byte{got[0], got[size/2], got[size-1]})
+	assert.Equal(t, byte(7), payload[0], "the caller's slice is not changed")
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size*3/2 {
+		t.Errorf("a call with a %d-byte argument and result allocated %d bytes in the pool: the argument was copied", size, alloc)
+	}
 }

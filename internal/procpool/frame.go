@@ -19,7 +19,11 @@ func maxArg(rf *registry.Func) int {
 // callSize returns at most the bytes the record of call i of r takes in a
 // frame of calls.
 func (r *pcall[T]) callSize(i int) int {
-	return wire.CallOverhead + len(r.fn.Name()) + len(r.arg(i))
+	n := wire.CallOverhead + len(r.fn.Name()) + len(r.arg(i))
+	if i == 0 {
+		n += len(r.tail)
+	}
+	return n
 }
 
 // fitLocked returns the part of the run r that fits in the frame of calls
@@ -28,7 +32,7 @@ func (r *pcall[T]) callSize(i int) int {
 // frame is written.
 func (p *Pool[T]) fitLocked(w *proc[T], r *pcall[T], more []*pcall[T]) *pcall[T] {
 	n := len(r.ts)
-	size := len(r.fn.Name()) + n*wire.CallOverhead
+	size := len(r.fn.Name()) + n*wire.CallOverhead + len(r.tail)
 	if r.hasArg {
 		size += r.ends[n-1] - r.first
 	}

@@ -17,13 +17,16 @@ import (
 // chunk from ExecuteBatch that have the same function and context. The
 // calls of a run share one buffer of encoded arguments.
 type pcall[T any] struct {
-	ts      []T
-	fn      *registry.Func
-	ctx     context.Context // of every call of ts
-	hasArg  bool
-	args    []byte // the encoded arguments, back to back
-	ends    []int  // with hasArg: where the argument of ts[i] ends in args
-	first   int    // with hasArg: where the argument of ts[0] starts
+	ts     []T
+	fn     *registry.Func
+	ctx    context.Context // of every call of ts
+	hasArg bool
+	args   []byte // the encoded arguments, back to back
+	// tail, for a run of one call, is the rest of its encoded argument
+	// after args: the caller's own bytes, written from where they are.
+	tail    []byte
+	ends    []int // with hasArg: where the argument of ts[i] ends in args
+	first   int   // with hasArg: where the argument of ts[0] starts
 	group   *pgroup
 	id      uint64 // the id of ts[0] in the worker it was sent to
 	done    int    // calls of ts that worker answered
@@ -51,6 +54,9 @@ func (pc *pcall[T]) slice(from, to int) *pcall[T] {
 	r := &pcall[T]{ts: pc.ts[from:to], fn: pc.fn, ctx: pc.ctx, hasArg: pc.hasArg, args: pc.args, group: pc.group, started: true}
 	if from == 0 {
 		r.tries = pc.tries
+		if to > 0 {
+			r.tail = pc.tail
+		}
 	}
 	if pc.hasArg {
 		r.ends, r.first = pc.ends[from:to], pc.first
@@ -78,8 +84,11 @@ func (p *Pool[T]) Execute(t T) error {
 	pc := &pcall[T]{fn: rf, ctx: p.tasks.Context(t)}
 	pc.one[0] = t
 	pc.ts = pc.one[:]
-	args, hasArg, err := p.encodeArg(t, rf, make([]byte, 0, rf.ArgSize()))
-	if err != nil {
+	var args []byte
+	hasArg, err := true, error(nil)
+	if head, tail, ok := remote.SplitArg(nil, t, p.argCodec); ok && len(head)+len(tail) <= maxArg(rf) {
+		args, pc.tail = head, tail
+	} else if args, hasArg, err = p.encodeArg(t, rf, make([]byte, 0, rf.ArgSize())); err != nil {
 		return p.enqueue(pc.ctx, nil, []failure[T]{{t, err}})
 	}
 	if pc.hasArg, pc.args = hasArg, args; hasArg {

@@ -67,6 +67,34 @@ type ArgEncoder interface {
 	AppendArg(dst []byte, c value.Codec) ([]byte, error)
 }
 
+// BytesArg is implemented by the tasks of package futures whose function
+// takes an argument: ArgBytes returns the argument if it is a []byte,
+// without boxing it.
+type BytesArg interface {
+	ArgBytes() ([]byte, bool)
+}
+
+// SplitArg returns the argument of t, a futures.Task, encoded with c as
+// head followed by tail, the caller's own bytes, if it is a []byte of at
+// least wire.SpliceAbove bytes that c encodes so (see value.BytesHead); head
+// is appended to dst. Otherwise ok is false: the argument is encoded with
+// AppendArg. tail must not change until the call is written; a goroutine
+// given the same slice would see a change too.
+func SplitArg(dst []byte, t any, c value.Codec) (head, tail []byte, ok bool) {
+	a, isBytes := t.(BytesArg)
+	if !isBytes {
+		return dst, nil, false
+	}
+	b, isBytes := a.ArgBytes()
+	if !isBytes || b == nil || len(b) < wire.SpliceAbove {
+		return dst, nil, false
+	}
+	if head, ok = value.BytesHead(dst, c); !ok {
+		return dst, nil, false
+	}
+	return head, b, true
+}
+
 // Complete completes t, a futures.Task whose call of fn succeeded with val,
 // encoded with c. A LaterCompleter is decoded and completed in the caller,
 // which val need only outlive, and the OnDone callbacks of its future are

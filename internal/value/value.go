@@ -109,6 +109,18 @@ func fast(c Codec) (isGob, isJSON bool) {
 	return false, false
 }
 
+// BytesHead appends to dst what goes before the bytes of a []byte value
+// that is not nil, in c's encoding of it, and reports whether c encodes
+// such a value as that head followed by the bytes themselves (Gob and JSON
+// do, as Append does), so that a large value can be written from where it
+// is.
+func BytesHead(dst []byte, c Codec) ([]byte, bool) {
+	if isGob, isJSON := fast(c); !isGob && !isJSON {
+		return dst, false
+	}
+	return append(dst, tagBytes), true
+}
+
 // appendFast appends v with a tag of its own if it has a common type the
 // codec encodes the same way, or is nil, and reports whether it did.
 func appendFast(dst []byte, c Codec, v any) ([]byte, bool) {

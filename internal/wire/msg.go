@@ -44,6 +44,10 @@ type Call struct {
 	Flags byte
 	Func  string // registered name
 	Arg   []byte // encoded argument, with FlagArg
+	// ArgTail, if not nil, is the rest of the encoded argument, after Arg:
+	// Add writes them as one argument, referring to ArgTail if it is large.
+	// CallReader never sets it.
+	ArgTail []byte
 	// Deadline, with FlagDeadline, is how many nanoseconds were left until
 	// the deadline of the group's context when the record was written: the
 	// worker's context for the group ends that long after it reads the
@@ -82,7 +86,11 @@ func (b *CallsBuilder) Add(c *Call) {
 		buf = append(buf, c.Func...)
 		b.fn = c.Func
 	}
-	if c.Flags&FlagArg != 0 {
+	switch {
+	case c.Flags&FlagArg == 0:
+	case c.ArgTail != nil:
+		buf = b.out.appendSplit(buf, c.Arg, c.ArgTail)
+	default:
 		buf = b.out.appendBytes(buf, c.Arg)
 	}
 	if c.Flags&FlagDeadline != 0 {

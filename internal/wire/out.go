@@ -75,6 +75,19 @@ func (o *Out) appendBytes(buf, b []byte) []byte {
 	return buf
 }
 
+// appendSplit is appendBytes for the byte string head followed by tail:
+// head is copied, tail copied if short, else referred to.
+func (o *Out) appendSplit(buf, head, tail []byte) []byte {
+	if len(tail) < SpliceAbove {
+		buf = AppendUvarint(buf, uint64(len(head)+len(tail)))
+		return append(append(buf, head...), tail...)
+	}
+	buf = append(AppendUvarint(buf, uint64(len(head)+len(tail))), head...)
+	o.splice = append(o.splice, splice{len(buf), tail})
+	o.size += len(tail)
+	return buf
+}
+
 // Append appends the bytes of src to o, referring to the byte strings src
 // refers to.
 func (o *Out) Append(src *Out) {

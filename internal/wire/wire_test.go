@@ -316,6 +316,43 @@ func TestCallsBuilderRefersToALargeArgument(t *testing.T) {
 	}
 }
 
+// TestArgTailIsOneArgument: an argument given as Arg and ArgTail reads back
+// as one, whether ArgTail is referred to (large) or copied (short), and a
+// large ArgTail is not copied into the buffer.
+func TestArgTailIsOneArgument(t *testing.T) {
+	for _, n := range []int{0, 10, SpliceAbove - 1, SpliceAbove, 3 * SpliceAbove} {
+		tail := bytes.Repeat([]byte{7}, n)
+		var b CallsBuilder
+		b.Add(&Call{ID: 1, Flags: FlagArg, Func: "pkg.f", Arg: []byte{1}})
+		b.Add(&Call{ID: 2, Flags: FlagArg | FlagDeadline, Func: "pkg.f", Arg: []byte{9, 8}, ArgTail: tail, Deadline: 5})
+		b.Add(&Call{ID: 3, Flags: FlagArg, Func: "pkg.f", Arg: []byte{3}})
+		if n >= SpliceAbove && len(b.out.Buf) >= SpliceAbove {
+			t.Fatalf("tail of %d bytes: the records take %d bytes of the buffer", n, len(b.out.Buf))
+		}
+		var w bytes.Buffer
+		var o Out
+		b.AppendTo(&o)
+		if _, err := o.WriteTo(&w); err != nil {
+			t.Fatal(err)
+		}
+		_, body, err := NewReader(&w).Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cr := ReadCalls(body)
+		var calls []Call
+		for cr.Next() {
+			c := cr.Call
+			c.Arg = bytes.Clone(c.Arg)
+			calls = append(calls, c)
+		}
+		want := append([]byte{9, 8}, tail...)
+		if err := cr.Err(); err != nil || len(calls) != 3 || !bytes.Equal(calls[1].Arg, want) || calls[1].Deadline != 5 || calls[1].ArgTail != nil || calls[2].Arg[0] != 3 {
+			t.Fatalf("tail of %d bytes: read %d calls back: %v", n, len(calls), err)
+		}
+	}
+}
+
 // A record carries a deadline only with FlagDeadline, after everything else,
 // so that a record without one has the bytes it always had.
 func TestCallRecordBytes(t *testing.T) {
