@@ -26,7 +26,14 @@ func bounceBytes(_ context.Context, b []byte) ([]byte, error) {
 // workerHeap returns the live heap of the process after a full collection.
 func workerHeap(_ context.Context, _ struct{}) (uint64, error) { return heapInUse(), nil }
 
-func init() { futures.Register(bounceBytes, workerHeap) }
+// workerAllocated returns the bytes the process has allocated so far.
+func workerAllocated(_ context.Context, _ struct{}) (uint64, error) {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.TotalAlloc, nil
+}
+
+func init() { futures.Register(bounceBytes, workerHeap, workerAllocated) }
 
 // A large argument and result cross whole, and neither the pool nor the
 // worker keeps buffers of their size once the call is over.
@@ -64,9 +71,10 @@ func TestProcessLargePayloadMemoryReturns(t *testing.T) {
 }
 
 // A large []byte argument is written to the worker from the caller's own
-// slice: the pool allocates about the result's size for a call, not the
-// argument's too.
-func TestProcessLargeBytesArgumentNotCopied(t *testing.T) {
+// slice, and a large []byte result from the function's: the pool allocates
+// about the result's size for a call, not the argument's too, and the
+// worker about the argument's, not the result's too.
+func TestProcessLargeBytesNotCopied(t *testing.T) {
 	const size = 32 << 20
 	p, err := futures.NewProcessPool(futures.MaxWorkers(1))
 	require.NoError(t, err)
@@ -76,10 +84,17 @@ func TestProcessLargeBytesArgumentNotCopied(t *testing.T) {
 	payload := bytes.Repeat([]byte{7}, size)
 	payload[size/2] = 9
 	var before, after runtime.MemStats
+	workerBefore, err := futures.Submit(p, workerAllocated, struct{}{}).Result(bg)
+	require.NoError(t, err)
 	runtime.ReadMemStats(&before)
 	got, err := futures.Submit(p, bounceBytes, payload).Result(bg)
 	runtime.ReadMemStats(&after)
 	require.NoError(t, err)
+	workerAfter, err := futures.Submit(p, workerAllocated, struct{}{}).Result(bg)
+	require.NoError(t, err)
+	if alloc := workerAfter - workerBefore; alloc > size*3/2 {
+		t.Errorf("a call with a %d-byte argument and result allocated %d bytes in the worker: the result was copied", size, alloc)
+	}
 	require.Len(t, got, size)
 	assert.Equal(t, []byte{8, 9, 7}, []byte{got[0], got[size/2], got[size-1]})
 	assert.Equal(t, byte(7), payload[0], "the caller's slice is not changed")

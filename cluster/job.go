@@ -335,6 +335,10 @@ func (j *job) timedOut(r *wire.Result) {
 // record adds the outcome r to those to send, and sends them if enough
 // wait.
 func (j *job) record(r *wire.Result) {
+	if r.ValueTail != nil { // a message carries a value whole
+		v := append(r.Value[:len(r.Value):len(r.Value)], r.ValueTail...)
+		r.Value, r.ValueTail = v, nil
+	}
 	limit := j.w.maxRecords
 	if r.Kind == wire.KindOK && len(r.Value) > limit {
 		r = j.storeResult(r)

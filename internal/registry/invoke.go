@@ -8,14 +8,16 @@ import (
 	"unsafe"
 
 	"github.com/gofutures/futures/internal/value"
+	"github.com/gofutures/futures/internal/wire"
 )
 
 // invoker calls a registered function in a worker: it decodes arg (nil for
 // a function without one), calls started if it is not nil, calls the
-// function, and appends the encoded result, if any, to dst. It returns the
-// function's error, or codecErr saying what could not be decoded or
-// encoded.
-type invoker func(ctx context.Context, c value.Codec, arg, dst []byte, started func()) (res []byte, err, codecErr error)
+// function, and appends the encoded result, if any, to dst: all of it, or,
+// for a large []byte, its head, with tail the function's own bytes that
+// follow it (see value.BytesHead). It returns the function's error, or
+// codecErr saying what could not be decoded or encoded.
+type invoker func(ctx context.Context, c value.Codec, arg, dst []byte, started func()) (res, tail []byte, err, codecErr error)
 
 // newInvoker returns the invoker of fn: a direct call for common shapes,
 // otherwise one through reflection.
@@ -36,11 +38,11 @@ func newInvoker(fn any, v reflect.Value, argType, resType reflect.Type) invoker 
 	case func(context.Context) (int, error):
 		return typedInvoker(func(ctx context.Context, _ struct{}) (int, error) { return f(ctx) })
 	case func(context.Context) error:
-		return func(ctx context.Context, _ value.Codec, _, dst []byte, started func()) ([]byte, error, error) {
+		return func(ctx context.Context, _ value.Codec, _, dst []byte, started func()) ([]byte, []byte, error, error) {
 			if started != nil {
 				started()
 			}
-			return dst, f(ctx), nil
+			return dst, nil, f(ctx), nil
 		}
 	}
 	return reflectInvoker(v, argType, resType)
@@ -80,7 +82,7 @@ func reflectInvoker(fn reflect.Value, argType, resType reflect.Type) invoker {
 	if argType != nil {
 		n = 2
 	}
-	return func(ctx context.Context, c value.Codec, arg, dst []byte, started func()) ([]byte, error, error) {
+	return func(ctx context.Context, c value.Codec, arg, dst []byte, started func()) ([]byte, []byte, error, error) {
 		f := frames.Get().(*reflectFrame)
 		f.ctx = ctx
 		in := f.in
@@ -88,7 +90,7 @@ func reflectInvoker(fn reflect.Value, argType, resType reflect.Type) invoker {
 			p := reflect.New(argType)
 			if err := value.Decode(c, arg, p.Interface()); err != nil {
 				f.release(&frames)
-				return dst, nil, fmt.Errorf("decode the argument, a %s: %w", argType, err)
+				return dst, nil, nil, fmt.Errorf("decode the argument, a %s: %w", argType, err)
 			}
 			in[1] = p.Elem()
 		}
@@ -98,16 +100,16 @@ func reflectInvoker(fn reflect.Value, argType, resType reflect.Type) invoker {
 		out := fn.Call(in[:n])
 		f.release(&frames)
 		if err, _ := out[len(out)-1].Interface().(error); err != nil {
-			return dst, err, nil
+			return dst, nil, err, nil
 		}
 		if resType == nil {
-			return dst, nil, nil
+			return dst, nil, nil, nil
 		}
 		res, err := resEnc.AppendValue(dst, c, out[0])
 		if err != nil {
-			return dst, nil, fmt.Errorf("encode the result, a %s: %w", resType, err)
+			return dst, nil, nil, fmt.Errorf("encode the result, a %s: %w", resType, err)
 		}
-		return res, nil, nil
+		return res, nil, nil, nil
 	}
 }
 
@@ -124,12 +126,12 @@ func (f *reflectFrame) release(frames *sync.Pool) {
 // typedInvoker calls f without reflection. A function without an argument
 // is wrapped to take a struct{}, which gets no argument bytes.
 func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
-	return func(ctx context.Context, c value.Codec, arg, dst []byte, started func()) ([]byte, error, error) {
+	return func(ctx context.Context, c value.Codec, arg, dst []byte, started func()) ([]byte, []byte, error, error) {
 		var a A
 		if arg != nil && !value.DecodeFast(c, arg, &a) {
 			p := new(A) // decodeValue keeps what it decodes into
 			if err := value.Decode(c, arg, p); err != nil {
-				return dst, nil, fmt.Errorf("decode the argument, a %s: %w", reflect.TypeFor[A](), err)
+				return dst, nil, nil, fmt.Errorf("decode the argument, a %s: %w", reflect.TypeFor[A](), err)
 			}
 			a = *p
 		}
@@ -138,12 +140,17 @@ func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
 		}
 		r, err := f(ctx, a)
 		if err != nil {
-			return dst, err, nil
+			return dst, nil, err, nil
+		}
+		if b, ok := any(&r).(*[]byte); ok && *b != nil && len(*b) >= wire.SpliceAbove {
+			if head, ok := value.BytesHead(dst, c); ok {
+				return head, *b, nil, nil // written from where it is, not copied
+			}
 		}
 		res, err := value.AppendOf(dst, c, &r)
 		if err != nil {
-			return dst, nil, fmt.Errorf("encode the result, a %s: %w", reflect.TypeFor[R](), err)
+			return dst, nil, nil, fmt.Errorf("encode the result, a %s: %w", reflect.TypeFor[R](), err)
 		}
-		return res, nil, nil
+		return res, nil, nil, nil
 	}
 }

@@ -55,11 +55,14 @@ func (f *Func) NoteArgSize(n int) {
 // Call calls f: it decodes arg (nil for a function without one) with c,
 // calls started, if not nil, once the argument is decoded and just before
 // the function runs, calls the function, and appends the encoded result,
-// if any, to dst. It returns the function's error as callErr, or codecErr
-// saying what could not be decoded or encoded (started is not called when
-// the argument cannot be decoded). A panic of the function is not
-// recovered.
-func (f *Func) Call(ctx context.Context, c value.Codec, arg, dst []byte, started func()) (res []byte, callErr, codecErr error) {
+// if any, to dst: all of it, or, for a []byte result of at least
+// wire.SpliceAbove bytes of a function of a common shape, the head of its
+// encoding, with tail the function's own bytes that follow (so that they
+// are written from where they are). It returns the
+// function's error as callErr, or codecErr saying what could not be decoded
+// or encoded (started is not called when the argument cannot be decoded).
+// A panic of the function is not recovered.
+func (f *Func) Call(ctx context.Context, c value.Codec, arg, dst []byte, started func()) (res, tail []byte, callErr, codecErr error) {
 	return f.call(ctx, c, arg, dst, started)
 }
 

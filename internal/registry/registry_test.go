@@ -41,7 +41,7 @@ func TestLookupAndCall(t *testing.T) {
 	}{{f.Name(), 7, 49}, {"registry-test.size", map[string]int{"a": 1, "b": 2}, 2}} {
 		arg, err := value.Append(nil, value.Gob, tc.arg)
 		require.NoError(t, err)
-		res, callErr, codecErr := ByName(tc.name).Call(context.Background(), value.Gob, arg, nil, nil)
+		res, _, callErr, codecErr := ByName(tc.name).Call(context.Background(), value.Gob, arg, nil, nil)
 		require.NoError(t, callErr)
 		require.NoError(t, codecErr)
 		var got int
@@ -49,7 +49,7 @@ func TestLookupAndCall(t *testing.T) {
 		assert.Equal(t, tc.want, got, tc.name)
 	}
 
-	_, _, codecErr := f.Call(context.Background(), value.Gob, []byte{0xff}, nil, nil)
+	_, _, _, codecErr := f.Call(context.Background(), value.Gob, []byte{0xff}, nil, nil)
 	assert.ErrorContains(t, codecErr, "decode the argument")
 	assert.Nil(t, ByName("registry-test.missing"))
 }
@@ -91,6 +91,6 @@ func BenchmarkReflectiveCall(b *testing.B) {
 	var res []byte
 	b.ReportAllocs()
 	for b.Loop() {
-		res, _, _ = f.Call(ctx, value.Gob, arg, res[:0], nil)
+		res, _, _, _ = f.Call(ctx, value.Gob, arg, res[:0], nil)
 	}
 }

@@ -83,7 +83,8 @@ func (r *Runner) start() {
 // already is not invoked: its outcome is KindCancelled. If the call ends
 // its goroutine with runtime.Goexit, Run does not return: onGoexit gets the
 // outcome instead. A successful result's Value is in r's scratch buffer,
-// valid until the next call.
+// valid until the next call; its ValueTail, if any, is the function's own
+// bytes.
 func (r *Runner) Run(ctx context.Context, res *wire.Result, id uint64, fn *registry.Func, name string, arg []byte) (report bool) {
 	if ctx.Err() != nil {
 		*res = wire.Result{ID: id, Kind: wire.KindCancelled}
@@ -155,7 +156,7 @@ func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *re
 			r.onGoexit(&g)
 		}
 	}()
-	out, err, codecErr := fn.Call(ctx, r.codec, arg, r.scratch[:0], started)
+	out, tail, err, codecErr := fn.Call(ctx, r.codec, arg, r.scratch[:0], started)
 	if err != nil && codecErr == nil {
 		// The error's methods are the call's code: a runtime.Goexit in
 		// them is the call's.
@@ -169,9 +170,9 @@ func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *re
 		*res = wire.Result{ID: id, Kind: wire.KindFail, Type: FailCodec,
 			Message: fmt.Sprintf("futures: the worker cannot %v (function %s, codec %s); use types the codec supports", codecErr, registry.ShortName(name), r.codec.Name())}
 	case err != nil: // *res is set
-	case len(out) > wire.MaxFrame-resultOverhead:
+	case len(out)+len(tail) > wire.MaxFrame-resultOverhead:
 		*res = wire.Result{ID: id, Kind: wire.KindFail, Type: FailCodec,
-			Message: fmt.Sprintf("futures: the result of %s is %d bytes encoded, more than the %d bytes a message from a worker process can carry; return the data another way, such as a file", registry.ShortName(name), len(out), wire.MaxFrame-resultOverhead)}
+			Message: fmt.Sprintf("futures: the result of %s is %d bytes encoded, more than the %d bytes a message from a worker process can carry; return the data another way, such as a file", registry.ShortName(name), len(out)+len(tail), wire.MaxFrame-resultOverhead)}
 	default:
 		// The scratch buffer is reused by the next call, so it is kept
 		// only below the size from which the results to write refer to a
@@ -179,7 +180,7 @@ func (r *Runner) invoke(ctx context.Context, res *wire.Result, id uint64, fn *re
 		if cap(out) < wire.SpliceAbove {
 			r.scratch = out
 		}
-		*res = wire.Result{ID: id, Kind: wire.KindOK, Value: out}
+		*res = wire.Result{ID: id, Kind: wire.KindOK, Value: out, ValueTail: tail}
 	}
 }
 

@@ -293,10 +293,14 @@ type Result struct {
 	// Value is, for KindOK, the encoded result; for KindError, the
 	// error's tree (AppendErrTree) or nothing; for KindPanic, the panic
 	// value (AppendPanicValue) or nothing.
-	Value   []byte
-	Type    string // KindError
-	Message string
-	Stack   string
+	Value []byte
+	// ValueTail, if not nil, is the rest of a KindOK Value, after it: the
+	// records refer to it if it is large instead of copying it.
+	// ParseResults never sets it.
+	ValueTail []byte
+	Type      string // KindError
+	Message   string
+	Stack     string
 }
 
 // Kinds of the Value of a KindPanic result, its first byte.
@@ -349,13 +353,24 @@ func AppendResult(buf []byte, r *Result) []byte { return appendResult(buf, r, Ap
 // AppendResult appends r's record (not a frame) to o. A Value of
 // SpliceAbove bytes or more is not copied: it must not change until o is
 // written or reset.
-func (o *Out) AppendResult(r *Result) { o.Buf = appendResult(o.Buf, r, o.appendBytes) }
+func (o *Out) AppendResult(r *Result) {
+	if r.Kind == KindOK && r.ValueTail != nil {
+		o.Buf = append(AppendUvarint(o.Buf, r.ID), r.Kind)
+		o.Buf = o.appendSplit(o.Buf, r.Value, r.ValueTail)
+		return
+	}
+	o.Buf = appendResult(o.Buf, r, o.appendBytes)
+}
 
 // appendResult appends r's record to buf, its Value with appendBytes.
 func appendResult(buf []byte, r *Result, appendBytes func(buf, b []byte) []byte) []byte {
 	buf = AppendUvarint(buf, r.ID)
 	buf = append(buf, r.Kind)
 	if r.Kind == KindOK {
+		if r.ValueTail != nil {
+			buf = AppendUvarint(buf, uint64(len(r.Value)+len(r.ValueTail)))
+			return append(append(buf, r.Value...), r.ValueTail...)
+		}
 		return appendBytes(buf, r.Value)
 	}
 	buf = AppendString(buf, r.Type)

@@ -353,6 +353,39 @@ func TestArgTailIsOneArgument(t *testing.T) {
 	}
 }
 
+// TestValueTailIsOneValue: a result given as Value and ValueTail reads back
+// as one value, from an Out (which refers to a large tail) and from
+// AppendResult (which copies it).
+func TestValueTailIsOneValue(t *testing.T) {
+	for _, n := range []int{0, 10, SpliceAbove, 3 * SpliceAbove} {
+		tail := bytes.Repeat([]byte{7}, n)
+		r := Result{ID: 4, Kind: KindOK, Value: []byte{2}, ValueTail: tail}
+		want := append([]byte{2}, tail...)
+		var o Out
+		o.AppendResult(&Result{ID: 3, Kind: KindOK, Value: []byte{1}})
+		o.AppendResult(&r)
+		if n >= SpliceAbove && len(o.Buf) >= SpliceAbove {
+			t.Fatalf("tail of %d bytes: the records take %d bytes of the buffer", n, len(o.Buf))
+		}
+		var w bytes.Buffer
+		if _, err := o.WriteTo(&w); err != nil {
+			t.Fatal(err)
+		}
+		for _, body := range [][]byte{w.Bytes(), AppendResult(AppendResult(nil, &Result{ID: 3, Kind: KindOK, Value: []byte{1}}), &r)} {
+			var got []Result
+			err := ParseResults(append(AppendUvarint(nil, 2), body...), func(r *Result) bool {
+				c := *r
+				c.Value = bytes.Clone(c.Value)
+				got = append(got, c)
+				return true
+			})
+			if err != nil || len(got) != 2 || !bytes.Equal(got[1].Value, want) || got[1].ValueTail != nil || got[1].ID != 4 {
+				t.Fatalf("tail of %d bytes: read %d results back: %v", n, len(got), err)
+			}
+		}
+	}
+}
+
 // A record carries a deadline only with FlagDeadline, after everything else,
 // so that a record without one has the bytes it always had.
 func TestCallRecordBytes(t *testing.T) {
