@@ -128,8 +128,8 @@ func (p *Pool[T]) feedLocked(w *proc[T], share int) {
 				}
 			}
 			c.ID = r.id
-			if r.tail != nil { // one call, its argument's bytes written from where they are
-				c.Arg, c.ArgTail = r.arg(0), r.tail
+			if r.split { // one call, its argument's bytes written from where they are
+				c.Arg, c.ArgTail = r.arg(0), r.tail()
 				w.out.calls.Add(&c)
 			} else {
 				w.out.calls.AddRun(&c, len(r.ts), r.arg)

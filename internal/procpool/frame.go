@@ -21,7 +21,7 @@ func maxArg(rf *registry.Func) int {
 func (r *pcall[T]) callSize(i int) int {
 	n := wire.CallOverhead + len(r.fn.Name()) + len(r.arg(i))
 	if i == 0 {
-		n += len(r.tail)
+		n += len(r.tail())
 	}
 	return n
 }
@@ -32,7 +32,7 @@ func (r *pcall[T]) callSize(i int) int {
 // frame is written.
 func (p *Pool[T]) fitLocked(w *proc[T], r *pcall[T], more []*pcall[T]) *pcall[T] {
 	n := len(r.ts)
-	size := len(r.fn.Name()) + n*wire.CallOverhead + len(r.tail)
+	size := len(r.fn.Name()) + n*wire.CallOverhead + len(r.tail())
 	if r.hasArg {
 		size += r.ends[n-1] - r.first
 	}

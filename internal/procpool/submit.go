@@ -17,21 +17,22 @@ import (
 // chunk from ExecuteBatch that have the same function and context. The
 // calls of a run share one buffer of encoded arguments.
 type pcall[T any] struct {
-	ts     []T
-	fn     *registry.Func
-	ctx    context.Context // of every call of ts
-	hasArg bool
-	args   []byte // the encoded arguments, back to back
-	// tail, for a run of one call, is the rest of its encoded argument
-	// after args: the caller's own bytes, written from where they are.
-	tail    []byte
-	ends    []int // with hasArg: where the argument of ts[i] ends in args
-	first   int   // with hasArg: where the argument of ts[0] starts
+	ts      []T
+	fn      *registry.Func
+	ctx     context.Context // of every call of ts
+	hasArg  bool
+	args    []byte // the encoded arguments, back to back
+	ends    []int  // with hasArg: where the argument of ts[i] ends in args
+	first   int    // with hasArg: where the argument of ts[0] starts
 	group   *pgroup
 	id      uint64 // the id of ts[0] in the worker it was sent to
 	done    int    // calls of ts that worker answered
 	started bool   // every call of ts is started
 	tries   uint8  // workers that died as ts[0] was the next call to start
+	// split says that the run's one call has its encoded argument in args
+	// followed by the caller's own bytes (see tail), written from where
+	// they are.
+	split bool
 
 	one    [1]T   // ts of a single call
 	oneEnd [1]int // ends of a single call
@@ -49,14 +50,22 @@ func (pc *pcall[T]) arg(i int) []byte {
 	return pc.args[start:pc.ends[i]:pc.ends[i]]
 }
 
+// tail returns the rest of the encoded argument of a split run's one call,
+// after args: the caller's own bytes; nil for another run.
+func (pc *pcall[T]) tail() []byte {
+	if !pc.split {
+		return nil
+	}
+	b, _ := any(pc.ts[0]).(remote.BytesArg).ArgBytes()
+	return b
+}
+
 // slice returns the run of the calls ts[from:to] of pc, started.
 func (pc *pcall[T]) slice(from, to int) *pcall[T] {
 	r := &pcall[T]{ts: pc.ts[from:to], fn: pc.fn, ctx: pc.ctx, hasArg: pc.hasArg, args: pc.args, group: pc.group, started: true}
 	if from == 0 {
 		r.tries = pc.tries
-		if to > 0 {
-			r.tail = pc.tail
-		}
+		r.split = pc.split && to > 0
 	}
 	if pc.hasArg {
 		r.ends, r.first = pc.ends[from:to], pc.first
@@ -87,7 +96,7 @@ func (p *Pool[T]) Execute(t T) error {
 	var args []byte
 	hasArg, err := true, error(nil)
 	if head, tail, ok := remote.SplitArg(nil, t, p.argCodec); ok && len(head)+len(tail) <= maxArg(rf) {
-		args, pc.tail = head, tail
+		args, pc.split = head, true
 	} else if args, hasArg, err = p.encodeArg(t, rf, make([]byte, 0, rf.ArgSize())); err != nil {
 		return p.enqueue(pc.ctx, nil, []failure[T]{{t, err}})
 	}
