@@ -5,8 +5,6 @@ package cluster
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -20,13 +18,9 @@ func TestLongCallNotRedelivered(t *testing.T) {
 	const lostAfter = 500 * time.Millisecond
 	p := newTestPool(t, WorkerLostAfter(lostAfter))
 	ctx := testContext(t, time.Minute)
-	dir := t.TempDir()
-	f := futures.Submit(p, holdPID, dir)
-	waitPIDs(t, ctx, dir, 1)
+	dir, f := holdSlot(t, ctx, p)
 	time.Sleep(4 * lostAfter) // the span the heartbeats must cover, not a synchronisation
-	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	release(t, dir)
 	if _, err := f.Result(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -94,9 +88,7 @@ func TestDeadlineTTL(t *testing.T) {
 func TestQueueSize(t *testing.T) {
 	p := newTestPool(t, LocalWorkers(1), QueueSize(2))
 	ctx := testContext(t, time.Minute)
-	dir := t.TempDir()
-	running := futures.Submit(p, holdPID, dir)
-	waitPIDs(t, ctx, dir, 1)
+	dir, running := holdSlot(t, ctx, p)
 	queued := []*futures.Future[int]{futures.Submit(p, square, 1), futures.Submit(p, square, 2)}
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
@@ -108,9 +100,7 @@ func TestQueueSize(t *testing.T) {
 	}
 	waiting := make(chan *futures.Future[int])
 	go func() { waiting <- futures.Submit(p, square, 4) }() // waits for room
-	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	release(t, dir)
 	for i, f := range append(queued, <-waiting) {
 		if _, err := f.Result(ctx); err != nil {
 			t.Errorf("call %d: %v", i, err)

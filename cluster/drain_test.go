@@ -4,7 +4,6 @@ package cluster
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -23,17 +22,10 @@ func TestServeDrain(t *testing.T) {
 	}
 	defer p.Close()
 	ctx := testContext(t, time.Minute)
-	release := func(dir string) {
-		if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	t.Run("finishes within the grace", func(t *testing.T) {
 		stop, served := serveInBackground(t, ctx, p)
-		dir := t.TempDir()
-		f := futures.Submit(p, holdPID, dir)
-		waitPIDs(t, ctx, dir, 1)
+		dir, f := holdSlot(t, ctx, p)
 		stop()
 		select {
 		case err := <-served:
@@ -42,7 +34,7 @@ func TestServeDrain(t *testing.T) {
 		}
 		waitWindow(t, p, func(w int) bool { return w == 0 }) // the stopping worker said so
 		queued := futures.Submit(p, square, 4)               // the stopping worker takes no more
-		release(dir)
+		release(t, dir)
 		if err := <-served; err != nil {
 			t.Errorf("Serve: %v", err)
 		}
@@ -62,9 +54,7 @@ func TestServeDrain(t *testing.T) {
 
 	t.Run("hands back past the grace", func(t *testing.T) {
 		stop, served := serveInBackground(t, ctx, p, graceOption(100*time.Millisecond))
-		dir := t.TempDir()
-		f := futures.Submit(p, holdPID, dir)
-		waitPIDs(t, ctx, dir, 1)
+		dir, f := holdSlot(t, ctx, p)
 		stop()
 		select {
 		case err := <-served:
@@ -77,7 +67,7 @@ func TestServeDrain(t *testing.T) {
 		if st := f.State(); st != futures.Running {
 			t.Fatalf("the call handed back is %v, want still Running: its outcome on the stopped worker is dropped", st)
 		}
-		release(dir)
+		release(t, dir)
 		stop2, served2 := serveInBackground(t, ctx, p)
 		if pid, err := f.Result(ctx); pid != os.Getpid() || err != nil {
 			t.Errorf("the call handed back, on the next worker: %d, %v", pid, err)

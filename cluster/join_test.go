@@ -67,16 +67,6 @@ func learn[A any](t *testing.T, ctx context.Context, p *Pool, fn func(context.Co
 // itself is the argument i.
 func itself(i int) int { return i }
 
-// holdSlot submits a holdPID call to p's one worker slot and waits until it
-// runs; the calls submitted next wait in the pool until release.
-func holdSlot(t *testing.T, ctx context.Context, p *Pool) (dir string, held *futures.Future[int]) {
-	t.Helper()
-	dir = t.TempDir()
-	held = futures.Submit(p, holdPID, dir)
-	waitPIDs(t, ctx, dir, 1)
-	return dir, held
-}
-
 // TestQuickLoneCallsShareMessages: quick calls submitted one by one that
 // wait in the pool together go out in a few messages, not one each, and
 // each gets its own result.

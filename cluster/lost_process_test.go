@@ -70,6 +70,25 @@ func startedPIDs(t *testing.T, dir string) []int {
 	return pids
 }
 
+// release opens the gate of holdPID in dir.
+func release(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// holdSlot submits a holdPID call in a directory of its own to p and waits
+// until a worker runs it: the call holds that worker slot until release of
+// dir. With one slot, the calls submitted next wait in the pool.
+func holdSlot(t *testing.T, ctx context.Context, p *Pool) (dir string, held *futures.Future[int]) {
+	t.Helper()
+	dir = t.TempDir()
+	held = futures.Submit(p, holdPID, dir)
+	waitPIDs(t, ctx, dir, 1)
+	return dir, held
+}
+
 // waitPIDs waits, at most until ctx ends, until n workers have started
 // holdPID in dir, and returns their pids.
 func waitPIDs(t *testing.T, ctx context.Context, dir string, n int) []int {
@@ -106,9 +125,7 @@ func TestWorkerKilledMidCall(t *testing.T) {
 	if took := time.Since(killed); took < lostAfter/2 {
 		t.Errorf("the call was delivered again %v after its worker was killed, long before WorkerLostAfter (%v)", took, lostAfter)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	release(t, dir)
 	got, err := f.Result(ctx)
 	if err != nil || got == first || len(pids) != 2 {
 		t.Fatalf("Result() = %d, %v after worker %d was killed (started in %v); want another worker's pid, nil", got, err, first, pids)

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -185,9 +184,7 @@ func TestLargeArgumentRedelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPIDs(t, ctx, dir, 2)
-	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	release(t, dir)
 	if got, err := f.Result(ctx); err != nil || got == first {
 		t.Fatalf("Result() = %d, %v after worker %d was killed; want another worker's pid", got, err, first)
 	}

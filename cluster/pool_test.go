@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -60,9 +58,7 @@ func TestShutdownInCallback(t *testing.T) {
 	dir := t.TempDir()
 	f := futures.Submit(p, holdPID, dir) // not done before OnDone: the callback runs on the pool
 	f.OnDone(func(*futures.Future[int]) { got <- p.Shutdown(context.Background()) })
-	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	release(t, dir)
 	select {
 	case err := <-got:
 		if !errors.Is(err, futures.ErrDeadlock) {

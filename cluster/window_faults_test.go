@@ -349,9 +349,7 @@ func TestStoppingWorkerLeavesWindow(t *testing.T) {
 	}
 	defer hellos.Unsubscribe()
 	stop, served := serveInBackground(t, ctx, p, Concurrency(2), graceOption(30*time.Second))
-	dir := t.TempDir()
-	held := futures.Submit(p, holdPID, dir)
-	waitPIDs(t, ctx, dir, 1)
+	dir, held := holdSlot(t, ctx, p)
 	stop()
 	for {
 		m, err := hellos.NextMsg(10 * time.Second)

@@ -334,10 +334,8 @@ func TestShutdownGivesUpOnCancelledCalls(t *testing.T) {
 	}
 	defer p.Close()
 	ctx := testContext(t, time.Minute)
-	dir := t.TempDir()
+	dir, held := holdSlot(t, ctx, p)
 	defer release(t, dir)
-	held := futures.Submit(p, holdPID, dir)
-	waitPIDs(t, ctx, dir, 1)
 	cctx, cancelCall := context.WithCancel(ctx)
 	f := futures.SubmitContext(cctx, p, square, 2)
 	cancelCall()

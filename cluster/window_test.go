@@ -5,8 +5,6 @@ package cluster
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,23 +12,13 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// release opens the gate of holdPID in dir.
-func release(t *testing.T, dir string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestWindowKeepsCallsInPool: a call submitted while every worker slot is
 // busy is not published: it waits in the pool, Pending, cancellable there,
 // and the stream holds only the message of the running call.
 func TestWindowKeepsCallsInPool(t *testing.T) {
 	p := newTestPool(t, LocalWorkers(1))
 	ctx := testContext(t, time.Minute)
-	dir := t.TempDir()
-	running := futures.Submit(p, holdPID, dir)
-	waitPIDs(t, ctx, dir, 1)
+	dir, running := holdSlot(t, ctx, p)
 	queued := futures.Submit(p, square, 2)
 	<-p.pub.PublishAsyncComplete()
 	if st := queued.State(); st != futures.Pending {
