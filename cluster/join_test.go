@@ -46,11 +46,27 @@ const dieAt = 500
 
 func init() { futures.Register(pause, dieOnce) }
 
-// streamPublished returns how many messages were ever published to the
-// stream name.
-func streamPublished(t testing.TB, l *link, name string) uint64 {
+// published returns how many messages were ever published to p's calls
+// stream.
+func published(t testing.TB, p *Pool) uint64 {
 	t.Helper()
-	return streamState(t, l, name).LastSeq
+	return streamState(t, p.link, p.top.calls.Name).LastSeq
+}
+
+// queueBehind holds p's one worker slot (holdSlot), calls queue, which
+// submits the calls that are to wait in the pool behind it, then releases
+// the slot and waits for the held call. It returns published(p) from
+// before queue was called.
+func queueBehind(t *testing.T, ctx context.Context, p *Pool, queue func()) (before uint64) {
+	t.Helper()
+	dir, held := holdSlot(t, ctx, p)
+	before = published(t, p)
+	queue()
+	release(t, dir)
+	if _, err := held.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return before
 }
 
 // learn runs fn(i) for 20 values of i one after the other, so that p
@@ -75,22 +91,18 @@ func TestQuickLoneCallsShareMessages(t *testing.T) {
 	p := newTestPool(t, LocalWorkers(1))
 	ctx := testContext(t, time.Minute)
 	learn(t, ctx, p, square, itself) // the pool learns that square is quick
-	dir, held := holdSlot(t, ctx, p)
-	before := streamPublished(t, p.link, p.top.calls.Name)
 	fs := make([]*futures.Future[int], calls)
-	for i := range fs {
-		fs[i] = futures.Submit(p, square, i)
-	}
-	release(t, dir)
-	if _, err := held.Result(ctx); err != nil {
-		t.Fatal(err)
-	}
+	before := queueBehind(t, ctx, p, func() {
+		for i := range fs {
+			fs[i] = futures.Submit(p, square, i)
+		}
+	})
 	for i, f := range fs {
 		if v, err := f.Result(ctx); v != i*i || err != nil {
 			t.Fatalf("square(%d) = %d, %v", i, v, err)
 		}
 	}
-	if n := streamPublished(t, p.link, p.top.calls.Name) - before; n > calls/10 {
+	if n := published(t, p) - before; n > calls/10 {
 		t.Errorf("%d quick calls that waited together took %d messages, want at most %d", calls, n, calls/10)
 	}
 	if st := p.Stats(); st.Submitted != st.Succeeded || st.Succeeded != calls+21 {
@@ -110,22 +122,18 @@ func TestSlowLoneCallsGoAlone(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dir, held := holdSlot(t, ctx, p)
-	before := streamPublished(t, p.link, p.top.calls.Name)
 	fs := make([]*futures.Future[int], calls)
-	for i := range fs {
-		fs[i] = futures.Submit(p, pause, slow)
-	}
-	release(t, dir)
-	if _, err := held.Result(ctx); err != nil {
-		t.Fatal(err)
-	}
+	before := queueBehind(t, ctx, p, func() {
+		for i := range fs {
+			fs[i] = futures.Submit(p, pause, slow)
+		}
+	})
 	for _, f := range fs {
 		if _, err := f.Result(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := streamPublished(t, p.link, p.top.calls.Name) - before; n != calls {
+	if n := published(t, p) - before; n != calls {
 		t.Errorf("%d calls of %d ms each took %d messages, want one each", calls, slow, n)
 	}
 }
@@ -139,29 +147,25 @@ func TestJoinedCallsCancelAlone(t *testing.T) {
 	p := newTestPool(t, LocalWorkers(1))
 	ctx := testContext(t, time.Minute)
 	learn(t, ctx, p, square, itself)
-	dir, held := holdSlot(t, ctx, p)
-	before := streamPublished(t, p.link, p.top.calls.Name)
 	other, cancelOther := context.WithCancel(ctx)
 	defer cancelOther()
 	fs := make([]*futures.Future[int], calls)
-	for i := range fs {
-		if i >= calls/2 && i%2 == 1 { // alternating contexts: no two join
-			fs[i] = futures.SubmitContext(other, p, square, i)
-		} else {
-			fs[i] = futures.Submit(p, square, i)
-		}
-	}
 	cancelled := 0
-	for i := 0; i < calls/2; i += 3 {
-		if !fs[i].Cancel() {
-			t.Fatalf("Cancel of call %d, waiting in the pool, returned false", i)
+	before := queueBehind(t, ctx, p, func() {
+		for i := range fs {
+			if i >= calls/2 && i%2 == 1 { // alternating contexts: no two join
+				fs[i] = futures.SubmitContext(other, p, square, i)
+			} else {
+				fs[i] = futures.Submit(p, square, i)
+			}
 		}
-		cancelled++
-	}
-	release(t, dir)
-	if _, err := held.Result(ctx); err != nil {
-		t.Fatal(err)
-	}
+		for i := 0; i < calls/2; i += 3 {
+			if !fs[i].Cancel() {
+				t.Fatalf("Cancel of call %d, waiting in the pool, returned false", i)
+			}
+			cancelled++
+		}
+	})
 	for i, f := range fs {
 		v, err := f.Result(ctx)
 		switch {
@@ -175,7 +179,7 @@ func TestJoinedCallsCancelAlone(t *testing.T) {
 	}
 	// The first half joins in a few messages; the second half alternates
 	// contexts and needs a message per call.
-	if n, most := streamPublished(t, p.link, p.top.calls.Name)-before, uint64(calls/2+calls/20); n > most || n < calls/2 {
+	if n, most := published(t, p)-before, uint64(calls/2+calls/20); n > most || n < calls/2 {
 		t.Errorf("%d calls took %d messages, want %d to %d", calls, n, calls/2, most)
 	}
 	st := p.Stats()
@@ -193,15 +197,12 @@ func TestWorkerDiesInJoinedCalls(t *testing.T) {
 	ctx := testContext(t, time.Minute)
 	dir := t.TempDir()
 	learn(t, ctx, p, dieOnce, func(i int) dieArg { return dieArg{dir, i} })
-	hold, held := holdSlot(t, ctx, p)
 	fs := make([]*futures.Future[int], calls)
-	for i := range fs {
-		fs[i] = futures.Submit(p, dieOnce, dieArg{dir, i})
-	}
-	release(t, hold)
-	if _, err := held.Result(ctx); err != nil {
-		t.Fatal(err)
-	}
+	queueBehind(t, ctx, p, func() {
+		for i := range fs {
+			fs[i] = futures.Submit(p, dieOnce, dieArg{dir, i})
+		}
+	})
 	for i, f := range fs {
 		if v, err := f.Result(ctx); v != i*i || err != nil {
 			t.Fatalf("dieOnce(%d) = %d, %v", i, v, err)
@@ -223,35 +224,31 @@ func TestQuickMapItemsShareMessages(t *testing.T) {
 	p := newTestPool(t, LocalWorkers(1))
 	ctx := testContext(t, time.Minute)
 	learn(t, ctx, p, square, itself)
-	dir, held := holdSlot(t, ctx, p)
-	before := streamPublished(t, p.link, p.top.calls.Name)
 	done := make(chan error, 1)
-	go func() {
-		i := 0
-		for v, err := range futures.Map(ctx, p, square, count(items), futures.Chunksize(1), futures.Buffer(items)) {
-			if v != i*i || err != nil {
-				done <- fmt.Errorf("item %d: %d, %v", i, v, err)
-				return
+	before := queueBehind(t, ctx, p, func() {
+		go func() {
+			i := 0
+			for v, err := range futures.Map(ctx, p, square, count(items), futures.Chunksize(1), futures.Buffer(items)) {
+				if v != i*i || err != nil {
+					done <- fmt.Errorf("item %d: %d, %v", i, v, err)
+					return
+				}
+				i++
 			}
-			i++
+			done <- nil
+		}()
+		for p.Stats().Queued < items { // every item waits in the pool
+			select {
+			case <-ctx.Done():
+				t.Fatalf("Stats %+v: the Map's items did not reach the pool", p.Stats())
+			case <-time.After(time.Millisecond):
+			}
 		}
-		done <- nil
-	}()
-	for p.Stats().Queued < items { // every item waits in the pool
-		select {
-		case <-ctx.Done():
-			t.Fatalf("Stats %+v: the Map's items did not reach the pool", p.Stats())
-		case <-time.After(time.Millisecond):
-		}
-	}
-	release(t, dir)
-	if _, err := held.Result(ctx); err != nil {
-		t.Fatal(err)
-	}
+	})
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if n := streamPublished(t, p.link, p.top.calls.Name) - before; n > items/10 {
+	if n := published(t, p) - before; n > items/10 {
 		t.Errorf("%d quick Map items that waited together took %d messages, want at most %d", items, n, items/10)
 	}
 }
@@ -263,11 +260,11 @@ func TestLoneCallsSpreadOverFreeSlots(t *testing.T) {
 	ctx := testContext(t, time.Minute)
 	learn(t, ctx, p, square, itself)
 	dir, held := holdSlot(t, ctx, p)
-	before := streamPublished(t, p.link, p.top.calls.Name)
+	before := published(t, p)
 	fs := []*futures.Future[int]{futures.Submit(p, square, 2), futures.Submit(p, square, 3)}
 	ghostSlots(t, p, 2) // room for both
 	<-p.pub.PublishAsyncComplete()
-	if n := streamPublished(t, p.link, p.top.calls.Name) - before; n != 2 {
+	if n := published(t, p) - before; n != 2 {
 		t.Errorf("two calls with a free slot each took %d messages, want 2", n)
 	}
 	release(t, dir)
@@ -303,16 +300,12 @@ func TestJoinedCallsPanicAndGoexit(t *testing.T) {
 	p := newTestPool(t, LocalWorkers(1))
 	ctx := testContext(t, time.Minute)
 	learn(t, ctx, p, quirk, func(i int) int { return i * 7 }) // neither panics nor exits
-	dir, held := holdSlot(t, ctx, p)
-	before := streamPublished(t, p.link, p.top.calls.Name)
 	fs := make([]*futures.Future[int], calls)
-	for i := range fs {
-		fs[i] = futures.Submit(p, quirk, i)
-	}
-	release(t, dir)
-	if _, err := held.Result(ctx); err != nil {
-		t.Fatal(err)
-	}
+	before := queueBehind(t, ctx, p, func() {
+		for i := range fs {
+			fs[i] = futures.Submit(p, quirk, i)
+		}
+	})
 	failed := 0
 	for i, f := range fs {
 		v, err := f.Result(ctx)
@@ -334,7 +327,7 @@ func TestJoinedCallsPanicAndGoexit(t *testing.T) {
 			}
 		}
 	}
-	if n := streamPublished(t, p.link, p.top.calls.Name) - before; n > calls/10 {
+	if n := published(t, p) - before; n > calls/10 {
 		t.Errorf("%d quick calls took %d messages, want at most %d: they did not join", calls, n, calls/10)
 	}
 	st := p.Stats()
@@ -409,24 +402,20 @@ func TestJoinedCallsContextEndsMidMessage(t *testing.T) {
 	p := newTestPool(t, LocalWorkers(1))
 	ctx := testContext(t, time.Minute)
 	learn(t, ctx, p, waitOut, itself)
-	dir, held := holdSlot(t, ctx, p)
 	dctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	before := streamPublished(t, p.link, p.top.calls.Name)
 	fs := make([]*futures.Future[int], calls)
-	for i := range fs {
-		fs[i] = futures.SubmitContext(dctx, p, waitOut, i)
-	}
-	release(t, dir)
-	if _, err := held.Result(ctx); err != nil {
-		t.Fatal(err)
-	}
+	before := queueBehind(t, ctx, p, func() {
+		for i := range fs {
+			fs[i] = futures.SubmitContext(dctx, p, waitOut, i)
+		}
+	})
 	for i := range waitOutAt {
 		if v, err := fs[i].Result(ctx); v != i || err != nil {
 			t.Fatalf("waitOut(%d) = %d, %v", i, v, err)
 		}
 	}
-	if n := streamPublished(t, p.link, p.top.calls.Name) - before; n > calls/10 {
+	if n := published(t, p) - before; n > calls/10 {
 		t.Fatalf("%d quick calls took %d messages: they did not join", calls, n)
 	}
 	cancel()
