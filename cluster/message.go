@@ -169,24 +169,13 @@ func (p *Pool) joinLocked(m *message) {
 	if e == nil || e.Limit() <= 1 {
 		return
 	}
-	n, size := 0, wire.CallsOverhead+callMsgSlack
-	for i := range m.calls {
-		if m.calls[i].t != nil {
-			n++
-			size += callSize(m.fn, &m.calls[i])
-		}
-	}
-	for n < e.Limit() && len(m.calls) < 1<<idShift {
+	size := wire.CallsOverhead + callMsgSlack + m.liveSize()
+	for m.left < e.Limit() && len(m.calls) < 1<<idShift {
 		o, ok := p.pending.Peek()
 		if !ok || !o.lone || o.fn != m.fn || o.group != m.group || !o.deadline.Equal(m.deadline) {
 			return
 		}
-		grow := 0
-		for i := range o.calls {
-			if o.calls[i].t != nil {
-				grow += callSize(o.fn, &o.calls[i])
-			}
-		}
+		grow := o.liveSize()
 		if size+grow > p.maxPayload {
 			return
 		}
@@ -196,11 +185,22 @@ func (p *Pool) joinLocked(m *message) {
 			if c.t != nil {
 				m.calls = append(m.calls, c)
 				m.left++
-				n++
 			}
 		}
 		size += grow
 	}
+}
+
+// liveSize returns at most the bytes the records of the calls of m without
+// an outcome take in a message.
+func (m *message) liveSize() int {
+	size := 0
+	for i := range m.calls {
+		if m.calls[i].t != nil {
+			size += callSize(m.fn, &m.calls[i])
+		}
+	}
+	return size
 }
 
 // startLocked marks the calls of m Running, and m sent, and returns how
@@ -239,26 +239,33 @@ func (p *Pool) startLocked(m *message) int {
 // the slots of the workers that said hello within WorkerLostAfter, and at
 // least one per local worker. A call no worker has room for thus waits in
 // the pool, where it can be cancelled. It forgets the workers silent
-// longer, and the overruns of those it heard of longer ago.
+// longer first (forgetSilentLocked).
 func (p *Pool) windowLocked() int {
+	p.forgetSilentLocked()
 	n := 0
-	if len(p.seen) > 0 || len(p.overruns) > 0 {
-		now := time.Now()
-		for id, s := range p.seen {
-			if now.Sub(s.at) > p.cfg.workerLostAfter {
-				delete(p.seen, id)
-				continue
-			}
-			n += s.slots
-		}
-		if len(p.overruns) > 0 {
-			p.forgetOverrunsLocked(func(o overrun) bool {
-				_, seen := p.seen[o.worker]
-				return !seen && now.Sub(o.at) > p.cfg.workerLostAfter
-			})
-		}
+	for _, s := range p.seen {
+		n += s.slots
 	}
 	return max(n, p.cfg.localWorkers)
+}
+
+// forgetSilentLocked forgets the workers that said no hello within
+// WorkerLostAfter, and the overruns of workers it does not know that it
+// heard of longer ago.
+func (p *Pool) forgetSilentLocked() {
+	if len(p.seen) == 0 && len(p.overruns) == 0 {
+		return
+	}
+	now := time.Now()
+	for id, s := range p.seen {
+		if now.Sub(s.at) > p.cfg.workerLostAfter {
+			delete(p.seen, id)
+		}
+	}
+	p.forgetOverrunsLocked(func(o overrun) bool {
+		_, seen := p.seen[o.worker]
+		return !seen && now.Sub(o.at) > p.cfg.workerLostAfter
+	})
 }
 
 // seenWorker is what the pool knows of a worker from its hellos.
@@ -280,9 +287,7 @@ func (p *Pool) forgetLocal(pid int) {
 			delete(p.seen, id)
 		}
 	}
-	n := len(p.overruns)
-	p.forgetOverrunsLocked(func(o overrun) bool { return strings.HasPrefix(o.worker, prefix) })
-	forgot := len(p.overruns) < n
+	forgot := p.forgetOverrunsLocked(func(o overrun) bool { return strings.HasPrefix(o.worker, prefix) })
 	p.mu.Unlock()
 	if forgot {
 		p.pump()
@@ -311,7 +316,7 @@ func (p *Pool) greet(m *nats.Msg) {
 	} else {
 		p.seen[id] = seenWorker{slots: slots, at: time.Now()}
 	}
-	p.windowLocked() // forgets the workers silent too long, and their overruns, even with nothing to publish
+	p.forgetSilentLocked() // even with nothing to publish
 	p.mu.Unlock()
 	p.pump()
 }

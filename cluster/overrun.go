@@ -58,11 +58,14 @@ func (p *Pool) forgetOverrunLocked(no uint64) {
 	}
 }
 
-// forgetOverrunsLocked forgets the overruns for which gone returns true.
-func (p *Pool) forgetOverrunsLocked(gone func(o overrun) bool) {
+// forgetOverrunsLocked forgets the overruns for which gone returns true,
+// and reports whether there was one.
+func (p *Pool) forgetOverrunsLocked(gone func(o overrun) bool) (forgot bool) {
 	for no, o := range p.overruns {
 		if gone(o) {
 			p.forgetOverrunLocked(no)
+			forgot = true
 		}
 	}
+	return forgot
 }
