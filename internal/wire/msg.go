@@ -71,8 +71,9 @@ type CallsBuilder struct {
 }
 
 // Add appends a call record. A function name equal to the previous record's
-// is sent once. An argument of SpliceAbove bytes or more is not copied: it
-// must not change until the frame is written.
+// is sent once. An argument of SpliceAbove bytes or more (its ArgTail
+// instead, if it has one) is not copied: it must not change until the
+// frame is written.
 func (b *CallsBuilder) Add(c *Call) {
 	// b.out.Buf is stored once, at the end: each store of a slice into the
 	// heap may cost a write barrier.
@@ -86,12 +87,8 @@ func (b *CallsBuilder) Add(c *Call) {
 		buf = append(buf, c.Func...)
 		b.fn = c.Func
 	}
-	switch {
-	case c.Flags&FlagArg == 0:
-	case c.ArgTail != nil:
-		buf = b.out.appendSplit(buf, c.Arg, c.ArgTail)
-	default:
-		buf = b.out.appendBytes(buf, c.Arg)
+	if c.Flags&FlagArg != 0 {
+		buf = b.out.appendBytes(buf, c.Arg, c.ArgTail)
 	}
 	if c.Flags&FlagDeadline != 0 {
 		buf = AppendUvarint(buf, c.Deadline)
@@ -118,7 +115,7 @@ func (b *CallsBuilder) AddRun(c *Call, n int, arg func(i int) []byte) {
 	for i := 1; i < n; i++ {
 		buf = append(AppendUvarint(buf, c.ID+uint64(i)), rest...)
 		if c.Flags&FlagArg != 0 {
-			buf = b.out.appendBytes(buf, arg(i))
+			buf = b.out.appendBytes(buf, arg(i), nil)
 		}
 		if c.Flags&FlagDeadline != 0 {
 			buf = AppendUvarint(buf, c.Deadline)
@@ -348,30 +345,20 @@ func checkPanicValue(b []byte) error {
 }
 
 // AppendResult appends r's record (not a frame) to buf.
-func AppendResult(buf []byte, r *Result) []byte { return appendResult(buf, r, AppendBytes) }
+func AppendResult(buf []byte, r *Result) []byte { return appendResult(buf, r, appendJoined) }
 
 // AppendResult appends r's record (not a frame) to o. A Value of
-// SpliceAbove bytes or more is not copied: it must not change until o is
-// written or reset.
-func (o *Out) AppendResult(r *Result) {
-	if r.Kind == KindOK && r.ValueTail != nil {
-		o.Buf = append(AppendUvarint(o.Buf, r.ID), r.Kind)
-		o.Buf = o.appendSplit(o.Buf, r.Value, r.ValueTail)
-		return
-	}
-	o.Buf = appendResult(o.Buf, r, o.appendBytes)
-}
+// SpliceAbove bytes or more (its ValueTail instead, if it has one) is not
+// copied: it must not change until o is written or reset.
+func (o *Out) AppendResult(r *Result) { o.Buf = appendResult(o.Buf, r, o.appendBytes) }
 
-// appendResult appends r's record to buf, its Value with appendBytes.
-func appendResult(buf []byte, r *Result, appendBytes func(buf, b []byte) []byte) []byte {
+// appendResult appends r's record to buf, the Value of a KindOK one (and
+// its ValueTail) with appendValue.
+func appendResult(buf []byte, r *Result, appendValue func(buf, head, tail []byte) []byte) []byte {
 	buf = AppendUvarint(buf, r.ID)
 	buf = append(buf, r.Kind)
 	if r.Kind == KindOK {
-		if r.ValueTail != nil {
-			buf = AppendUvarint(buf, uint64(len(r.Value)+len(r.ValueTail)))
-			return append(append(buf, r.Value...), r.ValueTail...)
-		}
-		return appendBytes(buf, r.Value)
+		return appendValue(buf, r.Value, r.ValueTail)
 	}
 	buf = AppendString(buf, r.Type)
 	buf = AppendString(buf, r.Message)

@@ -63,29 +63,26 @@ func (o *Out) End(m Mark) {
 	binary.LittleEndian.PutUint32(o.Buf[m.at:], uint32(len(o.Buf)-m.at-4+o.size-m.size))
 }
 
-// appendBytes appends the length-prefixed byte string b to buf, which is
-// o.Buf or a longer version of it: copied if short, else referred to.
-func (o *Out) appendBytes(buf, b []byte) []byte {
-	if len(b) < SpliceAbove {
-		return AppendBytes(buf, b)
-	}
-	buf = AppendUvarint(buf, uint64(len(b)))
-	o.splice = append(o.splice, splice{len(buf), b})
-	o.size += len(b)
-	return buf
-}
-
-// appendSplit is appendBytes for the byte string head followed by tail:
-// head is copied, tail copied if short, else referred to.
-func (o *Out) appendSplit(buf, head, tail []byte) []byte {
-	if len(tail) < SpliceAbove {
-		buf = AppendUvarint(buf, uint64(len(head)+len(tail)))
-		return append(append(buf, head...), tail...)
+// appendBytes appends to buf, which is o.Buf or a longer version of it,
+// the length-prefixed byte string of head followed by tail: tail, or head
+// if tail is nil, is referred to if it is large, the rest copied.
+func (o *Out) appendBytes(buf, head, tail []byte) []byte {
+	if tail == nil {
+		head, tail = nil, head
 	}
 	buf = append(AppendUvarint(buf, uint64(len(head)+len(tail))), head...)
+	if len(tail) < SpliceAbove {
+		return append(buf, tail...)
+	}
 	o.splice = append(o.splice, splice{len(buf), tail})
 	o.size += len(tail)
 	return buf
+}
+
+// appendJoined is appendBytes that copies: it appends the length-prefixed
+// byte string of head followed by tail to buf.
+func appendJoined(buf, head, tail []byte) []byte {
+	return append(append(AppendUvarint(buf, uint64(len(head)+len(tail))), head...), tail...)
 }
 
 // Append appends the bytes of src to o, referring to the byte strings src
