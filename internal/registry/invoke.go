@@ -15,7 +15,7 @@ import (
 // a function without one), calls started if it is not nil, calls the
 // function, and appends the encoded result, if any, to dst: all of it, or,
 // for a large []byte, its head, with tail the function's own bytes that
-// follow it (see value.BytesHead). It returns the function's error, or
+// follow it (see value.SplitBytes). It returns the function's error, or
 // codecErr saying what could not be decoded or encoded.
 type invoker func(ctx context.Context, c value.Codec, arg, dst []byte, started func()) (res, tail []byte, err, codecErr error)
 
@@ -142,8 +142,8 @@ func typedInvoker[A, R any](f func(context.Context, A) (R, error)) invoker {
 		if err != nil {
 			return dst, nil, err, nil
 		}
-		if b, ok := any(&r).(*[]byte); ok && *b != nil && len(*b) >= wire.SpliceAbove {
-			if head, ok := value.BytesHead(dst, c); ok {
+		if b, ok := any(&r).(*[]byte); ok {
+			if head, ok := value.SplitBytes(dst, c, *b, wire.SpliceAbove); ok {
 				return head, *b, nil, nil // written from where it is, not copied
 			}
 		}

@@ -76,7 +76,7 @@ type BytesArg interface {
 
 // SplitArg returns the argument of t, a futures.Task, encoded with c as
 // head followed by tail, the caller's own bytes, if it is a []byte of at
-// least wire.SpliceAbove bytes that c encodes so (see value.BytesHead); head
+// least wire.SpliceAbove bytes that c encodes so (see value.SplitBytes); head
 // is appended to dst. Otherwise ok is false: the argument is encoded with
 // AppendArg. tail must not change until the call is written; a goroutine
 // given the same slice would see a change too.
@@ -86,10 +86,10 @@ func SplitArg(dst []byte, t any, c value.Codec) (head, tail []byte, ok bool) {
 		return dst, nil, false
 	}
 	b, isBytes := a.ArgBytes()
-	if !isBytes || b == nil || len(b) < wire.SpliceAbove {
+	if !isBytes {
 		return dst, nil, false
 	}
-	if head, ok = value.BytesHead(dst, c); !ok {
+	if head, ok = value.SplitBytes(dst, c, b, wire.SpliceAbove); !ok {
 		return dst, nil, false
 	}
 	return head, b, true

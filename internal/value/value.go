@@ -109,13 +109,13 @@ func fast(c Codec) (isGob, isJSON bool) {
 	return false, false
 }
 
-// BytesHead appends to dst what goes before the bytes of a []byte value
-// that is not nil, in c's encoding of it, and reports whether c encodes
-// such a value as that head followed by the bytes themselves (Gob and JSON
-// do, as Append does), so that a large value can be written from where it
-// is.
-func BytesHead(dst []byte, c Codec) ([]byte, bool) {
-	if isGob, isJSON := fast(c); !isGob && !isJSON {
+// SplitBytes reports whether b, a []byte value, has at least least bytes
+// and is encoded with c as a head followed by b itself (Gob and JSON do so
+// for a slice that is not nil, as Append does), and if so appends that
+// head to dst: a large value can then be written from where it is instead
+// of copied.
+func SplitBytes(dst []byte, c Codec, b []byte, least int) ([]byte, bool) {
+	if isGob, isJSON := fast(c); b == nil || len(b) < least || !isGob && !isJSON {
 		return dst, false
 	}
 	return append(dst, tagBytes), true
