@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -155,11 +156,7 @@ func TestOverrunWorkerKilled(t *testing.T) {
 // TaskTimeout returned.
 func TestOverrunWorkerStops(t *testing.T) {
 	dir := t.TempDir() // removed after Close
-	p, err := NewPool(LocalWorkers(0), Name("overrunstops"), TaskTimeout(100*time.Millisecond), WorkerLostAfter(30*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := newTestPool(t, LocalWorkers(0), Name("overrunstops"), TaskTimeout(100*time.Millisecond), WorkerLostAfter(30*time.Second))
 	defer release(t, dir)
 	ctx := testContext(t, time.Minute)
 	stopA, servedA := serveInBackground(t, ctx, p, Concurrency(1), graceOption(time.Minute))
@@ -171,7 +168,7 @@ func TestOverrunWorkerStops(t *testing.T) {
 	soon := testContext(t, 10*time.Second)
 	stopB, servedB := serveInBackground(t, ctx, p, Concurrency(1))
 	if v, err := next.Result(soon); v != 49 || err != nil {
-		t.Errorf("square(7) on another worker while the stopping one runs the call past TaskTimeout: %d, %v", v, err)
+		t.Fatalf("square(7) on another worker while the stopping one runs the call past TaskTimeout: %d, %v", v, err)
 	}
 	release(t, dir)
 	if err := <-servedA; err != nil {
@@ -183,6 +180,95 @@ func TestOverrunWorkerStops(t *testing.T) {
 	}
 	waitIdle(t, ctx, p)
 	checkStats(t, p.Stats())
+}
+
+// TestOverrunWorkerSilent: a local worker that falls silent (stopped by
+// SIGSTOP: no hello, heartbeat or result) while it runs a call past
+// TaskTimeout gives its place back once it has been silent for
+// WorkerLostAfter, with no later delivery of the message to say so
+// (MaxAttempts(1)), while the overrun of a worker that still says hello
+// keeps its place: once that one returns, the call waiting behind both
+// runs. The silent worker's msgFreed, once it runs again, changes nothing.
+func TestOverrunWorkerSilent(t *testing.T) {
+	const lostAfter = time.Second
+	dir, dirB := t.TempDir(), t.TempDir() // removed after Close
+	p := newTestPool(t, LocalWorkers(1), TaskTimeout(100*time.Millisecond), WorkerLostAfter(lostAfter), MaxAttempts(1))
+	ctx := testContext(t, time.Minute)
+	defer release(t, dir)
+	defer release(t, dirB)
+	pid := startOverrun(t, ctx, p, dir, "") // on the local worker, the only one yet
+	stopB, servedB := serveInBackground(t, ctx, p, Concurrency(1))
+	waitWindow(t, p, func(w int) bool { return w == 2 })
+	if pidB := startOverrun(t, ctx, p, dirB, ""); pidB != os.Getpid() {
+		t.Fatalf("the second call past TaskTimeout runs in %d, want the worker served in the test process", pidB)
+	}
+	next := futures.Submit(p, square, 8)
+	wantWaiting(t, p, 2, next)
+
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := workerIDPrefix(host, pid)
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(pid, syscall.SIGCONT)
+	stopped := time.Now()
+	soon := testContext(t, lostAfter+20*time.Second)
+	for {
+		p.mu.Lock()
+		n, silent := len(p.overruns), 0
+		for _, o := range p.overruns {
+			if strings.HasPrefix(o.worker, local) {
+				silent++
+			}
+		}
+		p.mu.Unlock()
+		if n != silent+1 {
+			t.Fatalf("the pool counts %d overruns, %d of them of the silent worker: it forgot that of the worker that says hello", n, silent)
+		}
+		if silent == 0 {
+			break
+		}
+		select {
+		case <-soon.Done():
+			t.Fatalf("the pool still counts the overrun of the local worker silent for %v (WorkerLostAfter %v)", time.Since(stopped), lostAfter)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	// The worker's last hello or its msgOverran may have come up to a
+	// quarter of WorkerLostAfter before it stopped.
+	if took := time.Since(stopped); took < lostAfter/2 {
+		t.Errorf("the pool forgot the overrun %v after its worker fell silent, long before WorkerLostAfter (%v)", took, lostAfter)
+	}
+	// B's slot alone, which still runs its call past TaskTimeout; the
+	// reaper may have deleted the silent worker's message, delivered
+	// MaxAttempts times.
+	waitWindow(t, p, func(w int) bool { return w == 1 })
+	<-p.pub.PublishAsyncComplete()
+	if st := p.Stats(); next.State() != futures.Pending || st.Queued != 1 || st.Running != 0 {
+		t.Errorf("the call behind B's call past TaskTimeout is %v, Stats %+v: want it Pending, queued, none running", next.State(), st)
+	}
+
+	release(t, dirB)
+	if v, err := next.Result(soon); v != 64 || err != nil {
+		t.Fatalf("square(8) on B once the silent worker's place was freed and B's call returned: %d, %v", v, err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	release(t, dir) // the call past TaskTimeout returns, and the worker says so
+	stopB()
+	if err := <-servedB; err != nil {
+		t.Error(err)
+	}
+	waitIdle(t, ctx, p)
+	st := p.Stats()
+	checkStats(t, st)
+	if st.Succeeded != 1 || st.Failed != 2 || st.WorkerStarts != 1 {
+		t.Errorf("Stats %+v: want 1 succeeded, 2 failed, one worker start", st)
+	}
 }
 
 // TestOverrunShutdown: Shutdown while a call overruns TaskTimeout on the

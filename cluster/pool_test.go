@@ -14,8 +14,14 @@ import (
 	"github.com/gofutures/futures/futurestest"
 )
 
+// closeWithin is how long the end of a test waits for the calls of its
+// pool: a call left waiting for a slot that never frees, by a defect the
+// test found, fails the test then instead of hanging it.
+const closeWithin = 30 * time.Second
+
 // newTestPool returns a pool with an embedded server and two local worker
-// processes, closed when the test ends.
+// processes, shut down when the test ends: Shutdown waits for its calls
+// at most closeWithin.
 func newTestPool(t testing.TB, opts ...Option) *Pool {
 	t.Helper()
 	p, err := NewPool(append([]Option{LocalWorkers(2), WorkerLostAfter(2 * time.Second)}, opts...)...)
@@ -23,8 +29,10 @@ func newTestPool(t testing.TB, opts ...Option) *Pool {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := p.Close(); err != nil {
-			t.Errorf("Close: %v", err)
+		ctx, cancel := context.WithTimeout(context.Background(), closeWithin)
+		defer cancel()
+		if err := p.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown when the test ends: %v", err)
 		}
 	})
 	return p
