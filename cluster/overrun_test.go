@@ -215,7 +215,7 @@ func TestOverrunWorkerSilent(t *testing.T) {
 	}
 	defer syscall.Kill(pid, syscall.SIGCONT)
 	stopped := time.Now()
-	soon := testContext(t, lostAfter+20*time.Second)
+	soon := testContext(t, lostAfter+10*time.Second)
 	// Wait until the pool forgot the silent worker's overrun and has
 	// heard a hello of B since B's overrun is WorkerLostAfter old: the
 	// pool forgets the overruns of silent workers as it greets one.

@@ -15,13 +15,14 @@ import (
 )
 
 // closeWithin is how long the end of a test waits for the calls of its
-// pool: a call left waiting for a slot that never frees, by a defect the
-// test found, fails the test then instead of hanging it.
+// pool: a call that never ends, by a defect the test found, fails the
+// test then instead of hanging it.
 const closeWithin = 30 * time.Second
 
 // newTestPool returns a pool with an embedded server and two local worker
 // processes, shut down when the test ends: Shutdown waits for its calls
-// at most closeWithin.
+// at most closeWithin, and cancels those still waiting in the pool if the
+// test failed (a slot the pool never frees would keep them waiting).
 func newTestPool(t testing.TB, opts ...Option) *Pool {
 	t.Helper()
 	p, err := NewPool(append([]Option{LocalWorkers(2), WorkerLostAfter(2 * time.Second)}, opts...)...)
@@ -31,7 +32,11 @@ func newTestPool(t testing.TB, opts ...Option) *Pool {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), closeWithin)
 		defer cancel()
-		if err := p.Shutdown(ctx); err != nil {
+		var end []futures.ShutdownOption
+		if t.Failed() {
+			end = append(end, futures.CancelPending())
+		}
+		if err := p.Shutdown(ctx, end...); err != nil {
 			t.Errorf("Shutdown when the test ends: %v", err)
 		}
 	})
