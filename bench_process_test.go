@@ -76,7 +76,15 @@ func records(n int) func(func(procRecord) bool) {
 	}
 }
 
-func init() { futures.Register(procInc, benchHashOne, procRecordInc) }
+// procRecordIncTyped is procRecordInc, registered with RegisterFunc.
+func procRecordIncTyped(ctx context.Context, r procRecord) (procRecord, error) {
+	return procRecordInc(ctx, r)
+}
+
+func init() {
+	futures.Register(procInc, benchHashOne, procRecordInc)
+	futures.RegisterFunc(procRecordIncTyped)
+}
 
 // Echo modes of the floor's child process.
 const (
@@ -364,7 +372,8 @@ func BenchmarkProcessSubmitAll(b *testing.B) {
 
 // BenchmarkProcessMap maps a trivial function over b.N items on a pool of
 // two workers, at several chunk sizes, and a function of a procRecord (the
-// futures-struct rows). Floors: the same items in binary
+// futures-struct rows; futures-struct-typed registers it with RegisterFunc).
+// Floors: the same items in binary
 // frames of the chunk size to one child. One op is one item.
 func BenchmarkProcessMap(b *testing.B) {
 	ctx := context.Background()
@@ -388,21 +397,26 @@ func BenchmarkProcessMap(b *testing.B) {
 			itemsPerSecond(b)
 			cpuPerItem(b, p, start)
 		})
-		b.Run("impl=futures-struct/"+name, func(b *testing.B) {
-			p := newBenchProcPool(b, 2)
-			b.ReportAllocs()
-			start := cpuStart()
-			b.ResetTimer()
-			i := 0
-			for v, err := range futures.Map(ctx, p, procRecordInc, records(b.N), opts...) {
-				if err != nil || v.ID != i+1 || v.Values[7] != float64(i+8) {
-					b.Fatalf("item %d: %+v, %v", i, v, err)
+		for _, s := range []struct {
+			impl string
+			fn   func(context.Context, procRecord) (procRecord, error)
+		}{{"futures-struct", procRecordInc}, {"futures-struct-typed", procRecordIncTyped}} {
+			b.Run("impl="+s.impl+"/"+name, func(b *testing.B) {
+				p := newBenchProcPool(b, 2)
+				b.ReportAllocs()
+				start := cpuStart()
+				b.ResetTimer()
+				i := 0
+				for v, err := range futures.Map(ctx, p, s.fn, records(b.N), opts...) {
+					if err != nil || v.ID != i+1 || v.Values[7] != float64(i+8) {
+						b.Fatalf("item %d: %+v, %v", i, v, err)
+					}
+					i++
 				}
-				i++
-			}
-			itemsPerSecond(b)
-			cpuPerItem(b, p, start)
-		})
+				itemsPerSecond(b)
+				cpuPerItem(b, p, start)
+			})
+		}
 		if size == 0 {
 			continue
 		}

@@ -1,6 +1,10 @@
 package futures
 
-import "github.com/gofutures/futures/internal/registry"
+import (
+	"context"
+
+	"github.com/gofutures/futures/internal/registry"
+)
 
 // Register makes top-level functions callable in a ProcessPool's worker
 // processes, under their qualified names (such as "example.com/pkg.Square").
@@ -18,6 +22,19 @@ func Register(fns ...any) {
 	for _, fn := range fns {
 		registry.Register("", fn)
 	}
+}
+
+// RegisterFunc is Register for one function of the shape
+// func(context.Context, A) (R, error), whose types it knows at compile time:
+// a worker process then calls it directly instead of through reflection,
+// which saves a few hundred nanoseconds and allocations per call of a
+// struct argument or result (the common shapes with an int, string,
+// float64 or []byte argument and result are called directly already).
+// Calls behave as for Register in every other way. Call it from an init
+// function or a package-level var declaration, in place of Register for
+// that function. It panics as Register does.
+func RegisterFunc[A, R any](fn func(context.Context, A) (R, error)) {
+	registry.RegisterFunc("", fn)
 }
 
 // RegisterName is Register with an explicit name, for a function whose

@@ -61,6 +61,14 @@ func TestRegisterPanicsWithAdvice(t *testing.T) {
 		{"duplicate name", func() { futures.RegisterName("futures_test.custom-name", regThrice) }, "registered already"},
 		{"same function, second name", func() { futures.RegisterName("another", regTwice) }, "registered already"},
 		{"empty name", func() { futures.RegisterName("", regOnce) }, "name is empty"},
+		{"RegisterFunc nil", func() { futures.RegisterFunc[int, int](nil) }, "not a function"},
+		{"RegisterFunc closure", func() {
+			futures.RegisterFunc(func(_ context.Context, x int) (int, error) { return x + captured, nil })
+		}, "a closure"},
+		{"RegisterFunc package-level literal", func() { futures.RegisterFunc(regLiteral) }, "a closure"},
+		{"RegisterFunc method value", func() { futures.RegisterFunc(regRecv{}.Method) }, "a method value"},
+		{"RegisterFunc generic", func() { futures.RegisterFunc(regGeneric[int]) }, "generic function"},
+		{"RegisterFunc duplicate", func() { futures.RegisterFunc(regOnce) }, "registered already"},
 		{"nil codec", func() { futures.RegisterCodec(nil) }, "nil"},
 		{"duplicate codec", func() { futures.RegisterCodec(futures.JSON) }, "registered already"},
 	} {

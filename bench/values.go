@@ -31,7 +31,9 @@ func recordInc(_ context.Context, r record) (record, error) {
 	return r, nil
 }
 
-func init() { futures.Register(recordInc) }
+// recordInc is registered with RegisterFunc, as a function of a struct
+// should be, so that a worker calls it without reflection.
+func init() { futures.RegisterFunc(recordInc) }
 
 // valueTasks is how many items a struct row maps: a quarter of the other
 // Map rows, which is thousands of chunks still.

@@ -17,7 +17,10 @@ import (
 // registers them, worker processes included: the suite runs on a
 // ProcessPool in any test binary whose TestMain calls futures.WorkerMain.
 func init() {
-	futures.Register(square, answer, failTyped, panics, goexit, block)
+	futures.Register(square, answer, failTyped, panics, goexit)
+	// block takes a struct: registered with RegisterFunc, every executor
+	// runs the direct call of such a function too.
+	futures.RegisterFunc(block)
 }
 
 // square returns n*n, and fails for a negative n with errSentinel, wrapped.
