@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gofutures/futures"
@@ -111,6 +113,10 @@ func (p *Pool) enqueue(ctx context.Context, rf *registry.Func, ts []futures.Task
 				continue
 			}
 			c.arg = args[start:len(args):len(args)]
+			if len(calls) == 0 && len(ts) > 1 {
+				// The arguments of a batch are about the size of the first.
+				args = slices.Grow(args, (len(ts)-1)*(len(args)+1))
+			}
 		}
 		calls = append(calls, c)
 	}
@@ -205,7 +211,8 @@ func (p *Pool) storeArg(m *message) {
 
 // publishMessage publishes the started calls of m.
 func (p *Pool) publishMessage(m *message) {
-	var b wire.CallsBuilder
+	b := builders.Get().(*wire.CallsBuilder)
+	defer builders.Put(b)
 	c := wire.Call{Group: m.gid, Func: m.fn.Name()}
 	if !m.deadline.IsZero() {
 		c.Flags |= wire.FlagDeadline
@@ -239,6 +246,10 @@ func (p *Pool) publishMessage(m *message) {
 	}
 	p.publishMsg(p.top.callSubject(p.client, m.gid), b.Frame(), m)
 }
+
+// builders holds the CallsBuilders of publishMessage, whose buffers grow
+// to the size of a message once instead of for every message.
+var builders = sync.Pool{New: func() any { return new(wire.CallsBuilder) }}
 
 // publishMsg publishes one message of calls, those of m; if the server
 // refuses it, its calls fail.

@@ -144,7 +144,7 @@ func (b *CallsBuilder) AppendTo(o *Out) {
 // refers to copied in, and empties b as AppendTo does: for a transport
 // that sends each frame as one message.
 func (b *CallsBuilder) Frame() []byte {
-	var o Out
+	o := Out{Buf: make([]byte, 0, CallsOverhead+len(b.out.Buf))}
 	b.AppendTo(&o)
 	if len(o.splice) == 0 {
 		return o.Buf
