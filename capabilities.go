@@ -17,15 +17,15 @@ import (
 //
 //   - WorkerCounter (MaxWorkers): Map's default Buffer;
 //   - MapBufferer (MapBuffer): Map's default Buffer, ahead of WorkerCounter;
-//   - Refuser (Refusal): Map's error over an empty input.
+//   - Refuser (Refusal): Map's error over an empty input;
+//   - TaskForgetter (ForgetsFinishedTasks): Map reuses the items of calls
+//     that succeeded.
 //
 // The unexported ones are kept between the futures, tasks and executors of
 // this package, whose internals they expose:
 //
 //   - callWaiter, in a call's context: the deadlock check of Future.Result;
 //   - canceller (noteCancelled), of an executor: exact Stats on Cancel;
-//   - taskForgetter (forgetsFinishedTasks), of an executor: Map reuses the
-//     items of calls that succeeded;
 //   - ownedTask, laterCompleter, inboxTask, runningFailer, argEncoder,
 //     chunkEncoder, funcKeyer and resultDecoder, of a task: the fast paths
 //     and exact counts of this package's pools (the ProcessPool's machinery,
@@ -64,17 +64,20 @@ type Refuser interface {
 	Refusal(fn any) error
 }
 
-// taskForgetter is implemented by ThreadPool and ProcessPool, which touch
-// no task once it has finished without an error, and fail a task they may
-// have finished already only through failRunning. Map then reuses the item
-// of a call that succeeded for a later input once its whole slab has been
-// yielded, so that a long Map allocates nothing per item. On another
-// executor Map allocates new items as it goes.
-type taskForgetter interface {
-	// forgetsFinishedTasks reports whether ex, the executor Map was given,
-	// is the pool itself rather than a type that embeds it, which may touch
-	// the tasks in ways of its own.
-	forgetsFinishedTasks(ex Executor) bool
+// TaskForgetter is an Executor that calls no method of a task once the
+// task's call has finished without an error, and keeps no reference to it
+// through which it would, as ThreadPool, ProcessPool and the cluster pool
+// do: it completes each task at most once, and never fails a task that may
+// have finished already (the pools of this package fail a running Map item
+// so only through a path that leaves a finished item as it is). Map then
+// reuses the item of a call that succeeded for a later input once its
+// whole slab has been yielded, so that a long Map allocates nothing per
+// item. On another executor Map allocates new items as it goes.
+type TaskForgetter interface {
+	// ForgetsFinishedTasks reports whether ex, the executor Map was given,
+	// is the executor itself rather than a type that embeds it, which may
+	// touch the tasks in ways of its own; Map reuses items only then.
+	ForgetsFinishedTasks(ex Executor) bool
 }
 
 // callWaiterKey is the context key of the callWaiter of the call that

@@ -37,8 +37,8 @@ import (
 //
 // On a ThreadPool of four workers, Map costs about 0.11 µs per trivial item
 // in input order and 0.10 µs with Unordered, and 64 bytes per item in
-// flight. On the pools of this package the items of calls that succeeded
-// are reused, so that a long Map allocates nothing per item. On a
+// flight. On a TaskForgetter, such as the pools of this package and the
+// cluster pool, the items of calls that succeeded are reused, so that a long Map allocates nothing per item. On a
 // ProcessPool of two workers it carries about 1.7M trivial items a second
 // with the default Chunksize and 7M with Chunksize(1000). Its memory does
 // not grow with the input.
@@ -194,8 +194,8 @@ func newMapRun[A, R any](ctx context.Context, ex Executor, fn func(context.Conte
 	if c.chunksize > 1 {
 		m.batch, _ = ex.(BatchExecutor)
 	}
-	if f, ok := ex.(taskForgetter); ok {
-		m.reuse = f.forgetsFinishedTasks(ex)
+	if f, ok := ex.(TaskForgetter); ok {
+		m.reuse = f.ForgetsFinishedTasks(ex)
 	}
 	m.ctx, m.cancel = context.WithCancelCause(ctx)
 	return m, nil

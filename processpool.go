@@ -103,9 +103,9 @@ func (p *ProcessPool) MapBuffer(chunksize int) int {
 // String returns the pool's name, as set by the Name option.
 func (p *ProcessPool) String() string { return p.pool.Name() }
 
-// forgetsFinishedTasks makes the pool a taskForgetter: it touches no call
-// once it has completed it.
-func (p *ProcessPool) forgetsFinishedTasks(ex Executor) bool { return ex == Executor(p) }
+// ForgetsFinishedTasks reports whether ex is p itself: it touches no call
+// once it has completed it. It makes the pool a TaskForgetter.
+func (p *ProcessPool) ForgetsFinishedTasks(ex Executor) bool { return ex == Executor(p) }
 
 // Refusal returns the error Execute would return now for a call of fn: an
 // ErrNotRegistered error if fn is not registered, ErrShutdown after

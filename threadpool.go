@@ -76,9 +76,9 @@ func (p *ThreadPool) MaxWorkers() int { return p.pool.MaxWorkers() }
 // String returns the pool's name, as set by the Name option.
 func (p *ThreadPool) String() string { return p.pool.Name() }
 
-// forgetsFinishedTasks makes the pool a taskForgetter: its workers touch no
-// call they have finished.
-func (p *ThreadPool) forgetsFinishedTasks(ex Executor) bool { return ex == Executor(p) }
+// ForgetsFinishedTasks reports whether ex is p itself: its workers touch no
+// call they have finished. It makes the pool a TaskForgetter.
+func (p *ThreadPool) ForgetsFinishedTasks(ex Executor) bool { return ex == Executor(p) }
 
 // Execute queues t, or hands it to an idle worker, and starts a worker if
 // none is idle and fewer than MaxWorkers are alive. It returns ErrShutdown

@@ -86,8 +86,26 @@ func (p *Pool) takeLocked(m *message, i int) futures.Task {
 		if _, busy := p.overruns[m.no]; m.sent && !busy {
 			p.inflight--
 		}
+		p.idleLocked()
 	}
 	return t
+}
+
+// idleLocked signals idle if every call of the pool is over.
+func (p *Pool) idleLocked() {
+	if p.overLocked() {
+		p.idle.Broadcast()
+	}
+}
+
+// completed notes that a goroutine that took calls from the table, having
+// counted itself in completing, completed them or passed them to the
+// completer, which release waits for.
+func (p *Pool) completed() {
+	p.mu.Lock()
+	p.completing--
+	p.idleLocked()
+	p.mu.Unlock()
 }
 
 // settleLocked counts and forgets the queued calls whose futures ended
@@ -95,10 +113,20 @@ func (p *Pool) takeLocked(m *message, i int) futures.Task {
 // message waiting in the pool whose calls all ended leaves it, so that the
 // pool does not keep it, arguments and all, until a worker has room.
 func (p *Pool) settleLocked() {
+	p.sweepLocked(nil, p.settleOneLocked)
+}
+
+// sweepLocked calls each for every call of the messages of g, or of every
+// message if g is nil, then drops from pending the messages each left
+// without calls, and signals room.
+func (p *Pool) sweepLocked(g *group, each func(m *message, i int)) {
 	gone := false
 	for _, m := range p.msgs {
+		if g != nil && m.group != g {
+			continue
+		}
 		for i := range m.calls {
-			p.settleOneLocked(m, i)
+			each(m, i)
 		}
 		gone = gone || m.left == 0
 	}
@@ -128,6 +156,40 @@ func (p *Pool) settleOneLocked(m *message, i int) {
 		p.st.failed++
 	}
 	p.takeLocked(m, i)
+}
+
+// takeQueuedLocked takes the calls not started of g, or of every group if
+// g is nil, to be cancelled: one whose future ended is counted as
+// settleOneLocked counts it, one still pending is counted as cancelled and
+// returned for the caller to cancel once it has unlocked p.mu (see
+// cancelTaken). Taken, a call can be completed by no one else in the pool.
+func (p *Pool) takeQueuedLocked(g *group) []futures.Task {
+	var ts []futures.Task
+	p.sweepLocked(g, func(m *message, i int) {
+		c := &m.calls[i]
+		if c.t == nil || c.started || c.t.State() != futures.Pending {
+			p.settleOneLocked(m, i)
+			return
+		}
+		ts = append(ts, c.t)
+		p.st.cancelled++
+		p.takeLocked(m, i)
+	})
+	return ts
+}
+
+// cancelTaken cancels ts, the calls takeQueuedLocked returned; one that
+// ended otherwise meanwhile, which Cancel reports, is counted as failed
+// instead, as settleOneLocked would have counted it.
+func (p *Pool) cancelTaken(ts []futures.Task) {
+	for _, t := range ts {
+		if !t.Cancel() {
+			p.mu.Lock()
+			p.st.cancelled--
+			p.st.failed++
+			p.mu.Unlock()
+		}
+	}
 }
 
 // pump publishes the messages waiting in the pool, oldest first, while the

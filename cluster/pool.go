@@ -56,24 +56,26 @@ type Pool struct {
 	gc         completer    // reads and deletes objects, away from the NATS goroutines
 	locals     *localWorkers
 
-	mu        sync.Mutex
-	room      *sync.Cond           // signalled when calls stop being queued, or the pool stops
-	msgs      map[uint64]*message  // by number, the messages with calls not finished
-	pending   ring.Queue[*message] // the messages not published yet, oldest first
-	inflight  int                  // messages published and not answered, or whose worker still runs a call that overran
-	overruns  map[uint64]overrun   // by message number, the calls that overran TaskTimeout and still run
-	nextMsg   uint64
-	paces     map[*registry.Func]*pace.Estimator // how many lone calls of a function may go in one message
-	queued    int                                // calls not started
-	seen      map[string]seenWorker              // the workers that said hello, by id
-	hello     *nats.Subscription                 // the workers' hellos
-	groups    map[context.Context]*group
-	nextGroup uint64
-	st        counters
-	stage     poolStage
-	broken    error         // why new calls are refused, once set
-	released  chan struct{} // closed once teardown released everything
-	wg        sync.WaitGroup
+	mu         sync.Mutex
+	room       *sync.Cond           // signalled when calls stop being queued, or the pool stops
+	idle       *sync.Cond           // signalled when msgs empties with completing 0 (see idleLocked)
+	msgs       map[uint64]*message  // by number, the messages with calls not finished
+	completing int                  // goroutines completing calls they took from msgs
+	pending    ring.Queue[*message] // the messages not published yet, oldest first
+	inflight   int                  // messages published and not answered, or whose worker still runs a call that overran
+	overruns   map[uint64]overrun   // by message number, the calls that overran TaskTimeout and still run
+	nextMsg    uint64
+	paces      map[*registry.Func]*pace.Estimator // how many lone calls of a function may go in one message
+	queued     int                                // calls not started
+	seen       map[string]seenWorker              // the workers that said hello, by id
+	hello      *nats.Subscription                 // the workers' hellos
+	groups     map[context.Context]*group
+	nextGroup  uint64
+	st         counters
+	stage      poolStage
+	broken     error         // why new calls are refused, once set
+	released   chan struct{} // closed once teardown released everything
+	wg         sync.WaitGroup
 }
 
 // group is the context shared by calls, usually those of one Map: when it
@@ -150,6 +152,7 @@ func NewPool(opts ...Option) (*Pool, error) {
 		released:   make(chan struct{}),
 	}
 	p.room = sync.NewCond(&p.mu)
+	p.idle = sync.NewCond(&p.mu)
 	p.later, p.uncount = p.done.add, p.undecodable
 	p.top = newTopology(cfg, int32(p.maxPayload))
 	if err := p.start(ctx); err != nil {
@@ -260,6 +263,13 @@ func (p *Pool) MaxWorkers() int { return p.cfg.localWorkers }
 func (p *Pool) MapBuffer(chunksize int) int {
 	return max(p.cfg.localWorkers, 1) * max(4, 256/max(chunksize, 1))
 }
+
+// ForgetsFinishedTasks reports whether ex is p itself: the pool calls no
+// method of a call's task once it has an outcome, since only the goroutine
+// that takes the call from the pool's table completes it, and it keeps no
+// task it took. It makes the pool a futures.TaskForgetter, so that Map
+// reuses the items of the calls that succeeded.
+func (p *Pool) ForgetsFinishedTasks(ex futures.Executor) bool { return ex == futures.Executor(p) }
 
 // Refusal returns the error Execute would return now for a call of fn: an
 // ErrNotRegistered error if fn is not registered, ErrShutdown after

@@ -99,11 +99,15 @@ func (p *Pool) startCalls(attempt int, worker string, ids []uint64) (skip []uint
 		}
 	}
 	fn := m.fn
+	if len(ended) > 0 {
+		p.completing++
+	}
 	p.mu.Unlock()
 	if len(ended) > 0 {
 		for _, t := range ended {
 			p.complete(t, fn, &wire.Result{Kind: wire.KindCancelled})
 		}
+		p.completed()
 		p.pump() // the message may have left the window
 	}
 	return skip
@@ -152,6 +156,9 @@ func (p *Pool) results(body []byte, ran time.Duration) {
 		return true
 	})
 	p.pacedLocked(last, n, ran)
+	if len(ds) > 0 {
+		p.completing++
+	}
 	p.mu.Unlock()
 	for i := range ds {
 		d := &ds[i]
@@ -163,6 +170,9 @@ func (p *Pool) results(body []byte, ran time.Duration) {
 		*d = finished{}
 	}
 	p.doneBuf = ds[:0]
+	if len(ds) > 0 {
+		p.completed()
+	}
 	p.pump()
 }
 

@@ -51,12 +51,11 @@ func (p *Pool) Shutdown(ctx context.Context, opts ...futures.ShutdownOption) err
 	}
 	var queued []futures.Task
 	if cfg.CancelPending {
-		queued = p.queuedLocked(nil)
+		queued = p.takeQueuedLocked(nil) // none of them is published
 	}
 	p.mu.Unlock()
-	for _, t := range queued { // none of them is published
-		t.Cancel()
-	}
+	p.cancelTaken(queued)
+	p.pump() // the messages of the calls taken may have left the window
 	var err error
 	if !p.waitCalls(ctx) {
 		p.abandon(ctx)
@@ -76,32 +75,34 @@ var errShutdownInCallback = fmt.Errorf("%w: Shutdown was called from an OnDone c
 func (p *Pool) Close() error { return p.Shutdown(context.Background()) }
 
 // waitCalls waits until no call of the pool is left, and reports whether
-// that happened before ctx ended.
+// that happened before ctx ended. It waits on the table, never on the
+// tasks: a task whose call succeeded may be given to the pool again, by a
+// Map that reuses its items, for another call.
 func (p *Pool) waitCalls(ctx context.Context) bool {
 	for {
 		p.mu.Lock()
 		p.settleLocked()
-		var ts []futures.Task
-		for _, m := range p.msgs {
-			for i := range m.calls {
-				if t := m.calls[i].t; t != nil {
-					ts = append(ts, t)
-				}
-			}
-		}
+		over := p.overLocked()
 		p.mu.Unlock()
 		p.pump() // settleLocked may have made room
-		if len(ts) == 0 {
+		if over {
 			return true
 		}
 		if ctx.Err() != nil {
 			return false
 		}
-		// A call leaves the table before its future completes: once every
-		// future is done, the next round finds the table empty.
-		futures.Wait(ctx, ts, futures.AllCompleted)
+		p.mu.Lock()
+		if !p.overLocked() {
+			p.waitLocked(ctx, p.idle)
+		}
+		p.mu.Unlock()
 	}
 }
+
+// overLocked reports whether every call of the pool is over: none is left
+// in the table, and every goroutine that took calls from it completed
+// them.
+func (p *Pool) overLocked() bool { return len(p.msgs) == 0 && p.completing == 0 }
 
 // abandon ends every call left because Shutdown's ctx ended.
 func (p *Pool) abandon(ctx context.Context) {

@@ -314,9 +314,15 @@ func (p *Pool) fail(ids []uint64, errOf func(m *message, id uint64) error) {
 			gs = append(gs, gone{p.takeLocked(m, i), err})
 		}
 	}
+	if len(gs) > 0 {
+		p.completing++
+	}
 	p.mu.Unlock()
-	for _, g := range gs {
-		p.done.add(func() { g.t.Complete(nil, g.err) })
+	if len(gs) > 0 {
+		for _, g := range gs {
+			p.done.add(func() { g.t.Complete(nil, g.err) })
+		}
+		p.completed()
 	}
 	p.pump()
 }
@@ -335,22 +341,28 @@ func (p *Pool) waitRoomLocked(ctx context.Context, n int) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("futures/cluster: gave up waiting for room in the queue: %w (%w)", futures.ErrCancelled, context.Cause(ctx))
 		}
-		// Cancelled calls leave the queue without telling the pool: look
-		// for them now and then.
-		t := time.AfterFunc(settleEvery, func() {
-			p.mu.Lock()
-			p.settleLocked()
-			p.mu.Unlock()
-		})
-		stop := context.AfterFunc(ctx, func() {
-			p.mu.Lock()
-			p.room.Broadcast()
-			p.mu.Unlock()
-		})
-		p.room.Wait()
-		t.Stop()
-		stop()
+		p.waitLocked(ctx, p.room)
 	}
+}
+
+// waitLocked waits on c, a condition of p.mu, until it is signalled or ctx
+// ends. Queued calls that were cancelled leave the queue without telling
+// the pool: meanwhile it looks for them every settleEvery, signalling c.
+func (p *Pool) waitLocked(ctx context.Context, c *sync.Cond) {
+	t := time.AfterFunc(settleEvery, func() {
+		p.mu.Lock()
+		p.settleLocked()
+		c.Broadcast()
+		p.mu.Unlock()
+	})
+	stop := context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		c.Broadcast()
+		p.mu.Unlock()
+	})
+	c.Wait()
+	t.Stop()
+	stop()
 }
 
 // groupLocked returns the group of calls made with ctx, or nil for a
@@ -421,24 +433,25 @@ func (p *Pool) endGroup(g *group) {
 	}
 	// The calls of SubmitContext and Map cancel themselves as their context
 	// ends, with the error that says why; a Task of another kind may not.
+	// Waiting on them is safe: startLocked starts no call whose context
+	// ended, so none of them succeeds and is given to the pool again. Those
+	// still pending after ownerGrace are cancelled only if still in the
+	// table, taken from it first, so that no one else completes them.
 	wait, stop := context.WithTimeout(context.Background(), ownerGrace)
 	futures.Wait(wait, queued, futures.AllCompleted)
 	stop()
-	for _, t := range queued {
-		t.Cancel() // counted by the next settleLocked
-	}
 	p.mu.Lock()
-	p.settleLocked()
+	left := p.takeQueuedLocked(g)
 	p.mu.Unlock()
+	p.cancelTaken(left)
 	p.pump()
 }
 
-// queuedLocked returns the tasks of the calls not started, of g or, if g is
-// nil, of every group.
+// queuedLocked returns the tasks of the calls of g not started.
 func (p *Pool) queuedLocked(g *group) []futures.Task {
 	var ts []futures.Task
 	for _, m := range p.msgs {
-		if g != nil && m.group != g {
+		if m.group != g {
 			continue
 		}
 		for i := range m.calls {
