@@ -38,10 +38,10 @@ import (
 // On a ThreadPool of four workers, Map costs about 0.11 µs per trivial item
 // in input order and 0.10 µs with Unordered, and 64 bytes per item in
 // flight. On a TaskForgetter, such as the pools of this package and the
-// cluster pool, the items of calls that succeeded are reused, so that a long Map allocates nothing per item. On a
-// ProcessPool of two workers it carries about 1.7M trivial items a second
-// with the default Chunksize and 7M with Chunksize(1000). Its memory does
-// not grow with the input.
+// cluster pool, the items of calls that succeeded are reused, so that a
+// long Map allocates nothing per item. On a ProcessPool of two workers it
+// carries about 1.7M trivial items a second with the default Chunksize and
+// 7M with Chunksize(1000). Its memory does not grow with the input.
 func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A) (R, error),
 	args iter.Seq[A], opts ...MapOption) iter.Seq2[R, error] {
 	return func(yield func(R, error) bool) {

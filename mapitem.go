@@ -14,11 +14,11 @@ import (
 // item costs a slot in a slab shared with other items rather than a future,
 // a waiter registration and their allocations. It is a specialisation of
 // Future: the same state machine (status, in state.go) without the mutex,
-// channel and callbacks, which the mapRun replaces. On a TaskForgetter (the
-// pools of this package, whose workers touch no call they have finished),
-// the item of a call that finished without an error is reused for a later
-// input once its whole slab has been yielded, so that a long Map allocates
-// nothing per item.
+// channel and callbacks, which the mapRun replaces. On a TaskForgetter
+// (such as the pools of this package, whose workers touch no call they have
+// finished), the item of a call that finished without an error is reused
+// for a later input once its whole slab has been yielded, so that a long
+// Map allocates nothing per item.
 type item[A, R any] struct {
 	m   *mapRun[A, R]
 	arg A
